@@ -1,0 +1,193 @@
+"""Frozen value types that flow through the pipeline: desired state, remote state, plan, outcome.
+
+They hold no behaviour that touches the outside world, so ``planning`` can be a pure function of
+them and tests can build them by hand. Dataclasses (not pydantic) because a 1,000-package sync
+builds tens of thousands of them and validation already happened at the edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+DEFAULT_LANGUAGE = "JAVASCRIPT"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    """One function as the API stores it; the fields ``plan()`` compares, and nothing else."""
+
+    name: str
+    type: str
+    code: str
+    language: str = DEFAULT_LANGUAGE
+    sort_order: int = 0
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        """The function item of a create-revision body (field names as the API spells them)."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "language": self.language,
+            "sortOrder": self.sort_order,
+            "code": self.code,
+            "config": dict(self.config),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """The commit being synced: what revision names and descriptions are made of."""
+
+    sha: str
+    subject: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredPackage:
+    """A package as the commit says it should be.
+
+    ``path`` is the package directory relative to the repository root (POSIX, ``.`` for the
+    root itself); ``tree_id`` is git's tree id of that directory, which changes whenever any file
+    below it does, so an unchanged package can be recognised without reading its files.
+    """
+
+    path: str
+    package_id: str | None
+    name: str | None
+    description: str | None
+    functions: tuple[FunctionSpec, ...]
+    tree_id: str = ""
+
+    @property
+    def label(self) -> str:
+        """How a person recognises the package in output: its id, else its name."""
+        return self.package_id or self.name or self.path
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFailure:
+    """A package directory that could not be read into a ``DesiredPackage`` (bad manifest...)."""
+
+    path: str
+    error: str
+    package_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Everything read from one commit: valid packages and the ones that failed to load."""
+
+    commit: CommitInfo
+    packages: tuple[DesiredPackage, ...]
+    failures: tuple[PackageFailure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePackage:
+    id: str
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRevision:
+    """A package revision as listed or fetched.
+
+    ``functions`` is ``None`` when the answer did not embed function code (list items may not:
+    the docs are silent), meaning "unknown", never "empty".
+    """
+
+    id: str
+    package_id: str
+    name: str
+    created: datetime
+    description: str | None = None
+    functions: tuple[FunctionSpec, ...] | None = None
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionChange:
+    """How one function differs between the latest remote revision and the commit."""
+
+    function: str
+    change: ChangeKind
+    before: FunctionSpec | None = None
+    after: FunctionSpec | None = None
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    NOOP = "noop"
+
+
+@dataclass(frozen=True, slots=True)
+class PackagePlan:
+    """What to do for one package; computed by ``planning.plan_package`` without any I/O."""
+
+    package: DesiredPackage
+    remote_package_id: str
+    action: Action
+    revision_name: str
+    description: str
+    changes: tuple[FunctionChange, ...] = ()
+    latest_revision_id: str | None = None
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    WOULD_CREATE = "would-create"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of syncing one package: what the ledger records and the report prints."""
+
+    path: str
+    status: Status
+    package_id: str | None = None
+    revision_name: str | None = None
+    revision_id: str | None = None
+    correlation_id: str | None = None
+    changes: tuple[FunctionChange, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """One whole sync: the commit, and an outcome per package (sorted by path)."""
+
+    commit: str
+    ref: str
+    dry_run: bool
+    outcomes: tuple[Outcome, ...]
+    started_at: datetime
+    finished_at: datetime
+    fatal_error: str | None = None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for outcome in self.outcomes:
+            counts[outcome.status.value] += 1
+        counts["total"] = len(self.outcomes)
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal_error is None and all(
+            outcome.status is not Status.FAILED for outcome in self.outcomes
+        )
