@@ -1,0 +1,186 @@
+"""``sync_once()``: the whole pipeline once. The CLI's ``--sync-once`` and every daemon wake-up
+call this same function, so there is one behaviour to test.
+
+    Source (commit) -> desired state -> (remote state -> plan -> apply) per package -> ledger
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import structlog
+
+from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
+from faas_gitops.applying import Applier, MemoryRevisionCache, RevisionCache
+from faas_gitops.ledger import Ledger
+from faas_gitops.manifest import Limits
+from faas_gitops.models import (
+    DesiredPackage,
+    DesiredState,
+    Outcome,
+    PackageFailure,
+    Status,
+    SyncResult,
+)
+from faas_gitops.settings import Settings
+from faas_gitops.source import GitSource
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class SyncContext:
+    """What outlives one sync in a daemon: caches, the observers, an optional injected client.
+
+    ``sync-once`` builds a fresh one; the daemon keeps one so a revision's functions and an
+    unchanged package directory are never read twice.
+    """
+
+    revision_cache: RevisionCache = field(default_factory=MemoryRevisionCache)
+    package_cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = field(
+        default_factory=dict
+    )
+    observers: Sequence[Observer] = ()
+    http: httpx.AsyncClient | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def read_desired_state(settings: Settings, repo: Path, context: SyncContext) -> DesiredState:
+    """Resolve the ref and read every package from that commit's tree (blocking: git I/O)."""
+    limits = Limits(**settings.limits.model_dump())
+    with GitSource(repo) as source:
+        commit = source.resolve(settings.git.ref or "HEAD")
+        return source.read_desired(
+            commit, settings.git.path, limits=limits, cache=context.package_cache
+        )
+
+
+async def sync_once(
+    settings: Settings,
+    *,
+    repo: Path | None = None,
+    trigger: str = "sync-once",
+    context: SyncContext | None = None,
+) -> SyncResult:
+    """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
+
+    Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
+    path); everything that concerns one package ends up in that package's ``Outcome``.
+    """
+    context = context or SyncContext()
+    started = datetime.now(UTC)
+    repo_path = repo or Path(settings.git.repo)
+    desired = await asyncio.to_thread(read_desired_state, settings, repo_path, context)
+    packages, failures = _refuse_shared_targets(desired)
+    structlog.contextvars.bind_contextvars(commit=desired.commit.sha, trigger=trigger)
+    try:
+        outcomes, fatal = await _apply(settings, desired, packages, context)
+    finally:
+        structlog.contextvars.unbind_contextvars("commit", "trigger")
+    failed = [
+        Outcome(path=f.path, status=Status.FAILED, package_id=f.package_id, error=f.error)
+        for f in failures
+    ]
+    for outcome in failed:
+        log.warning(
+            "package.failed",
+            commit=desired.commit.sha,
+            path=outcome.path,
+            package_id=outcome.package_id,
+            status=outcome.status.value,
+            error=outcome.error,
+        )
+    result = SyncResult(
+        commit=desired.commit.sha,
+        ref=settings.git.ref or "HEAD",
+        dry_run=settings.dry_run,
+        outcomes=tuple(sorted([*outcomes, *failed], key=lambda outcome: outcome.path)),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        fatal_error=fatal,
+    )
+    if not settings.dry_run:
+        with Ledger(settings.state_dir) as ledger:
+            ledger.record(result, trigger=trigger)
+    log.info(
+        "sync.finished",
+        commit=result.commit,
+        trigger=trigger,
+        dry_run=settings.dry_run,
+        duration_s=round((result.finished_at - result.started_at).total_seconds(), 3),
+        fatal_error=fatal,
+        **result.summary,
+    )
+    return result
+
+
+async def _apply(
+    settings: Settings,
+    desired: DesiredState,
+    packages: Sequence[DesiredPackage],
+    context: SyncContext,
+) -> tuple[list[Outcome], str | None]:
+    if not packages:
+        return [], None
+    http = context.http or ApiClient.build_http_client(
+        base_url=settings.api.url,
+        api_key=settings.api.key.get_secret_value(),
+        api_version=settings.api.version,
+        concurrency=settings.api.concurrency,
+        timeout=settings.api.timeout,
+        verify=str(settings.api.ca_bundle) if settings.api.ca_bundle else True,
+    )
+    limiter = RateLimiter(settings.api.max_rps) if settings.api.max_rps else None
+    api = ApiClient(http, retry=context.retry, rate_limiter=limiter, observers=context.observers)
+    applier = Applier(
+        api=api,
+        commit=desired.commit,
+        dry_run=settings.dry_run,
+        create_packages=settings.create_packages,
+        cache=context.revision_cache,
+    )
+    try:
+        outcomes = await applier.apply_all(packages, concurrency=settings.api.concurrency)
+    finally:
+        if context.http is None:
+            await http.aclose()
+    fatal = str(applier.fatal) if applier.fatal is not None else None
+    return outcomes, fatal
+
+
+def _refuse_shared_targets(
+    desired: DesiredState,
+) -> tuple[list[DesiredPackage], list[PackageFailure]]:
+    """Two directories aimed at one remote package would race each other: both fail."""
+    by_target: defaultdict[str, list[DesiredPackage]] = defaultdict(list)
+    for package in desired.packages:
+        target = f"id:{package.package_id}" if package.package_id else f"name:{package.name}"
+        by_target[target].append(package)
+    packages: list[DesiredPackage] = []
+    failures = list(desired.failures)
+    for group in by_target.values():
+        if len(group) == 1:
+            packages.append(group[0])
+            continue
+        paths = ", ".join(package.path for package in group)
+        for package in group:
+            field_name = "packageId" if package.package_id else "name"
+            failures.append(
+                PackageFailure(
+                    path=package.path,
+                    package_id=package.package_id,
+                    error=f"{_manifest(package.path)}: {field_name}: the same remote package "
+                    f"is the target of {paths}; give each directory its own package",
+                )
+            )
+    return packages, failures
+
+
+def _manifest(path: str) -> str:
+    return "package.yaml" if path in ("", ".") else f"{path}/package.yaml"
