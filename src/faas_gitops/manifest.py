@@ -1,0 +1,626 @@
+"""The ``package.yaml`` schema: bytes in, a validated manifest or one ``ManifestError`` line out.
+
+This module is pure on purpose (no git, no httpx, no clock): ``source`` hands it bytes and a
+``read_file`` callback, so every rule here is tested with plain values and fuzzed with
+hypothesis. The contract is that *any* input ends in either a ``PackageManifest`` or a
+``ManifestError`` naming the file and the field, never another exception, because one bad
+package must fail alone while the rest of the commit syncs.
+
+Choices made where the issue is silent (all deliberate, all tested):
+
+* **Encoding.** Manifests and code files must be UTF-8; a leading UTF-8 byte-order mark is
+  stripped (editors on Windows add it, and it would otherwise end up in the function's code).
+  Line endings are kept as they are: the code is sent as committed.
+* **YAML dialect.** PyYAML's safe loader (YAML 1.1 scalars: ``yes`` is a boolean, ``1_000`` an
+  integer), minus implicit timestamps: ``date: 2024-01-01`` stays the string a JSON ``config``
+  needs instead of becoming a ``datetime`` that cannot be sent. Anchors, aliases and merge keys
+  (``<<``) are refused while composing, before anything is expanded (billion-laughs defence),
+  and so are duplicate keys (PyYAML would silently keep the last one) and nesting deeper than
+  ``MAX_DEPTH``.
+* **packageId** is any non-empty string without whitespace. The API's ids are UUIDs, but a
+  stricter check here would only turn a future id format into a sync outage.
+* **Names** (package and function) must be non-empty and not start or end with whitespace;
+  function names are compared exactly (case-sensitive) for duplicates.
+* **sortOrder** is an integer in the signed 32-bit range; when absent it is the function's
+  position in the list.
+* **config** must be JSON-compatible (string keys; strings, numbers, booleans, null, lists and
+  mappings; no NaN or infinity) because it is sent as-is in a JSON body.
+* **file** paths are POSIX and resolved lexically (``lib/../x.js`` is ``x.js``); an empty,
+  absolute, backslashed or NUL-containing path, or one that climbs out of the package, fails.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.resolver import Resolver
+
+from faas_gitops.errors import ManifestError
+from faas_gitops.models import DEFAULT_LANGUAGE, DesiredPackage, FunctionSpec
+
+MANIFEST_NAME = "package.yaml"
+
+FUNCTION_TYPES: tuple[str, ...] = (
+    "BEFORE_PUBLISH",
+    "AFTER_PUBLISH",
+    "BEFORE_PUBLISH_FILE",
+    "AFTER_PUBLISH_FILE",
+    "BEFORE_SIGNAL",
+    "AFTER_SIGNAL",
+    "AFTER_PRESENCE",
+    "ON_INTERVAL",
+    "ON_REQUEST",
+    "SUBSCRIBE_ON_INTERVAL",
+)
+LANGUAGES: tuple[str, ...] = (DEFAULT_LANGUAGE,)
+
+# Deeper YAML than this is not a manifest anyone writes by hand; refusing it early keeps the
+# composer (recursive) far away from Python's recursion limit.
+MAX_DEPTH = 64
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits that keep one hostile or mistaken commit from exhausting memory.
+
+    ``max_manifest_bytes`` and ``max_code_bytes`` fail one package; ``max_packages`` and
+    ``max_total_bytes`` (all manifests and code read from one commit) fail the whole read,
+    because past them the repository is not what this tool was pointed at.
+    """
+
+    max_manifest_bytes: int = 64 * 1024
+    max_code_bytes: int = 512 * 1024
+    max_packages: int = 10_000
+    max_total_bytes: int = 256 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# YAML: a safe loader that refuses aliases, anchors, merge keys and duplicate keys at compose time
+
+
+class _Refusal(yaml.MarkedYAMLError):
+    """A YAML construct we refuse; carries the position like PyYAML's own errors."""
+
+
+class _StrictComposition(Composer):
+    """Composer overrides shared by the pure-Python and the libyaml-backed loader.
+
+    Refusing while *composing* (not after loading) matters: an alias bomb is expanded by the
+    constructor, so by the time a loaded value could be inspected the damage is done.
+    """
+
+    _depth = 0
+
+    # Implicit timestamps removed: dates stay strings (see the module docstring).
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[attr-defined]
+        mark: Any = event.start_mark
+        if isinstance(event, AliasEvent):
+            raise _Refusal(None, None, "aliases ('*name') are not allowed in manifests", mark)
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            raise _Refusal(None, None, "anchors ('&name') are not allowed in manifests", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refusal(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
+        start_mark = self.peek_event().start_mark  # type: ignore[attr-defined]
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _value in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise _Refusal(
+                    None, None, "merge keys ('<<') are not allowed in manifests", key.start_mark
+                )
+            if isinstance(key, ScalarNode):
+                identity = (key.tag, key.value)
+                if identity in seen:
+                    raise _Refusal(None, start_mark, f"duplicate key {key.value!r}", key.start_mark)
+                seen.add(identity)
+        return node
+
+
+class StrictSafeLoader(_StrictComposition, yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases, anchors, merge keys and duplicate keys."""
+
+
+_Loader: Callable[[str], Any] = StrictSafeLoader
+if yaml.__with_libyaml__:  # pragma: no branch - libyaml ships in the PyYAML wheels
+    from yaml._yaml import CParser
+
+    class _StrictCLoader(_StrictComposition, CParser, SafeConstructor, Resolver):
+        """The same rules with libyaml scanning: about 7x faster on a typical manifest.
+
+        The C parser only produces events; composing (where the refusals live) stays in the
+        Python ``Composer`` above it in the MRO, so both loaders refuse the same things.
+        """
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _Loader = _StrictCLoader
+
+
+def load_yaml(text: str, *, loader: Callable[[str], Any] | None = None) -> Any:
+    """Load one YAML document with the strict rules; raises ``yaml.YAMLError`` or ValueError."""
+    instance = (loader or _Loader)(text)
+    try:
+        return instance.get_single_data()
+    finally:
+        instance.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# The schema
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    """A validation error that names its own field (pydantic's loc stops at the validator)."""
+    return PydanticCustomError("manifest_field", "{message}", {"field": field, "message": message})
+
+
+def _check_name(value: str, what: str) -> str:
+    if not value or value.strip() != value:
+        raise ValueError(f"{what} must not be empty or start or end with whitespace")
+    return value
+
+
+def normalise_code_path(raw: str) -> str:
+    """The package-relative POSIX path a ``file:`` entry names, or ValueError saying why not."""
+    if not raw:
+        raise ValueError("must name a code file relative to the package directory")
+    if "\x00" in raw:
+        raise ValueError(f"{raw!r} contains a NUL character")
+    if "\\" in raw:
+        raise ValueError(f"{raw!r} uses backslashes; write paths with '/'")
+    if raw.startswith("/"):
+        raise ValueError(f"{raw!r} is absolute; write it relative to the package directory")
+    parts: list[str] = []
+    for part in raw.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError(
+                    f"{raw!r} leaves the package directory; code must live inside the package"
+                )
+            parts.pop()
+        else:
+            parts.append(part)
+    if not parts:
+        raise ValueError(f"{raw!r} does not name a file")
+    return "/".join(parts)
+
+
+def _json_problem(value: Any, where: str) -> tuple[str, str] | None:
+    """The first value that cannot be sent in a JSON body, as (field, message), else None."""
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, "must be a finite number")
+    children: list[tuple[str, Any]]
+    if isinstance(value, list):
+        children = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    elif isinstance(value, dict):
+        bad_keys = [key for key in value if not isinstance(key, str)]
+        if bad_keys:
+            return (f"{where}[{bad_keys[0]!r}]", "mapping keys in config must be strings; quote it")
+        children = [(_join(where, key), item) for key, item in value.items()]
+    else:
+        return (where, f"{_kind(value)} cannot be sent as JSON; use a string, number or mapping")
+    for child_where, child in children:
+        problem = _json_problem(child, child_where)
+        if problem:
+            return problem
+    return None
+
+
+class _Model(BaseModel):
+    """Strict: no coercion ('1' is not 1), no unknown keys, YAML spellings (aliases) only."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        validate_by_alias=True,
+        validate_by_name=False,
+    )
+
+
+class FunctionManifest(_Model):
+    """One entry of ``functions:``; ``file`` is already normalised (package-relative POSIX)."""
+
+    name: str
+    type: str
+    file: str
+    language: str = DEFAULT_LANGUAGE
+    sort_order: int | None = Field(default=None, alias="sortOrder")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "a function name")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value in FUNCTION_TYPES:
+            return value
+        close = difflib.get_close_matches(
+            value.upper().replace("-", "_").replace(" ", "_"), FUNCTION_TYPES, n=1
+        )
+        hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(FUNCTION_TYPES)}"
+        raise ValueError(f"{value!r} is not a function type; {hint}")
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, value: str) -> str:
+        return normalise_code_path(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(
+                f"{value!r} is not supported; the only language is {DEFAULT_LANGUAGE} "
+                "(or leave the key out)"
+            )
+        return value
+
+    @field_validator("sort_order")
+    @classmethod
+    def _sort_order(cls, value: int | None) -> int | None:
+        if value is not None and not _INT32_MIN <= value <= _INT32_MAX:
+            raise ValueError(f"{value} is out of range; use a small integer such as 0")
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = _json_problem(value, "config")
+        if problem:
+            # The loc pydantic adds is ("functions", i, "config"); keep only what follows.
+            field, message = problem
+            raise _field_error(field, message)
+        return value
+
+
+class PackageManifest(_Model):
+    """A whole ``package.yaml``: which remote package, and its functions in manifest order."""
+
+    package_id: str | None = Field(default=None, alias="packageId")
+    name: str | None = None
+    description: str | None = None
+    functions: list[FunctionManifest]
+
+    @field_validator("package_id")
+    @classmethod
+    def _package_id(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(ch.isspace() for ch in value)):
+            raise ValueError(f"{value!r} must be a non-empty id without whitespace")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "a package name")
+
+    @field_validator("functions")
+    @classmethod
+    def _functions(cls, value: list[FunctionManifest]) -> list[FunctionManifest]:
+        if not value:
+            raise ValueError("is empty; a package needs at least one function")
+        first_seen: dict[str, int] = {}
+        for index, function in enumerate(value):
+            if function.name in first_seen:
+                raise _field_error(
+                    f"functions[{index}].name",
+                    f"{function.name!r} is already the name of "
+                    f"functions[{first_seen[function.name]}]; function names must be unique",
+                )
+            first_seen[function.name] = index
+        return value
+
+    @model_validator(mode="after")
+    def _identified(self) -> PackageManifest:
+        if self.package_id is None and self.name is None:
+            raise _field_error(
+                "packageId",
+                "missing; give packageId (the remote package's id) or name "
+                "(matched exactly among the remote packages), or both",
+            )
+        return self
+
+    @property
+    def label(self) -> str | None:
+        return self.package_id or self.name
+
+
+# --------------------------------------------------------------------------------------------
+# Error messages: one line that names the field and says what to do
+
+_TOP_KEYS = ("packageId", "name", "description", "functions")
+_FUNCTION_KEYS = ("name", "type", "file", "language", "sortOrder", "config")
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "a boolean",
+    "float_type": "a number",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+_MISSING_HINTS = {
+    "functions": "list the package's functions (name, type, file)",
+    "name": "give the function a name",
+    "type": f"give a function type such as {FUNCTION_TYPES[0]}",
+    "file": "name the code file, relative to the package directory",
+}
+
+
+def _kind(value: Any) -> str:
+    """How a YAML author would call the value they wrote."""
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "a mapping"),
+        (bytes, "binary data"),
+        ((set, frozenset), "a set"),
+    )
+    if value is None:
+        return "null"
+    for types, name in kinds:
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
+
+
+def _join(prefix: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    text = str(key)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", text):
+        return f"{prefix}.{text}" if prefix else text
+    return f"{prefix}[{text!r}]"
+
+
+def _loc_to_field(loc: tuple[int | str, ...]) -> str:
+    field = ""
+    for part in loc:
+        field = _join(field, part)
+    return field
+
+
+def _suggest(key: str, valid: tuple[str, ...]) -> str:
+    lowered = {candidate.lower(): candidate for candidate in valid}
+    close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean {lowered[close[0]]!r}?"
+    return f"unknown key; valid keys are {', '.join(valid)}"
+
+
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(field, message) for one pydantic error, in the words of a YAML author."""
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "manifest_field":
+        # A custom field is relative to the parent of the validator's own location: the config
+        # validator at functions[0].config says "config.x", the functions validator says
+        # "functions[2].name", the model validator says "packageId".
+        inner = str(ctx["field"])
+        prefix = _loc_to_field(loc[:-1])
+        return (f"{prefix}.{inner}" if prefix else inner, str(ctx["message"]))
+    field = _loc_to_field(loc)
+    if "[key]" in loc:
+        # pydantic locates a bad mapping key as (..., key, "[key]").
+        key = loc[loc.index("[key]") - 1]
+        return _loc_to_field(loc[: loc.index("[key]") - 1]), f"key {key!r} must be a string"
+    if kind == "extra_forbidden":
+        valid = _TOP_KEYS if len(loc) == 1 else _FUNCTION_KEYS
+        return field, _suggest(str(loc[-1]), valid)
+    if kind == "missing":
+        hint = _MISSING_HINTS.get(str(loc[-1]), "add it")
+        return field, f"missing; {hint}"
+    if kind in _EXPECTED:
+        value = error.get("input")
+        message = f"must be {_EXPECTED[kind]}, not {_kind(value)}"
+        if kind == "string_type" and isinstance(value, bool | int | float):
+            message += " (quote it)"
+        return field, message
+    if kind == "value_error":
+        return field, str(ctx.get("error", error["msg"]))
+    return field, str(error["msg"])
+
+
+def _from_validation_error(exc: ValidationError, file: str) -> ManifestError:
+    # An unknown key first: a typo ("functon") also makes the real key look missing, and the
+    # suggestion for the typo is what fixes both.
+    errors = sorted(
+        exc.errors(include_url=False), key=lambda error: error["type"] != "extra_forbidden"
+    )
+    field, message = _describe(errors[0])
+    if len(errors) > 1:
+        more = len(errors) - 1
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ManifestError(file, field or None, message)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text without a leading byte-order mark, or ValueError naming the bad byte."""
+    skipped = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    try:
+        return data[skipped:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"is not valid UTF-8 (byte {exc.start + skipped}); save it as UTF-8"
+        ) from None
+
+
+def parse_manifest(data: bytes, file: str, *, limits: Limits = Limits()) -> PackageManifest:
+    """Parse and validate one ``package.yaml``; raises ``ManifestError`` and nothing else.
+
+    ``file`` is the repository-relative path of the manifest: it starts every error message.
+    """
+    if len(data) > limits.max_manifest_bytes:
+        raise ManifestError(
+            file,
+            None,
+            f"is {len(data)} bytes, over the {limits.max_manifest_bytes}-byte manifest limit; "
+            "a manifest only lists functions, keep code in the files it names",
+        )
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        raise ManifestError(file, None, str(exc)) from None
+    try:
+        document = load_yaml(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        parts = (exc.context, exc.problem)
+        problem = _one_line("; ".join(part for part in parts if part) or "unreadable")
+        raise ManifestError(file, None, f"invalid YAML{where}: {problem}") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise ManifestError(file, None, f"invalid YAML: {_one_line(str(exc))}") from None
+    if document is None:
+        raise ManifestError(file, None, "is empty; it needs 'functions' and 'packageId' or 'name'")
+    if not isinstance(document, dict):
+        raise ManifestError(
+            file,
+            None,
+            f"the top level must be a mapping (key: value lines), not {_kind(document)}",
+        )
+    for key in document:
+        if not isinstance(key, str):
+            raise ManifestError(file, str(key), "keys must be strings; quote it")
+    try:
+        return PackageManifest.model_validate(document)
+    except ValidationError as exc:
+        raise _from_validation_error(exc, file) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest + code files -> DesiredPackage
+
+
+def decode_code(data: bytes, file: str, *, limits: Limits = Limits()) -> str:
+    """Function code as text, or ValueError saying why it cannot be (size, binary, encoding)."""
+    if len(data) > limits.max_code_bytes:
+        raise ValueError(code_too_large(file, len(data), limits))
+    if b"\x00" in data:
+        raise ValueError(
+            f"{file!r} looks binary (it contains a NUL byte); function code must be UTF-8 text"
+        )
+    try:
+        return decode_text(data)
+    except ValueError as exc:
+        raise ValueError(f"{file!r} {exc}") from None
+
+
+def code_too_large(file: str, size: int, limits: Limits) -> str:
+    """The message for a code file over ``max_code_bytes`` (shared with ``source``)."""
+    return (
+        f"{file!r} is {size} bytes, over the {limits.max_code_bytes}-byte limit for "
+        "function code; shrink it (or raise the limit)"
+    )
+
+
+def build_package(
+    manifest: PackageManifest,
+    *,
+    path: str,
+    manifest_file: str,
+    read_file: Callable[[str], bytes],
+    tree_id: str = "",
+    limits: Limits = Limits(),
+) -> DesiredPackage:
+    """Read each function's code through ``read_file`` and assemble the ``DesiredPackage``.
+
+    ``read_file`` receives the normalised package-relative path and returns bytes or raises
+    ``ManifestError``; its message is re-attributed to ``manifest_file`` and the function's
+    ``file`` field so the person sees which manifest line points at the problem. Functions keep
+    manifest order; a missing ``sortOrder`` becomes the function's position.
+    """
+    functions: list[FunctionSpec] = []
+    for index, function in enumerate(manifest.functions):
+        field = f"functions[{index}].file"
+        try:
+            data = read_file(function.file)
+            code = decode_code(data, function.file, limits=limits)
+        except ManifestError as exc:
+            raise ManifestError(manifest_file, field, exc.message) from None
+        except (ValueError, OSError) as exc:
+            raise ManifestError(manifest_file, field, _one_line(str(exc))) from None
+        functions.append(
+            FunctionSpec(
+                name=function.name,
+                type=function.type,
+                code=code,
+                language=function.language,
+                sort_order=index if function.sort_order is None else function.sort_order,
+                config=dict(function.config),
+            )
+        )
+    return DesiredPackage(
+        path=path,
+        package_id=manifest.package_id,
+        name=manifest.name,
+        description=manifest.description,
+        functions=tuple(functions),
+        tree_id=tree_id,
+    )
+
+
+__all__ = [
+    "FUNCTION_TYPES",
+    "LANGUAGES",
+    "MANIFEST_NAME",
+    "MAX_DEPTH",
+    "FunctionManifest",
+    "Limits",
+    "PackageManifest",
+    "StrictSafeLoader",
+    "build_package",
+    "code_too_large",
+    "decode_code",
+    "decode_text",
+    "load_yaml",
+    "normalise_code_path",
+    "parse_manifest",
+]
