@@ -240,60 +240,57 @@ class _Gateway:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        slot = self.request_log.arrive()
-        correlation_id = str(uuid.uuid4())
-        scope[_CORRELATION_KEY] = correlation_id
-        raw = await _read_body(receive)
-        status = 0
-        fault: str | None = None
+        exchange = _Exchange(self.request_log, scope)
+        scope[_CORRELATION_KEY] = exchange.correlation_id
+        exchange.raw = await _read_body(receive)
 
         async def send_recording(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                exchange.status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                exchange.finish()  # before the client can see the answer
             await send(message)
 
         try:
-            fault = await self._handle(scope, raw, correlation_id, send_recording)
+            await self._handle(scope, exchange, send_recording)
         except ConnectionDropped:
-            status, fault = 0, FAULT_DROPPED
+            exchange.status, exchange.fault = 0, FAULT_DROPPED
             raise
         except Exception:
-            status = status or 500  # ServerErrorMiddleware answers it
+            exchange.status = exchange.status or 500  # ServerErrorMiddleware answers it
             raise
         finally:
-            self.request_log.complete(slot, _record(scope, raw, status, fault, correlation_id))
+            exchange.finish()
 
-    async def _handle(
-        self, scope: Scope, raw: bytes, correlation_id: str, send: Send
-    ) -> str | None:
-        """Answer the request; returns the name of the fault injected, if any."""
-        replay = _replay(raw)
+    async def _handle(self, scope: Scope, exchange: _Exchange, send: Send) -> None:
+        """Answer the request, noting any injected fault on ``exchange``."""
+        replay = _replay(exchange.raw)
         path: str = scope["path"]
         if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
             await self.app(scope, replay, send)
-            return None
+            return
         headers = _header_map(scope)
         problem = self._check_headers(headers)
         if problem is not None:
-            await self._answer(problem, correlation_id, scope, send)
-            return None
+            await self._answer(problem, exchange.correlation_id, scope, send)
+            return
         plan = self.faults.draw()
         if plan.delay_s > 0:
             await asyncio.sleep(plan.delay_s)
         if plan.problem is not None:
-            await self._answer(plan.problem, correlation_id, scope, send)
-            return "429" if plan.problem.status == 429 else "5xx"
+            exchange.fault = "429" if plan.problem.status == 429 else "5xx"
+            await self._answer(plan.problem, exchange.correlation_id, scope, send)
+            return
         method: str = scope["method"]
         if method in ("POST", "PUT"):
-            problem = _check_json(headers, raw, scope)
+            problem = _check_json(headers, exchange.raw, scope)
             if problem is not None:
-                await self._answer(problem, correlation_id, scope, send)
-                return None
+                await self._answer(problem, exchange.correlation_id, scope, send)
+                return
         if plan.drop_after_commit and method == "POST":
-            return await self._drop_after_commit(scope, replay, send)
+            await self._drop_after_commit(scope, replay, send)
+            return
         await self.app(scope, replay, send)
-        return None
 
     def _check_headers(self, headers: dict[str, str]) -> ApiProblem | None:
         key = headers.get("authorization", "")
@@ -314,7 +311,7 @@ class _Gateway:
         response = problem_response(problem, correlation_id, self.config.not_found_status)
         await response(scope, _replay(b""), send)
 
-    async def _drop_after_commit(self, scope: Scope, receive: Receive, send: Send) -> str | None:
+    async def _drop_after_commit(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the create; if it succeeded, start the answer and abort the connection.
 
         Sending the status line and headers (with the real ``Content-Length``) and then
@@ -331,7 +328,7 @@ class _Gateway:
         if start is None or not 200 <= int(start["status"]) < 300:
             for message in messages:
                 await send(message)
-            return None
+            return
         await send(
             {
                 "type": "http.response.start",
@@ -404,29 +401,46 @@ def _replay(raw: bytes) -> Receive:
     return receive
 
 
-def _record(
-    scope: Scope, raw: bytes, status: int, fault: str | None, correlation_id: str
-) -> RequestRecord:
-    body: Any | None = None
-    if raw:
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            body = raw.decode("utf-8", errors="replace")
-    query = dict(
-        parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    )
-    headers = {k: v for k, v in _header_map(scope).items() if k != "authorization"}
-    return RequestRecord(
-        method=scope["method"],
-        path=scope["path"],
-        query=query,
-        status=status,
-        body=body,
-        fault=fault,
-        correlation_id=correlation_id,
-        headers=headers,
-    )
+class _Exchange:
+    """One request on its way through the gateway; becomes a ``RequestRecord`` once answered."""
+
+    def __init__(self, request_log: RequestLog, scope: Scope) -> None:
+        self.request_log = request_log
+        self.scope = scope
+        self.slot = request_log.arrive()
+        self.correlation_id = str(uuid.uuid4())
+        self.raw = b""
+        self.status = 0
+        self.fault: str | None = None
+        self.finished = False
+
+    def finish(self) -> None:
+        """Record the request (once): called before the last byte of the answer is sent."""
+        if self.finished:
+            return
+        self.finished = True
+        body: Any | None = None
+        if self.raw:
+            try:
+                body = json.loads(self.raw)
+            except (ValueError, UnicodeDecodeError):
+                body = self.raw.decode("utf-8", errors="replace")
+        query_string = self.scope.get("query_string", b"").decode("latin-1")
+        headers = _header_map(self.scope)
+        headers.pop("authorization", None)
+        self.request_log.complete(
+            self.slot,
+            RequestRecord(
+                method=self.scope["method"],
+                path=self.scope["path"],
+                query=dict(parse_qsl(query_string, keep_blank_values=True)),
+                status=self.status,
+                body=body,
+                fault=self.fault,
+                correlation_id=self.correlation_id,
+                headers=headers,
+            ),
+        )
 
 
 def create_app(

@@ -1,0 +1,81 @@
+"""Fixtures for the emulator's conformance tests: real servers on 127.0.0.1, httpx clients.
+
+Most tests share one default emulator (reset between tests) because starting and stopping
+uvicorn costs ~0.2 s; tests that need another configuration start their own with
+``start_emulator``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from faas_gitops.emulator import EmulatorConfig, EmulatorStore, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+
+API_KEY = "test-key"
+HEADERS = {"Authorization": API_KEY, "PubNub-Version": "2026-05-26"}
+
+StartEmulator = Callable[..., RunningEmulator]
+
+
+def function(name: str = "f", **fields: Any) -> dict[str, Any]:
+    """A valid function item of a create body; ``fields`` override or add keys."""
+    item: dict[str, Any] = {
+        "name": name,
+        "type": "BEFORE_PUBLISH",
+        "language": "JAVASCRIPT",
+        "code": "export default (request) => request.ok();",
+        "config": {},
+    }
+    item.update(fields)
+    return item
+
+
+@pytest.fixture(scope="session")
+def shared_emulator() -> Iterator[RunningEmulator]:
+    with serve_in_thread(EmulatorConfig(api_key=API_KEY, seed=7)) as running:
+        yield running
+
+
+@pytest.fixture
+def emu(shared_emulator: RunningEmulator) -> RunningEmulator:
+    """The shared default emulator, emptied: shuffled lists, code omitted, 400 not-found, 201."""
+    shared_emulator.store.reset()
+    shared_emulator.clear_requests()
+    return shared_emulator
+
+
+@pytest.fixture
+def client(emu: RunningEmulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=emu.url, headers=HEADERS, timeout=5) as http:
+        yield http
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[StartEmulator]:
+    """Start an emulator with ``EmulatorConfig(api_key=API_KEY, **overrides)``; stopped after."""
+    with ExitStack() as stack:
+
+        def start(store: EmulatorStore | None = None, **overrides: Any) -> RunningEmulator:
+            config = EmulatorConfig(**{"api_key": API_KEY, **overrides})
+            return stack.enter_context(serve_in_thread(config, store))
+
+        yield start
+
+
+@pytest.fixture
+def http_for() -> Iterator[Callable[[RunningEmulator], httpx.Client]]:
+    """An authenticated client for any running emulator; closed after the test."""
+    with ExitStack() as stack:
+
+        def make(running: RunningEmulator) -> httpx.Client:
+            return stack.enter_context(
+                httpx.Client(base_url=running.url, headers=HEADERS, timeout=5)
+            )
+
+        yield make
