@@ -54,6 +54,7 @@ class GitRepo:
         self._home.mkdir(parents=True, exist_ok=True)
         self.env = isolated_git_env(self._home)
         self._commits = 0
+        self._gitlinks: dict[str, str] = {}
         root.mkdir(parents=True, exist_ok=True)
         args = ["init", "--quiet", "--initial-branch=main"]
         if bare:
@@ -106,6 +107,7 @@ class GitRepo:
 
     def remove(self, path: str) -> GitRepo:
         """Remove a file or a whole directory from the working tree (and so the next commit)."""
+        self._gitlinks.pop(path, None)
         self.git("rm", "-r", "--quiet", "--cached", "--ignore-unmatch", "--", path)
         target = self.root / path
         if target.is_dir() and not target.is_symlink():
@@ -117,8 +119,12 @@ class GitRepo:
         return self
 
     def submodule_entry(self, path: str, sha: str = "1" * 40) -> GitRepo:
-        """Stage a gitlink (mode 160000) without cloning anything: what a submodule leaves."""
-        self.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{path}")
+        """A gitlink (mode 160000) without cloning anything: what a submodule leaves in a tree.
+
+        ``git add --all`` would drop it (nothing is checked out there), so ``commit`` stages it
+        again until ``remove`` is called for it.
+        """
+        self._gitlinks[path] = sha
         return self
 
     def commit(self, message: str = "change") -> str:
@@ -126,6 +132,8 @@ class GitRepo:
         self._commits += 1
         date = f"@{_EPOCH + 60 * self._commits} +0000"
         self.git("add", "--all")
+        for path, sha in self._gitlinks.items():
+            self.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{path}")
         env_date = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
         self.env.update(env_date)
         self.git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", message)

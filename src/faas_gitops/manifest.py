@@ -430,7 +430,7 @@ def _suggest(key: str, valid: tuple[str, ...]) -> str:
     return f"unknown key; valid keys are {', '.join(valid)}"
 
 
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:  # noqa: PLR0911 - flat dispatch
     """(field, message) for one pydantic error, in the words of a YAML author."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
     kind = error["type"]

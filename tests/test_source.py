@@ -1,0 +1,579 @@
+"""The git edge, against real repositories built in tmp_path: refs, tags, trees, cache."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from faas_gitops.errors import SourceError
+from faas_gitops.manifest import Limits
+from faas_gitops.models import DesiredPackage, DesiredState, PackageFailure
+from faas_gitops.source import GitSource, sort_tags, version_key
+from gitrepo import GitRepo, isolated_git_env
+
+DEFAULT_LIMITS = Limits()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """GitPython's own git calls must not see the developer's git config either."""
+    for key, value in isolated_git_env(tmp_path / "home").items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path / "repo")
+
+
+def manifest(package_id: str = "p-1", *, files: tuple[str, ...] = ("main.js",)) -> str:
+    functions = "".join(
+        f"  - name: F{index}\n    type: BEFORE_PUBLISH\n    file: {file}\n"
+        for index, file in enumerate(files)
+    )
+    return f"packageId: {package_id}\nfunctions:\n{functions}"
+
+
+def add_package(
+    repo: GitRepo, path: str, package_id: str, *, files: tuple[str, ...] = ("main.js",)
+) -> GitRepo:
+    repo.write(f"{path}/package.yaml", manifest(package_id, files=files))
+    for file in files:
+        repo.write(f"{path}/{file}", f"export default (request) => request.ok(); // {path}\n")
+    return repo
+
+
+def read(repo: GitRepo, ref: str = "HEAD", path: str = "", **kwargs: object) -> DesiredState:
+    with GitSource(repo.root) as source:
+        return source.read_desired(source.resolve(ref), path, **kwargs)  # type: ignore[arg-type]
+
+
+def paths(state: DesiredState) -> list[str]:
+    return [package.path for package in state.packages]
+
+
+def only_failure(state: DesiredState) -> PackageFailure:
+    assert len(state.failures) == 1, state.failures
+    return state.failures[0]
+
+
+# -- reading packages ------------------------------------------------------------------------
+
+
+def test_packages_are_read_from_the_commit_sorted_by_path_with_their_tree_ids(
+    repo: GitRepo,
+) -> None:
+    add_package(repo, "zeta", "p-z")
+    add_package(repo, "alpha", "p-a", files=("a.js", "lib/b.js"))
+    add_package(repo, "group/beta", "p-b")
+    repo.write("README.md", "not a package\n")
+    repo.commit("three packages")
+
+    state = read(repo)
+
+    assert paths(state) == ["alpha", "group/beta", "zeta"]
+    assert state.failures == ()
+    alpha = state.packages[0]
+    assert alpha.package_id == "p-a"
+    assert alpha.tree_id == repo.tree_id("alpha")
+    assert [(f.name, f.sort_order, f.code) for f in alpha.functions] == [
+        ("F0", 0, "export default (request) => request.ok(); // alpha\n"),
+        ("F1", 1, "export default (request) => request.ok(); // alpha\n"),
+    ]
+    assert state.commit.sha == repo.head()
+    assert state.commit.subject == "three packages"
+
+
+def test_a_package_at_the_repository_root_has_the_path_dot(repo: GitRepo) -> None:
+    add_package(repo, ".", "root")
+    repo.commit()
+    state = read(repo)
+    assert paths(state) == ["."]
+    assert state.packages[0].tree_id == repo.tree_id("")
+
+
+def test_only_the_commit_is_read_never_the_working_tree(repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-1")
+    repo.commit()
+    repo.write("chat/main.js", "uncommitted edit\n")
+    add_package(repo, "draft", "p-2")
+    (repo.root / "chat" / "package.yaml").unlink()
+
+    state = read(repo)
+
+    assert paths(state) == ["chat"]
+    assert state.packages[0].functions[0].code.endswith("// chat\n")
+
+
+def test_an_older_commit_can_be_read_by_its_sha(repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-1")
+    first = repo.commit("first")
+    add_package(repo, "more", "p-2")
+    repo.commit("second")
+    assert paths(read(repo, first)) == ["chat"]
+
+
+def test_dot_directories_are_skipped_everywhere(repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-1")
+    add_package(repo, ".github/actions/x", "hidden-1")
+    add_package(repo, "chat/.drafts/next", "hidden-2")
+    repo.commit()
+    state = read(repo)
+    assert paths(state) == ["chat"]
+    assert state.failures == ()
+
+
+def test_path_limits_the_read_to_one_directory(repo: GitRepo) -> None:
+    add_package(repo, "functions/chat", "p-1")
+    add_package(repo, "functions/hooks", "p-2")
+    add_package(repo, "elsewhere", "p-3")
+    repo.commit()
+    assert paths(read(repo, path="functions")) == ["functions/chat", "functions/hooks"]
+    assert paths(read(repo, path="./functions/")) == ["functions/chat", "functions/hooks"]
+    assert paths(read(repo, path="functions/chat")) == ["functions/chat"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nope", "--path nope: no such directory in commit "),
+        ("functions/chat/main.js", "--path functions/chat/main.js: is not a directory"),
+        ("../outside", "--path ../outside: must be a directory inside the repository"),
+    ],
+)
+def test_a_path_that_is_not_a_directory_in_the_commit_fails_the_read(
+    repo: GitRepo, path: str, message: str
+) -> None:
+    add_package(repo, "functions/chat", "p-1")
+    repo.commit()
+    with pytest.raises(SourceError, match="^" + message.replace(".", r"\.")):
+        read(repo, path=path)
+
+
+def test_a_misnamed_package_yml_is_ignored_with_a_warning(repo: GitRepo) -> None:
+    repo.write("chat/package.yml", manifest())
+    add_package(repo, "ok", "p-2")
+    repo.commit()
+    with capture_logs() as logs:
+        state = read(repo)
+    assert paths(state) == ["ok"]
+    assert {"event": "manifest_misnamed", "path": "chat/package.yml"}.items() <= logs[0].items()
+
+
+# -- one bad package fails alone -----------------------------------------------------------
+
+
+def build_bad(repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch per case
+    """Set up ``bad/`` in the way ``case`` names, next to a healthy ``good/`` package."""
+    add_package(repo, "good", "p-good")
+    if case == "missing-file":
+        repo.write("bad/package.yaml", manifest("p-bad", files=("main.js", "missing.js")))
+        repo.write("bad/main.js", "ok")
+    elif case == "symlink-file":
+        add_package(repo, "bad", "p-bad")
+        repo.symlink("bad/main.js", "../good/main.js")
+    elif case == "symlink-dir":
+        add_package(repo, "bad", "p-bad", files=("lib/x.js",))
+        repo.remove("bad/lib").symlink("bad/lib", "../good")
+    elif case == "submodule":
+        repo.write("bad/package.yaml", manifest("p-bad"))
+        repo.submodule_entry("bad/main.js")
+    elif case == "directory":
+        repo.write("bad/package.yaml", manifest("p-bad"))
+        repo.write("bad/main.js/inner.js", "x")
+    elif case == "non-utf8":
+        add_package(repo, "bad", "p-bad")
+        repo.write("bad/main.js", b"// caf\xe9\n")
+    elif case == "binary":
+        add_package(repo, "bad", "p-bad")
+        repo.write("bad/main.js", b"\x7fELF\x00\x01")
+    elif case == "too-big":
+        add_package(repo, "bad", "p-bad")
+        repo.write("bad/main.js", "x" * 2000)
+    elif case == "through-a-file":
+        repo.write("bad/package.yaml", manifest("p-bad", files=("main.js/x.js",)))
+        repo.write("bad/main.js", "x")
+    elif case == "manifest-symlink":
+        repo.write("bad/real.yaml", manifest("p-bad")).write("bad/main.js", "x")
+        repo.symlink("bad/package.yaml", "real.yaml")
+    elif case == "manifest-directory":
+        repo.write("bad/package.yaml/x", "x")
+    elif case == "manifest-too-big":
+        repo.write("bad/package.yaml", manifest("p-bad") + "#" * 3000).write("bad/main.js", "x")
+    elif case == "malformed":
+        repo.write("bad/package.yaml", "functions: [\n")
+    elif case == "alias":
+        repo.write("bad/package.yaml", "packageId: &x p\nname: *x\n")
+    elif case == "unknown-key":
+        repo.write("bad/package.yaml", manifest("p-bad").replace("functions", "functons"))
+    elif case == "nested":
+        add_package(repo, "bad", "p-outer")
+        add_package(repo, "bad/inner", "p-inner")
+    else:  # pragma: no cover - a typo in the table below
+        raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "failed", "error", "package_id"),
+    [
+        (
+            "missing-file",
+            "bad",
+            "bad/package.yaml: functions[1].file: 'missing.js' does not exist in commit {short}; "
+            "add it or fix the path",
+            "p-bad",
+        ),
+        (
+            "symlink-file",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' is a symbolic link; "
+            "faas-gitops reads only regular files",
+            "p-bad",
+        ),
+        (
+            "symlink-dir",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'lib' is a symbolic link; "
+            "faas-gitops reads only regular files",
+            "p-bad",
+        ),
+        (
+            "submodule",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' is a submodule; "
+            "faas-gitops reads only regular files",
+            "p-bad",
+        ),
+        (
+            "directory",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' is a directory; name a regular file",
+            "p-bad",
+        ),
+        (
+            "non-utf8",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' is not valid UTF-8 (byte 6); "
+            "save it as UTF-8",
+            "p-bad",
+        ),
+        (
+            "binary",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' looks binary (it contains a NUL "
+            "byte); function code must be UTF-8 text",
+            "p-bad",
+        ),
+        (
+            "too-big",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js' is 2000 bytes, over the 1024-byte "
+            "limit for function code; shrink it (or raise the limit)",
+            "p-bad",
+        ),
+        (
+            "through-a-file",
+            "bad",
+            "bad/package.yaml: functions[0].file: 'main.js/x.js' does not exist in commit "
+            "{short}; add it or fix the path",
+            "p-bad",
+        ),
+        (
+            "manifest-symlink",
+            "bad",
+            "bad/package.yaml: is a symbolic link; faas-gitops reads only regular files",
+            None,
+        ),
+        (
+            "manifest-directory",
+            "bad",
+            "bad/package.yaml: is a directory; name a regular file",
+            None,
+        ),
+        (
+            "manifest-too-big",
+            "bad",
+            "bad/package.yaml: is {manifest_size} bytes, over the 2048-byte manifest limit; "
+            "a manifest only lists functions, keep code in the files it names",
+            None,
+        ),
+        (
+            "malformed",
+            "bad",
+            "bad/package.yaml: invalid YAML at line 2, column 1: while parsing a flow node; "
+            "did not find expected node content",
+            None,
+        ),
+        (
+            "alias",
+            "bad",
+            "bad/package.yaml: invalid YAML at line 1, column 12: anchors ('&name') are not "
+            "allowed in manifests",
+            None,
+        ),
+        (
+            "unknown-key",
+            "bad",
+            "bad/package.yaml: functons: unknown key; did you mean 'functions'? "
+            "(and 1 more problem)",
+            None,
+        ),
+        (
+            "nested",
+            "bad/inner",
+            "bad/inner/package.yaml: package inside package 'bad'; move it out or remove its "
+            "package.yaml",
+            "p-inner",
+        ),
+    ],
+)
+def test_a_bad_package_fails_alone_with_one_line_naming_file_and_field(
+    repo: GitRepo, case: str, failed: str, error: str, package_id: str | None
+) -> None:
+    build_bad(repo, case)
+    sha = repo.commit(case)
+
+    state = read(repo, limits=Limits(max_code_bytes=1024, max_manifest_bytes=2048))
+
+    failure = only_failure(state)
+    assert failure == PackageFailure(
+        path=failed,
+        error=error.format(short=sha[:12], manifest_size=len(manifest("p-bad")) + 3000),
+        package_id=package_id,
+    )
+    expected = ["bad", "good"] if case == "nested" else ["good"]
+    assert paths(state) == expected
+
+
+def test_a_nested_package_with_a_bad_manifest_reports_the_nesting_first(repo: GitRepo) -> None:
+    add_package(repo, "outer", "p-outer")
+    repo.write("outer/inner/package.yaml", "not: [valid\n")
+    repo.commit()
+    failure = only_failure(read(repo))
+    assert failure.error == (
+        "outer/inner/package.yaml: package inside package 'outer'; "
+        "move it out or remove its package.yaml"
+    )
+
+
+def test_a_root_package_makes_every_other_package_nested(repo: GitRepo) -> None:
+    add_package(repo, ".", "root")
+    add_package(repo, "chat", "p-chat")
+    repo.commit()
+    state = read(repo)
+    assert paths(state) == ["."]
+    assert only_failure(state).error.startswith("chat/package.yaml: package inside package '.'")
+
+
+# -- repository-wide limits ------------------------------------------------------------------
+
+
+def test_more_packages_than_max_packages_fails_the_whole_read(repo: GitRepo) -> None:
+    for index in range(3):
+        add_package(repo, f"p{index}", f"id-{index}")
+    repo.commit()
+    with pytest.raises(SourceError, match=r"more than 2 packages \(max_packages\)"):
+        read(repo, limits=Limits(max_packages=2))
+
+
+def test_more_bytes_than_max_total_bytes_fails_the_whole_read(repo: GitRepo) -> None:
+    for index in range(3):
+        add_package(repo, f"p{index}", f"id-{index}")
+    repo.commit()
+    with pytest.raises(SourceError, match=r"more than 200 bytes \(max_total_bytes\)"):
+        read(repo, limits=Limits(max_total_bytes=200))
+
+
+# -- refs and tags ---------------------------------------------------------------------------
+
+
+def test_tags_on_the_commit_are_listed_highest_version_first(repo: GitRepo) -> None:
+    repo.write("a.txt", "1")
+    first = repo.commit("first")
+    repo.tag("v0.1.0")
+    repo.write("a.txt", "2")
+    repo.commit("release")
+    repo.tag("v1.9.0").tag("v1.10.0", message="annotated").tag("v1.10.0-rc1")
+    repo.tag("v1.2.0", message="annotated too").tag("nightly")
+
+    with GitSource(repo.root) as source:
+        assert source.resolve().tags == ("v1.10.0", "v1.10.0-rc1", "v1.9.0", "v1.2.0", "nightly")
+        assert source.resolve("v1.10.0").tags == source.resolve().tags
+        assert source.resolve(first).tags == ("v0.1.0",)
+        assert source.resolve(first[:7]).sha == first
+
+
+def test_an_untagged_commit_has_no_tags(repo: GitRepo) -> None:
+    repo.write("a.txt", "1")
+    repo.commit()
+    repo.tag("v1.0.0")
+    repo.write("a.txt", "2")
+    repo.commit()
+    with GitSource(repo.root) as source:
+        assert source.resolve().tags == ()
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["v1.9.0", "v1.10.0"], ["v1.10.0", "v1.9.0"]),
+        (["v1.0.0-rc1", "v1.0.0", "v1.0.0-beta"], ["v1.0.0", "v1.0.0-rc1", "v1.0.0-beta"]),
+        (["1.0", "1.0.1", "1.0.0"], ["1.0.1", "1.0.0", "1.0"]),
+        (["release-2", "release-10", "release-9"], ["release-10", "release-9", "release-2"]),
+        (["latest", "v2", "stable", "v10"], ["v10", "v2", "stable", "latest"]),
+    ],
+)
+def test_tags_sort_as_versions_not_as_text(tags: list[str], expected: list[str]) -> None:
+    assert list(sort_tags(tags)) == expected
+
+
+def test_version_key_compares_digit_runs_as_numbers() -> None:
+    assert version_key("v1.10.0") > version_key("v1.9.0")
+    assert version_key("v2") > version_key("v1.99")
+
+
+def test_an_unknown_ref_is_a_source_error_naming_it(repo: GitRepo) -> None:
+    repo.write("a.txt", "1")
+    repo.commit()
+    with GitSource(repo.root) as source:
+        for ref in ("no-such-branch", "--all", "HEAD~5"):
+            with pytest.raises(SourceError, match=f"^--ref {ref}: not found in "):
+                source.resolve(ref)
+
+
+def test_an_empty_repository_says_it_has_no_commits(repo: GitRepo) -> None:
+    with GitSource(repo.root) as source, pytest.raises(SourceError, match="has no commits"):
+        source.resolve()
+
+
+@pytest.mark.parametrize("kind", ["plain-directory", "missing", "inside-a-worktree", "a-file"])
+def test_something_that_is_not_a_repository_is_a_source_error(
+    tmp_path: Path, repo: GitRepo, kind: str
+) -> None:
+    repo.write("sub/a.txt", "1")
+    repo.commit()
+    target = {
+        "plain-directory": tmp_path,
+        "missing": tmp_path / "missing",
+        "inside-a-worktree": repo.root / "sub",
+        "a-file": repo.root / "sub" / "a.txt",
+    }[kind]
+    with pytest.raises(SourceError, match=f"^--repo {target}: "):
+        GitSource(target)
+
+
+def test_a_bare_repository_can_be_read(tmp_path: Path, repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-1")
+    repo.commit()
+    repo.tag("v1.0.0", message="first")
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "--quiet", "--bare", str(repo.root), str(bare))
+    with GitSource(bare) as source:
+        commit = source.resolve()
+        assert commit.tags == ("v1.0.0",)
+        assert [p.path for p in source.read_desired(commit).packages] == ["chat"]
+
+
+# -- cache and changed paths -----------------------------------------------------------------
+
+
+def test_an_unchanged_package_is_taken_from_the_cache_without_reading_git(
+    repo: GitRepo,
+) -> None:
+    add_package(repo, "chat", "p-chat", files=("a.js", "b.js"))
+    add_package(repo, "hooks", "p-hooks")
+    repo.commit()
+    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
+    first = read(repo, cache=cache)
+    assert set(cache) == {
+        ("chat", repo.tree_id("chat")),
+        ("hooks", repo.tree_id("hooks")),
+    }
+
+    repo.write("hooks/main.js", "changed\n")
+    repo.commit()
+    with GitSource(repo.root) as source:
+        second = source.read_desired(source.resolve(), cache=cache)
+        blobs_read = source.blobs_read
+
+    assert blobs_read == 2, "only hooks' manifest and its one code file are read"
+    assert second.packages[0] is first.packages[0]
+    assert second.packages[1].functions[0].code == "changed\n"
+    assert set(cache) == {("chat", repo.tree_id("chat")), ("hooks", repo.tree_id("hooks"))}
+
+
+def test_a_moved_package_is_not_a_cache_hit_and_stale_entries_are_dropped(repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-chat")
+    repo.commit()
+    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
+    read(repo, cache=cache)
+    tree = repo.tree_id("chat")
+    repo.git("mv", "chat", "moved")
+    repo.commit()
+
+    state = read(repo, cache=cache)
+
+    assert paths(state) == ["moved"]
+    assert set(cache) == {("moved", tree)}
+
+
+def test_failures_are_not_cached_so_their_message_names_the_current_commit(
+    repo: GitRepo,
+) -> None:
+    repo.write("bad/package.yaml", manifest("p-bad"))
+    repo.commit()
+    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
+    read(repo, cache=cache)
+    repo.write("unrelated.txt", "x")
+    sha = repo.commit()
+    assert cache == {}
+    assert sha[:12] in only_failure(read(repo, cache=cache)).error
+
+
+def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> None:
+    add_package(repo, "chat", "p-chat")
+    add_package(repo, "hooks", "p-hooks")
+    old = repo.commit()
+    repo.write("chat/main.js", "changed")
+    repo.git("mv", "hooks/main.js", "hooks/renamed.js")
+    repo.write("new/file.txt", "x")
+    new = repo.commit()
+    with GitSource(repo.root) as source:
+        assert source.changed_paths(old, new) == {
+            "chat/main.js",
+            "hooks/main.js",
+            "hooks/renamed.js",
+            "new/file.txt",
+        }
+        assert source.changed_paths(new, new) == set()
+        assert source.changed_paths("0" * 40, new) is None
+        with pytest.raises(SourceError, match="not found"):
+            source.changed_paths(old, "f" * 40)
+
+
+# -- performance -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
+    repo: GitRepo,
+) -> None:
+    code = "// a line of function code, padded to a realistic length ...........\n" * 58
+    for index in range(1000):
+        root = f"packages/p{index:04d}"
+        repo.write(f"{root}/package.yaml", manifest(f"id-{index}", files=("a.js", "b.js", "c.js")))
+        for name in ("a.js", "b.js", "c.js"):
+            repo.write(f"{root}/{name}", f"{code}// {index} {name}\n")
+    repo.commit("a thousand packages")
+
+    with GitSource(repo.root) as source:
+        commit = source.resolve()
+        started = time.process_time()
+        state = source.read_desired(commit)
+        elapsed = time.process_time() - started
+
+    assert len(state.packages) == 1000
+    assert elapsed < 1.5, f"read took {elapsed:.2f}s of CPU"
