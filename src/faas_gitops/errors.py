@@ -63,7 +63,7 @@ class ApiError(FaasGitopsError):
 
 
 class ApiAuthError(ApiError):
-    """401: the key is missing or invalid. Stops the whole run; repeating it per package helps nobody."""
+    """401: the key is missing or invalid. Stops the whole run: every package would fail alike."""
 
 
 class ApiForbidden(ApiError):

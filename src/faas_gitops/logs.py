@@ -58,8 +58,25 @@ def _drop_none(
     return {k: v for k, v in event_dict.items() if v is not None}
 
 
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is *now*, not the stream that was current at set-up.
+
+    pytest and the demo swap ``sys.stderr``; a logger bound to an old stream would write to a
+    closed file.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_factory(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
-    """Configure structlog once per process; safe to call again (tests, the demo)."""
+    """Configure structlog for this process; safe to call again (tests, the demo)."""
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: Any = (
@@ -81,6 +98,8 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=(
+            structlog.PrintLoggerFactory(file=out) if stream is not None else _stderr_factory
+        ),
         cache_logger_on_first_use=False,
     )

@@ -1,0 +1,71 @@
+"""Fixtures for end-to-end syncs: a real git repository in tmp_path, the emulator on loopback,
+and the real CLI entry point run in-process (stdout and stderr captured separately)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e import API_KEY, MODES, SAMPLE_REPO, Run, RunCli
+from faas_gitops import cli
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+from gitrepo import GitRepo
+
+
+@pytest.fixture(params=list(MODES), ids=list(MODES))
+def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return dict(MODES[request.param])
+
+
+@pytest.fixture
+def emulator(mode: dict[str, Any]) -> Iterator[RunningEmulator]:
+    with serve_in_thread(EmulatorConfig(api_key=API_KEY, **mode)) as emu:
+        emu.store.seed_from(SAMPLE_REPO)
+        yield emu
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """The sample repository, committed as one real git commit."""
+    repository = GitRepo(tmp_path / "repo")
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    repository.commit("Import the sample packages")
+    return repository
+
+
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    repo: GitRepo,
+) -> RunCli:
+    """Run ``faas-gitops --sync-once`` against the emulator; extra args are appended."""
+    monkeypatch.setenv("FAAS_API_KEY", API_KEY)
+    for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "state"
+
+    def run(*args: str, base: bool = True) -> Run:
+        argv = list(args)
+        if base:
+            argv = [
+                "--sync-once",
+                "--repo", str(repo.root),
+                "--api-url", emulator.url,
+                "--state-dir", str(state),
+                "--log-format", "json",
+                *argv,
+            ]  # fmt: skip
+        capsys.readouterr()
+        code = cli.main(argv)
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return run
