@@ -6,9 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import StartEmulator, function
+from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator.server import RunningEmulator
+
+# Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
+pytest_plugins = ["emulator_fixtures"]
 
 
 def names(response: httpx.Response) -> list[str]:
@@ -20,11 +23,11 @@ def add_packages(emu: RunningEmulator, count: int) -> list[str]:
 
 
 def test_lists_page_through_every_item_once_with_paging_meta(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     created = add_packages(emu, 7)
 
-    pages = [client.get("/v2/faas/packages", params={"page": n, "size": 3}) for n in range(4)]
+    pages = [faas.get("/v2/faas/packages", params={"page": n, "size": 3}) for n in range(4)]
 
     assert [p.json()["meta"]["paging"] for p in pages[:3]] == [
         {"totalElements": 7, "totalPages": 3, "pageSize": 3, "pageNumber": n, "pageOffset": 3 * n}
@@ -35,12 +38,10 @@ def test_lists_page_through_every_item_once_with_paging_meta(
     assert names(pages[3]) == []
 
 
-def test_the_default_page_is_page_zero_of_twenty(
-    emu: RunningEmulator, client: httpx.Client
-) -> None:
+def test_the_default_page_is_page_zero_of_twenty(emu: RunningEmulator, faas: httpx.Client) -> None:
     add_packages(emu, 25)
 
-    paging = client.get("/v2/faas/packages").json()["meta"]["paging"]
+    paging = faas.get("/v2/faas/packages").json()["meta"]["paging"]
 
     assert paging == {
         "totalElements": 25,
@@ -52,20 +53,20 @@ def test_the_default_page_is_page_zero_of_twenty(
 
 
 def test_a_size_above_the_maximum_is_capped_and_shown_in_paging(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
     emu = start_emulator(max_page_size=4)
     add_packages(emu, 6)
 
-    response = http_for(emu).get("/v2/faas/packages", params={"size": 50})
+    response = faas_client_for(emu).get("/v2/faas/packages", params={"size": 50})
 
     assert len(response.json()["data"]) == 4
     assert response.json()["meta"]["paging"]["pageSize"] == 4
     assert response.json()["meta"]["paging"]["totalPages"] == 2
 
 
-def test_a_page_size_of_zero_is_400_faas_1019(client: httpx.Client) -> None:
-    response = client.get("/v2/faas/packages", params={"size": 0})
+def test_a_page_size_of_zero_is_400_faas_1019(faas: httpx.Client) -> None:
+    response = faas.get("/v2/faas/packages", params={"size": 0})
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "FAAS-1019"
@@ -75,9 +76,9 @@ def test_a_page_size_of_zero_is_400_faas_1019(client: httpx.Client) -> None:
     ("param", "value"), [("page", "-1"), ("page", "x"), ("size", "-5"), ("size", "1.5")]
 )
 def test_a_page_or_size_that_is_not_a_non_negative_integer_is_400(
-    client: httpx.Client, param: str, value: str
+    faas: httpx.Client, param: str, value: str
 ) -> None:
-    response = client.get("/v2/faas/packages", params={param: value})
+    response = faas.get("/v2/faas/packages", params={param: value})
 
     assert response.status_code == 400
     error = response.json()["errors"][0]
@@ -86,13 +87,13 @@ def test_a_page_or_size_that_is_not_a_non_negative_integer_is_400(
 
 
 def test_sort_by_created_ascending_and_descending_is_honoured(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     created = add_packages(emu, 6)
 
-    ascending = client.get("/v2/faas/packages", params={"sort": "createdDttm,ASC"})
-    descending = client.get("/v2/faas/packages", params={"sort": "createdDttm,DESC"})
-    default_direction = client.get("/v2/faas/packages", params={"sort": "createdDttm"})
+    ascending = faas.get("/v2/faas/packages", params={"sort": "createdDttm,ASC"})
+    descending = faas.get("/v2/faas/packages", params={"sort": "createdDttm,DESC"})
+    default_direction = faas.get("/v2/faas/packages", params={"sort": "createdDttm"})
 
     assert names(ascending) == created
     assert names(descending) == created[::-1]
@@ -100,13 +101,13 @@ def test_sort_by_created_ascending_and_descending_is_honoured(
 
 
 def test_sort_by_name_and_sorted_paging_is_consistent(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     for name in ("delta", "alpha", "charlie", "bravo"):
         emu.store.add_package(name=name)
 
     pages = [
-        names(client.get("/v2/faas/packages", params={"sort": "name,DESC", "size": 2, "page": n}))
+        names(faas.get("/v2/faas/packages", params={"sort": "name,DESC", "size": 2, "page": n}))
         for n in range(2)
     ]
 
@@ -114,24 +115,24 @@ def test_sort_by_name_and_sorted_paging_is_consistent(
 
 
 @pytest.mark.parametrize("sort", ["id,ASC", "createdDttm,UP", "revisionsTotal"])
-def test_an_unknown_sort_field_or_direction_is_400(client: httpx.Client, sort: str) -> None:
-    response = client.get("/v2/faas/packages", params={"sort": sort})
+def test_an_unknown_sort_field_or_direction_is_400(faas: httpx.Client, sort: str) -> None:
+    response = faas.get("/v2/faas/packages", params={"sort": sort})
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("sort:")
 
 
 def test_without_sort_a_shuffled_list_is_stable_across_calls_but_not_creation_order(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     created = add_packages(emu, 10)
 
-    first = names(client.get("/v2/faas/packages"))
-    second = names(client.get("/v2/faas/packages"))
+    first = names(faas.get("/v2/faas/packages"))
+    second = names(faas.get("/v2/faas/packages"))
     paged = [
         name
         for n in range(4)
-        for name in names(client.get("/v2/faas/packages", params={"size": 3, "page": n}))
+        for name in names(faas.get("/v2/faas/packages", params={"size": 3, "page": n}))
     ]
 
     assert sorted(first) == created
@@ -141,33 +142,33 @@ def test_without_sort_a_shuffled_list_is_stable_across_calls_but_not_creation_or
 
 
 def test_with_list_order_created_an_unsorted_list_keeps_creation_order(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
     emu = start_emulator(list_order="created")
     created = add_packages(emu, 10)
 
-    assert names(http_for(emu).get("/v2/faas/packages")) == created
+    assert names(faas_client_for(emu).get("/v2/faas/packages")) == created
 
 
 def test_search_filters_names_by_case_insensitive_substring(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     for name in ("chat-filter", "Chat", "presence", "chatter-box"):
         emu.store.add_package(name=name)
 
-    response = client.get("/v2/faas/packages", params={"search": "CHAT", "sort": "name"})
+    response = faas.get("/v2/faas/packages", params={"search": "CHAT", "sort": "name"})
 
     assert names(response) == ["Chat", "chat-filter", "chatter-box"]
     assert response.json()["meta"]["paging"]["totalElements"] == 3
 
 
 def test_revision_lists_omit_function_code_by_default_but_keep_other_fields(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     emu.store.add_revision(package["id"], name="v1", functions=[function("a"), function("b")])
 
-    items = client.get(f"/v2/faas/packages/{package['id']}/package-revisions").json()["data"]
+    items = faas.get(f"/v2/faas/packages/{package['id']}/package-revisions").json()["data"]
 
     functions = items[0]["functions"]
     assert [f["name"] for f in functions] == ["a", "b"]
@@ -176,27 +177,27 @@ def test_revision_lists_omit_function_code_by_default_but_keep_other_fields(
 
 
 def test_revision_lists_embed_function_code_when_configured_to_include_it(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
     emu = start_emulator(revision_list_code="include")
     package = emu.store.add_package(name="chat")
     emu.store.add_revision(package["id"], name="v1", functions=[function("a", code="A")])
 
-    response = http_for(emu).get(f"/v2/faas/packages/{package['id']}/package-revisions")
+    response = faas_client_for(emu).get(f"/v2/faas/packages/{package['id']}/package-revisions")
 
     assert response.json()["data"][0]["functions"][0]["code"] == "A"
 
 
 def test_revision_lists_page_sort_and_search_like_package_lists(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     for name in ("v1", "v2", "v3", "x1"):
         emu.store.add_revision(package["id"], name=name, functions=[function()])
     path = f"/v2/faas/packages/{package['id']}/package-revisions"
 
-    latest = client.get(path, params={"sort": "createdDttm,DESC", "size": 1})
-    searched = client.get(path, params={"search": "v", "sort": "name"})
+    latest = faas.get(path, params={"sort": "createdDttm,DESC", "size": 1})
+    searched = faas.get(path, params={"search": "v", "sort": "name"})
 
     assert names(latest) == ["x1"]
     assert latest.json()["meta"]["paging"]["totalElements"] == 4
@@ -204,7 +205,7 @@ def test_revision_lists_page_sort_and_search_like_package_lists(
 
 
 def test_the_functions_of_a_revision_are_a_paginated_list_with_code(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     revision = emu.store.add_revision(
@@ -214,8 +215,8 @@ def test_the_functions_of_a_revision_are_a_paginated_list_with_code(
     )
     path = f"/v2/faas/package-revisions/{revision['id']}/functions"
 
-    first = client.get(path, params={"size": 2, "sort": "sortOrder"})
-    last = client.get(path, params={"size": 2, "page": 2, "sort": "sortOrder"})
+    first = faas.get(path, params={"size": 2, "sort": "sortOrder"})
+    last = faas.get(path, params={"size": 2, "page": 2, "sort": "sortOrder"})
 
     assert names(first) == ["f0", "f1"]
     assert first.json()["data"][0]["code"] == "code 0"

@@ -7,15 +7,18 @@ import uuid
 
 import httpx
 import pytest
-from conftest import API_KEY, HEADERS, function
+from emulator_support import API_KEY, HEADERS, function
 
 from faas_gitops.emulator.server import RunningEmulator
+
+# Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
+pytest_plugins = ["emulator_fixtures"]
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
-def test_a_success_answer_has_data_meta_and_empty_errors(client: httpx.Client) -> None:
-    response = client.get("/v2/faas/packages")
+def test_a_success_answer_has_data_meta_and_empty_errors(faas: httpx.Client) -> None:
+    response = faas.get("/v2/faas/packages")
 
     body = response.json()
     assert response.status_code == 200
@@ -26,18 +29,18 @@ def test_a_success_answer_has_data_meta_and_empty_errors(client: httpx.Client) -
 
 
 def test_every_answer_carries_a_fresh_correlation_id_also_as_a_header(
-    client: httpx.Client,
+    faas: httpx.Client,
 ) -> None:
-    first = client.get("/v2/faas/packages")
-    second = client.get("/v2/faas/packages/missing")
+    first = faas.get("/v2/faas/packages")
+    second = faas.get("/v2/faas/packages/missing")
 
     ids = [r.json()["meta"]["correlationId"] for r in (first, second)]
     assert ids[0] != ids[1]
     assert [r.headers["X-Correlation-Id"] for r in (first, second)] == ids
 
 
-def test_an_error_answer_has_meta_and_errors_but_no_data(client: httpx.Client) -> None:
-    response = client.get("/v2/faas/packages/missing")
+def test_an_error_answer_has_meta_and_errors_but_no_data(faas: httpx.Client) -> None:
+    response = faas.get("/v2/faas/packages/missing")
 
     body = response.json()
     assert set(body) == {"meta", "errors"}
@@ -94,18 +97,18 @@ def test_a_malformed_pubnub_version_is_400(emu: RunningEmulator, version: str) -
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_a_body_that_is_not_declared_json_is_415(
-    client: httpx.Client, content_type: str | None
+    faas: httpx.Client, content_type: str | None
 ) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
 
-    response = client.post("/v2/faas/packages", content=b'{"name": "a"}', headers=headers)
+    response = faas.post("/v2/faas/packages", content=b'{"name": "a"}', headers=headers)
 
     assert response.status_code == 415
     assert response.json()["errors"][0]["code"] == "FAAS-415"
 
 
-def test_a_json_content_type_with_a_charset_is_accepted(client: httpx.Client) -> None:
-    response = client.post(
+def test_a_json_content_type_with_a_charset_is_accepted(faas: httpx.Client) -> None:
+    response = faas.post(
         "/v2/faas/packages",
         content=b'{"name": "a"}',
         headers={"Content-Type": "application/json; charset=utf-8"},
@@ -115,8 +118,8 @@ def test_a_json_content_type_with_a_charset_is_accepted(client: httpx.Client) ->
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b'{"name": "a"'])
-def test_malformed_json_is_400_faas_1003(client: httpx.Client, raw: bytes) -> None:
-    response = client.post(
+def test_malformed_json_is_400_faas_1003(faas: httpx.Client, raw: bytes) -> None:
+    response = faas.post(
         "/v2/faas/packages", content=raw, headers={"Content-Type": "application/json"}
     )
 
@@ -130,26 +133,26 @@ def test_paths_outside_v2_faas_are_404_without_authentication(emu: RunningEmulat
     assert response.status_code == 404
 
 
-def test_an_unknown_faas_path_is_404_with_the_envelope(client: httpx.Client) -> None:
-    response = client.get("/v2/faas/nothing-here")
+def test_an_unknown_faas_path_is_404_with_the_envelope(faas: httpx.Client) -> None:
+    response = faas.get("/v2/faas/nothing-here")
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "FAAS-404"
 
 
-def test_an_unknown_method_on_a_known_path_is_405_faas_405(client: httpx.Client) -> None:
-    response = client.patch("/v2/faas/packages")
+def test_an_unknown_method_on_a_known_path_is_405_faas_405(faas: httpx.Client) -> None:
+    response = faas.patch("/v2/faas/packages")
 
     assert response.status_code == 405
     assert response.json()["errors"][0]["code"] == "FAAS-405"
 
 
 def test_the_request_log_records_each_request_in_order_without_the_key(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
-    client.get("/v2/faas/packages", params={"page": "0", "size": "5"})
-    client.post(
+    faas.get("/v2/faas/packages", params={"page": "0", "size": "5"})
+    faas.post(
         "/v2/faas/package-revisions",
         json={"packageId": package["id"], "name": "v1", "functions": [function()]},
     )

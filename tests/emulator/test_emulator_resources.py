@@ -7,10 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import StartEmulator, function
+from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator import EmulatorStore
 from faas_gitops.emulator.server import RunningEmulator
+
+# Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
+pytest_plugins = ["emulator_fixtures"]
 
 PACKAGE_KEYS = {
     "id",
@@ -58,20 +61,18 @@ def error_of(response: httpx.Response) -> dict[str, str]:
     return errors[0]
 
 
-def create_revision(
-    client: httpx.Client, package_id: str, name: str, **extra: Any
-) -> httpx.Response:
+def create_revision(faas: httpx.Client, package_id: str, name: str, **extra: Any) -> httpx.Response:
     body = {"packageId": package_id, "name": name, "functions": [function()], **extra}
-    return client.post("/v2/faas/package-revisions", json=body)
+    return faas.post("/v2/faas/package-revisions", json=body)
 
 
 # ------------------------------------------------------------------- packages
 
 
 def test_creating_a_package_with_functions_creates_its_initial_revision(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
-    response = client.post(
+    response = faas.post(
         "/v2/faas/packages",
         json={
             "name": "chat",
@@ -97,43 +98,43 @@ def test_creating_a_package_with_functions_creates_its_initial_revision(
 
 
 def test_creating_a_package_without_functions_creates_no_revision(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
-    package = client.post("/v2/faas/packages", json={"name": "empty"}).json()["data"]
+    package = faas.post("/v2/faas/packages", json={"name": "empty"}).json()["data"]
 
     assert package["revisionsTotal"] == 0
     assert emu.store.revisions(package["id"]) == []
 
 
 def test_the_initial_revision_is_named_v1_when_no_revision_name_is_given(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
-    package = client.post(
+    package = faas.post(
         "/v2/faas/packages", json={"name": "chat", "functions": [function()]}
     ).json()["data"]
 
     assert [r["name"] for r in emu.store.revisions(package["id"])] == ["v1"]
 
 
-def test_a_duplicate_package_name_is_409(emu: RunningEmulator, client: httpx.Client) -> None:
+def test_a_duplicate_package_name_is_409(emu: RunningEmulator, faas: httpx.Client) -> None:
     emu.store.add_package(name="chat")
 
-    response = client.post("/v2/faas/packages", json={"name": "chat"})
+    response = faas.post("/v2/faas/packages", json={"name": "chat"})
 
     assert response.status_code == 409
     assert error_of(response)["code"] == "FAAS-409"
 
 
 def test_a_package_can_be_read_renamed_and_deleted_with_its_revisions(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat", description="old")
     revision = emu.store.add_revision(package["id"], name="v1", functions=[function()])
     path = f"/v2/faas/packages/{package['id']}"
 
-    fetched = client.get(path)
-    updated = client.put(path, json={"name": "chat2", "description": "new", "tags": ["x"]})
-    deleted = client.delete(path)
+    fetched = faas.get(path)
+    updated = faas.put(path, json={"name": "chat2", "description": "new", "tags": ["x"]})
+    deleted = faas.delete(path)
 
     assert fetched.json()["data"] == package | {"revisionsTotal": 1}
     data = updated.json()["data"]
@@ -141,17 +142,17 @@ def test_a_package_can_be_read_renamed_and_deleted_with_its_revisions(
     assert data["updatedDttm"] > data["createdDttm"]
     assert deleted.status_code == 204
     assert deleted.content == b""
-    assert client.get(path).status_code == 400
-    assert client.get(f"/v2/faas/package-revisions/{revision['id']}").status_code == 400
+    assert faas.get(path).status_code == 400
+    assert faas.get(f"/v2/faas/package-revisions/{revision['id']}").status_code == 400
 
 
 def test_renaming_a_package_to_a_taken_name_is_409(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     emu.store.add_package(name="a")
     package = emu.store.add_package(name="b")
 
-    response = client.put(f"/v2/faas/packages/{package['id']}", json={"name": "a"})
+    response = faas.put(f"/v2/faas/packages/{package['id']}", json={"name": "a"})
 
     assert response.status_code == 409
 
@@ -160,13 +161,13 @@ def test_renaming_a_package_to_a_taken_name_is_409(
 
 
 def test_a_created_revision_is_answered_in_full_and_can_be_fetched(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
 
-    created = create_revision(client, package["id"], "v1", description="first")
+    created = create_revision(faas, package["id"], "v1", description="first")
     revision = created.json()["data"]
-    fetched = client.get(f"/v2/faas/package-revisions/{revision['id']}").json()["data"]
+    fetched = faas.get(f"/v2/faas/package-revisions/{revision['id']}").json()["data"]
 
     assert created.status_code == 201
     assert set(revision) == REVISION_KEYS
@@ -178,12 +179,12 @@ def test_a_created_revision_is_answered_in_full_and_can_be_fetched(
 
 
 def test_function_defaults_are_javascript_index_sort_order_and_empty_config(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     bare = {"name": "g", "type": "ON_REQUEST", "code": "x"}
 
-    revision = client.post(
+    revision = faas.post(
         "/v2/faas/package-revisions",
         json={"packageId": package["id"], "name": "v1", "functions": [function("f"), bare]},
     ).json()["data"]
@@ -193,24 +194,24 @@ def test_function_defaults_are_javascript_index_sort_order_and_empty_config(
 
 
 def test_a_function_keeps_its_id_across_revisions_but_gets_a_new_function_revision_id(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
 
-    one = create_revision(client, package["id"], "v1").json()["data"]["functions"][0]
-    two = create_revision(client, package["id"], "v2").json()["data"]["functions"][0]
+    one = create_revision(faas, package["id"], "v1").json()["data"]["functions"][0]
+    two = create_revision(faas, package["id"], "v2").json()["data"]["functions"][0]
 
     assert one["id"] == two["id"]
     assert one["functionRevisionId"] != two["functionRevisionId"]
 
 
 def test_a_revision_name_and_description_can_be_updated_but_not_its_functions(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     revision = emu.store.add_revision(package["id"], name="v1", functions=[function(code="A")])
 
-    response = client.put(
+    response = faas.put(
         f"/v2/faas/package-revisions/{revision['id']}",
         json={"name": "v1-renamed", "description": "d", "functions": [function(code="B")]},
     )
@@ -220,26 +221,26 @@ def test_a_revision_name_and_description_can_be_updated_but_not_its_functions(
     assert data["functions"][0]["code"] == "A"
 
 
-def test_a_revision_can_be_deleted(emu: RunningEmulator, client: httpx.Client) -> None:
+def test_a_revision_can_be_deleted(emu: RunningEmulator, faas: httpx.Client) -> None:
     package = emu.store.add_package(name="chat")
     revision = emu.store.add_revision(package["id"], name="v1", functions=[function()])
 
-    response = client.delete(f"/v2/faas/package-revisions/{revision['id']}")
+    response = faas.delete(f"/v2/faas/package-revisions/{revision['id']}")
 
     assert response.status_code == 204
     assert emu.store.revisions(package["id"]) == []
-    assert client.get(f"/v2/faas/packages/{package['id']}").json()["data"]["revisionsTotal"] == 0
+    assert faas.get(f"/v2/faas/packages/{package['id']}").json()["data"]["revisionsTotal"] == 0
 
 
 def test_a_revision_name_taken_in_the_same_package_is_409(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     other = emu.store.add_package(name="other")
     emu.store.add_revision(package["id"], name="v1", functions=[function()])
 
-    duplicate = create_revision(client, package["id"], "v1")
-    elsewhere = create_revision(client, other["id"], "v1")
+    duplicate = create_revision(faas, package["id"], "v1")
+    elsewhere = create_revision(faas, other["id"], "v1")
 
     assert duplicate.status_code == 409
     assert error_of(duplicate)["code"] == "FAAS-409"
@@ -247,24 +248,24 @@ def test_a_revision_name_taken_in_the_same_package_is_409(
 
 
 def test_renaming_a_revision_to_a_taken_name_is_409(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="chat")
     emu.store.add_revision(package["id"], name="v1", functions=[function()])
     second = emu.store.add_revision(package["id"], name="v2", functions=[function()])
 
-    response = client.put(f"/v2/faas/package-revisions/{second['id']}", json={"name": "v1"})
+    response = faas.put(f"/v2/faas/package-revisions/{second['id']}", json={"name": "v1"})
 
     assert response.status_code == 409
 
 
 def test_created_dttm_strictly_increases_even_when_the_clock_stands_still(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
     emu = start_emulator(store=EmulatorStore(clock=lambda: 1_767_225_600.0))
-    client = http_for(emu)
-    package = client.post("/v2/faas/packages", json={"name": "chat"}).json()["data"]
-    revisions = [create_revision(client, package["id"], f"v{i}").json()["data"] for i in range(3)]
+    faas = faas_client_for(emu)
+    package = faas.post("/v2/faas/packages", json={"name": "chat"}).json()["data"]
+    revisions = [create_revision(faas, package["id"], f"v{i}").json()["data"] for i in range(3)]
 
     stamps = [package["createdDttm"]] + [
         stamp
@@ -293,18 +294,18 @@ def test_created_dttm_strictly_increases_even_when_the_clock_stands_still(
     ],
 )
 def test_an_unknown_id_is_faas_1004_with_status_400_by_default(
-    client: httpx.Client, method: str, path: str
+    faas: httpx.Client, method: str, path: str
 ) -> None:
     body = {"name": "x"} if method == "PUT" else None
 
-    response = client.request(method, path, json=body)
+    response = faas.request(method, path, json=body)
 
     assert response.status_code == 400
     assert error_of(response)["code"] == "FAAS-1004"
 
 
-def test_creating_a_revision_for_an_unknown_package_is_faas_1004(client: httpx.Client) -> None:
-    response = create_revision(client, "no-such-package", "v1")
+def test_creating_a_revision_for_an_unknown_package_is_faas_1004(faas: httpx.Client) -> None:
+    response = create_revision(faas, "no-such-package", "v1")
 
     assert response.status_code == 400
     assert error_of(response) == {
@@ -314,22 +315,24 @@ def test_creating_a_revision_for_an_unknown_package_is_faas_1004(client: httpx.C
 
 
 def test_not_found_answers_404_when_configured(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
-    client = http_for(start_emulator(not_found_status=404))
+    faas = faas_client_for(start_emulator(not_found_status=404))
 
-    package = client.get("/v2/faas/packages/nope")
-    revision = create_revision(client, "nope", "v1")
+    package = faas.get("/v2/faas/packages/nope")
+    revision = create_revision(faas, "nope", "v1")
 
     assert (package.status_code, revision.status_code) == (404, 404)
     assert error_of(package)["code"] == "FAAS-1004"
 
 
-def test_creates_answer_200_when_configured(start_emulator: StartEmulator, http_for: Any) -> None:
-    client = http_for(start_emulator(create_status=200))
+def test_creates_answer_200_when_configured(
+    start_emulator: StartEmulator, faas_client_for: Any
+) -> None:
+    faas = faas_client_for(start_emulator(create_status=200))
 
-    package = client.post("/v2/faas/packages", json={"name": "chat"})
-    revision = create_revision(client, package.json()["data"]["id"], "v1")
+    package = faas.post("/v2/faas/packages", json={"name": "chat"})
+    revision = create_revision(faas, package.json()["data"]["id"], "v1")
 
     assert (package.status_code, revision.status_code) == (200, 200)
 
@@ -409,11 +412,11 @@ REVISION_CASES: list[tuple[Any, str]] = [
     ("body", "field"), REVISION_CASES, ids=[c[1] + f"-{i}" for i, c in enumerate(REVISION_CASES)]
 )
 def test_an_invalid_revision_body_is_400_naming_the_field(
-    emu: RunningEmulator, client: httpx.Client, body: Any, field: str
+    emu: RunningEmulator, faas: httpx.Client, body: Any, field: str
 ) -> None:
     emu.store.add_package(name="p", package_id="P")
 
-    response = client.post("/v2/faas/package-revisions", json=body)
+    response = faas.post("/v2/faas/package-revisions", json=body)
 
     assert response.status_code == 400
     error = error_of(response)
@@ -438,11 +441,11 @@ def test_an_invalid_revision_body_is_400_naming_the_field(
     ],
 )
 def test_every_documented_function_type_is_accepted(
-    emu: RunningEmulator, client: httpx.Client, type_: str
+    emu: RunningEmulator, faas: httpx.Client, type_: str
 ) -> None:
     emu.store.add_package(name="p", package_id="P")
 
-    response = client.post(
+    response = faas.post(
         "/v2/faas/package-revisions",
         json={"packageId": "P", "name": "v1", "functions": [function(type=type_)]},
     )
@@ -463,9 +466,9 @@ PACKAGE_CASES: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("body", "field"), PACKAGE_CASES)
 def test_an_invalid_package_body_is_400_naming_the_field(
-    emu: RunningEmulator, client: httpx.Client, body: dict[str, Any], field: str
+    emu: RunningEmulator, faas: httpx.Client, body: dict[str, Any], field: str
 ) -> None:
-    response = client.post("/v2/faas/packages", json=body)
+    response = faas.post("/v2/faas/packages", json=body)
 
     assert response.status_code == 400
     assert error_of(response)["message"].startswith(f"{field}:")
@@ -473,19 +476,19 @@ def test_an_invalid_package_body_is_400_naming_the_field(
 
 
 def test_more_functions_than_the_limit_is_422_faas_1006(
-    start_emulator: StartEmulator, http_for: Any
+    start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
     emu = start_emulator(max_functions=TOO_MANY - 1)
-    client = http_for(emu)
+    faas = faas_client_for(emu)
     package = emu.store.add_package(name="chat")
     functions = [function(f"f{i}") for i in range(TOO_MANY)]
 
-    revision = client.post(
+    revision = faas.post(
         "/v2/faas/package-revisions",
         json={"packageId": package["id"], "name": "v1", "functions": functions},
     )
-    new_package = client.post("/v2/faas/packages", json={"name": "p2", "functions": functions})
-    at_limit = client.post(
+    new_package = faas.post("/v2/faas/packages", json={"name": "p2", "functions": functions})
+    at_limit = faas.post(
         "/v2/faas/package-revisions",
         json={"packageId": package["id"], "name": "v1", "functions": functions[:-1]},
     )
@@ -499,7 +502,7 @@ def test_more_functions_than_the_limit_is_422_faas_1006(
 
 
 def test_a_forced_error_answers_every_request_concerning_the_package(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="locked")
     revision = emu.store.add_revision(package["id"], name="v1", functions=[function()])
@@ -507,44 +510,44 @@ def test_a_forced_error_answers_every_request_concerning_the_package(
     emu.store.force_error(package["id"], status=403, code="FAAS-403", message="no access")
 
     answers = [
-        client.get(f"/v2/faas/packages/{package['id']}"),
-        client.get(f"/v2/faas/packages/{package['id']}/package-revisions"),
-        create_revision(client, package["id"], "v2"),
-        client.get(f"/v2/faas/package-revisions/{revision['id']}"),
-        client.get(f"/v2/faas/package-revisions/{revision['id']}/functions"),
+        faas.get(f"/v2/faas/packages/{package['id']}"),
+        faas.get(f"/v2/faas/packages/{package['id']}/package-revisions"),
+        create_revision(faas, package["id"], "v2"),
+        faas.get(f"/v2/faas/package-revisions/{revision['id']}"),
+        faas.get(f"/v2/faas/package-revisions/{revision['id']}/functions"),
     ]
 
     assert {(a.status_code, error_of(a)["code"], error_of(a)["message"]) for a in answers} == {
         (403, "FAAS-403", "no access")
     }
-    assert client.get(f"/v2/faas/packages/{other['id']}").status_code == 200
+    assert faas.get(f"/v2/faas/packages/{other['id']}").status_code == 200
     assert len(emu.store.revisions(package["id"])) == 1
 
 
 def test_a_forced_error_applies_only_to_its_methods(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="locked")
     emu.store.force_error(package["id"], status=500, code="FAAS-500", methods=("PUT",))
 
-    assert client.get(f"/v2/faas/packages/{package['id']}").status_code == 200
-    assert client.put(f"/v2/faas/packages/{package['id']}", json={}).status_code == 500
+    assert faas.get(f"/v2/faas/packages/{package['id']}").status_code == 200
+    assert faas.put(f"/v2/faas/packages/{package['id']}", json={}).status_code == 500
 
 
 def test_a_forced_error_with_times_applies_to_the_next_n_requests_only(
-    emu: RunningEmulator, client: httpx.Client
+    emu: RunningEmulator, faas: httpx.Client
 ) -> None:
     package = emu.store.add_package(name="flaky")
     emu.store.force_error(package["id"], status=503, code="FAAS-500", times=2)
     path = f"/v2/faas/packages/{package['id']}"
 
-    assert [client.get(path).status_code for _ in range(3)] == [503, 503, 200]
+    assert [faas.get(path).status_code for _ in range(3)] == [503, 503, 200]
 
 
-def test_forced_errors_can_be_cleared(emu: RunningEmulator, client: httpx.Client) -> None:
+def test_forced_errors_can_be_cleared(emu: RunningEmulator, faas: httpx.Client) -> None:
     package = emu.store.add_package(name="locked")
     emu.store.force_error(package["id"])
 
     emu.store.clear_forced_errors()
 
-    assert client.get(f"/v2/faas/packages/{package['id']}").status_code == 200
+    assert faas.get(f"/v2/faas/packages/{package['id']}").status_code == 200

@@ -50,7 +50,7 @@ _PACKAGE_SORT_FIELDS = ("name", "createdDttm", "updatedDttm")
 _FUNCTION_SORT_FIELDS = ("name", "createdDttm", "updatedDttm", "sortOrder")
 
 
-class ConnectionDropped(Exception):  # noqa: N818 - it names an event, not a failure of ours
+class ConnectionDropped(Exception):
     """Raised after a committed create to make the server close the connection unanswered."""
 
 

@@ -7,7 +7,7 @@ Raising instead of returning keeps the handlers straight-line; the app turns eve
 from __future__ import annotations
 
 
-class ApiProblem(Exception):  # noqa: N818 - an answer to send, not a failure of ours
+class ApiProblem(Exception):
     """An error answer: HTTP ``status`` plus the envelope's ``code`` and ``message``.
 
     ``headers`` are extra response headers (``Retry-After`` for 429).
