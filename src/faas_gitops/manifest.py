@@ -15,8 +15,8 @@ Choices made where the issue is silent (all deliberate, all tested):
   integer), minus implicit timestamps: ``date: 2024-01-01`` stays the string a JSON ``config``
   needs instead of becoming a ``datetime`` that cannot be sent. Anchors, aliases and merge keys
   (``<<``) are refused while composing, before anything is expanded (billion-laughs defence),
-  and so are duplicate keys (PyYAML would silently keep the last one) and nesting deeper than
-  ``MAX_DEPTH``.
+  and so are duplicate keys (PyYAML would silently keep the last one), explicit tags other
+  than ``!!str`` and nesting deeper than ``MAX_DEPTH``.
 * **packageId** is any non-empty string without whitespace. The API's ids are UUIDs, but a
   stricter check here would only turn a future id format into a sync outage.
 * **Names** (package and function) must be non-empty and not start or end with whitespace;
@@ -71,6 +71,11 @@ LANGUAGES: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 MAX_DEPTH = 64
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Explicit tags other than "!!str" are refused: PyYAML's constructors for the others (!!binary,
+# !!timestamp, !!bool, !!set...) either build values JSON cannot carry or crash on odd input
+# with whatever exception they like, and a manifest has no use for them.
+_CORE_TAG = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset({None, "!", f"{_CORE_TAG}str"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,10 @@ class _StrictComposition(Composer):
             raise _Refusal(None, None, "aliases ('*name') are not allowed in manifests", mark)
         if isinstance(event, NodeEvent) and event.anchor is not None:
             raise _Refusal(None, None, "anchors ('&name') are not allowed in manifests", mark)
+        tag: Any = getattr(event, "tag", None)
+        if tag not in _ALLOWED_TAGS:
+            shown = "!!" + tag.removeprefix(_CORE_TAG) if tag.startswith(_CORE_TAG) else tag
+            raise _Refusal(None, None, f"explicit tags ({shown!r}) are not allowed", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -516,7 +525,9 @@ def parse_manifest(data: bytes, file: str, *, limits: Limits = Limits()) -> Pack
         parts = (exc.context, exc.problem)
         problem = _one_line("; ".join(part for part in parts if part) or "unreadable")
         raise ManifestError(file, None, f"invalid YAML{where}: {problem}") from None
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - PyYAML internals raise anything on odd input
+        # The refusals above leave no known path here; this is the "one package fails alone"
+        # promise holding even for a PyYAML quirk nobody has found yet.
         raise ManifestError(file, None, f"invalid YAML: {_one_line(str(exc))}") from None
     if document is None:
         raise ManifestError(file, None, "is empty; it needs 'functions' and 'packageId' or 'name'")

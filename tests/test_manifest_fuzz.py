@@ -1,0 +1,138 @@
+"""Fuzzing the manifest parser: whatever the bytes, the answer is a manifest or one error line.
+
+A crash here (KeyError, RecursionError, a pydantic error leaking out) would fail a whole sync
+instead of one package, so the property is simply "nothing but ``ManifestError``".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from faas_gitops.errors import ManifestError
+from faas_gitops.manifest import (
+    FUNCTION_TYPES,
+    PackageManifest,
+    build_package,
+    parse_manifest,
+)
+from faas_gitops.models import DesiredPackage
+
+FILE = "fuzz/package.yaml"
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+TOP_KEYS = ["packageId", "name", "description", "functions", "functons", "packageid"]
+FUNCTION_KEYS = ["name", "type", "file", "language", "sortOrder", "config", "typ"]
+YAML_TOKENS = [
+    "packageId: ", "name: ", "functions:", "\n", "  ", "- ", "{", "}", "[", "]", ", ", ": ",
+    "&a ", "*a", "<<: ", "!!binary ", "!!python/object:x ", "!!set ", "!!timestamp ", "'", '"',
+    "#", "---", "...", "? ", "|", ">", "%YAML 1.1\n", "\t", "\ufeff", "\x00", "é", "2024-13-99",
+    "0x1F", ".nan", "~", "yes", "1e999", "ON_REQUEST", "x.js", "../x.js", "/abs", "\\",
+    "!!bool ", "!!int ", "!!float ", "!!str ", "!local ", "!<tag:x> ", "!!omap ",
+]  # fmt: skip
+
+
+def assert_one_line(error: ManifestError) -> None:
+    assert error.file == FILE
+    assert str(error).startswith(f"{FILE}: ")
+    assert "\n" not in str(error)
+
+
+def assert_manifest_or_error(data: bytes) -> None:
+    result: PackageManifest | ManifestError
+    try:
+        result = parse_manifest(data, FILE)
+    except ManifestError as error:
+        result = error
+    if isinstance(result, ManifestError):
+        assert_one_line(result)
+    else:
+        assert isinstance(result, PackageManifest)
+
+
+@FUZZ
+@given(st.binary(max_size=2048))
+def test_random_bytes_give_a_manifest_or_a_manifest_error(data: bytes) -> None:
+    assert_manifest_or_error(data)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=8), max_size=60))
+def test_yaml_ish_token_soup_gives_a_manifest_or_a_manifest_error(tokens: list[str]) -> None:
+    assert_manifest_or_error("".join(tokens).encode("utf-8", "surrogatepass"))
+
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.sampled_from([*FUNCTION_TYPES, "JAVASCRIPT", "a.js", "../a.js", "", " x"])
+)
+values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+functions = st.lists(
+    st.dictionaries(
+        st.sampled_from(FUNCTION_KEYS),
+        scalars | values,
+        max_size=len(FUNCTION_KEYS),
+    ),
+    max_size=4,
+)
+documents = st.dictionaries(
+    st.sampled_from(TOP_KEYS),
+    st.one_of(scalars, functions, values),
+    max_size=len(TOP_KEYS),
+)
+
+
+@FUZZ
+@given(documents | values)
+def test_structured_documents_give_a_manifest_or_a_manifest_error(document: Any) -> None:
+    assert_manifest_or_error(yaml.safe_dump(document, allow_unicode=True).encode())
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"name": st.text(min_size=1, max_size=5), "type": st.sampled_from(FUNCTION_TYPES)},
+            optional={
+                "sortOrder": st.integers(min_value=-(2**40), max_value=2**40),
+                "config": values,
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.binary(max_size=64),
+)
+def test_nearly_valid_manifests_and_random_code_build_or_fail_with_a_manifest_error(
+    entries: list[dict[str, Any]], code: bytes
+) -> None:
+    document = {
+        "packageId": "p-1",
+        "functions": [{**entry, "file": f"f{index}.js"} for index, entry in enumerate(entries)],
+    }
+    result: DesiredPackage | ManifestError
+    try:
+        manifest = parse_manifest(yaml.safe_dump(document).encode(), FILE)
+        result = build_package(
+            manifest, path="fuzz", manifest_file=FILE, read_file=lambda _path: code
+        )
+    except ManifestError as error:
+        result = error
+    if isinstance(result, ManifestError):
+        assert_one_line(result)
+    else:
+        assert [f.name for f in result.functions] == [e["name"] for e in entries]
