@@ -1,0 +1,72 @@
+"""Sync-once against an emulator that misbehaves on purpose: throttling, 5xx, lost answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e import API_KEY, CHAT_ID, SAMPLE_REPO, WEBHOOKS_ID, RunCli
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+
+
+@pytest.fixture
+def faults(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def emulator(mode: dict[str, Any], faults: dict[str, Any]) -> Iterator[RunningEmulator]:
+    config = EmulatorConfig(api_key=API_KEY, seed=7, retry_after=0, **mode, **faults)
+    with serve_in_thread(config) as emu:
+        emu.store.seed_from(SAMPLE_REPO)
+        yield emu
+
+
+def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
+    return {p["name"]: len(emulator.store.revisions(p["id"])) for p in emulator.store.packages()}
+
+
+@pytest.mark.parametrize("faults", [{"fault_429": 0.25, "fault_5xx": 0.25}], indirect=True)
+def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
+    run_cli: RunCli, emulator: RunningEmulator
+) -> None:
+    # Random faults (seeded) plus one of each kind for certain, on reads and on a write.
+    emulator.store.force_error(CHAT_ID, status=503, code="FAAS-500", methods=("GET",), times=2)
+    emulator.store.force_error(WEBHOOKS_ID, status=429, code="FAAS-429", methods=("GET",), times=1)
+    emulator.store.force_error(WEBHOOKS_ID, status=500, code="FAAS-500", methods=("POST",), times=1)
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 0, result.stderr
+    statuses = {r.status for r in emulator.requests}
+    assert 429 in statuses
+    assert statuses & {500, 502, 503}
+    assert revision_counts(emulator) == {
+        "chat-moderation": 1,
+        "webhooks": 1,
+        "presence-tracker": 1,
+    }
+    retries = [json.loads(line) for line in result.stderr.splitlines() if "api.retry" in line]
+    assert retries
+
+
+@pytest.mark.parametrize("faults", [{"fault_drop_after_commit": 1.0}], indirect=True)
+def test_a_create_whose_answer_is_lost_is_adopted_not_duplicated(
+    run_cli: RunCli, emulator: RunningEmulator
+) -> None:
+    result = run_cli("--output", "json")
+
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {p["status"] for p in doc["packages"]} == {"created"}
+    assert all(p["revisionId"] for p in doc["packages"])
+    assert revision_counts(emulator) == {
+        "chat-moderation": 1,
+        "webhooks": 1,
+        "presence-tracker": 1,
+    }
+    assert "revision.adopted" in result.stderr
