@@ -1,8 +1,9 @@
 """Deliberate misbehaviour: latency, 429s, 5xx and connections dropped after a commit.
 
 All draws come from one ``random.Random(seed)`` under a lock, and every ``/v2/faas`` request
-draws the same number of values whatever the outcome, so the n-th request of a run meets the
-same fault in every run with that seed (as long as requests arrive in the same order).
+that passes the auth and version checks draws the same number of values whatever the outcome,
+so the n-th such request of a run meets the same fault in every run with that seed. With
+concurrent clients the arrival order, and so which request meets which fault, may vary.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,16 +155,13 @@ def serve_in_thread(
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread, failure: list[Any]) -> None:
-    started = threading.Event()
-    deadline = _STARTUP_TIMEOUT_S
-    step = 0.005
-    waited = 0.0
+    """Block until uvicorn listens; raise if its thread died or it took too long."""
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
     while not server.started:
         if failure:
             raise RuntimeError(f"emulator failed to start: {failure[0]}") from failure[0]
         if not thread.is_alive():
             raise RuntimeError("emulator thread exited before the server started")
-        if waited >= deadline:
-            raise RuntimeError("emulator did not start within 10 s")
-        started.wait(step)
-        waited += step
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"emulator did not start within {_STARTUP_TIMEOUT_S:.0f} s")
+        time.sleep(0.005)
