@@ -444,6 +444,14 @@ def test_an_unknown_ref_is_a_source_error_naming_it(repo: GitRepo) -> None:
                 source.resolve(ref)
 
 
+def test_a_bulk_commit_fixture_is_read_like_any_other(repo: GitRepo) -> None:
+    repo.bulk_commit({"chat/package.yaml": manifest().encode(), "chat/main.js": b"x"})
+    repo.bulk_commit({"hooks/package.yaml": manifest().encode(), "hooks/main.js": b"y"})
+    state = read(repo)
+    assert paths(state) == ["hooks"]
+    assert state.packages[0].functions[0].code == "y"
+
+
 def test_an_empty_repository_says_it_has_no_commits(repo: GitRepo) -> None:
     with GitSource(repo.root) as source, pytest.raises(SourceError, match="has no commits"):
         source.resolve()
@@ -562,12 +570,15 @@ def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
     repo: GitRepo,
 ) -> None:
     code = "// a line of function code, padded to a realistic length ...........\n" * 58
+    files: dict[str, bytes] = {}
     for index in range(1000):
         root = f"packages/p{index:04d}"
-        repo.write(f"{root}/package.yaml", manifest(f"id-{index}", files=("a.js", "b.js", "c.js")))
+        files[f"{root}/package.yaml"] = manifest(
+            f"id-{index}", files=("a.js", "b.js", "c.js")
+        ).encode()
         for name in ("a.js", "b.js", "c.js"):
-            repo.write(f"{root}/{name}", f"{code}// {index} {name}\n")
-    repo.commit("a thousand packages")
+            files[f"{root}/{name}"] = f"{code}// {index} {name}\n".encode()
+    repo.bulk_commit(files, "a thousand packages")
 
     with GitSource(repo.root) as source:
         commit = source.resolve()
@@ -576,4 +587,6 @@ def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
         elapsed = time.process_time() - started
 
     assert len(state.packages) == 1000
+    assert state.failures == ()
+    assert len(state.packages[0].functions[0].code) > 4000
     assert elapsed < 1.5, f"read took {elapsed:.2f}s of CPU"

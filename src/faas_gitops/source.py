@@ -281,6 +281,9 @@ class GitSource:
         tree id is unchanged is not re-read. Only successes are cached (failure messages name
         the commit, and failures are rare), and the mapping is pruned in place to this read's
         packages so a long-running daemon does not grow it. A cache belongs to one ``Limits``.
+
+        ``max_total_bytes`` counts the manifests and code read from git, plus the UTF-8 size of
+        the code of cached packages (their manifests are not re-read, so not counted).
         """
         started = time.process_time()
         short = commit.sha[:12]
