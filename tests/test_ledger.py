@@ -237,10 +237,11 @@ def test_two_ledgers_writing_at_once_lose_no_rows(tmp_path: Path) -> None:
     def write(n: int) -> None:
         try:
             with Ledger(tmp_path) as mine:  # its own connection, as another process would have
-                start.wait()
+                start.wait(timeout=30)
                 for i in range(syncs_each):
                     mine.record(make_result(f"{n}{i:039d}", outcomes=(CREATED, UNCHANGED)))
         except BaseException as exc:  # noqa: BLE001 -- handed to the main thread below
+            start.abort()  # release the others instead of leaving them waiting
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
@@ -254,6 +255,33 @@ def test_two_ledgers_writing_at_once_lose_no_rows(tmp_path: Path) -> None:
         entries = reader.history(limit=10_000)
     assert len(entries) == writers * syncs_each * 2
     assert len({e.commit for e in entries}) == writers * syncs_each
+
+
+def open_at_once(state: Path, openers: int) -> list[BaseException]:
+    """Open ``openers`` ledgers on ``state`` as close to the same instant as threads allow."""
+    start = threading.Barrier(openers)
+    errors: list[BaseException] = []
+
+    def open_and_close() -> None:
+        try:
+            start.wait(timeout=30)
+            Ledger(state).close()
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_many_processes_can_create_the_same_new_ledger_at_once(tmp_path: Path) -> None:
+    # Switching a new file to WAL answers "locked" without waiting; the ledger must retry.
+    # The race is rare, so try it on many fresh files.
+    for trial in range(40):
+        assert open_at_once(tmp_path / str(trial), openers=8) == [], f"trial {trial}"
 
 
 def test_another_process_can_write_while_this_one_holds_the_ledger_open(tmp_path: Path) -> None:

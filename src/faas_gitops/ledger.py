@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,9 +156,28 @@ class Ledger:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        # journal_mode cannot change inside a transaction; WAL is persistent once set.
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _enable_wal(self) -> None:
+        """Switch the file to WAL (persistent once set), waiting out other openers.
+
+        The switch needs a moment of exclusive access and SQLite answers "database is locked"
+        at once instead of calling the busy handler, so several processes opening a new ledger
+        together would fail; retry until the busy timeout instead. It cannot run inside a
+        transaction, hence outside the migration.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+            else:
+                return
 
     def _check_identity(self) -> None:
         """Refuse a database that is someone else's, or from a newer faas-gitops."""
