@@ -30,11 +30,10 @@ def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
     return {p["name"]: len(emulator.store.revisions(p["id"])) for p in emulator.store.packages()}
 
 
-@pytest.mark.parametrize("faults", [{"fault_429": 0.25, "fault_5xx": 0.25}], indirect=True)
 def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
-    # Random faults (seeded) plus one of each kind for certain, on reads and on a write.
+    # Forced, so the run is the same every time: 5xx and 429 on reads, 5xx on a write.
     emulator.store.force_error(CHAT_ID, status=503, code="FAAS-500", methods=("GET",), times=2)
     emulator.store.force_error(WEBHOOKS_ID, status=429, code="FAAS-429", methods=("GET",), times=1)
     emulator.store.force_error(WEBHOOKS_ID, status=500, code="FAAS-500", methods=("POST",), times=1)
@@ -51,7 +50,7 @@ def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
         "presence-tracker": 1,
     }
     retries = [json.loads(line) for line in result.stderr.splitlines() if "api.retry" in line]
-    assert retries
+    assert len(retries) == 3  # two 503s and one 429 on reads; the failed write is looked up
 
 
 @pytest.mark.parametrize("faults", [{"fault_drop_after_commit": 1.0}], indirect=True)
