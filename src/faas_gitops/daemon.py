@@ -1,0 +1,435 @@
+"""Daemon mode: run the very same ``sync_once()`` whenever something may have changed.
+
+One asyncio loop holds everything: the sync loop (the only place that syncs, one sync at a
+time), the triggers that wake it (``triggers.RepoWatcher`` for a local ``--repo``, a poll tick
+every ``--interval``, a drift resync every ``--resync-interval``, ``POST /hooks/sync``, and a
+retry with capped exponential backoff after a failed sync) and the HTTP server (uvicorn serving
+``faas_gitops.http``). Triggers collapse in a size-1 ``Wakeup``; a watch or poll wake-up that
+finds the commit already synced does nothing, a webhook, resync or retry always syncs.
+
+One ``SyncContext`` lives as long as the daemon, so the revision cache, the package cache and
+the API connection pool are shared by every sync.
+
+Shutdown is ordered (kopf, uvicorn): the first SIGTERM/SIGINT stops the triggers (the webhook
+answers 503), lets the sync in flight finish for up to ``--shutdown-timeout`` seconds (its
+creates complete and the ledger records them), then cancels it, stops the server and returns 0.
+A second signal exits at once with ``128 + signal number`` (143 for SIGTERM, 130 for SIGINT),
+the shell's convention for "killed by a signal". ``--max-failures N`` returns 1 after N
+consecutive failed syncs, like git-sync's ``--max-failures``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Coroutine, Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+
+from faas_gitops import logs
+from faas_gitops.api import ApiClient
+from faas_gitops.errors import ConfigError, FaasGitopsError
+from faas_gitops.http import LoopState, create_app
+from faas_gitops.metrics import Metrics
+from faas_gitops.models import Status, SyncResult
+from faas_gitops.remote import GIT_TIMEOUT_S, local_checkout, safe_url
+from faas_gitops.settings import Settings
+from faas_gitops.sync import SyncContext, sync_once
+from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, resolve_commit
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # --max-failures reached
+EXIT_USAGE = 2  # --listen unusable, webhook secret unreadable
+#: First retry after a failed sync; doubles per consecutive failure up to ``--interval``.
+RETRY_BASE_S = 1.0
+#: uvicorn's own grace for open HTTP connections at shutdown (probes are instant).
+HTTP_SHUTDOWN_S = 2
+#: Triggers logged at debug level: the poll tick fires every --interval and usually finds nothing.
+_QUIET_REASONS = frozenset({"poll"})
+
+
+def stuck_after(settings: Settings) -> float:
+    """Seconds one sync may run before ``/healthz`` reports the loop as stuck.
+
+    A sync is at most one ``git fetch`` (bounded by ``GIT_TIMEOUT_S``) plus API calls that each
+    give up after ``--timeout`` and a few retries; 20 timeouts on top of the fetch leaves room for
+    a large first sync while still catching a wedged one. Never less than 10 minutes. Default:
+    300 + 20 x 30 = 900 s.
+    """
+    api_timeout: float = settings.api.timeout
+    return max(600.0, GIT_TIMEOUT_S + 20 * api_timeout)
+
+
+def retry_delay(failures: int, cap: float) -> float:
+    """Backoff before retrying after ``failures`` consecutive failed syncs: 1, 2, 4 ... cap."""
+    return min(cap, RETRY_BASE_S * 2.0 ** max(0, failures - 1))
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6; port 0 picks a free one) or ``ConfigError``."""
+    host, sep, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 0.0.0.0:8080")
+    return host, int(port_text)
+
+
+def bind_socket(listen: str) -> socket.socket:
+    """Bind the listener before anything starts, so a taken port is exit 2, not a dead task."""
+    host, port = parse_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--listen {listen}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def read_webhook_secret(settings: Settings) -> bytes | None:
+    """The secret, read once at start; a trailing newline (``echo > file``) is not part of it."""
+    path = settings.loop.webhook_secret_file
+    if path is None:
+        return None
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"--webhook-secret-file {path}: {exc.strerror or exc}") from None
+    if not secret:
+        raise ConfigError(f"--webhook-secret-file {path}: the file is empty")
+    return secret
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal capture: the daemon owns SIGTERM/SIGINT (ordered shutdown)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class Daemon:
+    """Triggers, the sync loop, the failure budget and the ordered shutdown."""
+
+    def __init__(self, settings: Settings, *, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.wakeup = Wakeup()
+        self.state = LoopState(
+            unready_after=settings.loop.unready_after, stuck_after=stuck_after(settings)
+        )
+        self.context = SyncContext(observers=(self.metrics.observe_api,))
+        self.exit_code = EXIT_OK
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self._last_ok_commit: str | None = None
+        self._last_sync_at = time.monotonic()
+        self._in_sync: dict[str, str] = {}  # package path -> commit it was last in sync at
+        self._retry: asyncio.TimerHandle | None = None
+        self._current: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watcher: RepoWatcher | None = None
+
+    # ----------------------------------------------------------------------- lifecycle
+    async def run(self) -> int:
+        settings = self.settings
+        try:
+            secret = read_webhook_secret(settings)
+            sock = bind_socket(settings.loop.listen)
+        except ConfigError as exc:
+            sys.stderr.write(f"faas-gitops: error: {logs.redact(str(exc))}\n")
+            return EXIT_USAGE
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        self.context.http = ApiClient.build_http_client(
+            base_url=settings.api.url,
+            api_key=settings.api.key.get_secret_value(),
+            api_version=settings.api.version,
+            concurrency=settings.api.concurrency,
+            timeout=settings.api.timeout,
+            verify=str(settings.api.ca_bundle) if settings.api.ca_bundle else True,
+        )
+        app = create_app(self.state, self.metrics, self._on_webhook, webhook_secret=secret)
+        server = _Server(
+            uvicorn.Config(
+                app,
+                http="h11",
+                ws="none",
+                lifespan="off",
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=HTTP_SHUTDOWN_S,
+            )
+        )
+        server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+        sync_loop = self._spawn(self._sync_loop(), "sync-loop")
+        self.state.loop_alive = lambda: not sync_loop.done()
+        self._start_triggers()
+        host, port = sock.getsockname()[:2]
+        log.info(
+            "daemon.started",
+            listen=f"{host}:{port}",
+            repo=safe_url(settings.git.repo),
+            ref=settings.git.ref,
+            path=settings.git.path or None,
+            mode="poll" if settings.git.is_remote else "watch",
+            interval_s=settings.loop.interval,
+            resync_interval_s=settings.loop.resync_interval,
+            webhook_signed=secret is not None,
+            dry_run=settings.dry_run,
+        )
+        self._trigger("startup", force=True)
+        stop_waiter = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({stop_waiter, sync_loop}, return_when=asyncio.FIRST_COMPLETED)
+        stop_waiter.cancel()
+        if sync_loop.done() and not sync_loop.cancelled() and sync_loop.exception() is not None:
+            log.error("daemon.loop_crashed", error=logs.redact(repr(sync_loop.exception())))
+            self.exit_code = EXIT_FAILED
+        abandoned = await self._shutdown(sync_loop, server, server_task)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        log.info("daemon.stopped", exit_code=self.exit_code, abandoned_sync=abandoned)
+        if abandoned:
+            # The cancelled sync may still own a worker thread (git), which asyncio.run would
+            # wait for; nothing of ours is half-written (the ledger is written on this thread).
+            os._exit(self.exit_code)
+        return self.exit_code
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+        return task
+
+    def _start_triggers(self) -> None:
+        settings = self.settings
+        if not settings.git.is_remote:
+            self._watcher = RepoWatcher(settings.git.repo, self._on_watch)
+            self._spawn(self._watcher.run(), "watcher")
+        # A remote is fetched on every tick; a local repo is re-read in case events were missed
+        # (network file systems, a watcher restarting after a swap).
+        self._spawn(self._every(settings.loop.interval, "poll"), "poll")
+        self._spawn(self._resync_timer(), "resync")
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals > 1:
+            code = 128 + signum
+            log.warning("daemon.forced_exit", signal=name, exit_code=code)
+            os._exit(code)
+        log.info("daemon.stopping", signal=name)
+        self._request_stop()
+
+    def _request_stop(self) -> None:
+        self.state.accepting = False
+        self.wakeup.close()
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._retry is not None:
+            self._retry.cancel()
+        self._stop.set()
+
+    async def _shutdown(
+        self, sync_loop: asyncio.Task[None], server: _Server, server_task: asyncio.Task[None]
+    ) -> bool:
+        """Stop triggers, give the sync in flight its grace period, stop serving.
+
+        Returns True when the sync had to be cancelled (the grace period ran out).
+        """
+        self._request_stop()
+        for task in self._tasks:
+            if task is not sync_loop:
+                task.cancel()
+        abandoned = False
+        if not sync_loop.done():
+            done, _ = await asyncio.wait({sync_loop}, timeout=self.settings.loop.shutdown_timeout)
+            if not done:
+                abandoned = self._current is not None and not self._current.done()
+                log.warning(
+                    "daemon.shutdown_timeout",
+                    timeout_s=self.settings.loop.shutdown_timeout,
+                    detail="cancelling the sync in flight; creates already answered are kept "
+                    "and the next start adopts them",
+                )
+                if self._current is not None:
+                    self._current.cancel()
+                sync_loop.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await server_task
+        if self.context.http is not None:
+            await self.context.http.aclose()
+        return abandoned
+
+    # ----------------------------------------------------------------------- triggers
+    def _trigger(self, reason: str, *, force: bool = False) -> bool:
+        if self.wakeup.closed:
+            return False
+        self.metrics.triggers.labels(reason=reason).inc()
+        level = log.debug if reason in _QUIET_REASONS else log.info
+        level("trigger.received", reason=reason)
+        return self.wakeup.set(reason, force=force)
+
+    def _on_watch(self) -> None:
+        self._trigger("watch")
+
+    def _on_webhook(self) -> bool:
+        return self._trigger("webhook", force=True)
+
+    async def _every(self, seconds: float, reason: str) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self._trigger(reason)
+
+    async def _resync_timer(self) -> None:
+        """Resync when no sync has run for ``--resync-interval`` (any sync re-reads the API)."""
+        interval = self.settings.loop.resync_interval
+        while True:
+            remaining = self._last_sync_at + interval - time.monotonic()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+                continue
+            self._last_sync_at = time.monotonic()
+            self._trigger("resync", force=True)
+
+    def _schedule_retry(self) -> None:
+        delay = retry_delay(self.state.consecutive_failures, self.settings.loop.interval)
+        loop = asyncio.get_running_loop()
+        self._retry = loop.call_later(delay, lambda: self._trigger("retry", force=True))
+        log.info("sync.retry_scheduled", delay_s=delay, failures=self.state.consecutive_failures)
+
+    # ----------------------------------------------------------------------- the sync loop
+    async def _sync_loop(self) -> None:
+        """The one place that syncs: wait for a wake-up, sync, repeat until closed."""
+        while True:
+            wake = await self.wakeup.wait()
+            if wake is None:
+                return
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
+            self._current = asyncio.create_task(self._sync(wake), name=f"sync-{wake.reason}")
+            # wait(), not await: cancelling this loop at shutdown must not cancel the sync;
+            # the shutdown decides that separately, after the grace period.
+            await asyncio.wait({self._current})
+            self._current = None
+
+    async def _sync(self, wake: Wake) -> None:
+        settings = self.settings
+        started = time.monotonic()
+        self.state.sync_started = started
+        try:
+            repo = await asyncio.to_thread(local_checkout, settings)
+            if not wake.force and await self._already_synced(repo):
+                self.metrics.syncs_skipped.inc()
+                log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
+                return
+            result = await sync_once(settings, repo=repo, trigger=wake.reason, context=self.context)
+        except FaasGitopsError as exc:
+            self._sync_errored(str(exc), started)
+        except Exception as exc:  # the daemon keeps serving; the error is counted
+            log.exception("sync.crashed")
+            self._sync_errored(f"{type(exc).__name__}: {exc}", started)
+        else:
+            self._sync_finished(result, started)
+        finally:
+            self.state.sync_started = None
+
+    async def _already_synced(self, repo: Path) -> bool:
+        if self._last_ok_commit is None:
+            return False
+        sha = await asyncio.to_thread(resolve_commit, repo, self.settings.git.ref or "HEAD")
+        return sha == self._last_ok_commit
+
+    def _sync_finished(self, result: SyncResult, started: float) -> None:
+        self._last_sync_at = time.monotonic()
+        drift = self._count_drift(result)
+        failed = [o.path for o in result.outcomes if o.status is Status.FAILED]
+        state = self.state
+        if result.ok:
+            state.consecutive_failures = 0
+            state.synced_once = True
+            state.commit = result.commit
+            state.last_success = datetime.now(UTC)
+            state.last_error = None
+            self._last_ok_commit = result.commit
+        else:
+            state.consecutive_failures += 1
+            state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
+        state.failing_packages = failed
+        self.metrics.record_sync(
+            result,
+            duration=time.monotonic() - started,
+            drift=drift,
+            failures=state.consecutive_failures,
+        )
+        if not result.ok:
+            self._after_failure()
+
+    def _sync_errored(self, error: str, started: float) -> None:
+        self._last_sync_at = time.monotonic()
+        self.state.consecutive_failures += 1
+        self.state.last_error = logs.redact(error)
+        log.error("sync.failed", error=error, failures=self.state.consecutive_failures)
+        self.metrics.record_error(
+            duration=time.monotonic() - started, failures=self.state.consecutive_failures
+        )
+        self._after_failure()
+
+    def _after_failure(self) -> None:
+        limit = self.settings.loop.max_failures
+        if limit is not None and self.state.consecutive_failures >= limit:
+            log.error("daemon.max_failures", failures=self.state.consecutive_failures, limit=limit)
+            self.exit_code = EXIT_FAILED
+            self._request_stop()
+            return
+        self._schedule_retry()
+
+    def _count_drift(self, result: SyncResult) -> int:
+        """Revisions created for packages that were in sync at this very commit before.
+
+        Only a change made outside git (by hand, in the Portal) can make such a package differ,
+        so these are the drift corrections, whatever trigger found them.
+        """
+        drift = 0
+        for outcome in result.outcomes:
+            if (
+                outcome.status is Status.CREATED
+                and self._in_sync.get(outcome.path) == result.commit
+            ):
+                drift += 1
+                log.info(
+                    "drift.corrected",
+                    path=outcome.path,
+                    package_id=outcome.package_id,
+                    revision_id=outcome.revision_id,
+                    correlation_id=outcome.correlation_id,
+                )
+            if outcome.status in (Status.CREATED, Status.UNCHANGED):
+                self._in_sync[outcome.path] = result.commit
+            else:
+                self._in_sync.pop(outcome.path, None)
+        return drift
+
+
+def run_daemon(settings: Settings) -> int:
+    """Run until stopped; the exit code is documented in the module docstring and the README."""
+    return asyncio.run(Daemon(settings).run())

@@ -1,0 +1,134 @@
+"""The daemon's Prometheus metrics, on a registry of its own.
+
+A private ``CollectorRegistry`` (not prometheus-client's global one) means two daemons in one
+process, as in tests, never clash over names, and ``/metrics`` shows exactly what is listed
+here: no process or platform collectors that an operator did not ask for. Every labelled series
+that is known in advance is created at start, so a dashboard sees ``0`` rather than nothing.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from faas_gitops.models import Status, SyncResult
+
+PREFIX = "faas_gitops"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: A small sync takes well under a second; a 1,000-package first sync takes minutes.
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+TRIGGER_REASONS = ("startup", "watch", "poll", "webhook", "resync", "retry")
+WEBHOOK_RESULTS = ("accepted", "unauthorized", "too_large", "stopping")
+
+
+class Metrics:
+    """Every metric of the daemon; ``observe_api`` doubles as the API client's observer."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.syncs = Counter(
+            f"{PREFIX}_syncs", "Syncs run, by result", ["result"], registry=registry
+        )
+        self.sync_duration = Histogram(
+            f"{PREFIX}_sync_duration_seconds",
+            "Duration of a sync, fetch included",
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.revisions_created = Counter(
+            f"{PREFIX}_revisions_created", "Package revisions created", registry=registry
+        )
+        self.api_requests = Counter(
+            f"{PREFIX}_api_requests",
+            "FaaS API requests (every attempt), by method and HTTP status ('error' for "
+            "transport errors)",
+            ["method", "status"],
+            registry=registry,
+        )
+        self.api_retries = Counter(
+            f"{PREFIX}_api_retries", "FaaS API requests that were retries", registry=registry
+        )
+        self.last_success = Gauge(
+            f"{PREFIX}_last_success_timestamp_seconds",
+            "Unix time of the last sync in which every package succeeded",
+            registry=registry,
+        )
+        self.packages_tracked = Gauge(
+            f"{PREFIX}_packages_tracked", "Packages in the last synced commit", registry=registry
+        )
+        self.packages_failing = Gauge(
+            f"{PREFIX}_packages_failing", "Packages that failed in the last sync", registry=registry
+        )
+        self.commit = Info(
+            f"{PREFIX}_commit", "The commit (and ref) of the last sync", registry=registry
+        )
+        self.drift_corrections = Counter(
+            f"{PREFIX}_drift_corrections",
+            "Revisions created for a package that was already in sync at the same commit "
+            "(someone changed it by hand)",
+            registry=registry,
+        )
+        self.consecutive_failures = Gauge(
+            f"{PREFIX}_consecutive_failures",
+            "Failed syncs since the last success",
+            registry=registry,
+        )
+        self.triggers = Counter(
+            f"{PREFIX}_triggers", "Triggers received, by reason", ["reason"], registry=registry
+        )
+        self.syncs_skipped = Counter(
+            f"{PREFIX}_syncs_skipped",
+            "Wake-ups that found the already synced commit and did nothing",
+            registry=registry,
+        )
+        self.webhook_requests = Counter(
+            f"{PREFIX}_webhook_requests",
+            "POST /hooks/sync requests, by result",
+            ["result"],
+            registry=registry,
+        )
+        for result in ("success", "failure"):
+            self.syncs.labels(result=result)
+        for reason in TRIGGER_REASONS:
+            self.triggers.labels(reason=reason)
+        for outcome in WEBHOOK_RESULTS:
+            self.webhook_requests.labels(result=outcome)
+
+    def observe_api(self, method: str, _endpoint: str, status: int | None, retry: bool) -> None:
+        """An ``api.Observer``: called after every attempt the API client makes."""
+        self.api_requests.labels(method=method, status=str(status) if status else "error").inc()
+        if retry:
+            self.api_retries.inc()
+
+    def record_sync(
+        self, result: SyncResult, *, duration: float, drift: int, failures: int
+    ) -> None:
+        """Count one finished sync (``failures``: consecutive failed syncs after this one)."""
+        self.syncs.labels(result="success" if result.ok else "failure").inc()
+        self.sync_duration.observe(duration)
+        created = sum(1 for o in result.outcomes if o.status is Status.CREATED)
+        self.revisions_created.inc(created)
+        self.drift_corrections.inc(drift)
+        self.packages_tracked.set(len(result.outcomes))
+        self.packages_failing.set(sum(1 for o in result.outcomes if o.status is Status.FAILED))
+        self.commit.info({"commit": result.commit, "ref": result.ref})
+        self.consecutive_failures.set(failures)
+        if result.ok:
+            self.last_success.set(result.finished_at.timestamp())
+
+    def record_error(self, *, duration: float, failures: int) -> None:
+        """Count a sync that failed before it had a result (repository unreachable...)."""
+        self.syncs.labels(result="failure").inc()
+        self.sync_duration.observe(duration)
+        self.consecutive_failures.set(failures)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

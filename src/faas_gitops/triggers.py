@@ -1,0 +1,275 @@
+"""What wakes the daemon: a size-1 wake-up mailbox and the watcher of a local repository.
+
+Every trigger (file watch, poll tick, webhook, resync timer, retry after a failure) only *sets*
+the ``Wakeup``; the sync loop is the one place that acts on it. Triggers that arrive while a sync
+runs collapse into one pending wake-up, like git-sync's size-1 channel, and the sync that follows
+resolves the ref afresh, so the newest commit always wins and no commit is synced twice in a row.
+
+The ``RepoWatcher`` watches only what changes when a commit lands: ``HEAD``, ``packed-refs`` and
+``refs/`` of the repository's git directories (never the working tree, whose edits are not
+commits), and, when ``--repo`` is a git-sync ``--link`` symlink (or does not exist yet), the
+link's parent directory, non-recursively, for the atomic rename that swaps the link. A swap
+re-aims the watcher at the new worktree's git directories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from watchfiles import Change, awatch
+
+log = structlog.get_logger(__name__)
+
+#: Group file events for at most this long before waking the loop (a commit writes a ref lock,
+#: then renames it; a git-sync swap creates a temporary link, then renames it).
+DEBOUNCE_MS = 150
+#: Wake-up after this long without a new event: the bulk of the commit-to-revision latency.
+STEP_MS = 30
+#: How long to wait before watching again after the watched paths vanished or errored.
+REWATCH_DELAY_S = 0.5
+_GIT_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """One collapsed wake-up: the latest reason, and whether any trigger demanded a full sync.
+
+    ``force`` is sticky across the collapse: a webhook or resync followed by a file event must
+    still sync even if the commit did not change, so "the latest wins" applies to the reason
+    (the label in logs and the ledger), never to the demand.
+    """
+
+    reason: str
+    force: bool
+
+
+class Wakeup:
+    """A size-1 mailbox: ``set`` never blocks, ``wait`` returns the collapsed wake-up.
+
+    Only touched from the event loop's thread (signal handlers installed with
+    ``loop.add_signal_handler`` and ``loop.call_later`` callbacks run there too).
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._reason: str | None = None
+        self._force = False
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def set(self, reason: str, *, force: bool = False) -> bool:
+        """Ask for a sync; False (and nothing happens) once the mailbox is closed."""
+        if self._closed:
+            return False
+        self._reason = reason
+        self._force = self._force or force
+        self._event.set()
+        return True
+
+    def close(self) -> None:
+        """Stop taking triggers; a waiting ``wait`` returns None at once."""
+        self._closed = True
+        self._event.set()
+
+    async def wait(self) -> Wake | None:
+        """The next wake-up, or None when closed (pending triggers are dropped then)."""
+        await self._event.wait()
+        if self._closed or self._reason is None:
+            return None
+        wake = Wake(self._reason, self._force)
+        self._event.clear()
+        self._reason = None
+        self._force = False
+        return wake
+
+
+# --------------------------------------------------------------------------- what to watch
+@dataclass(frozen=True, slots=True)
+class WatchSet:
+    """Paths watched together by one ``awatch``, and which of their events matter."""
+
+    paths: tuple[Path, ...]
+    recursive: bool
+    accept: Callable[[Change, str], bool]
+    reaim: bool = False  # an accepted event means the plan itself may have changed
+
+
+@dataclass(frozen=True, slots=True)
+class WatchPlan:
+    """Where ``--repo`` points now: the link (if any), its target and the target's git dirs."""
+
+    link: Path | None
+    target: Path | None
+    git_dirs: tuple[Path, ...]
+
+    def sets(self) -> list[WatchSet]:
+        sets: list[WatchSet] = []
+        if self.link is not None and self.link.parent.is_dir():
+            name = self.link.name
+            sets.append(
+                WatchSet(
+                    (self.link.parent,),
+                    recursive=False,
+                    accept=lambda _change, path: Path(path).name == name,
+                    reaim=True,
+                )
+            )
+        tops = [d for d in self.git_dirs if (d / "HEAD").exists()]
+        if tops:
+            # HEAD and packed-refs sit at the top of each git dir (non-recursive watch) ...
+            sets.append(WatchSet(tuple(tops), recursive=False, accept=_is_top_ref_file))
+        refs = [d / "refs" for d in self.git_dirs if (d / "refs").is_dir()]
+        if refs:
+            # ... and branches and tags below refs/ (recursive), never objects/ or logs/.
+            sets.append(WatchSet(tuple(refs), recursive=True, accept=lambda _c, _p: True))
+        return sets
+
+
+def _is_top_ref_file(_change: Change, path: str) -> bool:
+    return Path(path).name in ("HEAD", "packed-refs")
+
+
+def watch_plan(repo: str) -> WatchPlan:
+    """Resolve ``--repo`` (blocking: runs git) into what should be watched right now."""
+    path = Path(repo).absolute()
+    missing = not path.exists()
+    link = path if path.is_symlink() or missing else None
+    if missing:
+        return WatchPlan(link=link, target=None, git_dirs=())
+    target = path.resolve()
+    return WatchPlan(link=link, target=target, git_dirs=git_dirs(target))
+
+
+def git_dirs(worktree: Path) -> tuple[Path, ...]:
+    """The git directory of ``worktree`` and, for a linked worktree, the common one.
+
+    A commit in a linked worktree (git-sync's ``.worktrees/<sha>``, ``git worktree add``) moves
+    a branch in the *common* dir while its ``HEAD`` lives in the worktree's own git dir.
+    """
+    try:
+        completed = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(worktree),
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-dir",
+                "--git-common-dir",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    if completed.returncode != 0:
+        return ()
+    found: list[Path] = []
+    for line in completed.stdout.splitlines():
+        directory = Path(line.strip())
+        if line.strip() and directory not in found:
+            found.append(directory)
+    return tuple(found)
+
+
+def resolve_commit(repo: Path, ref: str) -> str | None:
+    """The sha ``ref`` names in ``repo`` (one cheap ``git rev-parse``), None if it names none."""
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    sha = completed.stdout.strip()
+    return sha if completed.returncode == 0 and sha else None
+
+
+# --------------------------------------------------------------------------- the watcher
+class RepoWatcher:
+    """Calls ``on_change()`` shortly after a commit lands in (or a link swap changes) ``repo``.
+
+    Runs until ``stop()``; survives the watched directories disappearing (git-sync deletes the
+    old worktree after a swap) by working out the plan again after a short pause.
+    """
+
+    def __init__(
+        self,
+        repo: str,
+        on_change: Callable[[], None],
+        *,
+        debounce_ms: int = DEBOUNCE_MS,
+        step_ms: int = STEP_MS,
+        idle_recheck_s: float = 5.0,
+    ) -> None:
+        self._repo = repo
+        self._on_change = on_change
+        self._debounce_ms = debounce_ms
+        self._step_ms = step_ms
+        self._idle_recheck_s = idle_recheck_s
+        self._stopped = False
+        self._round = asyncio.Event()
+        self.plan: WatchPlan | None = None
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._round.set()
+
+    async def run(self) -> None:
+        while not self._stopped:
+            plan = await asyncio.to_thread(watch_plan, self._repo)
+            if plan != self.plan:
+                log.debug(
+                    "watch.aimed",
+                    link=str(plan.link) if plan.link else None,
+                    target=str(plan.target) if plan.target else None,
+                    git_dirs=[str(d) for d in plan.git_dirs],
+                )
+            self.plan = plan
+            self._round = asyncio.Event()
+            if self._stopped:
+                return
+            sets = plan.sets()
+            if not sets:
+                # Nothing to watch yet (e.g. git-sync has not made its link): look again soon.
+                await self._pause(self._idle_recheck_s)
+                continue
+            await asyncio.gather(*(self._watch(watch_set) for watch_set in sets))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._round.wait(), timeout=seconds)
+
+    async def _watch(self, watch_set: WatchSet) -> None:
+        """One ``awatch`` until this round ends; any error ends the round for every set."""
+        try:
+            async for _changes in awatch(
+                *watch_set.paths,
+                watch_filter=watch_set.accept,
+                debounce=self._debounce_ms,
+                step=self._step_ms,
+                stop_event=self._round,
+                recursive=watch_set.recursive,
+                ignore_permission_denied=True,
+            ):
+                self._on_change()
+                if watch_set.reaim:
+                    self._round.set()
+        except Exception as exc:  # noqa: BLE001 - a vanished directory must not stop the daemon
+            log.debug("watch.restarting", error=f"{type(exc).__name__}: {exc}")
+            self._round.set()
+            await asyncio.sleep(REWATCH_DELAY_S)
