@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import prometheus_client
 import structlog
 import uvicorn
 
@@ -432,4 +433,6 @@ class Daemon:
 
 def run_daemon(settings: Settings) -> int:
     """Run until stopped; the exit code is documented in the module docstring and the README."""
+    # ``*_created`` series double /metrics for a timestamp nobody graphs; this is our process.
+    prometheus_client.disable_created_metrics()
     return asyncio.run(Daemon(settings).run())
