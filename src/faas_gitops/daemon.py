@@ -434,5 +434,5 @@ class Daemon:
 def run_daemon(settings: Settings) -> int:
     """Run until stopped; the exit code is documented in the module docstring and the README."""
     # ``*_created`` series double /metrics for a timestamp nobody graphs; this is our process.
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     return asyncio.run(Daemon(settings).run())

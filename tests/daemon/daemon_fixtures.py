@@ -1,0 +1,114 @@
+"""Fixtures for daemon tests: the real ``faas-gitops`` daemon as a subprocess, the emulator on
+loopback in this process, and real git repositories in ``tmp_path``.
+
+The daemon listens on ``127.0.0.1:0`` and its address is read from its own ``daemon.started``
+log event, so no port is ever guessed. Its stderr goes to a file the tests read as JSON events.
+Every daemon is killed at teardown, and its output is checked for the API key there, so no test
+can leak a process or the key. Loaded with ``pytest_plugins = ["daemon_fixtures"]``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_support import DaemonProcess, StartDaemon, daemon_env, wait_until
+
+from e2e import API_KEY, SAMPLE_REPO
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+from gitrepo import GitRepo
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[Callable[..., RunningEmulator]]:
+    """Start an emulator (``EmulatorConfig(api_key=API_KEY, **overrides)``) seeded with the
+    sample packages; stopped at teardown."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> RunningEmulator:
+            config = EmulatorConfig(**{"api_key": API_KEY, "seed": 3, **overrides})
+            emulator = stack.enter_context(serve_in_thread(config))
+            emulator.store.seed_from(SAMPLE_REPO)
+            return emulator
+
+        yield start
+
+
+@pytest.fixture
+def emulator(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
+    return start_emulator()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """The sample repository, committed once."""
+    repository = GitRepo(tmp_path / "repo")
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    repository.commit("Import the sample packages")
+    return repository
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path, emulator: RunningEmulator) -> Iterator[StartDaemon]:
+    """Start ``faas-gitops`` (daemon mode) on ``repo`` against ``emulator``; returns once it
+    listens. ``api_key`` overrides the key it is given; extra args are appended."""
+    started: list[DaemonProcess] = []
+
+    def start(
+        repo: str | Path,
+        *args: str,
+        api_key: str = API_KEY,
+        target: RunningEmulator | None = None,
+    ) -> DaemonProcess:
+        number = len(started)
+        state_dir = tmp_path / f"state-{number}"
+        log_file = tmp_path / f"daemon-{number}.log"
+        out_file = tmp_path / f"daemon-{number}.out"
+        home = tmp_path / f"home-{number}"
+        home.mkdir()
+        api = target or emulator
+        argv = [
+            sys.executable, "-m", "faas_gitops.cli",
+            "--repo", str(repo),
+            "--api-url", api.url,
+            "--state-dir", str(state_dir),
+            "--listen", "127.0.0.1:0",
+            "--log-format", "json",
+            *args,
+        ]  # fmt: skip
+        with log_file.open("wb") as err, out_file.open("wb") as out:
+            process = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env=daemon_env(home, api_key),
+                cwd=tmp_path,
+            )
+        daemon = DaemonProcess(process, log_file, out_file, state_dir)
+        started.append(daemon)
+
+        def listening() -> str | None:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the daemon exited with {process.returncode}:\n{daemon.log_text()}"
+                )
+            events = daemon.events("daemon.started")
+            return str(events[0]["listen"]) if events else None
+
+        daemon.url = "http://" + wait_until(listening, "the daemon.started event")
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+    for daemon in started:
+        text = daemon.log_text() + daemon.out_file.read_text(errors="replace")
+        assert API_KEY not in text, "the API key appeared in the daemon's output"
