@@ -56,9 +56,7 @@ class ApiError(FaasGitopsError):
         self.status = status
         self.code = code
         self.correlation_id = correlation_id
-        detail = " ".join(
-            part for part in (str(status) if status else "", code or "") if part
-        )
+        detail = " ".join(part for part in (str(status) if status else "", code or "") if part)
         super().__init__(f"{call}: {detail + ': ' if detail else ''}{message}")
 
 
