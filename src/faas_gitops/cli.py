@@ -127,6 +127,7 @@ def build_settings(values: dict[str, Any], env: dict[str, str] | os._Environ[str
             state_dir=Path(values["state_dir"]) if values["state_dir"] else default_state_dir(),
             dry_run=bool(values["dry_run"]),
             create_packages=bool(values["create_packages"]),
+            full_sync=bool(values["full_sync"]),
             output=values["output"],
         )
     except ValidationError as exc:

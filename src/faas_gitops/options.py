@@ -152,6 +152,14 @@ OPTIONS: tuple[Option, ...] = (
         group="sync",
     ),
     Option(
+        "--full-sync",
+        "check every package against the API, even directories unchanged since their last "
+        "successful sync (finds changes made by hand)",
+        False,
+        is_flag=True,
+        group="sync",
+    ),
+    Option(
         "--state-dir",
         "directory for the ledger and caches (default: the XDG state dir)",
         None,

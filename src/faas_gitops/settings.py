@@ -94,6 +94,7 @@ class Settings(_Group):
     state_dir: Path
     dry_run: bool = False
     create_packages: bool = False
+    full_sync: bool = False
     output: OutputFormat = "text"
 
 

@@ -17,7 +17,8 @@ import httpx
 import structlog
 
 from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
-from faas_gitops.applying import Applier, MemoryRevisionCache, RevisionCache
+from faas_gitops.applying import Applier
+from faas_gitops.cache import StateCache
 from faas_gitops.ledger import Ledger
 from faas_gitops.manifest import Limits
 from faas_gitops.models import (
@@ -39,16 +40,28 @@ class SyncContext:
     """What outlives one sync in a daemon: caches, the observers, an optional injected client.
 
     ``sync-once`` builds a fresh one; the daemon keeps one so a revision's functions and an
-    unchanged package directory are never read twice.
+    unchanged package directory are never read twice. ``state`` is opened on first use (in the
+    state dir, or in memory for a dry run) and closed by ``close()``.
     """
 
-    revision_cache: RevisionCache = field(default_factory=MemoryRevisionCache)
+    state: StateCache | None = None
     package_cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = field(
         default_factory=dict
     )
     observers: Sequence[Observer] = ()
     http: httpx.AsyncClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def state_for(self, settings: Settings) -> StateCache:
+        if self.state is None:
+            directory = None if settings.dry_run else settings.state_dir
+            self.state = StateCache(directory, settings.api.url)
+        return self.state
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.state.close()
+            self.state = None
 
 
 def read_desired_state(settings: Settings, repo: Path, context: SyncContext) -> DesiredState:
@@ -67,22 +80,41 @@ async def sync_once(
     repo: Path | None = None,
     trigger: str = "sync-once",
     context: SyncContext | None = None,
+    full: bool = False,
 ) -> SyncResult:
     """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
+
+    Package directories whose git tree id is the one they had at their last successful sync
+    are taken as unchanged without asking the API, unless ``full`` (or ``--full-sync``) asks to
+    re-check everything, which is how drift made by hand is found.
 
     Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
     path); everything that concerns one package ends up in that package's ``Outcome``.
     """
+    owned = context is None
     context = context or SyncContext()
+    try:
+        return await _sync(settings, repo, trigger, context, full or settings.full_sync)
+    finally:
+        if owned:
+            context.close()
+
+
+async def _sync(
+    settings: Settings, repo: Path | None, trigger: str, context: SyncContext, full: bool
+) -> SyncResult:
     started = datetime.now(UTC)
     repo_path = repo or Path(settings.git.repo)
     desired = await asyncio.to_thread(read_desired_state, settings, repo_path, context)
+    state = context.state_for(settings)
     packages, failures = _refuse_shared_targets(desired)
+    to_check, skipped = (packages, []) if full else _skip_unchanged(packages, state)
     structlog.contextvars.bind_contextvars(commit=desired.commit.sha, trigger=trigger)
     try:
-        outcomes, fatal = await _apply(settings, desired, packages, context)
+        outcomes, fatal = await _apply(settings, desired, to_check, context, state)
     finally:
         structlog.contextvars.unbind_contextvars("commit", "trigger")
+    outcomes.extend(skipped)
     failed = [
         Outcome(path=f.path, status=Status.FAILED, package_id=f.package_id, error=f.error)
         for f in failures
@@ -106,6 +138,8 @@ async def sync_once(
         fatal_error=fatal,
     )
     if not settings.dry_run:
+        state.remember(packages, result.outcomes)
+        state.flush()
         with Ledger(settings.state_dir) as ledger:
             ledger.record(result, trigger=trigger)
     log.info(
@@ -113,6 +147,8 @@ async def sync_once(
         commit=result.commit,
         trigger=trigger,
         dry_run=settings.dry_run,
+        full=full,
+        checked=len(to_check),
         duration_s=round((result.finished_at - result.started_at).total_seconds(), 3),
         fatal_error=fatal,
         **result.summary,
@@ -125,6 +161,7 @@ async def _apply(
     desired: DesiredState,
     packages: Sequence[DesiredPackage],
     context: SyncContext,
+    state: StateCache,
 ) -> tuple[list[Outcome], str | None]:
     if not packages:
         return [], None
@@ -143,7 +180,7 @@ async def _apply(
         commit=desired.commit,
         dry_run=settings.dry_run,
         create_packages=settings.create_packages,
-        cache=context.revision_cache,
+        cache=state,
     )
     try:
         outcomes = await applier.apply_all(packages, concurrency=settings.api.concurrency)
@@ -152,6 +189,29 @@ async def _apply(
             await http.aclose()
     fatal = str(applier.fatal) if applier.fatal is not None else None
     return outcomes, fatal
+
+
+def _skip_unchanged(
+    packages: Sequence[DesiredPackage], state: StateCache
+) -> tuple[list[DesiredPackage], list[Outcome]]:
+    """Split off directories unchanged (same git tree id) since their last successful sync."""
+    to_check: list[DesiredPackage] = []
+    skipped: list[Outcome] = []
+    for package in packages:
+        known = state.synced(package.path)
+        if known is None or not package.tree_id or known.tree_id != package.tree_id:
+            to_check.append(package)
+            continue
+        skipped.append(
+            Outcome(
+                path=package.path,
+                status=Status.UNCHANGED,
+                package_id=known.package_id,
+                revision_name=known.revision_name,
+                revision_id=known.revision_id,
+            )
+        )
+    return to_check, skipped
 
 
 def _refuse_shared_targets(

@@ -75,13 +75,13 @@ def test_a_first_sync_creates_one_revision_per_package_named_after_the_commit(
     assert [f["name"] for f in stored["functions"]] == ["GitHub Webhook", "Heartbeat"]
 
 
-def test_a_second_sync_of_an_unchanged_repo_makes_no_post_and_a_known_number_of_reads(
-    run_cli: RunCli, emulator: RunningEmulator, mode: dict[str, Any]
+def test_a_cold_sync_of_an_in_sync_repo_makes_no_post_and_a_known_number_of_reads(
+    run_cli: RunCli, emulator: RunningEmulator, mode: dict[str, Any], tmp_path: Path
 ) -> None:
     assert run_cli().code == 0
     emulator.clear_requests()
 
-    result = run_cli("--output", "json")
+    result = run_cli("--output", "json", "--state-dir", str(tmp_path / "fresh-runner"))
 
     assert result.code == 0
     assert {p["status"] for p in document(result.stdout)["packages"]} == {"unchanged"}
@@ -95,6 +95,40 @@ def test_a_second_sync_of_an_unchanged_repo_makes_no_post_and_a_known_number_of_
     if mode["revision_list_code"] == "omit":
         expected["GET /v2/faas/package-revisions/{id}"] = 3
     assert dict(by_endpoint(emulator)) == expected
+
+
+def test_a_warm_sync_skips_directories_unchanged_since_their_last_sync_without_any_request(
+    run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
+) -> None:
+    first = document(run_cli("--output", "json").stdout)
+    repo.write("README.md", "docs changed, no package did\n")
+    repo.commit("Docs only")
+    emulator.clear_requests()
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 0
+    assert emulator.requests == []
+    packages = document(result.stdout)["packages"]
+    assert {p["status"] for p in packages} == {"unchanged"}
+    assert [(p["packageId"], p["revisionId"]) for p in packages] == [
+        (p["packageId"], p["revisionId"]) for p in first["packages"]
+    ]
+
+
+def test_a_full_sync_asks_the_api_again_but_never_refetches_a_known_revision(
+    run_cli: RunCli, emulator: RunningEmulator
+) -> None:
+    assert run_cli().code == 0
+    emulator.clear_requests()
+
+    result = run_cli("--full-sync")
+
+    assert result.code == 0
+    assert dict(by_endpoint(emulator)) == {
+        "GET /v2/faas/packages": 1,
+        "GET /v2/faas/packages/{id}/package-revisions": 3,
+    }
 
 
 def test_a_changed_function_on_a_tagged_commit_creates_one_revision_named_by_the_highest_tag(
@@ -162,7 +196,7 @@ def test_the_latest_revision_is_found_across_several_pages_whatever_the_order(
     assert run_cli().code == 0
     emulator.clear_requests()
 
-    result = run_cli("--output", "json")
+    result = run_cli("--output", "json", "--full-sync")
 
     assert result.code == 0
     webhooks = next(p for p in document(result.stdout)["packages"] if p["path"] == "webhooks")
@@ -182,8 +216,10 @@ def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(
     assert run_cli().code == 0
     emulator.store.add_revision(CHAT_ID, name="hotfix", functions=[FUNCTION])
 
-    result = run_cli("--output", "json")
+    warm = run_cli("--output", "json")
+    result = run_cli("--output", "json", "--full-sync")
 
+    assert {p["status"] for p in document(warm.stdout)["packages"]} == {"unchanged"}
     chat = next(p for p in document(result.stdout)["packages"] if p["path"] == "chat-moderation")
     assert chat["status"] == "created"
     assert chat["revisionName"] == repo.head()[:12] + "-2"
