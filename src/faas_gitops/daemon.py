@@ -7,8 +7,10 @@ retry with capped exponential backoff after a failed sync) and the HTTP server (
 ``faas_gitops.http``). Triggers collapse in a size-1 ``Wakeup``; a watch or poll wake-up that
 finds the commit already synced does nothing, a webhook, resync or retry always syncs.
 
-One ``SyncContext`` lives as long as the daemon, so the revision cache, the package cache and
-the API connection pool are shared by every sync.
+One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
+trees in sync), the package cache and the API connection pool are shared by every sync. An
+ordinary sync skips package directories unchanged since their last successful sync; the
+resync is a *full* sync that asks the API about every package, which is what finds drift.
 
 Shutdown is ordered (kopf, uvicorn): the first SIGTERM/SIGINT stops the triggers (the webhook
 answers 503), lets the sync in flight finish for up to ``--shutdown-timeout`` seconds (its
@@ -139,7 +141,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._signals = 0
         self._last_ok_commit: str | None = None
-        self._last_sync_at = time.monotonic()
+        self._last_full_at = time.monotonic()
         self._in_sync: dict[str, str] = {}  # package path -> commit it was last in sync at
         self._retry: asyncio.TimerHandle | None = None
         self._current: asyncio.Task[None] | None = None
@@ -278,16 +280,17 @@ class Daemon:
             await server_task
         if self.context.http is not None:
             await self.context.http.aclose()
+        self.context.close()  # the state cache (SQLite) in --state-dir
         return abandoned
 
     # ----------------------------------------------------------------------- triggers
-    def _trigger(self, reason: str, *, force: bool = False) -> bool:
+    def _trigger(self, reason: str, *, force: bool = False, full: bool = False) -> bool:
         if self.wakeup.closed:
             return False
         self.metrics.triggers.labels(reason=reason).inc()
         level = log.debug if reason in _QUIET_REASONS else log.info
         level("trigger.received", reason=reason)
-        return self.wakeup.set(reason, force=force)
+        return self.wakeup.set(reason, force=force, full=full)
 
     def _on_watch(self) -> None:
         self._trigger("watch")
@@ -301,15 +304,19 @@ class Daemon:
             self._trigger(reason)
 
     async def _resync_timer(self) -> None:
-        """Resync when no sync has run for ``--resync-interval`` (any sync re-reads the API)."""
+        """A full sync when none has run for ``--resync-interval``.
+
+        Counted from the last full sync, not from a fixed tick, so a resync that was collapsed
+        into another full sync is not followed by a second one right away.
+        """
         interval = self.settings.loop.resync_interval
         while True:
-            remaining = self._last_sync_at + interval - time.monotonic()
+            remaining = self._last_full_at + interval - time.monotonic()
             if remaining > 0:
                 await asyncio.sleep(remaining)
                 continue
-            self._last_sync_at = time.monotonic()
-            self._trigger("resync", force=True)
+            self._last_full_at = time.monotonic()
+            self._trigger("resync", full=True)
 
     def _schedule_retry(self) -> None:
         delay = retry_delay(self.state.consecutive_failures, self.settings.loop.interval)
@@ -337,13 +344,17 @@ class Daemon:
         settings = self.settings
         started = time.monotonic()
         self.state.sync_started = started
+        if wake.full:
+            self._last_full_at = started
         try:
             repo = await asyncio.to_thread(local_checkout, settings)
             if not wake.force and await self._already_synced(repo):
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
                 return
-            result = await sync_once(settings, repo=repo, trigger=wake.reason, context=self.context)
+            result = await sync_once(
+                settings, repo=repo, trigger=wake.reason, context=self.context, full=wake.full
+            )
         except FaasGitopsError as exc:
             self._sync_errored(str(exc), started)
         except Exception as exc:  # the daemon keeps serving; the error is counted
@@ -361,7 +372,6 @@ class Daemon:
         return sha == self._last_ok_commit
 
     def _sync_finished(self, result: SyncResult, started: float) -> None:
-        self._last_sync_at = time.monotonic()
         drift = self._count_drift(result)
         failed = [o.path for o in result.outcomes if o.status is Status.FAILED]
         state = self.state
@@ -386,7 +396,6 @@ class Daemon:
             self._after_failure()
 
     def _sync_errored(self, error: str, started: float) -> None:
-        self._last_sync_at = time.monotonic()
         self.state.consecutive_failures += 1
         self.state.last_error = logs.redact(error)
         log.error("sync.failed", error=error, failures=self.state.consecutive_failures)

@@ -40,13 +40,15 @@ _GIT_TIMEOUT_S = 30
 class Wake:
     """One collapsed wake-up: the latest reason, and whether any trigger demanded a full sync.
 
-    ``force`` is sticky across the collapse: a webhook or resync followed by a file event must
-    still sync even if the commit did not change, so "the latest wins" applies to the reason
-    (the label in logs and the ledger), never to the demand.
+    ``force`` and ``full`` are sticky across the collapse: a webhook or resync followed by a file
+    event must still sync even if the commit did not change (and a resync must still re-check
+    every package), so "the latest wins" applies to the reason (the label in logs and the
+    ledger), never to the demand.
     """
 
     reason: str
     force: bool
+    full: bool = False  # re-check every package with the API, even unchanged directories
 
 
 class Wakeup:
@@ -60,18 +62,20 @@ class Wakeup:
         self._event = asyncio.Event()
         self._reason: str | None = None
         self._force = False
+        self._full = False
         self._closed = False
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def set(self, reason: str, *, force: bool = False) -> bool:
+    def set(self, reason: str, *, force: bool = False, full: bool = False) -> bool:
         """Ask for a sync; False (and nothing happens) once the mailbox is closed."""
         if self._closed:
             return False
         self._reason = reason
-        self._force = self._force or force
+        self._force = self._force or force or full
+        self._full = self._full or full
         self._event.set()
         return True
 
@@ -85,10 +89,10 @@ class Wakeup:
         await self._event.wait()
         if self._closed or self._reason is None:
             return None
-        wake = Wake(self._reason, self._force)
+        wake = Wake(self._reason, self._force, self._full)
         self._event.clear()
         self._reason = None
-        self._force = False
+        self._force = self._full = False
         return wake
 
 

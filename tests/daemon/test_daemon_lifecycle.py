@@ -67,6 +67,23 @@ def test_a_second_signal_exits_at_once_without_waiting_for_the_sync(
     assert daemon.events("sync.finished") == []
 
 
+@pytest.mark.slow
+def test_a_sync_that_outlives_the_shutdown_timeout_is_cancelled_and_the_daemon_exits_0(
+    start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
+) -> None:
+    slow = start_emulator(latency_ms=1500)
+    daemon = start_daemon(repo.root, *QUIET, "--shutdown-timeout", "0.2", target=slow)
+    wait_until(lambda: daemon.events("trigger.received", reason="startup"), "the first sync")
+
+    daemon.signal(signal.SIGTERM)
+
+    assert daemon.wait_exit(timeout=10) == 0
+    assert daemon.events("daemon.shutdown_timeout")
+    assert daemon.events("daemon.stopped", exit_code=0, abandoned_sync=True)
+    assert daemon.events("sync.finished") == []
+    assert daemon.ledger() == []
+
+
 def test_a_sigterm_while_idle_exits_0_after_logging_stopping_and_stopped(
     start_daemon: StartDaemon, repo: GitRepo
 ) -> None:

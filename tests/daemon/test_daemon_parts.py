@@ -52,6 +52,16 @@ def test_a_forced_trigger_keeps_its_force_when_a_later_trigger_collapses_it() ->
     assert asyncio.run(scenario()) == Wake("watch", force=True)
 
 
+def test_a_resync_stays_full_when_a_later_trigger_collapses_it() -> None:
+    async def scenario() -> Wake | None:
+        wakeup = Wakeup()
+        wakeup.set("resync", full=True)
+        wakeup.set("poll")
+        return await wakeup.wait()
+
+    assert asyncio.run(scenario()) == Wake("poll", force=True, full=True)
+
+
 def test_a_closed_wakeup_refuses_triggers() -> None:
     wakeup = Wakeup()
     wakeup.close()

@@ -140,7 +140,7 @@ def test_a_git_sync_style_symlink_swap_creates_a_revision(
     temporary.replace(link)  # what git-sync does: an atomic rename over the link
 
     wait_until(lambda: sha[:12] in revision_names(emulator), "the revision of the swapped commit")
-    assert daemon.events("sync.finished", commit=sha, trigger="watch")
+    wait_until(lambda: daemon.events("sync.finished", commit=sha, trigger="watch"), "its log")
 
 
 def test_a_remote_repository_is_cloned_and_picked_up_by_polling(
@@ -155,7 +155,7 @@ def test_a_remote_repository_is_cloned_and_picked_up_by_polling(
     sha = edit_chat_package(repo, "pushed")
 
     wait_until(lambda: sha[:12] in revision_names(emulator), "the polled commit's revision")
-    assert daemon.events("sync.finished", commit=sha, trigger="poll")
+    wait_until(lambda: daemon.events("sync.finished", commit=sha, trigger="poll"), "its log")
     assert list((daemon.state_dir / "mirrors").glob("*.git")), "the mirror lives in --state-dir"
 
 
@@ -214,4 +214,4 @@ def test_the_resync_corrects_a_revision_made_by_hand(
     [corrected] = daemon.events("drift.corrected")
     assert (corrected["path"], corrected["package_id"]) == ("chat-moderation", CHAT_ID)
     assert daemon.metrics()["faas_gitops_drift_corrections_total"] == 1
-    assert daemon.events("sync.finished", trigger="resync")
+    wait_until(lambda: daemon.events("sync.finished", trigger="resync"), "the resync's log")
