@@ -1,0 +1,514 @@
+"""How close a sync of a large monorepo comes to the API's floor (issue 6).
+
+    python -m benchmarks.sync --packages 1000 --functions 3 --code-bytes 4096 \\
+        --latency-ms 20 --concurrency 8 [--revision-list-code omit|include] [--max-rps 200]
+
+Builds a synthetic repository (``benchmarks/synthetic.py``), serves the emulator with that
+latency on loopback in this process, and runs the reconciler as a **separate process**
+(``python -m faas_gitops.cli``), so its wall time, CPU time and peak RSS (``ru_maxrss`` from
+``os.wait4``) are its own. While a reconciler runs, this process only waits on it (the daemon
+scenarios poll a log file and the store every few milliseconds). Prints one JSON document per
+scenario:
+
+1. ``cold-equal``: sync-once, remote already equal, no state dir (CI on a fresh runner);
+2. ``cold-adopt``: sync-once, every package needs a revision (first adoption);
+3. ``warm-one-changed``: one package changed, sync-once with a warm state dir;
+   ``daemon-one-changed``: the same through the daemon, with its commit-to-revision latency;
+4. ``daemon-resync``: the daemon's drift resync (``full``) with no drift;
+5. ``warm-10pct-changed``: 10% of the packages changed, warm state dir;
+plus ``read-desired`` (CPU of reading the commit) and, with ``--max-rps``, ``cold-equal``
+again under the rate limit (``cold-equal-max-rps``).
+
+The floor is ``requests x latency / concurrency``; ``ratio`` is the reconciler's wall time
+(process start to exit) over it and ``api_ratio`` the API phase (first request arriving to
+last answered, as the emulator saw them) over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.synthetic import (
+    SyntheticRepo,
+    count_by_endpoint,
+    package_id,
+    package_path,
+    seed_packages,
+)
+from faas_gitops import logs
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+
+API_KEY = "sk-benchmark-0123456789"
+TIMEOUT_S = 600.0
+
+
+@dataclass(slots=True)
+class Options:
+    packages: int
+    functions: int
+    code_bytes: int
+    latency_ms: int
+    concurrency: int
+    revision_list_code: str
+    max_rps: float | None
+    resync_interval: float
+    profile: Path | None
+    scenarios: set[str]
+    work: Path
+
+
+@dataclass(slots=True)
+class Arrivals:
+    """When requests arrived and were answered, as the emulator saw them (thread-safe)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: list[float] = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.arrived.clear()
+            self.answered.clear()
+
+    def api_phase_s(self) -> float:
+        with self.lock:
+            if not self.arrived:
+                return 0.0
+            return max(self.answered, default=self.arrived[-1]) - self.arrived[0]
+
+    def max_rate_per_s(self) -> int:
+        """Most requests that arrived within any one-second window."""
+        with self.lock:
+            times = sorted(self.arrived)
+        best, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] > 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+
+def instrument(emulator: RunningEmulator) -> Arrivals:
+    """Time-stamp every request the emulator logs (arrival and answer)."""
+    arrivals = Arrivals()
+    request_log = emulator.request_log
+    arrive, complete = request_log.arrive, request_log.complete
+
+    def timed_arrive() -> int:
+        with arrivals.lock:
+            arrivals.arrived.append(time.monotonic())
+        return arrive()
+
+    def timed_complete(slot: int, record: Any) -> None:
+        complete(slot, record)
+        with arrivals.lock:
+            arrivals.answered.append(time.monotonic())
+
+    setattr(request_log, "arrive", timed_arrive)  # noqa: B010 - instance patch, on purpose
+    setattr(request_log, "complete", timed_complete)  # noqa: B010
+    return arrivals
+
+
+@dataclass(slots=True)
+class Process:
+    exit_code: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    stdout: str
+    events: list[dict[str, Any]]
+
+
+def _self_cpu() -> float:
+    """CPU time of this process: the emulator's, while the driver only waits on a child."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAAS_", "GIT_"))}
+    env.update({"FAAS_API_KEY": API_KEY, "GIT_CONFIG_NOSYSTEM": "1"})
+    return env
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _reap(process: subprocess.Popen[bytes], started: float) -> tuple[int, float, float, float]:
+    """Wait for the child with ``wait4``: exit code, wall time, CPU time, peak RSS (MB)."""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in KiB on Linux; wait4's usage includes the children the process reaped.
+    return process.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def run_sync_once(
+    name: str, opts: Options, emulator: RunningEmulator, state: Path, *extra: str
+) -> Process:
+    out, err = opts.work / "stdout.json", opts.work / "stderr.log"
+    profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
+    argv = [
+        sys.executable, *profile, "-m", "faas_gitops.cli", "--sync-once",
+        "--repo", str(opts.work / "repo"),
+        "--api-url", emulator.url,
+        "--state-dir", str(state),
+        "--concurrency", str(opts.concurrency),
+        "--output", "json",
+        "--log-format", "json",
+        *extra,
+    ]  # fmt: skip
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=_env())
+        code, wall, cpu, rss = _reap(process, started)
+    return Process(code, wall, cpu, rss, out.read_text(), _events(err))
+
+
+def figures(
+    name: str,
+    opts: Options,
+    emulator: RunningEmulator,
+    arrivals: Arrivals,
+    *,
+    wall_s: float,
+    peak_rss_mb: float,
+    cpu_s: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    requests = count_by_endpoint(emulator.requests)
+    total = sum(requests.values())
+    floor = total * opts.latency_ms / 1000 / opts.concurrency
+    api = arrivals.api_phase_s()
+    document: dict[str, Any] = {
+        "scenario": name,
+        "packages": opts.packages,
+        "functions": opts.functions,
+        "code_bytes": opts.code_bytes,
+        "latency_ms": opts.latency_ms,
+        "concurrency": opts.concurrency,
+        "revision_list_code": opts.revision_list_code,
+        "requests": requests,
+        "requests_total": total,
+        "requests_per_package": round(total / opts.packages, 3),
+        "wall_s": round(wall_s, 3),
+        "api_phase_s": round(api, 3),
+        "floor_s": round(floor, 3),
+        "ratio": round(wall_s / floor, 2) if floor else None,
+        "api_ratio": round(api / floor, 2) if floor else None,
+        "max_requests_per_s": arrivals.max_rate_per_s(),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+    }
+    if cpu_s is not None:
+        document["cpu_s"] = round(cpu_s, 3)
+    document.update(extra or {})
+    return document
+
+
+def sync_once_scenario(
+    name: str,
+    opts: Options,
+    emulator: RunningEmulator,
+    arrivals: Arrivals,
+    state: Path,
+    *extra: str,
+) -> dict[str, Any]:
+    emulator.clear_requests()
+    arrivals.reset()
+    emulator_cpu = _self_cpu()
+    run = run_sync_once(name, opts, emulator, state, *extra)
+    emulator_cpu = _self_cpu() - emulator_cpu
+    if run.exit_code != 0:
+        raise SystemExit(f"benchmark: {name}: reconciler exited {run.exit_code}")
+    result = json.loads(run.stdout)
+    finished = [e for e in run.events if e.get("event") == "sync.finished"]
+    return figures(
+        name,
+        opts,
+        emulator,
+        arrivals,
+        wall_s=run.wall_s,
+        peak_rss_mb=run.peak_rss_mb,
+        cpu_s=run.cpu_s,
+        extra={
+            "sync_duration_s": finished[-1].get("duration_s") if finished else None,
+            "summary": result["summary"],
+            "max_rps": opts.max_rps if "--max-rps" in extra else None,
+            "emulator_cpu_s": round(emulator_cpu, 3),
+        },
+    )
+
+
+def wait_for(check: Callable[[], bool], what: str, step: float = 0.005) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"benchmark: timed out waiting for {what}")
+        time.sleep(step)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _finished(log: Path, trigger: str) -> list[dict[str, Any]]:
+    return [
+        e for e in _events(log) if e.get("event") == "sync.finished" and e.get("trigger") == trigger
+    ]
+
+
+@contextmanager
+def daemon(opts: Options, emulator: RunningEmulator, state: Path) -> Iterator[Daemon]:
+    port = _free_port()
+    log = opts.work / "daemon.log"
+    argv = [
+        sys.executable, "-m", "faas_gitops.cli",
+        "--repo", str(opts.work / "repo"),
+        "--api-url", emulator.url,
+        "--state-dir", str(state),
+        "--concurrency", str(opts.concurrency),
+        "--listen", f"127.0.0.1:{port}",
+        "--log-format", "json",
+        "--interval", "3600",
+        "--resync-interval", str(opts.resync_interval),
+    ]  # fmt: skip
+    with log.open("wb") as stderr:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=_env())
+    handle = Daemon(process, started, port, log)
+    try:
+        yield handle
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            handle.reap()
+
+
+@dataclass(slots=True)
+class Daemon:
+    process: subprocess.Popen[bytes]
+    started: float
+    port: int
+    log: Path
+    peak_rss_mb: float = 0.0
+
+    def reap(self) -> None:
+        _, _, _, self.peak_rss_mb = _reap(self.process, self.started)
+
+
+def daemon_scenarios(
+    opts: Options, emulator: RunningEmulator, arrivals: Arrivals, repo: SyntheticRepo, state: Path
+) -> list[dict[str, Any]]:
+    """Scenario 3 through the daemon (commit to revision), then 4 (a resync with no drift)."""
+    documents: list[dict[str, Any]] = []
+    with daemon(opts, emulator, state) as handle:
+        wait_for(lambda: _ready(handle.port), "the daemon to be ready", step=0.05)
+        wait_for(lambda: bool(_finished(handle.log, "startup")), "the startup sync", 0.05)
+        time.sleep(0.5)  # the watcher is placed while the first sync runs; be sure
+        emulator.clear_requests()
+        arrivals.reset()
+        index = opts.packages // 2 + 1
+        repo.change([index])
+        sha = repo.commit("Change one package (daemon)")
+        committed = time.monotonic()
+        target = package_id(index)
+
+        def landed() -> bool:
+            return any(r["name"] == sha[:12] for r in emulator.store.revisions(target))
+
+        wait_for(landed, "the daemon's revision")
+        latency = time.monotonic() - committed
+        wait_for(lambda: bool(_finished(handle.log, "watch")), "the daemon's sync", 0.02)
+        sync = _finished(handle.log, "watch")[-1]
+        documents.append(
+            figures(
+                "daemon-one-changed",
+                opts,
+                emulator,
+                arrivals,
+                wall_s=latency,
+                peak_rss_mb=0.0,
+                extra={
+                    "commit_to_revision_s": round(latency, 3),
+                    "sync_duration_s": sync.get("duration_s"),
+                },
+            )
+        )
+        emulator.clear_requests()
+        arrivals.reset()
+        wait_for(lambda: bool(_finished(handle.log, "resync")), "a resync", 0.05)
+        resync = _finished(handle.log, "resync")[0]
+        duration = float(resync.get("duration_s") or 0.0)
+        documents.append(
+            figures(
+                "daemon-resync",
+                opts,
+                emulator,
+                arrivals,
+                wall_s=duration,
+                peak_rss_mb=0.0,
+                extra={"sync_duration_s": duration, "full": resync.get("full")},
+            )
+        )
+        handle.process.send_signal(signal.SIGTERM)
+        handle.reap()
+    for document in documents:
+        document["peak_rss_mb"] = round(handle.peak_rss_mb, 1)  # the daemon's whole life
+    return documents
+
+
+def read_desired_scenario(opts: Options) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "benchmarks.read_cpu", "--repo", str(opts.work / "repo")]
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=_env())
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, _, cpu, rss = _reap(process, started)
+    document: dict[str, Any] = json.loads(output)
+    return {
+        "scenario": "read-desired",
+        **document,
+        "process_cpu_s": round(cpu, 3),
+        "peak_rss_mb": round(rss, 1),
+    }
+
+
+def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
+    want = opts.scenarios
+    repo = SyntheticRepo(opts.work / "repo", opts.packages, opts.functions, opts.code_bytes)
+    repo.commit("Synthetic packages")
+    if "read" in want:
+        emit(read_desired_scenario(opts))
+    config = EmulatorConfig(
+        api_key=API_KEY,
+        latency_ms=opts.latency_ms,
+        revision_list_code=opts.revision_list_code,  # type: ignore[arg-type]
+    )
+    with serve_in_thread(config) as emulator:
+        arrivals = instrument(emulator)
+        seed_packages(emulator.store, opts.packages)
+        # 2: every package needs its first revision; this also makes the remote equal for 1.
+        adopt = sync_once_scenario("cold-adopt", opts, emulator, arrivals, opts.work / "s-adopt")
+        if "2" in want:
+            emit(adopt)
+        warm = opts.work / "s-warm"
+        cold = sync_once_scenario("cold-equal", opts, emulator, arrivals, warm)
+        if "1" in want:
+            emit(cold)
+        if opts.max_rps is not None and "1" in want:
+            emit(
+                sync_once_scenario(
+                    "cold-equal-max-rps",
+                    opts,
+                    emulator,
+                    arrivals,
+                    opts.work / "s-rps",
+                    "--max-rps",
+                    str(opts.max_rps),
+                )
+            )
+        if "3" in want:
+            repo.change([opts.packages // 3])
+            repo.commit("Change one package")
+            emit(sync_once_scenario("warm-one-changed", opts, emulator, arrivals, warm))
+        if "5" in want:
+            changed = list(range(0, opts.packages, 10))
+            repo.change(changed)
+            repo.commit("Change 10% of the packages")
+            document = sync_once_scenario("warm-10pct-changed", opts, emulator, arrivals, warm)
+            document["changed_packages"] = len(changed)
+            emit(document)
+        if "3" in want or "4" in want:
+            for document in daemon_scenarios(opts, emulator, arrivals, repo, warm):
+                emit(document)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, set[str]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packages", type=int, default=1000)
+    parser.add_argument("--functions", type=int, default=3)
+    parser.add_argument("--code-bytes", type=int, default=4096)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--revision-list-code", choices=("omit", "include"), default="omit")
+    parser.add_argument("--max-rps", type=float, default=None, help="also run 1 under this limit")
+    parser.add_argument("--resync-interval", type=float, default=15.0)
+    parser.add_argument(
+        "--scenarios", default="read,1,2,3,4,5", help="comma-separated: read,1,2,3,4,5"
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="cProfile each sync-once into DIR/<name>.prof"
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="work in this directory")
+    args = parser.parse_args(argv)
+    return args, {part.strip() for part in args.scenarios.split(",") if part.strip()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, scenarios = parse_args(argv)
+    logs.configure("warning", "console")  # stdout carries only the JSON documents
+
+    def emit(document: dict[str, Any]) -> None:
+        print(json.dumps(document), flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="faas-gitops-bench-") as scratch:
+        work = args.keep or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        opts = Options(
+            packages=args.packages,
+            functions=args.functions,
+            code_bytes=args.code_bytes,
+            latency_ms=args.latency_ms,
+            concurrency=args.concurrency,
+            revision_list_code=args.revision_list_code,
+            max_rps=args.max_rps,
+            resync_interval=args.resync_interval,
+            profile=args.profile,
+            scenarios=scenarios,
+            work=work,
+        )
+        run(opts, emit)
+    return 0
+
+
+__all__ = ["main", "package_path"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
