@@ -198,7 +198,7 @@ class Daemon:
             webhook_signed=secret is not None,
             dry_run=settings.dry_run,
         )
-        self._trigger("startup", force=True)
+        self._trigger("startup", force=True, full=True)  # drift made while we were down
         stop_waiter = asyncio.create_task(self._stop.wait())
         await asyncio.wait({stop_waiter, sync_loop}, return_when=asyncio.FIRST_COMPLETED)
         stop_waiter.cancel()

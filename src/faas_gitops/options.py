@@ -221,7 +221,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "--interval",
-        "daemon: seconds between fetches of a remote repository",
+        "daemon: seconds between fetches of a remote repository (for a local one, a safety "
+        "re-read); also the cap of the retry backoff",
         30.0,
         float,
         metavar="SECONDS",
@@ -229,7 +230,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "--resync-interval",
-        "daemon: seconds between full re-reads of the remote (drift)",
+        "daemon: seconds between full syncs that ask the API about every package (finds "
+        "changes made by hand)",
         600.0,
         float,
         metavar="SECONDS",
