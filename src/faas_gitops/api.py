@@ -9,6 +9,7 @@ items may or may not embed function code.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -295,7 +296,7 @@ class ApiClient:
         revision = _parse(_RevisionItem, response.data, f"GET {endpoint}").to_remote()
         if revision.functions is None:
             functions = await self.list_revision_functions(revision_id)
-            revision = _replace_functions(revision, functions)
+            revision = dataclasses.replace(revision, functions=functions)
         return revision
 
     async def list_revision_functions(self, revision_id: str) -> tuple[FunctionSpec, ...]:
@@ -515,19 +516,6 @@ def _function_spec(item: _FunctionItem) -> FunctionSpec | None:
         language=item.language,
         sort_order=item.sortOrder,
         config=item.config or {},
-    )
-
-
-def _replace_functions(
-    revision: RemoteRevision, functions: tuple[FunctionSpec, ...]
-) -> RemoteRevision:
-    return RemoteRevision(
-        id=revision.id,
-        package_id=revision.package_id,
-        name=revision.name,
-        created=revision.created,
-        description=revision.description,
-        functions=functions,
     )
 
 
