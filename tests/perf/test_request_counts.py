@@ -1,0 +1,257 @@
+"""Request counts of the five scenarios of the performance issue, at 20 packages.
+
+The benchmark (``python -m benchmarks.sync``) shows the wall times at 1,000 packages; these
+tests pin the number of API requests each scenario costs, per endpoint, so that a change that
+adds a round trip per package fails CI instead of silently doubling a 1,000-package sync.
+
+Each scenario runs in both emulator modes that change counts: revision list items with their
+functions' code (``include``: the list alone tells the latest revision's functions) and without
+(``omit``: one ``GET /v2/faas/package-revisions/{id}`` per package, unless cached by id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from e2e import API_KEY
+from faas_gitops import cli
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.settings import ApiSettings, GitSettings, Settings
+from faas_gitops.sync import SyncContext, sync_once
+from gitrepo import GitRepo
+
+PACKAGES = 20
+LIST = "GET /v2/faas/packages/{id}/package-revisions"
+GET_REVISION = "GET /v2/faas/package-revisions/{id}"
+POST_REVISION = "POST /v2/faas/package-revisions"
+LIST_PACKAGES = "GET /v2/faas/packages"
+_NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
+
+
+def package_id(index: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"faas-gitops-perf-test/{index}"))
+
+
+class Monorepo:
+    """``PACKAGES`` small packages committed with fast-import; ``change`` bumps some of them."""
+
+    def __init__(self, root: Path, *, by_name: bool = False) -> None:
+        self.git = GitRepo(root)
+        self.by_name = by_name
+        self.versions = [0] * PACKAGES
+
+    def files(self) -> dict[str, bytes]:
+        files: dict[str, bytes] = {}
+        for index, version in enumerate(self.versions):
+            directory = f"pkg-{index:02d}"
+            target = (
+                f"name: perf-{index:02d}" if self.by_name else f"packageId: {package_id(index)}"
+            )
+            files[f"{directory}/package.yaml"] = (
+                f"{target}\nfunctions:\n"
+                "  - {name: Filter, type: BEFORE_PUBLISH, file: filter.js}\n"
+                "  - {name: Audit, type: AFTER_PUBLISH, file: audit.js, config: {level: 2}}\n"
+            ).encode()
+            files[f"{directory}/filter.js"] = f"// {index} v{version}\nexport default 1;\n".encode()
+            files[f"{directory}/audit.js"] = f"// audit {index}\nexport default 2;\n".encode()
+        return files
+
+    def commit(self, message: str) -> str:
+        return self.git.bulk_commit(self.files(), message)
+
+    def change(self, *indexes: int) -> str:
+        for index in indexes:
+            self.versions[index] += 1
+        return self.commit(f"change {len(indexes)} package(s)")
+
+
+@pytest.fixture(params=["omit", "include"])
+def emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
+    config = EmulatorConfig(api_key=API_KEY, revision_list_code=request.param)
+    with serve_in_thread(config) as emu:
+        for index in range(PACKAGES):
+            emu.store.add_package(f"perf-{index:02d}", package_id=package_id(index))
+        yield emu
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Monorepo:
+    monorepo = Monorepo(tmp_path / "repo")
+    monorepo.commit("twenty packages")
+    return monorepo
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAAS_API_KEY", API_KEY)
+    for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def omitted(emulator: RunningEmulator) -> bool:
+    return emulator.config.revision_list_code == "omit"
+
+
+def sync(emulator: RunningEmulator, repo: Monorepo, state: Path, *args: str) -> Counter[str]:
+    """One ``--sync-once`` run in this process (exit 0); the requests it made."""
+    emulator.clear_requests()
+    argv = [
+        "--sync-once",
+        "--repo", str(repo.git.root),
+        "--api-url", emulator.url,
+        "--state-dir", str(state),
+        "--output", "json",
+        "--log-level", "error",
+        *args,
+    ]  # fmt: skip
+    code = cli.main(argv)
+    assert code == 0
+    return requests(emulator)
+
+
+def requests(emulator: RunningEmulator) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for record in emulator.requests:
+        parts = record.path.split("/")
+        for position in range(4, len(parts), 2):  # /v2/faas/<collection>/<id>/<sub>/<id>
+            parts[position] = "{id}"
+        counts[f"{record.method} {'/'.join(parts)}"] += 1
+    return counts
+
+
+def statuses(capsys: pytest.CaptureFixture[str]) -> Counter[str]:
+    document = json.loads(capsys.readouterr().out)
+    return Counter(package["status"] for package in document["packages"])
+
+
+def test_a_first_adoption_costs_one_listing_and_one_create_per_package(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = sync(emulator, repo, tmp_path / "state")
+
+    assert statuses(capsys) == {"created": PACKAGES}
+    assert counts == {LIST: PACKAGES, POST_REVISION: PACKAGES}
+
+
+def test_a_fresh_runner_checks_an_equal_remote_with_at_most_two_requests_per_package(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sync(emulator, repo, tmp_path / "first")
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+
+    assert statuses(capsys) == {"unchanged": PACKAGES}
+    expected = {LIST: PACKAGES, GET_REVISION: PACKAGES} if omitted(emulator) else {LIST: PACKAGES}
+    assert counts == expected
+
+
+def test_one_changed_package_in_a_warm_state_dir_costs_one_listing_and_one_create(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    sync(emulator, repo, state)
+    repo.change(7)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state)
+
+    assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
+    assert counts == {LIST: 1, POST_REVISION: 1}
+
+
+def test_an_unchanged_commit_in_a_warm_state_dir_makes_no_request_at_all(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    sync(emulator, repo, state)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state)
+
+    assert statuses(capsys) == {"unchanged": PACKAGES}
+    assert counts == {}
+
+
+def test_a_full_resync_without_drift_lists_each_package_once_and_fetches_no_known_revision(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    sync(emulator, repo, state)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state, "--full-sync")
+
+    assert statuses(capsys) == {"unchanged": PACKAGES}
+    assert counts == {LIST: PACKAGES}
+
+
+def test_ten_percent_changed_costs_one_listing_and_one_create_per_changed_package(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    sync(emulator, repo, state)
+    repo.change(3, 13)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state)
+
+    assert statuses(capsys) == {"created": 2, "unchanged": PACKAGES - 2}
+    assert counts == {LIST: 2, POST_REVISION: 2}
+
+
+def test_name_based_manifests_add_one_package_listing_per_run(
+    emulator: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = Monorepo(tmp_path / "named", by_name=True)
+    named.commit("twenty packages by name")
+
+    counts = sync(emulator, named, tmp_path / "state")
+
+    assert statuses(capsys) == {"created": PACKAGES}
+    assert counts == {LIST_PACKAGES: 1, LIST: PACKAGES, POST_REVISION: PACKAGES}
+
+
+def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path
+) -> None:
+    """What the daemon does: one ``SyncContext`` for its life, ``full=True`` on a resync."""
+    settings = Settings(
+        git=GitSettings(repo=str(repo.git.root)),
+        api=ApiSettings(url=emulator.url, key=SecretStr(API_KEY)),
+        state_dir=tmp_path / "daemon-state",
+    )
+    context = SyncContext()
+
+    async def scenario() -> list[Counter[str]]:
+        seen: list[Counter[str]] = []
+        for trigger, full, change in (
+            ("startup", False, False),
+            ("watch", False, True),
+            ("resync", True, False),
+        ):
+            if change:
+                repo.change(11)
+            emulator.clear_requests()
+            result = await sync_once(settings, trigger=trigger, context=context, full=full)
+            assert result.ok
+            seen.append(requests(emulator))
+        return seen
+
+    try:
+        startup, one_commit, resync = asyncio.run(scenario())
+    finally:
+        context.close()
+
+    assert startup == {LIST: PACKAGES, POST_REVISION: PACKAGES}
+    assert one_commit == {LIST: 1, POST_REVISION: 1}
+    assert resync == {LIST: PACKAGES}
