@@ -131,27 +131,27 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """A token bucket shared by all requests of a run: 1,000 packages stay under ``--max-rps``."""
+    """A global request rate shared by all packages of a run: 1,000 stay under ``--max-rps``.
 
-    def __init__(self, rate: float, *, burst: float | None = None) -> None:
-        self._rate = rate
-        self._capacity = burst if burst is not None else max(1.0, rate)
-        self._tokens = self._capacity
-        self._updated = time.monotonic()
-        self._lock = asyncio.Lock()
+    Each request gets the next free slot, ``1 / rate`` seconds after the previous one (a GCRA,
+    the scheduling form of a token bucket), so the average is exactly ``rate`` even when the
+    event loop wakes a little late. Idle time is banked for at most ``burst`` requests (default
+    one: no burst). A bucket holding a second's worth would let the first second carry twice
+    the rate (the burst, then the refill), which is what an API counting requests per second
+    throttles.
+    """
+
+    def __init__(self, rate: float, *, burst: float = 1.0) -> None:
+        self._interval = 1.0 / rate
+        self._banked = (max(1.0, burst) - 1.0) * self._interval
+        self._next = time.monotonic()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(
-                    self._capacity, self._tokens + (now - self._updated) * self._rate
-                )
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self._rate)
+        now = time.monotonic()
+        slot = max(self._next, now - self._banked)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
