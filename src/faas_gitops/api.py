@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ class ApiClient:
         api_version: str = DEFAULT_API_VERSION,
         concurrency: int = 8,
         timeout: float = 30.0,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | bool = True,
     ) -> httpx.AsyncClient:
         """One pooled, keep-alive client: its connection pool is the concurrency of the run."""
         return httpx.AsyncClient(
@@ -241,6 +242,15 @@ class ApiClient:
     async def list_packages(self) -> list[RemotePackage]:
         items = await self.list_all("/v2/faas/packages", endpoint="/v2/faas/packages")
         return [_parse(_PackageItem, item, "GET /v2/faas/packages").to_remote() for item in items]
+
+    async def check_access(self) -> None:
+        """The cheapest authenticated call: proves the key still works when nothing else runs."""
+        await self.request(
+            "GET",
+            "/v2/faas/packages",
+            endpoint="/v2/faas/packages",
+            params={"page": "0", "size": "1"},
+        )
 
     async def get_package(self, package_id: str) -> RemotePackage:
         call = "/v2/faas/packages/{id}"
@@ -385,7 +395,8 @@ class ApiClient:
             except httpx.TransportError as exc:
                 self._observe(method, endpoint, None, retry)
                 error = _transport_error(call, exc, method)
-                if isinstance(error, ApiAmbiguous) or attempt >= self._retry.max_attempts:
+                final = not isinstance(error, ApiRetryable) or isinstance(error, ApiAmbiguous)
+                if final or attempt >= self._retry.max_attempts:
                     raise error from None
                 await self._backoff(call, attempt, None, str(error))
                 continue
@@ -481,6 +492,9 @@ def _status_error(call: str, response: httpx.Response, envelope: Envelope | None
 def _transport_error(call: str, exc: httpx.TransportError, method: str) -> ApiError:
     """Sort transport failures: was the request possibly processed by the server?"""
     reason = _one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if isinstance(exc.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in reason:
+        # An untrusted certificate does not become trusted on retry.
+        return ApiError(call, f"TLS certificate not trusted ({reason}); pass --ca-bundle FILE")
     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     if method in _WRITE_METHODS and not never_sent:
         return ApiAmbiguous(call, f"no answer ({reason}); the write may have landed")

@@ -166,7 +166,7 @@ class Daemon:
             api_version=settings.api.version,
             concurrency=settings.api.concurrency,
             timeout=settings.api.timeout,
-            verify=str(settings.api.ca_bundle) if settings.api.ca_bundle else True,
+            verify=settings.api.tls_verify(),
         )
         app = create_app(self.state, self.metrics, self._on_webhook, webhook_secret=secret)
         server = _Server(

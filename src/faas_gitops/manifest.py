@@ -568,7 +568,7 @@ def code_too_large(file: str, size: int, limits: Limits) -> str:
     """The message for a code file over ``max_code_bytes`` (shared with ``source``)."""
     return (
         f"{file!r} is {size} bytes, over the {limits.max_code_bytes}-byte limit for "
-        "function code; shrink it (or raise the limit)"
+        "function code; shrink it (or raise --max-code-bytes)"
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +53,26 @@ class ApiSettings(_Group):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL such as https://admin-api.pubnub.com")
         return value.rstrip("/")
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_pem(cls, value: Path | None) -> Path | None:
+        """Checked once here, so a bad bundle is exit 2 before any git or API work."""
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=str(value))
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise ValueError(
+                    f"not a readable PEM bundle of CA certificates ({reason})"
+                ) from None
+        return value
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        """Verification is always on; ``--ca-bundle`` swaps in a private CA."""
+        if self.ca_bundle is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
 
     @field_validator("version")
     @classmethod

@@ -19,6 +19,7 @@ import structlog
 from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
 from faas_gitops.applying import Applier
 from faas_gitops.cache import StateCache
+from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.ledger import Ledger
 from faas_gitops.manifest import Limits
 from faas_gitops.models import (
@@ -111,7 +112,9 @@ async def _sync(
     to_check, skipped = (packages, []) if full else _skip_unchanged(packages, state)
     structlog.contextvars.bind_contextvars(commit=desired.commit.sha, trigger=trigger)
     try:
-        outcomes, fatal = await _apply(settings, desired, to_check, context, state)
+        outcomes, fatal = await _apply(
+            settings, desired, to_check, context, state, check_key=bool(skipped)
+        )
     finally:
         structlog.contextvars.unbind_contextvars("commit", "trigger")
     outcomes.extend(skipped)
@@ -162,8 +165,15 @@ async def _apply(
     packages: Sequence[DesiredPackage],
     context: SyncContext,
     state: StateCache,
+    *,
+    check_key: bool = False,
 ) -> tuple[list[Outcome], str | None]:
-    if not packages:
+    """Sync ``packages``; with none to sync, ``check_key`` still proves the key works.
+
+    Without that check a warm run in which no package changed would make no request at all,
+    and a revoked key would go unnoticed until the next change.
+    """
+    if not packages and not check_key:
         return [], None
     http = context.http or ApiClient.build_http_client(
         base_url=settings.api.url,
@@ -171,7 +181,7 @@ async def _apply(
         api_version=settings.api.version,
         concurrency=settings.api.concurrency,
         timeout=settings.api.timeout,
-        verify=str(settings.api.ca_bundle) if settings.api.ca_bundle else True,
+        verify=settings.api.tls_verify(),
     )
     limiter = RateLimiter(settings.api.max_rps) if settings.api.max_rps else None
     api = ApiClient(http, retry=context.retry, rate_limiter=limiter, observers=context.observers)
@@ -183,12 +193,28 @@ async def _apply(
         cache=state,
     )
     try:
-        outcomes = await applier.apply_all(packages, concurrency=settings.api.concurrency)
+        if packages:
+            outcomes = await applier.apply_all(packages, concurrency=settings.api.concurrency)
+        else:
+            outcomes = []
+            await _check_key(api)
+    except ApiAuthError as exc:
+        return [], str(exc)
     finally:
         if context.http is None:
             await http.aclose()
     fatal = str(applier.fatal) if applier.fatal is not None else None
     return outcomes, fatal
+
+
+async def _check_key(api: ApiClient) -> None:
+    """Only a rejected key matters here: nothing needed syncing, so other errors are logged."""
+    try:
+        await api.check_access()
+    except ApiAuthError:
+        raise
+    except ApiError as exc:
+        log.warning("api.check_failed", error=str(exc))
 
 
 def _skip_unchanged(

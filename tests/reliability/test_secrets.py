@@ -269,11 +269,6 @@ def test_the_daemon_never_shows_the_key_or_the_webhook_secret(
     assert_no_secret_in_files(tmp_path / "state")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="warm-state shortcut: with every package tree unchanged no API call is made, so a "
-    "wrong or revoked key exits 0 ('unchanged') instead of the documented 401 exit 2",
-)
 def test_a_wrong_key_exits_2_even_when_no_package_changed_since_the_last_sync(
     tmp_path: Path, emulator: RunningEmulator
 ) -> None:

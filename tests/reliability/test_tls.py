@@ -141,11 +141,6 @@ def test_no_flag_or_variable_can_turn_tls_verification_off() -> None:
         assert word not in spelled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--ca-bundle is handed to httpx unchecked: a missing or non-PEM file raises "
-    "FileNotFoundError/ssl.SSLError out of sync_once (traceback, exit 1) instead of exit 2",
-)
 @pytest.mark.parametrize("bundle", ["missing.pem", "not-a-certificate.pem"])
 def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
     bundle: str, tmp_path: Path, repo: GitRepo
@@ -164,12 +159,6 @@ def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
     assert "--ca-bundle" in errors[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeprecationWarning,
-    reason="sync.py/daemon.py pass verify=str(ca_bundle); httpx 0.28 deprecates a str "
-    "(use an ssl.SSLContext), so a future httpx breaks --ca-bundle",
-)
 def test_ca_bundle_works_without_deprecated_httpx_calls(  # noqa: PLR0917 - fixtures
     pki: Pki,
     https_emulator: HttpsEmulator,
