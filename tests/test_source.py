@@ -271,7 +271,7 @@ def build_bad(repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch p
             "too-big",
             "bad",
             "bad/package.yaml: functions[0].file: 'main.js' is 2000 bytes, over the 1024-byte "
-            "limit for function code; shrink it (or raise the limit)",
+            "limit for function code; shrink it (or raise --max-code-bytes)",
             "p-bad",
         ),
         (
@@ -375,7 +375,7 @@ def test_more_packages_than_max_packages_fails_the_whole_read(repo: GitRepo) -> 
     for index in range(3):
         add_package(repo, f"p{index}", f"id-{index}")
     repo.commit()
-    with pytest.raises(SourceError, match=r"more than 2 packages \(max_packages\)"):
+    with pytest.raises(SourceError, match=r"more than 2 packages \(--max-packages\)"):
         read(repo, limits=Limits(max_packages=2))
 
 
@@ -383,7 +383,7 @@ def test_more_bytes_than_max_total_bytes_fails_the_whole_read(repo: GitRepo) -> 
     for index in range(3):
         add_package(repo, f"p{index}", f"id-{index}")
     repo.commit()
-    with pytest.raises(SourceError, match=r"more than 200 bytes \(max_total_bytes\)"):
+    with pytest.raises(SourceError, match=r"more than 200 bytes \(--max-total-bytes\)"):
         read(repo, limits=Limits(max_total_bytes=200))
 
 

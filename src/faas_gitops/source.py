@@ -111,7 +111,7 @@ class _Budget:
         if self.used > self.limit:
             raise SourceError(
                 f"the packages in this commit hold more than {self.limit} bytes "
-                "(max_total_bytes); point --path at a smaller directory or raise the limit"
+                "(--max-total-bytes); point --path at a smaller directory or raise the limit"
             )
 
 
@@ -357,8 +357,9 @@ class GitSource:
                 found.append(_Found(directory, tree, entries, outer))
                 if len(found) > limits.max_packages:
                     raise SourceError(
-                        f"more than {limits.max_packages} packages (max_packages) below "
-                        f"--path {start_path or '.'}; point --path at a smaller directory"
+                        f"more than {limits.max_packages} packages (--max-packages) below "
+                        f"--path {start_path or '.'}; point --path at a smaller directory or "
+                        "raise the limit"
                     )
                 inside = _display(directory)
             elif "package.yml" in entries:

@@ -219,10 +219,10 @@ class RunCase:
 RUN_CASES = [
     RunCase("more-packages-than-max-packages",
             {**package_files("healthy"), **package_files("other")},
-            ("--max-packages", "1"), "more than 1 packages (max_packages)"),
+            ("--max-packages", "1"), "more than 1 packages (--max-packages)"),
     RunCase("more-bytes-than-max-total-bytes",
             {**package_files("healthy"), "healthy/main.js": "// " + "z" * 5000 + "\n"},
-            ("--max-total-bytes", "4096"), "more than 4096 bytes (max_total_bytes)"),
+            ("--max-total-bytes", "4096"), "more than 4096 bytes (--max-total-bytes)"),
     RunCase("a-ref-that-does-not-exist", package_files("healthy"), ("--ref", "no-such-branch"),
             "--ref no-such-branch: not found"),
     RunCase("a-path-that-does-not-exist", package_files("healthy"), ("--path", "nowhere"),
