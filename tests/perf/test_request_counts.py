@@ -169,9 +169,10 @@ def test_one_changed_package_in_a_warm_state_dir_costs_one_listing_and_one_creat
     assert counts == {LIST: 1, POST_REVISION: 1}
 
 
-def test_an_unchanged_commit_in_a_warm_state_dir_makes_no_request_at_all(
+def test_an_unchanged_commit_in_a_warm_state_dir_makes_only_the_one_key_check(
     emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Nothing to ask about any package; one smallest listing proves the key still works."""
     state = tmp_path / "state"
     sync(emulator, repo, state)
     capsys.readouterr()
@@ -179,7 +180,9 @@ def test_an_unchanged_commit_in_a_warm_state_dir_makes_no_request_at_all(
     counts = sync(emulator, repo, state)
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
-    assert counts == {}
+    assert counts == {LIST_PACKAGES: 1}
+    (check,) = [r for r in emulator.requests if r.path == "/v2/faas/packages"]
+    assert check.query.get("size") == "1"
 
 
 def test_a_full_resync_without_drift_lists_each_package_once_and_fetches_no_known_revision(
