@@ -134,6 +134,11 @@ class StateCache:
         with self._lock:
             return self._load_packages().get(path)
 
+    def synced_packages(self) -> dict[str, SyncedPackage]:
+        """Every package directory known to be in sync, by path (a copy)."""
+        with self._lock:
+            return dict(self._load_packages())
+
     def remember(self, packages: Iterable[DesiredPackage], outcomes: Iterable[Outcome]) -> None:
         """After a real sync: in-sync packages are remembered, failed ones forgotten."""
         by_path = {package.path: package for package in packages}

@@ -65,14 +65,38 @@ class SyncContext:
             self.state = None
 
 
-def read_desired_state(settings: Settings, repo: Path, context: SyncContext) -> DesiredState:
-    """Resolve the ref and read every package from that commit's tree (blocking: git I/O)."""
+def read_desired_state(
+    settings: Settings, repo: Path, context: SyncContext, known: StateCache | None = None
+) -> DesiredState:
+    """Resolve the ref and read every package from that commit's tree (blocking: git I/O).
+
+    With ``known`` (a warm sync, not a full one), a directory whose tree id is the one it had
+    at its last successful sync is not read at all: the warm shortcut will report it
+    unchanged, so a stand-in carrying its path, tree id and target is all that is needed.
+    """
     limits = Limits(**settings.limits.model_dump())
+    stubs: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
+    if known is not None:
+        for path, synced in known.synced_packages().items():
+            if synced.package_id and (path, synced.tree_id) not in context.package_cache:
+                stubs[(path, synced.tree_id)] = DesiredPackage(
+                    path=path,
+                    package_id=synced.package_id,
+                    name=None,
+                    description=None,
+                    functions=(),
+                    tree_id=synced.tree_id,
+                )
+    cache = {**stubs, **context.package_cache}
     with GitSource(repo) as source:
         commit = source.resolve(settings.git.ref or "HEAD")
-        return source.read_desired(
-            commit, settings.git.path, limits=limits, cache=context.package_cache
-        )
+        desired = source.read_desired(commit, settings.git.path, limits=limits, cache=cache)
+    # Stand-ins must never serve a later full sync (the daemon keeps this cache).
+    context.package_cache.clear()
+    context.package_cache.update(
+        {key: value for key, value in cache.items() if stubs.get(key) is not value}
+    )
+    return desired
 
 
 async def sync_once(
@@ -106,8 +130,9 @@ async def _sync(
 ) -> SyncResult:
     started = datetime.now(UTC)
     repo_path = repo or Path(settings.git.repo)
-    desired = await asyncio.to_thread(read_desired_state, settings, repo_path, context)
     state = context.state_for(settings)
+    known = None if full or settings.dry_run else state
+    desired = await asyncio.to_thread(read_desired_state, settings, repo_path, context, known)
     packages, failures = _refuse_shared_targets(desired)
     to_check, skipped = (packages, []) if full else _skip_unchanged(packages, state)
     structlog.contextvars.bind_contextvars(commit=desired.commit.sha, trigger=trigger)

@@ -13,8 +13,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from e2e import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
+from faas_gitops import sync
 from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.source import GitSource
 from gitrepo import GitRepo
 
 FUNCTION = {
@@ -416,3 +420,35 @@ def test_the_api_key_never_reaches_stdout_stderr_or_the_ledger(
     for path in (tmp_path / "state").rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes()
+
+
+def test_a_warm_sync_does_not_even_read_the_files_of_unchanged_directories(
+    run_cli: RunCli,
+    emulator: RunningEmulator,
+    repo: GitRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_cli().code == 0
+    repo.write("webhooks/functions/heartbeat.js", "export default () => 1;\n")
+    repo.commit("Change one package")
+    sources: list[GitSource] = []
+
+    class CountingSource(GitSource):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            sources.append(self)
+
+    monkeypatch.setattr(sync, "GitSource", CountingSource)
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 0
+    statuses = {p["path"]: p["status"] for p in document(result.stdout)["packages"]}
+    assert statuses == {
+        "chat-moderation": "unchanged",
+        "presence-tracker": "unchanged",
+        "webhooks": "created",
+    }
+    # The changed package's manifest and its two code files; nothing of the other two.
+    assert [source.blobs_read for source in sources] == [3]
