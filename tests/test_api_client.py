@@ -7,6 +7,7 @@ code and transport failure the docs leave open is pinned to the exception it mus
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -314,3 +315,53 @@ def test_the_create_body_carries_every_field_the_api_needs() -> None:
             ],
         }
     ]
+
+
+def revision_page(page: int, created: list[str]) -> httpx.Response:
+    items = [
+        {"id": f"r{page}-{i}", "packageId": "p", "name": f"n{page}-{i}", "createdDttm": when}
+        for i, when in enumerate(created)
+    ]
+    paging = {"totalElements": 6, "totalPages": 3, "pageSize": 2, "pageNumber": page}
+    return httpx.Response(200, json=envelope(items, paging=paging))
+
+
+@pytest.mark.parametrize(
+    ("first_page", "expected_pages"),
+    [
+        (["2026-01-09T00:00:00Z", "2026-01-08T00:00:00Z"], ["0"]),  # really newest first
+        (["2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z"], ["0", "1", "2"]),  # sort ignored
+        (["2026-01-09T00:00:00Z", "not a date"], ["0", "1", "2"]),  # cannot tell
+    ],
+)
+def test_the_revision_list_stops_after_page_0_only_when_it_is_really_sorted(
+    first_page: list[str], expected_pages: list[str]
+) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        seen.append(str(page))
+        assert request.url.params["sort"] == "createdDttm,DESC"
+        if page == 0:
+            return revision_page(0, first_page)
+        return revision_page(page, ["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"])
+
+    api = client(handler)
+    # The unparseable date fails parsing later: what matters is how many pages were read.
+    with contextlib.suppress(ApiBadResponse):
+        run(api.list_revisions("p"))
+    assert seen == expected_pages
+
+
+def test_a_complete_listing_reads_every_page_even_when_sorted() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        seen.append(str(page))
+        return revision_page(page, [f"2026-01-0{9 - page}T00:00:00Z", "2026-01-01T00:00:00Z"])
+
+    revisions, _ = run(client(handler).list_revisions("p", complete=True))
+    assert seen == ["0", "1", "2"]
+    assert len(revisions) == 6

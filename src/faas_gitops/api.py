@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import json
 import random
 import ssl
@@ -279,11 +280,17 @@ class ApiClient:
         package = _parse(_PackageItem, response.data, "POST /v2/faas/packages").to_remote()
         return package, response.correlation_id
 
-    async def list_revisions(self, package_id: str) -> tuple[list[RemoteRevision], str | None]:
-        """Every revision of a package, all pages; order is not trusted by callers.
+    async def list_revisions(
+        self, package_id: str, *, complete: bool = False
+    ) -> tuple[list[RemoteRevision], str | None]:
+        """The revisions of a package, newest first when the server honours ``sort``.
 
-        We ask for newest first anyway: a server that honours it lets a cache stop early one
-        day, and it costs nothing. Returns the correlation id of the first page.
+        The order of a list is undocumented, so it is never trusted blindly: only when the first
+        page really is sorted by ``createdDttm`` descending does it hold the latest revision,
+        and the other pages are skipped (one request instead of one per 100 revisions). Any
+        other order makes us read every page. ``complete=True`` always reads every page, for
+        callers that need every revision name (after a 409 on a name). Returns the correlation
+        id of the first page.
         """
         endpoint = "/v2/faas/packages/{id}/package-revisions"
         call = f"GET {endpoint}"
@@ -293,6 +300,7 @@ class ApiClient:
             endpoint=endpoint,
             params={"sort": "createdDttm,DESC"},
             correlation_sink=correlation,
+            enough=None if complete else _newest_first,
         )
         revisions = [_parse(_RevisionItem, item, call).to_remote() for item in items]
         return revisions, (correlation[0] if correlation else None)
@@ -348,8 +356,12 @@ class ApiClient:
         endpoint: str,
         params: Mapping[str, str] | None = None,
         correlation_sink: list[str | None] | None = None,
+        enough: Callable[[list[Any]], bool] | None = None,
     ) -> list[Any]:
-        """Follow ``meta.paging`` across every page and return the items in the server's order."""
+        """Follow ``meta.paging`` across every page and return the items in the server's order.
+
+        ``enough(first_page)`` returning true stops after the first page.
+        """
         items: list[Any] = []
         for page in range(MAX_PAGES):
             query = {**(params or {}), "page": str(page), "size": str(LIST_PAGE_SIZE)}
@@ -362,6 +374,8 @@ class ApiClient:
             if not isinstance(data, list):
                 raise ApiBadResponse(f"GET {endpoint}", "expected a list in 'data'")
             items.extend(data)
+            if page == 0 and enough is not None and enough(data):
+                break
             paging = response.paging
             if paging is not None and paging.totalPages > 0:
                 if page + 1 >= paging.totalPages:
@@ -531,6 +545,15 @@ def _function_spec(item: _FunctionItem) -> FunctionSpec | None:
         sort_order=item.sortOrder,
         config=item.config or {},
     )
+
+
+def _newest_first(items: list[Any]) -> bool:
+    """Whether a page of revisions is really sorted by ``createdDttm``, newest first."""
+    try:
+        created = [datetime.fromisoformat(str(item["createdDttm"])) for item in items]
+    except (KeyError, TypeError, ValueError):
+        return False
+    return len(created) > 1 and all(a >= b for a, b in itertools.pairwise(created))
 
 
 def _embedded_functions(raw: list[dict[str, Any]] | None) -> tuple[FunctionSpec, ...] | None:

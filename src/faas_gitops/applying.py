@@ -318,7 +318,9 @@ class Applier:
                     reason=str(exc),
                     correlation_id=exc.correlation_id,
                 )
-                fresh, listing_correlation = await self.api.list_revisions(plan.remote_package_id)
+                fresh, listing_correlation = await self.api.list_revisions(
+                    plan.remote_package_id, complete=True
+                )
                 adopted = await self._adoptable(desired, fresh)
                 if adopted is not None:
                     log.info(

@@ -192,7 +192,15 @@ def test_uncommitted_changes_are_never_synced(
     assert posts(emulator) == []
 
 
-def test_the_latest_revision_is_found_across_several_pages_whatever_the_order(
+def revision_pages(emulator: RunningEmulator, package_id: str) -> list[str]:
+    return sorted(
+        str(r.query.get("page"))
+        for r in emulator.requests
+        if r.method == "GET" and r.path == f"/v2/faas/packages/{package_id}/package-revisions"
+    )
+
+
+def test_a_first_page_really_sorted_newest_first_is_trusted_and_the_rest_skipped(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
     # 230 older revisions with other code, then the newest one equal to the commit.
@@ -208,13 +216,27 @@ def test_the_latest_revision_is_found_across_several_pages_whatever_the_order(
     assert result.code == 0
     webhooks = next(p for p in document(result.stdout)["packages"] if p["path"] == "webhooks")
     assert webhooks["status"] == "unchanged"
-    pages = [
-        r.query.get("page")
-        for r in emulator.requests
-        if r.path == f"/v2/faas/packages/{WEBHOOKS_ID}/package-revisions"
-    ]
-    assert sorted(pages, key=lambda p: int(p or 0)) == ["0", "1", "2"]
+    assert revision_pages(emulator, WEBHOOKS_ID) == ["0"]
     assert posts(emulator) == []
+
+
+def test_a_name_taken_beyond_the_first_page_is_found_after_the_409_not_looped_on(
+    run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
+) -> None:
+    for index in range(230):
+        emulator.store.add_revision(
+            WEBHOOKS_ID, name=f"v-{index}", functions=[{**FUNCTION, "code": f"// {index}"}]
+        )
+    repo.tag("v-3")  # taken by an old revision on the last page of the newest-first list
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 0, result.stderr
+    webhooks = next(p for p in document(result.stdout)["packages"] if p["path"] == "webhooks")
+    assert webhooks["revisionName"] == "v-3-2"
+    conflicts = [r for r in emulator.requests if r.method == "POST" and r.status == 409]
+    assert len(conflicts) == 1
+    assert revision_pages(emulator, WEBHOOKS_ID) == ["0", "0", "1", "2"]
 
 
 def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(
