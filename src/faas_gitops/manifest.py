@@ -48,23 +48,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from yaml.resolver import Resolver
 
 from faas_gitops.errors import ManifestError
-from faas_gitops.models import DEFAULT_LANGUAGE, DesiredPackage, FunctionSpec
+from faas_gitops.models import (
+    DEFAULT_LANGUAGE,
+    FUNCTION_TYPES,
+    LANGUAGES,
+    DesiredPackage,
+    FunctionSpec,
+)
 
 MANIFEST_NAME = "package.yaml"
 
-FUNCTION_TYPES: tuple[str, ...] = (
-    "BEFORE_PUBLISH",
-    "AFTER_PUBLISH",
-    "BEFORE_PUBLISH_FILE",
-    "AFTER_PUBLISH_FILE",
-    "BEFORE_SIGNAL",
-    "AFTER_SIGNAL",
-    "AFTER_PRESENCE",
-    "ON_INTERVAL",
-    "ON_REQUEST",
-    "SUBSCRIBE_ON_INTERVAL",
-)
-LANGUAGES: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
 # Deeper YAML than this is not a manifest anyone writes by hand; refusing it early keeps the
 # composer (recursive) far away from Python's recursion limit.

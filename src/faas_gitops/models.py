@@ -15,6 +15,23 @@ from typing import Any
 
 DEFAULT_LANGUAGE = "JAVASCRIPT"
 
+# The API's vocabulary, shared by the manifest schema and the emulator's validation. Only
+# BEFORE_PUBLISH and JAVASCRIPT appear literally in the docs; the other types are the trigger
+# names of the docs' prose (REFERENCE.md §6).
+FUNCTION_TYPES: tuple[str, ...] = (
+    "BEFORE_PUBLISH",
+    "AFTER_PUBLISH",
+    "BEFORE_PUBLISH_FILE",
+    "AFTER_PUBLISH_FILE",
+    "BEFORE_SIGNAL",
+    "AFTER_SIGNAL",
+    "AFTER_PRESENCE",
+    "ON_INTERVAL",
+    "ON_REQUEST",
+    "SUBSCRIBE_ON_INTERVAL",
+)
+LANGUAGES: tuple[str, ...] = (DEFAULT_LANGUAGE,)
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:

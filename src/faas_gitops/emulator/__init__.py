@@ -17,7 +17,7 @@ from faas_gitops.emulator.problems import ApiProblem
 from faas_gitops.emulator.requestlog import RequestLog, RequestRecord
 from faas_gitops.emulator.server import RunningEmulator, serve_in_thread
 from faas_gitops.emulator.store import EmulatorStore
-from faas_gitops.emulator.validation import FUNCTION_TYPES, LANGUAGES
+from faas_gitops.models import FUNCTION_TYPES, LANGUAGES
 
 __all__ = [
     "DEFAULT_API_KEY",

@@ -13,20 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from faas_gitops.emulator.problems import ApiProblem, invalid
+from faas_gitops.models import FUNCTION_TYPES, LANGUAGES
 
-FUNCTION_TYPES: tuple[str, ...] = (
-    "BEFORE_PUBLISH",
-    "AFTER_PUBLISH",
-    "BEFORE_PUBLISH_FILE",
-    "AFTER_PUBLISH_FILE",
-    "BEFORE_SIGNAL",
-    "AFTER_SIGNAL",
-    "AFTER_PRESENCE",
-    "ON_INTERVAL",
-    "ON_REQUEST",
-    "SUBSCRIBE_ON_INTERVAL",
-)
-LANGUAGES: tuple[str, ...] = ("JAVASCRIPT",)
 DEFAULT_REVISION_NAME = "v1"
 
 _MISSING = object()
