@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def build_history_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_api_key(key_file: str | None, env: dict[str, str] | os._Environ[str]) -> str:
+def load_api_key(key_file: str | None, env: Mapping[str, str]) -> str:
     """The key from ``--api-key-file``/``FAAS_API_KEY_FILE``, else ``FAAS_API_KEY``."""
     if key_file:
         try:
@@ -93,7 +93,7 @@ def load_api_key(key_file: str | None, env: dict[str, str] | os._Environ[str]) -
     return key
 
 
-def build_settings(values: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> Settings:
+def build_settings(values: dict[str, Any], env: Mapping[str, str]) -> Settings:
     key = load_api_key(values["api_key_file"], env)
     logs.register_secret(key)
     try:
