@@ -100,43 +100,61 @@ class Applier:
     cache: RevisionCache = field(default_factory=MemoryRevisionCache)
     index: PackageIndex | None = None
     fatal: ApiAuthError | None = None
+    concurrency: int = 8
+    # Writes wait for this gate, so packages can be read from the API while git is still being
+    # read, yet nothing is written before the whole commit was read and validated. ``None``:
+    # writes may start at once.
+    gate: asyncio.Event | None = None
+    refused: set[str] = field(default_factory=set)  # paths that must not write (set pre-gate)
+    _slots: asyncio.Semaphore = field(init=False)
+    _tasks: list[asyncio.Task[Outcome | None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         if self.index is None:
             self.index = PackageIndex(self.api)
+        self._slots = asyncio.Semaphore(self.concurrency)
 
-    async def apply_all(
-        self, packages: Sequence[DesiredPackage], *, concurrency: int
-    ) -> list[Outcome]:
-        """Sync every package, at most ``concurrency`` at once; stop all on a 401."""
-        semaphore = asyncio.Semaphore(concurrency)
+    def start(self, package: DesiredPackage) -> None:
+        """Begin syncing a package now; at most ``concurrency`` talk to the API at once."""
+        self._tasks.append(asyncio.create_task(self.sync_package(package)))
+
+    @property
+    def started(self) -> int:
+        return len(self._tasks)
+
+    async def finish(self) -> list[Outcome]:
+        """Wait for every started package; on a 401 stop the others at once."""
         outcomes: list[Outcome] = []
-
-        async def one(package: DesiredPackage) -> None:
-            async with semaphore:
-                if self.fatal is not None:
-                    return
-                outcome = await self.sync_package(package)
+        try:
+            for task in asyncio.as_completed(self._tasks):
+                outcome = await task
                 if outcome is not None:
                     outcomes.append(outcome)
-
-        tasks = [asyncio.create_task(one(package)) for package in packages]
-        try:
-            for task in asyncio.as_completed(tasks):
-                await task
                 if self.fatal is not None:
                     break
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.abort()
         return sorted(outcomes, key=lambda outcome: outcome.path)
 
+    async def abort(self) -> None:
+        """Cancel whatever is still running (a failed git read, a 401, shutdown)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def apply_all(self, packages: Sequence[DesiredPackage]) -> list[Outcome]:
+        """Sync every package, at most ``concurrency`` at once; stop all on a 401."""
+        for package in packages:
+            self.start(package)
+        return await self.finish()
+
     async def sync_package(self, desired: DesiredPackage) -> Outcome | None:
-        """One package end to end; ``None`` only when the run was stopped by a 401."""
+        """One package end to end; ``None`` when the run was stopped (401) or it was refused."""
         bound = log.bind(commit=self.commit.sha, path=desired.path, package_id=desired.package_id)
         try:
             outcome = await self._sync(desired)
+        except _Stopped:
+            return None
         except ApiAuthError as exc:
             if self.fatal is None:
                 self.fatal = exc
@@ -167,9 +185,41 @@ class Applier:
 
     # ---- steps ----------------------------------------------------------------------------
     async def _sync(self, desired: DesiredPackage) -> Outcome:
-        package_id = await self._resolve_package_id(desired)
-        if package_id is None:
-            return await self._new_package(desired)
+        """Read and plan in one API slot; wait for the gate; write in another slot.
+
+        The slot is not held across the gate, so packages that need a write do not block the
+        reads of the others while git is still being read.
+        """
+        async with self._slots:
+            self._check_running()
+            package_id = await self._resolve_package_id(desired)
+            if package_id is None:
+                if self.dry_run:
+                    return self._planned_new_package(desired)
+            else:
+                revisions, plan = await self._read_and_plan(desired, package_id)
+                if plan.action is Action.NOOP or self.dry_run:
+                    return self._early_outcome(plan)
+        await self._writable(desired)
+        async with self._slots:
+            self._check_running()
+            if package_id is None:
+                return await self._new_package(desired)
+            return await self._create_revision(plan, revisions)
+
+    def _check_running(self) -> None:
+        if self.fatal is not None:
+            raise _Stopped
+
+    async def _writable(self, desired: DesiredPackage) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        if desired.path in self.refused:
+            raise _Stopped  # sync.py reports it with the reason
+
+    async def _read_and_plan(
+        self, desired: DesiredPackage, package_id: str
+    ) -> tuple[list[RemoteRevision], PackagePlan]:
         try:
             revisions, _ = await self.api.list_revisions(package_id)
         except ApiNotFound as exc:
@@ -181,24 +231,25 @@ class Applier:
                 code=exc.code,
                 correlation_id=exc.correlation_id,
             ) from None
-        plan = await self._plan(desired, package_id, revisions)
+        return revisions, await self._plan(desired, package_id, revisions)
+
+    def _early_outcome(self, plan: PackagePlan) -> Outcome:
+        """What needs no write: in sync, or only planned (dry run)."""
         if plan.action is Action.NOOP:
             return Outcome(
-                path=desired.path,
+                path=plan.package.path,
                 status=Status.UNCHANGED,
-                package_id=package_id,
+                package_id=plan.remote_package_id,
                 revision_name=plan.revision_name,
                 revision_id=plan.latest_revision_id,
             )
-        if self.dry_run:
-            return Outcome(
-                path=desired.path,
-                status=Status.WOULD_CREATE,
-                package_id=package_id,
-                revision_name=plan.revision_name,
-                changes=plan.changes,
-            )
-        return await self._create_revision(plan, revisions)
+        return Outcome(
+            path=plan.package.path,
+            status=Status.WOULD_CREATE,
+            package_id=plan.remote_package_id,
+            revision_name=plan.revision_name,
+            changes=plan.changes,
+        )
 
     async def _resolve_package_id(self, desired: DesiredPackage) -> str | None:
         """The remote id: the manifest's ``packageId``, else the one package with that name."""
@@ -247,21 +298,19 @@ class Applier:
         self.cache.put(revision.id, functions)
         return functions
 
+    def _planned_new_package(self, desired: DesiredPackage) -> Outcome:
+        return Outcome(
+            path=desired.path,
+            status=Status.WOULD_CREATE,
+            revision_name=planning.base_revision_name(self.commit),
+            changes=_all_added(desired),
+        )
+
     async def _new_package(self, desired: DesiredPackage) -> Outcome:
         """``--create-packages`` for a name no remote package has: one call creates both."""
         assert desired.name is not None  # noqa: S101 - only name-based packages get here
         name = planning.base_revision_name(self.commit)
-        added = tuple(
-            FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
-            for fn in sorted(desired.functions, key=lambda fn: fn.name)
-        )
-        if self.dry_run:
-            return Outcome(
-                path=desired.path,
-                status=Status.WOULD_CREATE,
-                revision_name=name,
-                changes=added,
-            )
+        added = _all_added(desired)
         package, correlation = await self.api.create_package(
             name=desired.name,
             description=desired.description,
@@ -364,6 +413,17 @@ class Applier:
             correlation_id=correlation,
             changes=plan.changes,
         )
+
+
+class _Stopped(Exception):
+    """This package is not to be finished: the run stopped (401) or it was refused."""
+
+
+def _all_added(desired: DesiredPackage) -> tuple[FunctionChange, ...]:
+    return tuple(
+        FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
+        for fn in sorted(desired.functions, key=lambda fn: fn.name)
+    )
 
 
 def _manifest(desired: DesiredPackage) -> str:

@@ -269,6 +269,7 @@ class GitSource:
         *,
         limits: Limits = _DEFAULT_LIMITS,
         cache: PackageCache | None = None,
+        on_package: Callable[[DesiredPackage | PackageFailure], None] | None = None,
     ) -> DesiredState:
         """Every package below ``path`` in ``commit``'s tree, packages sorted by path.
 
@@ -284,6 +285,9 @@ class GitSource:
 
         ``max_total_bytes`` counts the manifests and code read from git, plus the UTF-8 size of
         the code of cached packages (their manifests are not re-read, so not counted).
+
+        ``on_package`` is called with each package as soon as it is read (in path order), so a
+        caller can start talking to the API while the rest of the commit is still being read.
         """
         started = time.process_time()
         short = commit.sha[:12]
@@ -308,6 +312,8 @@ class GitSource:
                 packages.append(hit)
                 kept.add(key)
                 cached += 1
+                if on_package is not None:
+                    on_package(hit)
                 continue
             result = self._read_package(package, key[1], short, limits, budget)
             if isinstance(result, DesiredPackage):
@@ -317,6 +323,8 @@ class GitSource:
                     cache[key] = result
             else:
                 failures.append(result)
+            if on_package is not None:
+                on_package(result)
         if cache is not None:
             for stale in [key for key in cache if key not in kept]:
                 del cache[stale]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.ledger import Ledger
 from faas_gitops.manifest import Limits
 from faas_gitops.models import (
+    CommitInfo,
     DesiredPackage,
     DesiredState,
     Outcome,
@@ -66,7 +68,13 @@ class SyncContext:
 
 
 def read_desired_state(
-    settings: Settings, repo: Path, context: SyncContext, known: StateCache | None = None
+    settings: Settings,
+    repo: Path,
+    context: SyncContext,
+    known: StateCache | None = None,
+    *,
+    on_commit: Callable[[CommitInfo], None] | None = None,
+    on_package: Callable[[DesiredPackage | PackageFailure], None] | None = None,
 ) -> DesiredState:
     """Resolve the ref and read every package from that commit's tree (blocking: git I/O).
 
@@ -90,7 +98,11 @@ def read_desired_state(
     cache = {**stubs, **context.package_cache}
     with GitSource(repo) as source:
         commit = source.resolve(settings.git.ref or "HEAD")
-        desired = source.read_desired(commit, settings.git.path, limits=limits, cache=cache)
+        if on_commit is not None:
+            on_commit(commit)
+        desired = source.read_desired(
+            commit, settings.git.path, limits=limits, cache=cache, on_package=on_package
+        )
     # Stand-ins must never serve a later full sync (the daemon keeps this cache).
     context.package_cache.clear()
     context.package_cache.update(
@@ -128,21 +140,40 @@ async def sync_once(
 async def _sync(
     settings: Settings, repo: Path | None, trigger: str, context: SyncContext, full: bool
 ) -> SyncResult:
+    """Read git and talk to the API at the same time; write only once git was read whole.
+
+    Each package is handed to the applier as soon as it is read, so its revisions are listed
+    while later packages are still being read from git; creates wait behind a gate that opens
+    when the whole commit was read and checked (two directories aimed at one remote package
+    are refused first). A repository-wide error (a limit, a bad path) therefore still writes
+    nothing.
+    """
     started = datetime.now(UTC)
     repo_path = repo or Path(settings.git.repo)
     state = context.state_for(settings)
     known = None if full or settings.dry_run else state
-    desired = await asyncio.to_thread(read_desired_state, settings, repo_path, context, known)
-    packages, failures = _refuse_shared_targets(desired)
-    to_check, skipped = (packages, []) if full else _skip_unchanged(packages, state)
-    structlog.contextvars.bind_contextvars(commit=desired.commit.sha, trigger=trigger)
+    structlog.contextvars.bind_contextvars(trigger=trigger)
     try:
-        outcomes, fatal = await _apply(
-            settings, desired, to_check, context, state, check_key=bool(skipped)
-        )
+        async with _api_client(settings, context) as api:
+            pipeline = _Pipeline(settings, api, state, full=full)
+            try:
+                desired = await asyncio.to_thread(
+                    read_desired_state,
+                    settings,
+                    repo_path,
+                    context,
+                    known,
+                    on_commit=pipeline.commit_read,
+                    on_package=pipeline.package_read,
+                )
+            except BaseException:
+                await pipeline.abort()
+                raise
+            packages, failures = _refuse_shared_targets(desired)
+            refused = {p.path for p in desired.packages} - {p.path for p in packages}
+            outcomes, fatal = await pipeline.finish(desired.commit, refused)
     finally:
         structlog.contextvars.unbind_contextvars("commit", "trigger")
-    outcomes.extend(skipped)
     failed = [
         Outcome(path=f.path, status=Status.FAILED, package_id=f.package_id, error=f.error)
         for f in failures
@@ -176,7 +207,7 @@ async def _sync(
         trigger=trigger,
         dry_run=settings.dry_run,
         full=full,
-        checked=len(to_check),
+        checked=pipeline.checked,
         duration_s=round((result.finished_at - result.started_at).total_seconds(), 3),
         fatal_error=fatal,
         **result.summary,
@@ -184,22 +215,9 @@ async def _sync(
     return result
 
 
-async def _apply(
-    settings: Settings,
-    desired: DesiredState,
-    packages: Sequence[DesiredPackage],
-    context: SyncContext,
-    state: StateCache,
-    *,
-    check_key: bool = False,
-) -> tuple[list[Outcome], str | None]:
-    """Sync ``packages``; with none to sync, ``check_key`` still proves the key works.
-
-    Without that check a warm run in which no package changed would make no request at all,
-    and a revoked key would go unnoticed until the next change.
-    """
-    if not packages and not check_key:
-        return [], None
+@asynccontextmanager
+async def _api_client(settings: Settings, context: SyncContext) -> AsyncIterator[ApiClient]:
+    """The run's one client: the daemon's injected one, or a pooled one closed afterwards."""
     http = context.http or ApiClient.build_http_client(
         base_url=settings.api.url,
         api_key=settings.api.key.get_secret_value(),
@@ -209,60 +227,117 @@ async def _apply(
         verify=settings.api.tls_verify(),
     )
     limiter = RateLimiter(settings.api.max_rps) if settings.api.max_rps else None
-    api = ApiClient(http, retry=context.retry, rate_limiter=limiter, observers=context.observers)
-    applier = Applier(
-        api=api,
-        commit=desired.commit,
-        dry_run=settings.dry_run,
-        create_packages=settings.create_packages,
-        cache=state,
-    )
     try:
-        if packages:
-            outcomes = await applier.apply_all(packages, concurrency=settings.api.concurrency)
-        else:
-            outcomes = []
-            await _check_key(api)
-    except ApiAuthError as exc:
-        return [], str(exc)
+        yield ApiClient(
+            http, retry=context.retry, rate_limiter=limiter, observers=context.observers
+        )
     finally:
         if context.http is None:
             await http.aclose()
-    fatal = str(applier.fatal) if applier.fatal is not None else None
-    return outcomes, fatal
 
 
-async def _check_key(api: ApiClient) -> None:
-    """Only a rejected key matters here: nothing needed syncing, so other errors are logged."""
+class _Pipeline:
+    """Hands packages from the git-reading thread to the applier on the event loop.
+
+    ``commit_read`` and ``package_read`` run in the reading thread and only schedule work on
+    the loop; everything else runs on the loop.
+    """
+
+    def __init__(
+        self, settings: Settings, api: ApiClient, state: StateCache, *, full: bool
+    ) -> None:
+        self._settings = settings
+        self._api = api
+        self._state = state
+        self._full = full
+        self._loop = asyncio.get_running_loop()
+        self._gate = asyncio.Event()
+        self._applier: Applier | None = None
+        self._skipped: list[Outcome] = []
+
+    @property
+    def checked(self) -> int:
+        return self._applier.started if self._applier is not None else 0
+
+    # ---- called in the git-reading thread ----------------------------------------------------
+    def commit_read(self, commit: CommitInfo) -> None:
+        # Bound in the reading thread's context, which every scheduled callback copies, so
+        # the API calls' log events carry the commit too.
+        structlog.contextvars.bind_contextvars(commit=commit.sha)
+        self._loop.call_soon_threadsafe(self._begin, commit)
+
+    def package_read(self, item: DesiredPackage | PackageFailure) -> None:
+        if isinstance(item, DesiredPackage):
+            self._loop.call_soon_threadsafe(self._arrive, item)
+
+    # ---- on the loop -------------------------------------------------------------------------
+    def _begin(self, commit: CommitInfo) -> None:
+        self._applier = self._new_applier(commit)
+
+    def _new_applier(self, commit: CommitInfo) -> Applier:
+        settings = self._settings
+        return Applier(
+            api=self._api,
+            commit=commit,
+            dry_run=settings.dry_run,
+            create_packages=settings.create_packages,
+            cache=self._state,
+            concurrency=settings.api.concurrency,
+            gate=self._gate,
+        )
+
+    def _arrive(self, package: DesiredPackage) -> None:
+        unchanged = None if self._full else _unchanged_outcome(package, self._state)
+        if unchanged is not None:
+            self._skipped.append(unchanged)
+        elif self._applier is not None:
+            self._applier.start(package)
+
+    async def abort(self) -> None:
+        if self._applier is not None:
+            await self._applier.abort()
+
+    async def finish(
+        self, commit: CommitInfo, refused: set[str]
+    ) -> tuple[list[Outcome], str | None]:
+        """Open the gate (minus ``refused``), wait for every package, return outcomes."""
+        applier = self._applier or self._new_applier(commit)
+        applier.refused = refused
+        self._gate.set()
+        outcomes = await applier.finish()
+        fatal = str(applier.fatal) if applier.fatal is not None else None
+        if applier.started == 0 and self._skipped and fatal is None:
+            fatal = await _check_key(self._api)
+        kept = [o for o in [*outcomes, *self._skipped] if o.path not in refused]
+        return kept, fatal
+
+
+async def _check_key(api: ApiClient) -> str | None:
+    """With nothing to sync, still prove the key works: a revoked key must not pass silently.
+
+    Only a rejected key matters here; other errors are logged (nothing needed syncing).
+    """
     try:
         await api.check_access()
-    except ApiAuthError:
-        raise
+    except ApiAuthError as exc:
+        return str(exc)
     except ApiError as exc:
         log.warning("api.check_failed", error=str(exc))
+    return None
 
 
-def _skip_unchanged(
-    packages: Sequence[DesiredPackage], state: StateCache
-) -> tuple[list[DesiredPackage], list[Outcome]]:
-    """Split off directories unchanged (same git tree id) since their last successful sync."""
-    to_check: list[DesiredPackage] = []
-    skipped: list[Outcome] = []
-    for package in packages:
-        known = state.synced(package.path)
-        if known is None or not package.tree_id or known.tree_id != package.tree_id:
-            to_check.append(package)
-            continue
-        skipped.append(
-            Outcome(
-                path=package.path,
-                status=Status.UNCHANGED,
-                package_id=known.package_id,
-                revision_name=known.revision_name,
-                revision_id=known.revision_id,
-            )
-        )
-    return to_check, skipped
+def _unchanged_outcome(package: DesiredPackage, state: StateCache) -> Outcome | None:
+    """Unchanged (same git tree id) since its last successful sync: no need to ask the API."""
+    known = state.synced(package.path)
+    if known is None or not package.tree_id or known.tree_id != package.tree_id:
+        return None
+    return Outcome(
+        path=package.path,
+        status=Status.UNCHANGED,
+        package_id=known.package_id,
+        revision_name=known.revision_name,
+        revision_id=known.revision_id,
+    )
 
 
 def _refuse_shared_targets(

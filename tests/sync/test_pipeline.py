@@ -1,0 +1,98 @@
+"""Git is read while the API is already being asked; nothing is written before git is read.
+
+The reading thread is slowed down on purpose (each package handed over waits a little), so
+without the write gate the creates of the first packages would land before the read failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e import CHAT_ID, MODES, RunCli
+from faas_gitops import sync
+from faas_gitops.emulator.server import RunningEmulator
+from gitrepo import GitRepo
+
+
+@pytest.fixture
+def mode() -> dict[str, Any]:
+    return dict(MODES["shuffled-omit-400-201"])
+
+
+@pytest.fixture
+def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> list[int]:
+    """Delay each package handed over by the reading thread; record API requests seen then."""
+    seen: list[int] = []
+    original = sync.read_desired_state
+
+    def slowed(*args: Any, on_package: Callable[[Any], None] | None = None, **kw: Any) -> Any:
+        def hand_over(item: Any) -> None:
+            assert on_package is not None
+            on_package(item)
+            time.sleep(0.15)
+            seen.append(len(emulator.requests))
+
+        return original(*args, on_package=hand_over, **kw)
+
+    monkeypatch.setattr(sync, "read_desired_state", slowed)
+    return seen
+
+
+def posts(emulator: RunningEmulator) -> int:
+    return sum(1 for r in emulator.requests if r.method == "POST")
+
+
+def test_the_api_is_asked_while_git_is_still_being_read(
+    run_cli: RunCli, emulator: RunningEmulator, slow_reads: list[int]
+) -> None:
+    result = run_cli()
+
+    assert result.code == 0, result.stderr
+    # Before the last package was even handed over, earlier ones had been asked about.
+    assert slow_reads[-2] > 0
+
+
+def test_a_repository_wide_error_found_late_in_the_read_writes_nothing(
+    run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, slow_reads: list[int]
+) -> None:
+    repo.write(
+        "zz-big/package.yaml",
+        "name: zz-big\nfunctions:\n  - {name: f, type: BEFORE_PUBLISH, file: f.js}\n",
+    )
+    repo.write("zz-big/f.js", "// " + "x" * 20_000 + "\n")
+    repo.commit("A package that takes the commit over the byte budget")
+
+    result = run_cli("--max-total-bytes", "15000")
+
+    assert result.code == 2
+    assert "--max-total-bytes" in result.stderr
+    assert any(r.method == "GET" for r in emulator.requests)  # reads did start early
+    assert posts(emulator) == 0
+
+
+def test_two_directories_aimed_at_one_package_both_fail_and_neither_writes(
+    run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write(
+        "zz-copy/package.yaml",
+        f"packageId: {CHAT_ID}\nfunctions:\n  - {{name: f, type: BEFORE_PUBLISH, file: f.js}}\n",
+    )
+    repo.write("zz-copy/f.js", "export default (r) => r.ok();\n")
+    repo.commit("Two directories, one remote package")
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 1
+    packages = {p["path"]: p for p in json.loads(result.stdout)["packages"]}
+    for path in ("chat-moderation", "zz-copy"):
+        assert packages[path]["status"] == "failed"
+        assert "chat-moderation, zz-copy" in packages[path]["error"]
+    assert packages["webhooks"]["status"] == "created"
+    created_for = [r.body["packageId"] for r in emulator.requests if r.method == "POST" and r.body]
+    assert CHAT_ID not in created_for
