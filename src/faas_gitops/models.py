@@ -80,6 +80,10 @@ class DesiredPackage:
     description: str | None
     functions: tuple[FunctionSpec, ...]
     tree_id: str = ""
+    # ``environments`` in package.yaml: where this package may be deployed (``None``: every
+    # environment of faas-gitops.yaml); ``pins``: environment -> revision name to run there.
+    environments: tuple[str, ...] | None = None
+    pins: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -163,10 +167,49 @@ class PackagePlan:
 
 
 class Status(StrEnum):
+    """A package's outcome in one sync.
+
+    ``created``: this run's create got an answer naming the new revision. ``adopted``: this run
+    (or a killed one) tried to create, and the revision with the desired functions turned out to
+    exist (a lost answer, a 409 race, another replica); only ``created`` counts as a creation.
+    """
+
     CREATED = "created"
+    ADOPTED = "adopted"
     UNCHANGED = "unchanged"
     WOULD_CREATE = "would-create"
     FAILED = "failed"
+
+
+class DeployStatus(StrEnum):
+    """A package's outcome on one environment (keyset) in one sync."""
+
+    DEPLOYED = "deployed"
+    IN_SYNC = "in-sync"
+    WOULD_DEPLOY = "would-deploy"
+    FROZEN = "frozen"
+    PRUNED = "pruned"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentOutcome:
+    """What the deployment stage did for one package on one environment.
+
+    ``previous_*`` name what ran there before (the rolled-over deployment), for the
+    ``staging: v1.3.0 -> v1.4.0 deployed`` line; ``correlation_id`` is that of the last write.
+    """
+
+    environment: str
+    keyset_id: int
+    status: DeployStatus
+    revision_name: str | None = None
+    revision_id: str | None = None
+    deployment_id: str | None = None
+    previous_deployment_id: str | None = None
+    previous_revision_name: str | None = None
+    correlation_id: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +224,11 @@ class Outcome:
     correlation_id: str | None = None
     changes: tuple[FunctionChange, ...] = ()
     error: str | None = None
+    name: str | None = None  # the manifest's ``name``, for people
+    # The correlation ID of the GET (or 409) that found an adopted revision; never reported as
+    # ``correlation_id``, which is only ever that of the answer to our own create.
+    lookup_correlation_id: str | None = None
+    deployments: tuple[DeploymentOutcome, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,5 +254,39 @@ class SyncResult:
     @property
     def ok(self) -> bool:
         return self.fatal_error is None and all(
-            outcome.status is not Status.FAILED for outcome in self.outcomes
+            outcome.status is not Status.FAILED
+            and all(d.status is not DeployStatus.FAILED for d in outcome.deployments)
+            for outcome in self.outcomes
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PackageStatus:
+    """A package as the state dir last knew it: one row of ``status`` and the status page."""
+
+    path: str
+    name: str | None
+    package_id: str | None
+    revision_name: str | None
+    revision_id: str | None
+    status: str  # of its last recorded sync
+    synced_at: datetime | None
+    commit: str | None
+    correlation_id: str | None
+    error: str | None
+    deployments: tuple[DeploymentOutcome, ...] = ()  # what runs where, one per environment
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSummary:
+    """One recorded sync, for the status page's list and ``/api/status``."""
+
+    id: int
+    commit: str
+    ref: str
+    trigger: str
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None  # None: still running, or killed before it finished
+    counts: Mapping[str, int]
+    fatal_error: str | None
