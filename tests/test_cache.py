@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faas_gitops.cache import CACHE_FILENAME, StateCache
+from faas_gitops.state.cache import CACHE_FILENAME, StateCache
 from faas_gitops.models import DesiredPackage, FunctionSpec, Outcome, Status
 
 SPEC = FunctionSpec(name="f", type="BEFORE_PUBLISH", code="c", config={"a": [1, 2]})

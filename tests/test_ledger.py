@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from faas_gitops import ledger as ledger_module
+from faas_gitops.state import ledger as ledger_module
 from faas_gitops.errors import ConfigError
-from faas_gitops.ledger import APPLICATION_ID, LEDGER_FILENAME, Ledger, LedgerEntry
+from faas_gitops.state import APPLICATION_ID, LEDGER_FILENAME, Ledger, LedgerEntry
 from faas_gitops.models import Outcome, Status, SyncResult
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -290,7 +290,7 @@ def test_another_process_can_write_while_this_one_holds_the_ledger_open(tmp_path
         import sys
         from datetime import UTC, datetime
         from pathlib import Path
-        from faas_gitops.ledger import Ledger
+        from faas_gitops.state import Ledger
         from faas_gitops.models import Outcome, Status, SyncResult
         now = datetime.now(UTC)
         with Ledger(Path(sys.argv[1])) as ledger:
@@ -315,7 +315,7 @@ def test_an_old_ledger_is_migrated_forward_keeping_its_rows(
 ) -> None:
     with Ledger(tmp_path) as old:
         old.record(make_result(outcomes=(CREATED,)))
-        assert old.schema_version == 1
+        assert old.schema_version == len(ledger_module._MIGRATIONS)
 
     monkeypatch.setattr(
         ledger_module,
@@ -326,7 +326,7 @@ def test_an_old_ledger_is_migrated_forward_keeping_its_rows(
         ],
     )
     with Ledger(tmp_path) as new:
-        assert new.schema_version == 2
+        assert new.schema_version == len(ledger_module._MIGRATIONS)
         assert [e.revision_id for e in new.history()] == ["rev-1"]
     conn = sqlite3.connect(tmp_path / LEDGER_FILENAME)
     try:
@@ -353,7 +353,7 @@ def test_a_failing_migration_leaves_the_ledger_at_its_old_version(
 
     monkeypatch.undo()
     with Ledger(tmp_path) as reopened:
-        assert reopened.schema_version == 1
+        assert reopened.schema_version == len(ledger_module._MIGRATIONS)
 
 
 def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:

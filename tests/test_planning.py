@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faas_gitops import planning
+from faas_gitops.reconcile import plan as planning
 from faas_gitops.models import (
     Action,
     ChangeKind,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faas_gitops.ledger import LedgerEntry
+from faas_gitops.state import LedgerEntry
 from faas_gitops.models import (
     ChangeKind,
     FunctionChange,
@@ -111,6 +111,7 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
     assert document["fatalError"] is None
     assert document["summary"] == {
         "created": 1,
+        "adopted": 0,
         "unchanged": 1,
         "would-create": 0,
         "failed": 1,

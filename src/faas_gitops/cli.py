@@ -178,9 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _sync_once(settings: Settings) -> int:
+    from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415
     from faas_gitops.remote import local_checkout  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
-    from faas_gitops.sync import sync_once  # noqa: PLC0415
 
     try:
         repo = await asyncio.to_thread(local_checkout, settings)
@@ -209,8 +209,8 @@ def _subcommand(name: str, args: list[str]) -> int:
 
 
 def _history(args: list[str]) -> int:
-    from faas_gitops.ledger import Ledger  # noqa: PLC0415
     from faas_gitops.report import render_history  # noqa: PLC0415
+    from faas_gitops.state import Ledger  # noqa: PLC0415
 
     namespace = build_history_parser().parse_args(args)
     logs.configure("warning", "auto")

@@ -39,14 +39,14 @@ import structlog
 import uvicorn
 
 from faas_gitops import logs
-from faas_gitops.api import ApiClient
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.http import LoopState, create_app
 from faas_gitops.metrics import Metrics
 from faas_gitops.models import Status, SyncResult
+from faas_gitops.reconcile.run import sync_once
+from faas_gitops.reconcile.session import Session
 from faas_gitops.remote import GIT_TIMEOUT_S, local_checkout, safe_url
 from faas_gitops.settings import Settings
-from faas_gitops.sync import SyncContext, sync_once
 from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, resolve_commit
 
 log = structlog.get_logger(__name__)
@@ -136,7 +136,7 @@ class Daemon:
         self.state = LoopState(
             unready_after=settings.loop.unready_after, stuck_after=stuck_after(settings)
         )
-        self.context = SyncContext(observers=(self.metrics.observe_api,))
+        self.session: Session | None = None
         self.exit_code = EXIT_OK
         self._stop = asyncio.Event()
         self._signals = 0
@@ -160,14 +160,22 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
-        self.context.http = ApiClient.build_http_client(
-            base_url=settings.api.url,
-            api_key=settings.api.key.get_secret_value(),
-            api_version=settings.api.version,
-            concurrency=settings.api.concurrency,
-            timeout=settings.api.timeout,
-            verify=settings.api.tls_verify(),
-        )
+        async with Session.open(settings, observers=(self.metrics.observe_api,)) as session:
+            self.session = session
+            self._remember_from(session)
+            return await self._serve(loop, sock, secret)
+
+    def _remember_from(self, session: Session) -> None:
+        """Start from the record, so a restarted daemon knows what was already in sync."""
+        if session.ledger is None:
+            return
+        self._last_ok_commit = session.ledger.last_synced_commit(self.settings.git.ref or "HEAD")
+        self._in_sync = session.ledger.in_sync_commits()
+
+    async def _serve(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, secret: bytes | None
+    ) -> int:
+        settings = self.settings
         app = create_app(self.state, self.metrics, self._on_webhook, webhook_secret=secret)
         server = _Server(
             uvicorn.Config(
@@ -278,9 +286,6 @@ class Daemon:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await server_task
-        if self.context.http is not None:
-            await self.context.http.aclose()
-        self.context.close()  # the state cache (SQLite) in --state-dir
         return abandoned
 
     # ----------------------------------------------------------------------- triggers
@@ -353,7 +358,7 @@ class Daemon:
                 log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
                 return
             result = await sync_once(
-                settings, repo=repo, trigger=wake.reason, context=self.context, full=wake.full
+                settings, repo=repo, trigger=wake.reason, session=self.session, full=wake.full
             )
         except FaasGitopsError as exc:
             self._sync_errored(str(exc), started)
@@ -433,7 +438,7 @@ class Daemon:
                     revision_id=outcome.revision_id,
                     correlation_id=outcome.correlation_id,
                 )
-            if outcome.status in (Status.CREATED, Status.UNCHANGED):
+            if outcome.status in (Status.CREATED, Status.ADOPTED, Status.UNCHANGED):
                 self._in_sync[outcome.path] = result.commit
             else:
                 self._in_sync.pop(outcome.path, None)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from faas_gitops import logs
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
-from faas_gitops.ledger import Ledger
+from faas_gitops.reconcile.run import sync_once
 from faas_gitops.report import render, render_history
 from faas_gitops.settings import ApiSettings, GitSettings, LogSettings, Settings
-from faas_gitops.sync import sync_once
+from faas_gitops.state import Ledger
 
 _SOURCE_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 EDITED_FILE = "chat-moderation/profanity-filter.js"

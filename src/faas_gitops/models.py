@@ -92,6 +92,15 @@ class DesiredPackage:
 
 
 @dataclass(frozen=True, slots=True)
+class PackageRef:
+    """A package directory in a commit before anything of it is read: cheap to list, and all
+    ``classify`` needs to tell a directory unchanged since its last sync."""
+
+    path: str
+    tree_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PackageFailure:
     """A package directory that could not be read into a ``DesiredPackage`` (bad manifest...)."""
 
@@ -164,6 +173,7 @@ class PackagePlan:
     description: str
     changes: tuple[FunctionChange, ...] = ()
     latest_revision_id: str | None = None
+    digest: str = ""  # content digest of the desired functions (the stamp, the journal)
 
 
 class Status(StrEnum):

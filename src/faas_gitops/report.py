@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from faas_gitops.ledger import LedgerEntry
 from faas_gitops.models import FunctionChange, FunctionSpec, Outcome, Status, SyncResult
+from faas_gitops.state import LedgerEntry
 
 SHORT_COMMIT = 12
 _NONE = "(none)"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from faas_gitops.ledger import Ledger, LedgerEntry
+from faas_gitops.state import Ledger, LedgerEntry
 
 #: Every wait is bounded; none of them is an assertion on timing.
 DEADLINE_S = 15.0

@@ -77,6 +77,24 @@ def counts(emulator: RunningEmulator) -> dict[str, int]:
     }
 
 
+def assert_claimed_once(
+    docs: list[dict[str, Any]], emulator: RunningEmulator, revision_ids: set[str]
+) -> None:
+    created = [p for doc in docs for p in doc["packages"] if p["status"] == "created"]
+    assert sorted(p["revisionId"] for p in created) == sorted(revision_ids)
+    answered = {
+        r.correlation_id for r in emulator.requests if r.method == "POST" and r.status < 300
+    }
+    assert all(p["correlationId"] in answered for p in created)
+    for doc in docs:
+        assert doc["summary"]["created"] == sum(
+            1 for p in doc["packages"] if p["status"] == "created"
+        )
+        for package in doc["packages"]:
+            if package["status"] == "adopted":
+                assert package["correlationId"] is None
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_three_replicas_at_once_make_exactly_one_revision_per_changed_package(
     seed: int, tmp_path: Path
@@ -93,11 +111,18 @@ def test_three_replicas_at_once_make_exactly_one_revision_per_changed_package(
         for doc in docs:  # every replica reports the one revision that exists, made or adopted
             reported = {p["revisionId"] for p in doc["packages"]}
             assert reported == first
-            assert {p["status"] for p in doc["packages"]} <= {"created", "unchanged"}
+            assert {p["status"] for p in doc["packages"]} <= {"created", "adopted", "unchanged"}
+        # Each revision is claimed as created by exactly one replica, with the correlation ID
+        # of the POST that made it; the replicas that lost the race adopted it, with none.
+        assert_claimed_once(docs, emulator, first)
 
         # Round 2: four packages change; the others must not get a revision from anyone.
         repo.bulk_commit(many_packages(PACKAGES, changed=changed), "second")
-        run_replicas(repo.root, emulator, tmp_path, "second")
+        second_docs = run_replicas(repo.root, emulator, tmp_path, "second")
+        made = {
+            emulator.store.revisions(package_id(names[number]))[-1]["id"] for number in changed
+        }
+        assert_claimed_once(second_docs, emulator, made)
         expected = {name: 2 if number in changed else 1 for number, name in enumerate(names)}
         assert counts(emulator) == expected
         head = repo.head()[:12]

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e import CHAT_ID, MODES, RunCli
-from faas_gitops import sync
+from faas_gitops.reconcile import run as pipeline
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
@@ -27,20 +26,24 @@ def mode() -> dict[str, Any]:
 
 @pytest.fixture
 def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> list[int]:
-    """Delay each package handed over by the reading thread; record API requests seen then."""
+    """Delay each package read from git; record the API requests seen by then."""
     seen: list[int] = []
-    original = sync.read_desired_state
+    original = pipeline.open_source
 
-    def slowed(*args: Any, on_package: Callable[[Any], None] | None = None, **kw: Any) -> Any:
-        def hand_over(item: Any) -> None:
-            assert on_package is not None
-            on_package(item)
+    def slowed(*args: Any, **kw: Any) -> Any:
+        source = original(*args, **kw)
+        read = source.read_package
+
+        def read_slowly(*inner: Any) -> Any:
+            item = read(*inner)
             time.sleep(0.15)
             seen.append(len(emulator.requests))
+            return item
 
-        return original(*args, on_package=hand_over, **kw)
+        monkeypatch.setattr(source, "read_package", read_slowly)
+        return source
 
-    monkeypatch.setattr(sync, "read_desired_state", slowed)
+    monkeypatch.setattr(pipeline, "open_source", slowed)
     return seen
 
 

@@ -61,8 +61,12 @@ def test_a_create_whose_answer_is_lost_is_adopted_not_duplicated(
 
     assert result.code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert {p["status"] for p in doc["packages"]} == {"created"}
+    # Our create landed but its answer never arrived: adopted, and with no correlation ID,
+    # since none of our own creates was answered (never the re-listing GET's).
+    assert {p["status"] for p in doc["packages"]} == {"adopted"}
     assert all(p["revisionId"] for p in doc["packages"])
+    assert all(p["correlationId"] is None for p in doc["packages"])
+    assert doc["summary"]["created"] == 0
     assert revision_counts(emulator) == {
         "chat-moderation": 1,
         "webhooks": 1,

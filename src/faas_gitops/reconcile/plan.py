@@ -1,12 +1,20 @@
 """Pure planning: given a package as the commit has it and the remote's revisions, decide.
 
 No I/O, no clock, no randomness: every rule of the sync (what "changed" means, which revision is
-the latest, what the new revision is called) lives here and is tested with tables of cases.
+the latest, what the new revision is called, what its content stamp is) lives here and is tested
+with tables of cases.
+
+**Content stamps.** Every revision faas-gitops creates says in its description what it holds:
+``faas-gitops: content sha256:<hex>``, the SHA-256 of the canonical form of its functions
+(``canonical_functions``). A latest revision whose stamp equals the desired digest is known to
+be in sync without fetching its functions; no stamp, or another one, means fetch and compare.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -52,12 +60,50 @@ def choose_revision_name(base: str, taken: Iterable[str]) -> str:
     return f"{base}-{suffix}"
 
 
-def revision_description(commit: CommitInfo) -> str:
-    """Subject line and full SHA, so a revision in the portal leads back to its commit."""
+STAMP_PREFIX = "faas-gitops: content sha256:"
+_STAMP = re.compile(re.escape(STAMP_PREFIX) + r"([0-9a-f]{64})")
+
+
+def canonical_functions(functions: Iterable[FunctionSpec]) -> str:
+    """The canonical form a content stamp is the digest of (documented in the README).
+
+    Compact JSON, keys sorted, UTF-8 (no ASCII escapes), of the list of functions sorted by
+    name, each ``{"code", "config", "language", "name", "sortOrder", "type"}``, where ``config``
+    drops a ``type`` key equal to the function's type (as comparison does).
+    """
+    items = [
+        {
+            "code": fn.code,
+            "config": json.loads(comparable_config(fn.config, fn.type)),
+            "language": fn.language,
+            "name": fn.name,
+            "sortOrder": fn.sort_order,
+            "type": fn.type,
+        }
+        for fn in sorted(functions, key=lambda fn: fn.name)
+    ]
+    return json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_digest(functions: Iterable[FunctionSpec]) -> str:
+    """SHA-256 (hex) of ``canonical_functions``: equal digests mean equal functions."""
+    return hashlib.sha256(canonical_functions(functions).encode()).hexdigest()
+
+
+def stamp_of(description: str | None) -> str | None:
+    """The content digest a revision's description claims, if it carries our stamp."""
+    found = _STAMP.search(description or "")
+    return found.group(1) if found else None
+
+
+def revision_description(commit: CommitInfo, digest: str | None = None) -> str:
+    """Subject line and full SHA, so a revision in the portal leads back to its commit, then
+    the content stamp."""
     subject = " ".join(commit.subject.split())
     if len(subject) > MAX_SUBJECT_LENGTH:
         subject = subject[: MAX_SUBJECT_LENGTH - 1] + "…"
-    return f"{subject} (commit {commit.sha})" if subject else f"commit {commit.sha}"
+    text = f"{subject} (commit {commit.sha})" if subject else f"commit {commit.sha}"
+    return f"{text}\n{STAMP_PREFIX}{digest}" if digest else text
 
 
 def comparable_config(config: Mapping[str, Any], function_type: str) -> str:
@@ -118,13 +164,18 @@ def plan_package(
     """Decide for one package.
 
     ``latest_functions`` are the functions of ``latest_revision(revisions)`` (the caller fetched
-    them); it must be given whenever ``revisions`` is non-empty.
+    them); it must be given whenever ``revisions`` is non-empty, unless the latest revision's
+    content stamp equals the desired digest (then ``None`` means "trusted equal").
     """
     latest = latest_revision(revisions)
+    digest = content_digest(desired.functions)
+    description = revision_description(commit, digest)
     if latest is not None and latest_functions is None:
-        raise ValueError("plan_package needs the latest revision's functions")
-    changes = diff_functions(latest_functions or (), desired.functions)
-    description = revision_description(commit)
+        if stamp_of(latest.description) != digest:
+            raise ValueError("plan_package needs the latest revision's functions")
+        changes: tuple[FunctionChange, ...] = ()  # the stamp vouches for the content
+    else:
+        changes = diff_functions(latest_functions or (), desired.functions)
     if latest is not None and not changes:
         return PackagePlan(
             package=desired,
@@ -133,6 +184,7 @@ def plan_package(
             revision_name=latest.name,
             description=description,
             latest_revision_id=latest.id,
+            digest=digest,
         )
     name = choose_revision_name(base_revision_name(commit), (rev.name for rev in revisions))
     return PackagePlan(
@@ -143,4 +195,5 @@ def plan_package(
         description=description,
         changes=changes,
         latest_revision_id=latest.id if latest else None,
+        digest=digest,
     )

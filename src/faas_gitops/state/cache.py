@@ -10,8 +10,9 @@ Two things, both pure optimisations that a fresh CI runner simply does without:
   ignores it and asks the API.
 
 Entries are keyed by API URL too, so one state dir used against two APIs (the emulator and the
-real one) never mixes them. Writes are buffered and flushed in one transaction per sync. If the
-file is unusable, the cache is dropped and rebuilt: losing it costs requests, never correctness.
+real one) never mixes them. Writes are buffered and flushed in one transaction per batch. A file
+that is really damaged is moved aside (only if no other process has it open) and rebuilt; if it
+cannot be, this run works from memory: losing the cache costs requests, never correctness.
 """
 
 from __future__ import annotations
@@ -25,21 +26,47 @@ from pathlib import Path
 
 import structlog
 
-from faas_gitops.models import DesiredPackage, FunctionSpec, Outcome, Status
+from faas_gitops.errors import ConfigError
+from faas_gitops.models import FunctionSpec, Outcome, PackageRef, Status
+from faas_gitops.state.db import (
+    Connection,
+    Damaged,
+    StoreSpec,
+    move_aside_if_unused,
+    open_store,
+    transaction,
+)
 
 log = structlog.get_logger(__name__)
 
 CACHE_FILENAME = "cache.sqlite3"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS revisions (
-    api_url TEXT NOT NULL, revision_id TEXT NOT NULL, functions TEXT NOT NULL,
-    PRIMARY KEY (api_url, revision_id)
-);
-CREATE TABLE IF NOT EXISTS packages (
-    api_url TEXT NOT NULL, path TEXT NOT NULL, tree_id TEXT NOT NULL, package_id TEXT,
-    revision_id TEXT, revision_name TEXT, PRIMARY KEY (api_url, path)
-);
-"""
+
+#: Marks the file as a faas-gitops cache (``PRAGMA application_id``; ASCII "FGC1").
+CACHE_APPLICATION_ID = 0x46474331
+
+CACHE = StoreSpec(
+    CACHE_FILENAME,
+    CACHE_APPLICATION_ID,
+    (
+        # 0 -> 1: revision functions by id, package directories as last in sync, and the
+        # deployment ids last seen per package and keyset.
+        """
+        CREATE TABLE revisions (
+            api_url TEXT NOT NULL, revision_id TEXT NOT NULL, functions TEXT NOT NULL,
+            PRIMARY KEY (api_url, revision_id)
+        );
+        CREATE TABLE packages (
+            api_url TEXT NOT NULL, path TEXT NOT NULL, tree_id TEXT NOT NULL, package_id TEXT,
+            revision_id TEXT, revision_name TEXT, name TEXT, PRIMARY KEY (api_url, path)
+        );
+        CREATE TABLE deployments (
+            api_url TEXT NOT NULL, package_id TEXT NOT NULL, keyset_id INTEGER NOT NULL,
+            deployment_id TEXT NOT NULL, PRIMARY KEY (api_url, package_id, keyset_id)
+        )
+        """,
+    ),
+    "cache",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +77,7 @@ class SyncedPackage:
     package_id: str | None
     revision_id: str | None
     revision_name: str | None
+    name: str | None = None  # the manifest's name, for people
 
 
 def _encode(functions: Sequence[FunctionSpec]) -> str:
@@ -84,26 +112,11 @@ class StateCache:
         self._pending_revisions: dict[str, tuple[FunctionSpec, ...]] = {}
         self._packages: dict[str, SyncedPackage] | None = None
         self._pending_packages: dict[str, SyncedPackage | None] = {}
-        self._conn: sqlite3.Connection | None = None
+        self._deployments: dict[tuple[str, int], str] = {}
+        self._db: Connection | None = None
         if state_dir is not None:
-            self._conn = self._open(state_dir / CACHE_FILENAME)
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection | None:
-        for attempt in (1, 2):
-            try:
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("cache.unusable", path=str(path), error=str(exc), attempt=attempt)
-                if attempt == 1 and path.is_file():
-                    path.unlink(missing_ok=True)  # a cache is disposable: start over
-                    continue
-                return None
-            return conn
-        return None
+            self._db = _open(Path(state_dir))
+        self._conn: sqlite3.Connection | None = self._db.conn if self._db else None
 
     # ---- revisions (the RevisionCache protocol) ------------------------------------------
     def get(self, revision_id: str) -> tuple[FunctionSpec, ...] | None:
@@ -139,9 +152,9 @@ class StateCache:
         with self._lock:
             return dict(self._load_packages())
 
-    def remember(self, packages: Iterable[DesiredPackage], outcomes: Iterable[Outcome]) -> None:
+    def remember(self, refs: Iterable[PackageRef], outcomes: Iterable[Outcome]) -> None:
         """After a real sync: in-sync packages are remembered, failed ones forgotten."""
-        by_path = {package.path: package for package in packages}
+        by_path = {ref.path: ref for ref in refs}
         with self._lock:
             known = self._load_packages()
             for outcome in outcomes:
@@ -153,6 +166,7 @@ class StateCache:
                     and outcome.status
                     in (
                         Status.CREATED,
+                        Status.ADOPTED,
                         Status.UNCHANGED,
                     )
                 ):
@@ -161,6 +175,7 @@ class StateCache:
                         outcome.package_id,
                         outcome.revision_id,
                         outcome.revision_name,
+                        outcome.name,
                     )
                 if known.get(outcome.path) == state:
                     continue
@@ -175,7 +190,7 @@ class StateCache:
             self._packages = {}
             if self._conn is not None:
                 rows = self._conn.execute(
-                    "SELECT path, tree_id, package_id, revision_id, revision_name "
+                    "SELECT path, tree_id, package_id, revision_id, revision_name, name "
                     "FROM packages WHERE api_url = ?",
                     (self._api_url,),
                 )
@@ -190,7 +205,7 @@ class StateCache:
                 return
             url = self._api_url
             try:
-                with self._conn:
+                with transaction(self._conn):
                     self._conn.executemany(
                         "INSERT OR IGNORE INTO revisions VALUES (?, ?, ?)",
                         [(url, rid, _encode(fns)) for rid, fns in self._pending_revisions.items()],
@@ -202,7 +217,7 @@ class StateCache:
                             )
                         else:
                             self._conn.execute(
-                                "INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?, ?)",
+                                "INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 (
                                     url,
                                     path,
@@ -210,6 +225,7 @@ class StateCache:
                                     state.package_id,
                                     state.revision_id,
                                     state.revision_name,
+                                    state.name,
                                 ),
                             )
             except sqlite3.Error as exc:
@@ -217,9 +233,57 @@ class StateCache:
             self._pending_revisions.clear()
             self._pending_packages.clear()
 
+    # ---- deployments -------------------------------------------------------------------
+    def deployment_id(self, package_id: str, keyset_id: int) -> str | None:
+        """The deployment last seen for a package on a keyset (to verify, not to trust)."""
+        with self._lock:
+            if self._conn is None:
+                return self._deployments.get((package_id, keyset_id))
+            row = self._conn.execute(
+                "SELECT deployment_id FROM deployments"
+                " WHERE api_url = ? AND package_id = ? AND keyset_id = ?",
+                (self._api_url, package_id, keyset_id),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+    def remember_deployment(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
+        with self._lock:
+            self._deployments[(package_id, keyset_id)] = deployment_id
+            if self._conn is None:
+                return
+            try:
+                with transaction(self._conn):
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO deployments VALUES (?, ?, ?, ?)",
+                        (self._api_url, package_id, keyset_id, deployment_id),
+                    )
+            except sqlite3.Error as exc:
+                log.warning("cache.write_failed", error=str(exc))
+
     def close(self) -> None:
         self.flush()
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
                 self._conn = None
+
+
+def _open(directory: Path) -> Connection | None:
+    """The cache file; a damaged one is moved aside (if unused) and rebuilt, else none."""
+    for attempt in (1, 2):
+        try:
+            return open_store(directory, CACHE)
+        except (Damaged, ConfigError) as exc:
+            if isinstance(exc, ConfigError) and "not a faas-gitops cache" not in str(exc):
+                raise
+            aside = move_aside_if_unused(directory, CACHE) if attempt == 1 else None
+            log.warning(
+                "cache.unusable",
+                path=str(directory / CACHE_FILENAME),
+                error=str(exc),
+                moved_to=str(aside) if aside else None,
+            )
+            if aside is None:
+                return None
+    return None

@@ -1,0 +1,1 @@
+"""The reconcile core: classify, read remote state, plan purely, write, run them once."""

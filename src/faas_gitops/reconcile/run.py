@@ -1,0 +1,389 @@
+"""``sync_once()``: the whole pipeline once. ``--sync-once`` and every daemon wake-up call it.
+
+    resolve commit -> package refs -> classify -> (read package -> read remote -> plan) each
+    -> refuse shared targets -> write plans -> record
+
+Reads overlap: packages are read from git one after another in one thread (GitPython's object
+database is not thread-safe) while earlier packages are already being asked about, at most
+``--concurrency`` at once. Writes start only once the whole commit was read and checked, so a
+repository-wide problem writes nothing. Every stage runs under an ``asyncio.TaskGroup``: a
+rejected key cancels the siblings without anyone polling a flag. A dry run is the same pipeline
+with no writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+
+from faas_gitops.errors import ApiAuthError, ApiError, FaasGitopsError
+from faas_gitops.models import (
+    Action,
+    ChangeKind,
+    CommitInfo,
+    DesiredPackage,
+    FunctionChange,
+    Outcome,
+    PackageFailure,
+    PackagePlan,
+    PackageRef,
+    Status,
+    SyncResult,
+)
+from faas_gitops.reconcile import plan as planning
+from faas_gitops.reconcile.classify import classify
+from faas_gitops.reconcile.journal import SyncJournal
+from faas_gitops.reconcile.legacy_source import open_source
+from faas_gitops.reconcile.remote import RemoteReader, RemoteState, manifest_of
+from faas_gitops.reconcile.session import PackageSource, Session
+from faas_gitops.reconcile.writer import Writer
+from faas_gitops.settings import Settings
+from faas_gitops.state.ledger import PendingWrite
+
+log = structlog.get_logger(__name__)
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A package read and planned, waiting for the write stage."""
+
+    desired: DesiredPackage
+    remote: RemoteState
+    plan: PackagePlan | None  # None: no remote package yet (``--create-packages``)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One sync's collected results (filled by its tasks, read once they are all done)."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    planned: dict[str, _Planned] = field(default_factory=dict)
+    asked: int = 0  # packages the API was asked about
+
+
+async def sync_once(
+    settings: Settings,
+    *,
+    repo: Path | None = None,
+    session: Session | None = None,
+    trigger: str = "sync-once",
+    full: bool = False,
+) -> SyncResult:
+    """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
+
+    Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
+    path, limits); everything that concerns one package ends up in that package's ``Outcome``.
+    """
+    if session is None:
+        async with Session.open(settings) as opened:
+            return await _sync(opened, repo, trigger, full or settings.full_sync)
+    return await _sync(session, repo, trigger, full or settings.full_sync)
+
+
+async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -> SyncResult:
+    settings = session.settings
+    started = datetime.now(UTC)
+    ref_name = settings.git.ref or "HEAD"
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="git") as git_thread:
+        loop = asyncio.get_running_loop()
+
+        async def in_git(fn: Callable[..., _T], *args: object) -> _T:
+            return await loop.run_in_executor(git_thread, fn, *args)
+
+        source = await in_git(open_source, settings, repo)
+        try:
+            commit = await in_git(source.resolve, ref_name)
+            refs: Sequence[PackageRef] = await in_git(
+                source.package_refs, commit, settings.git.path
+            )
+            structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
+            try:
+                return await _reconcile(
+                    session, source, commit, refs, in_git, trigger, full, started
+                )
+            finally:
+                structlog.contextvars.unbind_contextvars("commit", "trigger")
+        finally:
+            await in_git(source.close)
+
+
+async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared inputs
+    session: Session,
+    source: PackageSource,
+    commit: CommitInfo,
+    refs: Sequence[PackageRef],
+    in_git: Callable[..., object],
+    trigger: str,
+    full: bool,
+    started: datetime,
+) -> SyncResult:
+    settings = session.settings
+    ledger = session.ledger
+    pending = ledger.pending_writes() if ledger is not None else []
+    pending_by_path: defaultdict[str, list[PendingWrite]] = defaultdict(list)
+    for row in pending:
+        pending_by_path[row.path].append(row)
+    classified = classify(
+        refs, session.cache.synced_packages(), full=full, force=set(pending_by_path)
+    )
+    journal = SyncJournal.begin(ledger, commit, settings, trigger, started)
+    reader = RemoteReader(
+        session.api,
+        session.cache,
+        create_packages=settings.create_packages,
+        verify_content=full,
+    )
+    run = _Run()
+    for outcome in classified.unchanged:
+        run.outcomes[outcome.path] = outcome
+    slots = asyncio.Semaphore(settings.api.concurrency)
+    fatal: str | None = None
+
+    async def read_one(ref: PackageRef) -> None:
+        item = await in_git(source.read_package, commit, ref)  # type: ignore[misc]
+        assert isinstance(item, DesiredPackage | PackageFailure)  # noqa: S101
+        if isinstance(item, PackageFailure):
+            run.outcomes[item.path] = Outcome(
+                path=item.path, status=Status.FAILED, package_id=item.package_id, error=item.error
+            )
+            return
+        async with slots:
+            run.asked += 1
+            await _read_and_plan(reader, item, commit, run, journal, pending_by_path)
+
+    try:
+        await _stages(run, classified.to_read, read_one, writer=None if settings.dry_run else
+                      Writer(reader, commit, journal), slots=slots, commit=commit,
+                      unchanged=classified.unchanged)  # fmt: skip
+    except ApiAuthError as exc:
+        fatal = str(exc)
+    if run.asked == 0 and fatal is None and classified.unchanged:
+        fatal = await _check_key(session)
+    for outcome in run.outcomes.values():
+        _log_outcome(outcome)
+        if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
+            journal.add(outcome)
+    result = SyncResult(
+        commit=commit.sha,
+        ref=settings.git.ref or "HEAD",
+        dry_run=settings.dry_run,
+        outcomes=tuple(sorted(run.outcomes.values(), key=lambda o: o.path)),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        fatal_error=fatal,
+    )
+    journal.finish(result)
+    if not settings.dry_run:
+        session.cache.remember(refs, result.outcomes)
+        session.cache.flush()
+    log.info(
+        "sync.finished",
+        commit=result.commit,
+        trigger=trigger,
+        dry_run=settings.dry_run,
+        full=full,
+        checked=run.asked,
+        duration_s=round((result.finished_at - result.started_at).total_seconds(), 3),
+        fatal_error=fatal,
+        **result.summary,
+    )
+    return result
+
+
+async def _stages(
+    run: _Run,
+    to_read: Sequence[PackageRef],
+    read_one: Callable[[PackageRef], Coroutine[Any, Any, None]],
+    *,
+    writer: Writer | None,
+    slots: asyncio.Semaphore,
+    commit: CommitInfo,
+    unchanged: Sequence[Outcome],
+) -> None:
+    """Read and plan every package, then (with a writer) write; unwrap task-group errors.
+
+    A rejected key (``ApiAuthError``) or a repository-wide problem (``SourceError``) in any
+    task cancels the others and is raised here as itself, the first one found.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            for ref in to_read:
+                group.create_task(read_one(ref))
+        _refuse_shared_targets(run, unchanged)
+        if writer is None:
+            for planned in run.planned.values():
+                run.outcomes[planned.desired.path] = _would_create(planned, commit)
+            return
+        async with asyncio.TaskGroup() as group:
+            for planned in run.planned.values():
+                group.create_task(_write(writer, planned, run, slots))
+    except BaseExceptionGroup as group:
+        auth = group.subgroup(ApiAuthError)
+        first = (auth or group).exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+async def _read_and_plan(  # noqa: PLR0917 - one call site
+    reader: RemoteReader,
+    desired: DesiredPackage,
+    commit: CommitInfo,
+    run: _Run,
+    journal: SyncJournal,
+    pending_by_path: Mapping[str, list[PendingWrite]],
+) -> None:
+    try:
+        remote = await reader.read(desired)
+        plan = None
+        if remote.package_id is not None:
+            plan = planning.plan_package(
+                desired,
+                remote_package_id=remote.package_id,
+                commit=commit,
+                revisions=remote.revisions,
+                latest_functions=remote.latest_functions,
+            )
+            journal.settle_pending(pending_by_path.get(desired.path, ()), remote, plan)
+    except ApiAuthError:
+        raise
+    except FaasGitopsError as exc:
+        run.outcomes[desired.path] = _failure(desired, exc)
+        return
+    if plan is not None and plan.action is Action.NOOP:
+        run.outcomes[desired.path] = Outcome(
+            path=desired.path,
+            status=Status.UNCHANGED,
+            package_id=plan.remote_package_id,
+            revision_name=plan.revision_name,
+            revision_id=plan.latest_revision_id,
+            name=desired.name,
+        )
+        return
+    run.planned[desired.path] = _Planned(desired, remote, plan)
+
+
+async def _write(writer: Writer, planned: _Planned, run: _Run, slots: asyncio.Semaphore) -> None:
+    async with slots:
+        try:
+            if planned.plan is None:
+                outcome = await writer.create_package(planned.desired)
+            else:
+                outcome = await writer.create_revision(planned.plan, planned.remote.revisions)
+        except ApiAuthError:
+            raise
+        except FaasGitopsError as exc:
+            outcome = _failure(planned.desired, exc, planned.plan)
+    run.outcomes[planned.desired.path] = outcome
+
+
+def _failure(
+    desired: DesiredPackage, exc: FaasGitopsError, plan: PackagePlan | None = None
+) -> Outcome:
+    return Outcome(
+        path=desired.path,
+        status=Status.FAILED,
+        package_id=plan.remote_package_id if plan else desired.package_id,
+        correlation_id=exc.correlation_id if isinstance(exc, ApiError) else None,
+        error=str(exc),
+        name=desired.name,
+    )
+
+
+def _would_create(planned: _Planned, commit: CommitInfo) -> Outcome:
+    if planned.plan is None:
+        return Outcome(
+            path=planned.desired.path,
+            status=Status.WOULD_CREATE,
+            revision_name=planning.base_revision_name(commit),
+            changes=tuple(
+                FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
+                for fn in sorted(planned.desired.functions, key=lambda fn: fn.name)
+            ),
+            name=planned.desired.name,
+        )
+    return Outcome(
+        path=planned.desired.path,
+        status=Status.WOULD_CREATE,
+        package_id=planned.plan.remote_package_id,
+        revision_name=planned.plan.revision_name,
+        changes=planned.plan.changes,
+        name=planned.desired.name,
+    )
+
+
+def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
+    """Two directories aimed at one remote package would race each other: both fail."""
+    by_target: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for planned in run.planned.values():
+        desired = planned.desired
+        if desired.package_id:
+            by_target[f"id:{desired.package_id}"].append((desired.path, "packageId"))
+        else:
+            by_target[f"name:{desired.name}"].append((desired.path, "name"))
+    for path, outcome in run.outcomes.items():
+        if outcome.status is Status.UNCHANGED and outcome.package_id:
+            by_target[f"id:{outcome.package_id}"].append((path, "packageId"))
+    for group in by_target.values():
+        if len(group) < 2:
+            continue
+        paths = ", ".join(sorted(path for path, _ in group))
+        for path, field_name in group:
+            run.planned.pop(path, None)
+            previous = run.outcomes.get(path)
+            run.outcomes[path] = Outcome(
+                path=path,
+                status=Status.FAILED,
+                package_id=previous.package_id if previous else None,
+                error=f"{manifest_of(path)}: {field_name}: the same remote package "
+                f"is the target of {paths}; give each directory its own package",
+            )
+
+
+async def _check_key(session: Session) -> str | None:
+    """With nothing to ask about, still prove the key works: a revoked key must not pass.
+
+    Only a rejected key matters here; other errors are logged (nothing needed syncing).
+    """
+    try:
+        await session.api.check_access()
+    except ApiAuthError as exc:
+        return str(exc)
+    except ApiError as exc:
+        log.warning("api.check_failed", error=str(exc))
+    return None
+
+
+_EVENTS = {status: f"package.{status.value}" for status in Status}
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    fields = {
+        "path": outcome.path,
+        "status": outcome.status.value,
+        "package_id": outcome.package_id,
+        "revision_name": outcome.revision_name,
+        "revision_id": outcome.revision_id,
+        "correlation_id": outcome.correlation_id,
+        "error": outcome.error,
+    }
+    if outcome.status is Status.FAILED:
+        log.warning("package.failed", **fields)
+    elif outcome.status is Status.UNCHANGED:
+        log.debug("package.unchanged", **fields)
+    else:
+        event = _EVENTS[outcome.status]
+        log.info(event, **fields)
+
+
+__all__ = ["sync_once"]

@@ -1,0 +1,74 @@
+"""What outlives one sync: the API client and the state stores.
+
+``--sync-once`` opens a session for its one sync; the daemon opens one for its whole life, so
+the connection pool and the caches serve every wake-up. Built in exactly one place
+(``Session.open``), so nothing passes half-built clients around. The repository is opened per
+sync: under git-sync the checkout path is a symlink swapped to a new worktree on every commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
+from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure, PackageRef
+from faas_gitops.settings import Settings
+from faas_gitops.state.cache import StateCache
+from faas_gitops.state.ledger import Ledger
+
+
+class PackageSource(Protocol):
+    """The git edge as the pipeline sees it (``source.Repository``)."""
+
+    def resolve(self, ref: str) -> CommitInfo: ...
+
+    def package_refs(self, commit: CommitInfo, path: str) -> Sequence[PackageRef]: ...
+
+    def read_package(
+        self, commit: CommitInfo, ref: PackageRef
+    ) -> DesiredPackage | PackageFailure: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Session:
+    settings: Settings
+    api: ApiClient
+    cache: StateCache
+    ledger: Ledger | None  # None for a dry run: it records nothing and needs no state dir
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        observers: Sequence[Observer] = (),
+        retry: RetryPolicy | None = None,
+    ) -> AsyncIterator[Session]:
+        """Everything one or many syncs need, closed in reverse order on the way out."""
+        async with AsyncExitStack() as stack:
+            dry = settings.dry_run
+            cache = StateCache(None if dry else settings.state_dir, settings.api.url)
+            stack.callback(cache.close)
+            ledger = None if dry else Ledger(settings.state_dir)
+            if ledger is not None:
+                stack.callback(ledger.close)
+            http = ApiClient.build_http_client(
+                base_url=settings.api.url,
+                api_key=settings.api.key.get_secret_value(),
+                api_version=settings.api.version,
+                concurrency=settings.api.concurrency,
+                timeout=settings.api.timeout,
+                verify=settings.api.tls_verify(),
+            )
+            stack.push_async_callback(http.aclose)
+            limiter = RateLimiter(settings.api.max_rps) if settings.api.max_rps else None
+            api = ApiClient(
+                http, retry=retry or RetryPolicy(), rate_limiter=limiter, observers=observers
+            )
+            yield cls(settings, api, cache, ledger)

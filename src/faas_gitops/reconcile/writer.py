@@ -1,0 +1,279 @@
+"""Applying a plan: the only code that creates revisions (and packages).
+
+Every write is journaled around the call: a pending row before it, the answer's revision id and
+correlation ID right after. Writes are made safe to repeat by looking before retrying: after a
+lost or unreadable answer, or a 409 on the name, the revisions are listed again and a revision
+that already holds the desired functions is **adopted** (``adopted``, never ``created``; its
+correlation ID is that of our create's answer if one arrived, never of the GET or the 409).
+
+A 409 on a name the listing did not show means the listing cannot be trusted: it is listed
+again once, and if the name still cannot be seen the package fails, rather than creating a
+suffixed duplicate. A suffix (``-2``...) is only taken for a name visibly held by a revision
+with other content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Protocol
+
+import structlog
+
+from faas_gitops.errors import ApiAmbiguous, ApiConflict, ApiError, FaasGitopsError
+from faas_gitops.models import (
+    ChangeKind,
+    CommitInfo,
+    DesiredPackage,
+    FunctionChange,
+    Outcome,
+    PackagePlan,
+    RemoteRevision,
+    Status,
+)
+from faas_gitops.reconcile import plan as planning
+from faas_gitops.reconcile.remote import RemoteReader, manifest_of
+
+log = structlog.get_logger(__name__)
+
+MAX_CREATE_ATTEMPTS = 4
+
+
+class Journal(Protocol):
+    """Where writes are recorded as they happen (the ledger, bound to one sync)."""
+
+    def pending(
+        self, *, path: str, package_id: str | None, name: str | None, revision_name: str,
+        digest: str,
+    ) -> int | None: ...  # fmt: skip
+
+    def resolve(self, row: int | None, outcome: Outcome) -> None: ...
+
+
+class NoJournal:
+    """For callers with nothing to record (tests of the writer alone)."""
+
+    def pending(
+        self, *, path: str, package_id: str | None, name: str | None, revision_name: str,
+        digest: str,
+    ) -> int | None:  # fmt: skip
+        return None
+
+    def resolve(self, row: int | None, outcome: Outcome) -> None:
+        return None
+
+
+class Writer:
+    """Creates what plans ask for; one per sync."""
+
+    def __init__(self, reader: RemoteReader, commit: CommitInfo, journal: Journal) -> None:
+        self._reader = reader
+        self._api = reader.api
+        self._commit = commit
+        self._journal = journal
+
+    async def create_revision(
+        self, plan: PackagePlan, revisions: tuple[RemoteRevision, ...]
+    ) -> Outcome:
+        """Create the planned revision, journaled; adopt it if it turns out to exist."""
+        desired = plan.package
+        row = self._journal.pending(
+            path=desired.path,
+            package_id=plan.remote_package_id,
+            name=desired.name,
+            revision_name=plan.revision_name,
+            digest=plan.digest,
+        )
+        try:
+            outcome = await self._create(plan, revisions)
+        except FaasGitopsError as exc:
+            self._journal.resolve(row, _failed(plan, exc))
+            raise
+        self._journal.resolve(row, outcome)
+        return outcome
+
+    async def _create(self, plan: PackagePlan, revisions: tuple[RemoteRevision, ...]) -> Outcome:
+        desired = plan.package
+        name = plan.revision_name
+        base = planning.base_revision_name(self._commit)
+        taken = {rev.name for rev in revisions}
+        last_error: ApiError | None = None
+        for _ in range(MAX_CREATE_ATTEMPTS):
+            try:
+                revision, correlation = await self._api.create_revision(
+                    package_id=plan.remote_package_id,
+                    name=name,
+                    description=plan.description,
+                    functions=desired.functions,
+                )
+            except ApiAmbiguous as exc:
+                last_error = exc
+                fresh, lookup = await self._relist(plan, name, exc)
+                found = await self._reader.holding(fresh, desired.functions, named=name)
+                if found is not None:
+                    return _adopted(plan, found, exc.correlation_id, lookup)
+                taken |= {rev.name for rev in fresh}
+                if name in taken:  # visibly held by other content: the next free name
+                    name = planning.choose_revision_name(base, taken)
+                continue
+            except ApiConflict as exc:
+                last_error = exc
+                fresh, lookup = await self._relist(plan, name, exc)
+                found = await self._reader.holding(fresh, desired.functions, named=name)
+                if found is None and name not in {rev.name for rev in fresh}:
+                    # The list claims the name is free, the server says it is taken: look
+                    # once more, by another way, before believing either.
+                    fresh, lookup = await self._relist(plan, name, exc, again=True)
+                    found = await self._reader.holding(fresh, desired.functions, named=name)
+                    if found is None and name not in {rev.name for rev in fresh}:
+                        raise FaasGitopsError(
+                            f"{manifest_of(desired.path)}: the API's revision list is "
+                            f"inconsistent: POST /v2/faas/package-revisions answered 409 for "
+                            f"name {name!r}, but listing package {plan.remote_package_id}'s "
+                            "revisions twice does not show it; not creating a duplicate under "
+                            "another name (try again later, or report it to PubNub)"
+                        ) from None
+                if found is not None:
+                    return _adopted(plan, found, None, lookup)
+                taken |= {rev.name for rev in fresh} | {name}
+                name = planning.choose_revision_name(base, taken)
+                continue
+            self._reader.cache.put(revision.id, desired.functions)
+            return Outcome(
+                path=desired.path,
+                status=Status.CREATED,
+                package_id=plan.remote_package_id,
+                revision_name=revision.name,
+                revision_id=revision.id,
+                correlation_id=correlation,
+                changes=plan.changes,
+                name=desired.name,
+            )
+        assert last_error is not None  # noqa: S101 - the loop ran at least once
+        raise last_error
+
+    async def _relist(
+        self, plan: PackagePlan, name: str, exc: ApiError, *, again: bool = False
+    ) -> tuple[list[RemoteRevision], str | None]:
+        log.info(
+            "revision.look_before_retry",
+            path=plan.package.path,
+            revision_name=name,
+            reason=str(exc),
+            second_look=again,
+        )
+        return await self._reader.list_revisions(
+            plan.package, plan.remote_package_id, complete=True
+        )
+
+    async def create_package(self, desired: DesiredPackage) -> Outcome:
+        """``--create-packages`` for a name no remote package has: one call creates both.
+
+        A lost or 5xx answer is ambiguous: the package is looked up by name and adopted if it
+        exists, and only created again if it does not.
+        """
+        if desired.name is None:  # pragma: no cover - only name-based packages get here
+            raise FaasGitopsError(f"{manifest_of(desired.path)}: needs a name")
+        revision_name = planning.base_revision_name(self._commit)
+        digest = planning.content_digest(desired.functions)
+        row = self._journal.pending(
+            path=desired.path,
+            package_id=None,
+            name=desired.name,
+            revision_name=revision_name,
+            digest=digest,
+        )
+        try:
+            outcome = await self._create_package(desired, revision_name)
+        except FaasGitopsError as exc:
+            self._journal.resolve(
+                row,
+                Outcome(path=desired.path, status=Status.FAILED, name=desired.name, error=str(exc)),
+            )
+            raise
+        self._journal.resolve(row, outcome)
+        return outcome
+
+    async def _create_package(self, desired: DesiredPackage, revision_name: str) -> Outcome:
+        assert desired.name is not None  # noqa: S101 - checked by the caller
+        correlation: str | None = None
+        package = None
+        adopted = False
+        for attempt in range(MAX_CREATE_ATTEMPTS):
+            try:
+                package, correlation = await self._api.create_package(
+                    name=desired.name,
+                    description=desired.description,
+                    revision_name=revision_name,
+                    functions=desired.functions,
+                )
+                break
+            except ApiAmbiguous as exc:
+                found = await self._reader.index.find(desired.name, fresh=True)
+                if found:
+                    package, correlation, adopted = found[0], exc.correlation_id, True
+                    break
+                if attempt == MAX_CREATE_ATTEMPTS - 1:
+                    raise
+        assert package is not None  # noqa: S101 - the loop breaks with one or raises
+        await self._reader.index.add(package)
+        log.info("package.registered", path=desired.path, package_id=package.id, adopted=adopted)
+        revisions, lookup = await self._reader.list_revisions(desired, package.id)
+        found_rev = await self._reader.holding(revisions, desired.functions)
+        if found_rev is None:
+            # The server made the package without the initial revision: make it ourselves.
+            latest = planning.latest_revision(revisions)
+            functions = await self._reader.functions_of(latest) if latest else None
+            plan = planning.plan_package(
+                desired,
+                remote_package_id=package.id,
+                commit=self._commit,
+                revisions=revisions,
+                latest_functions=functions,
+            )
+            return await self._create(plan, tuple(revisions))
+        added = tuple(
+            FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
+            for fn in sorted(desired.functions, key=lambda fn: fn.name)
+        )
+        return Outcome(
+            path=desired.path,
+            status=Status.ADOPTED if adopted else Status.CREATED,
+            package_id=package.id,
+            revision_name=found_rev.name,
+            revision_id=found_rev.id,
+            correlation_id=correlation,
+            changes=added,
+            name=desired.name,
+            lookup_correlation_id=lookup if adopted else None,
+        )
+
+
+def _adopted(
+    plan: PackagePlan, revision: RemoteRevision, correlation: str | None, lookup: str | None
+) -> Outcome:
+    log.info(
+        "revision.adopted",
+        path=plan.package.path,
+        revision_id=revision.id,
+        revision_name=revision.name,
+    )
+    return Outcome(
+        path=plan.package.path,
+        status=Status.ADOPTED,
+        package_id=plan.remote_package_id,
+        revision_name=revision.name,
+        revision_id=revision.id,
+        correlation_id=correlation,
+        changes=plan.changes,
+        name=plan.package.name,
+        lookup_correlation_id=lookup,
+    )
+
+
+def _failed(plan: PackagePlan, exc: FaasGitopsError) -> Outcome:
+    return replace(
+        Outcome(path=plan.package.path, status=Status.FAILED, error=str(exc)),
+        package_id=plan.remote_package_id,
+        name=plan.package.name,
+        correlation_id=exc.correlation_id if isinstance(exc, ApiError) else None,
+    )

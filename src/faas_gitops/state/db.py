@@ -1,0 +1,289 @@
+"""The one way faas-gitops opens an SQLite file in the state directory.
+
+Every store (the ledger, the caches) shares the file rules, because every store is opened by
+several processes at once: the daemon, a ``--sync-once`` in a cron job, ``history``, ``status``,
+three replicas on one volume.
+
+* ``PRAGMA application_id`` marks a file as ours, so ``--state-dir`` pointed at someone else's
+  database fails with one clear line instead of scribbling tables into it.
+* ``PRAGMA user_version`` versions the schema: ``migrations[i]`` takes version ``i`` to ``i + 1``,
+  all inside one ``BEGIN IMMEDIATE`` transaction, so an upgrade is all or nothing.
+* WAL lets readers run while one writer commits; ``busy_timeout`` makes a second writer wait.
+  "database is locked" is always waited out (up to the timeout), never taken for corruption.
+* A file that is really damaged is handled by the caller's policy: the ledger refuses it (it is
+  the record), a cache moves it aside and starts over, but only while it holds an exclusive
+  ``flock`` on the store's lock file, which every open connection holds shared. So a file another
+  process still uses is never moved or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from faas_gitops.errors import ConfigError
+
+#: How long an opener or a writer waits for another process before giving up.
+BUSY_TIMEOUT_S = 15.0
+
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    """What makes a store's file its own: name, identity and schema history."""
+
+    filename: str
+    application_id: int
+    migrations: Sequence[str]
+    label: str  # how errors name it: "ledger", "cache"
+
+
+class Damaged(Exception):
+    """The file is not a usable database (not SQLite, malformed); the caller decides."""
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY/LOCKED: another process holds the file; wait, it is not damage."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def ensure_state_dir(directory: Path) -> None:
+    """Create the state dir 0700 before anything is written into it; one line if it cannot be."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"state dir {directory} cannot be created: {exc.strerror or exc}"
+        ) from exc
+    if not directory.is_dir():
+        raise ConfigError(f"state dir {directory} is not a directory")
+
+
+class Connection:
+    """An open store: the sqlite3 connection plus the shared lock that keeps the file in place."""
+
+    def __init__(self, conn: sqlite3.Connection, lock_fd: int | None, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock_fd = lock_fd
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def open_store(directory: Path, spec: StoreSpec) -> Connection:
+    """Open (creating and migrating) ``directory/spec.filename``.
+
+    Raises ``Damaged`` for a file that is not a usable database, ``ConfigError`` for everything a
+    person must fix (someone else's database, a newer schema, a read-only or missing dir).
+    """
+    ensure_state_dir(directory)
+    path = directory / spec.filename
+    lock_fd = _shared_lock(path)
+    try:
+        conn = _connect(path, spec)
+    except BaseException:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        raise
+    return Connection(conn, lock_fd, path)
+
+
+def move_aside_if_unused(directory: Path, spec: StoreSpec) -> Path | None:
+    """Rename a damaged store out of the way, but only if no other process has it open.
+
+    Returns the new name, or ``None`` when another process holds it (the caller then works
+    without the store for this run: a cache is an optimisation).
+    """
+    path = directory / spec.filename
+    try:
+        fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                source.rename(Path(f"{aside}{suffix}"))
+        return aside
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE``: take the write lock up front, so two writers never deadlock
+    upgrading a read lock, and a batch is all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _shared_lock(path: Path) -> int | None:
+    """Hold the store's lock file shared while connected (see ``move_aside_if_unused``)."""
+    try:
+        fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"state dir {path.parent} is not writable: {exc.strerror or exc}"
+        ) from exc
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            # Someone is moving a damaged file aside right now: wait for them to finish.
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise ConfigError(f"{path}: locked by another process for too long") from None
+            time.sleep(0.01)
+        else:
+            return fd
+
+
+def _connect(path: Path, spec: StoreSpec) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,  # BEGIN/COMMIT are ours
+            check_same_thread=False,  # every store guards its connection with a lock
+        )
+    except sqlite3.Error as exc:
+        raise ConfigError(f"{spec.label} {path} cannot be opened: {exc}") from exc
+    try:
+        _retry_busy(lambda: _prepare(conn, path, spec))
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+            raise ConfigError(
+                f"{spec.label} {path}: still locked after {BUSY_TIMEOUT_S:.0f} s"
+            ) from exc
+        if "readonly" in str(exc) or "read-only" in str(exc) or "unable to open" in str(exc):
+            raise ConfigError(f"{spec.label} {path} is not usable: {exc}") from exc
+        raise Damaged(f"{spec.label} {path} is not usable: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _retry_busy(step: Callable[[], None]) -> None:
+    """Run ``step`` until it stops failing with "database is locked" (or time runs out).
+
+    Some statements (the WAL switch, a first schema write racing another creator) answer
+    SQLITE_BUSY at once instead of calling the busy handler, so the wait is ours.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.002
+    while True:
+        try:
+            step()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        else:
+            return
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN IMMEDIATE")  # fails early, and clearly, on a read-only file or dir
+    try:
+        _check_identity(conn, path, spec)
+        _migrate(conn, spec)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    if _scalar(conn, "PRAGMA journal_mode") != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
+    app_id = int(_scalar(conn, "PRAGMA application_id"))
+    version = int(_scalar(conn, "PRAGMA user_version"))
+    if app_id == 0:  # a brand-new file is empty; anything else belongs to someone else
+        if version != 0 or int(_scalar(conn, "SELECT count(*) FROM sqlite_master")) > 0:
+            app_id = -1
+        else:
+            conn.execute(f"PRAGMA application_id = {spec.application_id}")
+            app_id = spec.application_id
+    if app_id != spec.application_id:
+        raise ConfigError(f"{path} is an SQLite database but not a faas-gitops {spec.label}")
+    if version > len(spec.migrations):
+        raise ConfigError(
+            f"{spec.label} {path} has schema version {version}, newer than this faas-gitops "
+            f"understands ({len(spec.migrations)}); upgrade faas-gitops"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, spec: StoreSpec) -> None:
+    """Run every migration the file has not seen yet, inside the caller's transaction."""
+    version = int(_scalar(conn, "PRAGMA user_version"))
+    for target, script in enumerate(spec.migrations[version:], start=version + 1):
+        for statement in split_statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {target}")
+
+
+def _scalar(conn: sqlite3.Connection, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    return row[0]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements so each runs inside our transaction.
+
+    ``executescript`` would COMMIT first, breaking the all-or-nothing upgrade. Migrations are
+    our own DDL, without semicolons inside literals, so a plain split is enough.
+    """
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def to_utc_text(moment: datetime) -> str:
+    """ISO 8601 in UTC, so text order is time order; naive datetimes are taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def from_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)

@@ -1,0 +1,312 @@
+"""Questions people ask of the ledger: ``history``, ``status``, the status page, restarts.
+
+Everything here only reads. Order follows row ids, never the clock, so a clock that jumps back
+cannot reorder the history.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from faas_gitops.errors import ConfigError
+from faas_gitops.models import (
+    DeploymentOutcome,
+    DeployStatus,
+    PackageStatus,
+    Status,
+    SyncSummary,
+)
+from faas_gitops.state.db import from_utc_text, to_utc_text
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One package's outcome in one recorded sync, as ``history`` shows it.
+
+    ``recorded_at`` is when that sync finished (UTC; its start while it runs or if it was
+    killed, then ``complete`` is false); ``trigger`` says what started it. For ``history
+    --environment`` the rows are deployment results and ``environment`` names where.
+    """
+
+    id: int
+    recorded_at: datetime
+    commit: str
+    ref: str
+    path: str
+    package_id: str | None
+    status: str
+    revision_name: str | None
+    revision_id: str | None
+    correlation_id: str | None
+    error: str | None
+    trigger: str
+    name: str | None = None
+    lookup_correlation_id: str | None = None
+    environment: str | None = None
+    complete: bool = True
+
+
+# A sync in which nothing happened: its ``unchanged`` rows are hidden unless asked for.
+_QUIET_SYNC = (
+    "s.completed = 1 AND s.created = 0 AND s.adopted = 0 AND s.failed = 0"
+    " AND s.would_create = 0 AND s.fatal_error IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM deployments AS d WHERE d.sync_id = s.id"
+    " AND d.step = 'result' AND d.status != 'in-sync')"
+)
+_RUNNING_REVISION = (DeployStatus.DEPLOYED.value, DeployStatus.IN_SYNC.value)
+
+
+class HistoryQueries:
+    """Read-only queries over an open ledger connection (mixed into ``Ledger``)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._conn = conn
+        self._read_lock = lock
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._read_lock:
+            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file (``PRAGMA user_version``)."""
+        return int(str(self._rows("PRAGMA user_version")[0][0]))
+
+    def history(
+        self,
+        *,
+        package: str | None = None,
+        statuses: Sequence[str] = (),
+        since: datetime | None = None,
+        environment: str | None = None,
+        include_quiet: bool = True,
+        limit: int = 50,
+    ) -> list[LedgerEntry]:
+        """Outcomes newest sync first (by path within a sync).
+
+        ``package`` matches a path, a package id or a manifest name exactly; ``statuses`` keeps
+        only those; ``since`` keeps syncs started at or after it; ``include_quiet=False`` hides
+        the ``unchanged`` rows of syncs in which nothing happened; ``environment`` answers with
+        that environment's deployment results instead of revision outcomes.
+        """
+        if limit < 1:
+            raise ConfigError(f"--limit must be at least 1, not {limit}")
+        if environment is not None:
+            return self._deployment_history(environment, package, statuses, since, limit)
+        where: list[str] = []
+        params: list[object] = []
+        if package is not None:
+            where.append("(o.path = ? OR o.package_id = ? OR o.name = ?)")
+            params += [package, package, package]
+        if statuses:
+            where.append(f"o.status IN ({', '.join('?' * len(statuses))})")
+            params += list(statuses)
+        if since is not None:
+            where.append("s.started_at >= ?")
+            params.append(to_utc_text(since))
+        if not include_quiet:
+            where.append(f"NOT (o.status = 'unchanged' AND {_QUIET_SYNC})")
+        sql = (
+            "SELECT o.id, s.finished_at, s.commit_sha, s.ref, o.path, o.package_id, o.status,"
+            " o.revision_name, o.revision_id, o.correlation_id, o.error, s.trigger_name,"
+            " o.name, o.lookup_correlation_id, s.completed"
+            " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY o.sync_id DESC, o.path ASC, o.id ASC LIMIT ?"
+        return [_entry(row) for row in self._rows(sql, [*params, limit])]
+
+    def _deployment_history(
+        self,
+        environment: str,
+        package: str | None,
+        statuses: Sequence[str],
+        since: datetime | None,
+        limit: int,
+    ) -> list[LedgerEntry]:
+        sql = (
+            "SELECT d.id, s.finished_at, s.commit_sha, s.ref, d.path, d.package_id, d.status,"
+            " d.revision_name, d.revision_id, d.correlation_id, d.error, s.trigger_name,"
+            " NULL, NULL, s.completed, d.environment"
+            " FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id"
+            " WHERE d.step = 'result' AND d.environment = ?"
+        )
+        params: list[object] = [environment]
+        if package is not None:
+            sql += " AND (d.path = ? OR d.package_id = ?)"
+            params += [package, package]
+        if statuses:
+            sql += f" AND d.status IN ({', '.join('?' * len(statuses))})"
+            params += list(statuses)
+        if since is not None:
+            sql += " AND s.started_at >= ?"
+            params.append(to_utc_text(since))
+        sql += " ORDER BY d.sync_id DESC, d.path ASC, d.id ASC LIMIT ?"
+        return [_entry(row) for row in self._rows(sql, [*params, limit])]
+
+    def last_synced_commit(self, ref: str | None = None) -> str | None:
+        """The commit of the newest finished, successful, real (not dry-run) sync.
+
+        The daemon starts from it after a restart: a commit whose sync failed anywhere, or
+        that was killed half-way, must be tried again.
+        """
+        sql = (
+            "SELECT commit_sha FROM syncs WHERE failed = 0 AND fatal_error IS NULL"
+            " AND dry_run = 0 AND completed = 1"
+        )
+        params: list[object] = []
+        if ref is not None:
+            sql += " AND ref = ?"
+            params.append(ref)
+        rows = self._rows(sql + " ORDER BY id DESC LIMIT 1", params)
+        return None if not rows else str(rows[0][0])
+
+    def in_sync_commits(self) -> dict[str, str]:
+        """Per package path, the commit of its newest finished real sync, if it was in sync
+        then: the daemon's memory for telling drift from change, kept across restarts."""
+        rows = self._rows(
+            "SELECT o.path, s.commit_sha, o.status FROM outcomes AS o"
+            " JOIN syncs AS s ON s.id = o.sync_id WHERE o.id IN (SELECT max(o2.id)"
+            " FROM outcomes AS o2 JOIN syncs AS s2 ON s2.id = o2.sync_id"
+            " WHERE s2.completed = 1 AND s2.dry_run = 0 GROUP BY o2.path)"
+        )
+        in_sync = {Status.CREATED.value, Status.ADOPTED.value, Status.UNCHANGED.value}
+        return {str(path): str(commit) for path, commit, status in rows if status in in_sync}
+
+    def recent_syncs(self, limit: int = 50) -> list[SyncSummary]:
+        """The newest syncs with their counts (counted from their rows, so a killed one too)."""
+        syncs = self._rows(
+            "SELECT id, commit_sha, ref, trigger_name, dry_run, started_at, finished_at,"
+            " completed, fatal_error FROM syncs ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        if not syncs:
+            return []
+        ids = [row[0] for row in syncs]
+        counts: defaultdict[object, dict[str, int]] = defaultdict(dict)
+        marks = ", ".join("?" * len(ids))
+        sql = f"SELECT sync_id, status, count(*) FROM outcomes WHERE sync_id IN ({marks})"  # noqa: S608 - placeholders only
+        for sync_id, status, number in self._rows(sql + " GROUP BY sync_id, status", ids):
+            counts[sync_id][str(status)] = int(str(number))
+        summaries = []
+        for sid, commit, ref, trigger, dry, started, finished, completed, fatal in syncs:
+            tally = {status.value: 0 for status in Status} | counts[sid]
+            tally["total"] = sum(counts[sid].values())
+            summaries.append(
+                SyncSummary(
+                    id=int(str(sid)),
+                    commit=str(commit),
+                    ref=str(ref),
+                    trigger=str(trigger),
+                    dry_run=bool(dry),
+                    started_at=from_utc_text(str(started)),
+                    finished_at=from_utc_text(str(finished)) if completed else None,
+                    counts=tally,
+                    fatal_error=None if fatal is None else str(fatal),
+                )
+            )
+        return summaries
+
+    def package_statuses(self) -> list[PackageStatus]:
+        """Each package of the newest real sync (and any newer running one), as last known.
+
+        The status, time and error are those of its newest row; the revision is the newest one
+        it was known to be in sync with, so a failed sync does not hide what the API holds.
+        """
+        newest = self._rows("SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1")[0][0]
+        floor = int(str(newest)) if newest is not None else 0
+        rows = self._rows(
+            "SELECT o.path, o.name, o.package_id, o.status, s.finished_at, s.commit_sha,"
+            " o.correlation_id, o.error, o.revision_name, o.revision_id"
+            " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
+            " WHERE s.dry_run = 0 AND o.id IN (SELECT max(o2.id) FROM outcomes AS o2"
+            " JOIN syncs AS s2 ON s2.id = o2.sync_id WHERE s2.dry_run = 0 AND s2.id >= ?"
+            " GROUP BY o2.path) ORDER BY o.path",
+            [floor],
+        )
+        known = {
+            str(path): (name, rev_name, rev_id)
+            for path, name, rev_name, rev_id in self._rows(
+                "SELECT path, name, revision_name, revision_id FROM outcomes WHERE id IN"
+                " (SELECT max(id) FROM outcomes WHERE revision_id IS NOT NULL GROUP BY path)"
+            )
+        }
+        running = self._running_deployments()
+        statuses = []
+        for path, name, package_id, status, at, commit, corr, error, rev_name, rev_id in rows:
+            k_name, k_rev_name, k_rev_id = known.get(str(path), (None, None, None))
+            statuses.append(
+                PackageStatus(
+                    path=str(path),
+                    name=_text(name) or _text(k_name),
+                    package_id=_text(package_id),
+                    revision_name=_text(rev_name) or _text(k_rev_name),
+                    revision_id=_text(rev_id) or _text(k_rev_id),
+                    status=str(status),
+                    synced_at=from_utc_text(str(at)),
+                    commit=_text(commit),
+                    correlation_id=_text(corr),
+                    error=_text(error),
+                    deployments=tuple(running.get(str(path), ())),
+                )
+            )
+        return statuses
+
+    def _running_deployments(self) -> dict[str, list[DeploymentOutcome]]:
+        """Per path, the newest deployment result per environment that left something running."""
+        found: dict[str, list[DeploymentOutcome]] = defaultdict(list)
+        for row in self._rows(
+            "SELECT path, environment, keyset_id, status, revision_name, revision_id,"
+            " deployment_id, previous_deployment_id, previous_revision_name, correlation_id,"
+            " error FROM deployments WHERE id IN (SELECT max(id) FROM deployments"
+            " WHERE step = 'result' GROUP BY path, environment)"
+            " AND status IN (?, ?) ORDER BY path, environment",
+            _RUNNING_REVISION,
+        ):
+            path, env, keyset, status, *rest = row
+            found[str(path)].append(
+                DeploymentOutcome(
+                    environment=str(env),
+                    keyset_id=int(str(keyset)),
+                    status=DeployStatus(str(status)),
+                    revision_name=_text(rest[0]),
+                    revision_id=_text(rest[1]),
+                    deployment_id=_text(rest[2]),
+                    previous_deployment_id=_text(rest[3]),
+                    previous_revision_name=_text(rest[4]),
+                    correlation_id=_text(rest[5]),
+                    error=_text(rest[6]),
+                )
+            )
+        return found
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _entry(row: tuple[object, ...]) -> LedgerEntry:
+    return LedgerEntry(
+        id=int(str(row[0])),
+        recorded_at=from_utc_text(str(row[1])),
+        commit=str(row[2]),
+        ref=str(row[3]),
+        path=str(row[4]),
+        package_id=_text(row[5]),
+        status=str(row[6]),
+        revision_name=_text(row[7]),
+        revision_id=_text(row[8]),
+        correlation_id=_text(row[9]),
+        error=_text(row[10]),
+        trigger=str(row[11]),
+        name=_text(row[12]),
+        lookup_correlation_id=_text(row[13]),
+        complete=bool(row[14]),
+        environment=_text(row[15]) if len(row) > 15 else None,
+    )

@@ -1,0 +1,337 @@
+"""The ledger: every sync and every package outcome, written as things happen.
+
+A sync is journaled, not recorded at the end: ``begin_sync`` writes its row first; before a
+create, ``record_pending`` commits a row saying what is about to be created (package, revision
+name, a digest of the desired functions); right after the API's answer, ``resolve`` fills in
+the revision id and the correlation ID of **that** answer. So ``history`` is true at any moment,
+including right after ``kill -9``, and a later run finds the rows a killed run left ``pending``
+and resolves them (``pending_writes``, ``adopt_pending``, ``abandon_pending``).
+
+Outcomes that wrote nothing (``unchanged``, ``failed`` before any write) are buffered and
+committed with the next write or at ``finish_sync``: losing them to a kill loses nothing the
+next sync does not say again. This module sees results, never the API key.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from faas_gitops.errors import ConfigError
+from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
+from faas_gitops.state.db import (
+    Connection,
+    Damaged,
+    StoreSpec,
+    open_store,
+    to_utc_text,
+    transaction,
+)
+from faas_gitops.state.history import HistoryQueries
+from faas_gitops.state.schema import LEDGER_MIGRATIONS
+
+LEDGER_FILENAME = "ledger.sqlite3"
+
+#: Marks the file as a faas-gitops ledger (``PRAGMA application_id``; ASCII "FGL1").
+APPLICATION_ID = 0x46474C31
+
+#: The schema history (``state/schema.py``); read at each open so tests can extend it.
+_MIGRATIONS: list[str] = list(LEDGER_MIGRATIONS)
+
+#: The status of a journal row written before a create whose answer has not arrived yet.
+PENDING = "pending"
+
+_OUTCOME_COLUMNS = (
+    "sync_id, path, package_id, status, revision_name, revision_id, correlation_id, error,"
+    " name, digest, lookup_correlation_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A create that was journaled but never answered (its process was killed)."""
+
+    row_id: int
+    sync_id: int
+    path: str
+    package_id: str | None
+    revision_name: str | None
+    digest: str | None
+
+
+class Ledger(HistoryQueries):
+    """The sync history in ``<state_dir>/ledger.sqlite3``, shared by every process.
+
+    One connection per object, guarded by a lock so the daemon may call it from worker threads.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / LEDGER_FILENAME
+        try:
+            spec = StoreSpec(LEDGER_FILENAME, APPLICATION_ID, _MIGRATIONS, "ledger")
+            self._db: Connection = open_store(Path(state_dir), spec)
+        except Damaged as exc:
+            raise ConfigError(str(exc)) from None
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[object, ...]] = []
+        super().__init__(self._db.conn, self._lock)
+
+    # ---- a sync, as it happens ---------------------------------------------------------
+    def begin_sync(
+        self, *, commit: str, ref: str, trigger: str, dry_run: bool, started_at: datetime
+    ) -> int:
+        """The sync's row, committed at once; ``finished_at`` equals ``started_at`` until done."""
+        moment = to_utc_text(started_at)
+        with self._lock, self._transaction():
+            cursor = self._db.conn.execute(
+                "INSERT INTO syncs (commit_sha, ref, dry_run, trigger_name, started_at,"
+                " finished_at, total, created, unchanged, would_create, failed, completed)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
+                (commit, ref, int(dry_run), trigger, moment, moment),
+            )
+        return _row_id(cursor.lastrowid)
+
+    def record_pending(
+        self,
+        sync_id: int,
+        *,
+        path: str,
+        package_id: str | None,
+        name: str | None,
+        revision_name: str,
+        digest: str,
+    ) -> int:
+        """Before a create: say what is about to be created, durably, and return the row id."""
+        with self._lock, self._transaction():
+            self._flush_buffer()
+            cursor = self._db.conn.execute(
+                f"INSERT INTO outcomes ({_OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL,"  # noqa: S608 - constant columns
+                " NULL, ?, ?, NULL)",
+                (sync_id, path, package_id, PENDING, revision_name, name, digest),
+            )
+        return _row_id(cursor.lastrowid)
+
+    def resolve(self, row_id: int, outcome: Outcome) -> None:
+        """Right after the answer: the pending row becomes the package's outcome."""
+        with self._lock, self._transaction():
+            self._flush_buffer()
+            self._db.conn.execute(
+                "UPDATE outcomes SET package_id = ?, status = ?, revision_name = ?,"
+                " revision_id = ?, correlation_id = ?, error = ?, lookup_correlation_id = ?"
+                " WHERE id = ?",
+                (
+                    outcome.package_id,
+                    outcome.status.value,
+                    outcome.revision_name,
+                    outcome.revision_id,
+                    outcome.correlation_id,
+                    outcome.error,
+                    outcome.lookup_correlation_id,
+                    row_id,
+                ),
+            )
+
+    def add_outcome(self, sync_id: int, outcome: Outcome) -> None:
+        """An outcome that wrote nothing: buffered until the next write or ``finish_sync``."""
+        with self._lock:
+            self._buffer.append(_outcome_row(sync_id, outcome))
+
+    def record_deployment(
+        self,
+        sync_id: int,
+        *,
+        path: str,
+        package_id: str | None,
+        step: str,
+        outcome: DeploymentOutcome,
+    ) -> None:
+        """One deployment step (create, start, update, stop, result), committed at once."""
+        with self._lock, self._transaction():
+            self._db.conn.execute(
+                "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
+                " step, status, revision_name, revision_id, deployment_id,"
+                " previous_deployment_id, previous_revision_name, correlation_id, error,"
+                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
+                    outcome.status.value, outcome.revision_name, outcome.revision_id,
+                    outcome.deployment_id, outcome.previous_deployment_id,
+                    outcome.previous_revision_name, outcome.correlation_id, outcome.error,
+                    to_utc_text(datetime.now(UTC)),
+                ),
+            )  # fmt: skip
+
+    def finish_sync(self, sync_id: int, result: SyncResult) -> None:
+        """The sync's counts and end; only a finished sync can be the daemon's restart point."""
+        with self._lock, self._transaction():
+            self._flush_buffer()
+            self._finish(sync_id, result)
+
+    def _finish(self, sync_id: int, result: SyncResult) -> None:
+        counts = result.summary
+        self._db.conn.execute(
+            "UPDATE syncs SET finished_at = ?, total = ?, created = ?, adopted = ?,"
+            " unchanged = ?, would_create = ?, failed = ?, fatal_error = ?, completed = 1"
+            " WHERE id = ?",
+            (
+                to_utc_text(result.finished_at),
+                counts["total"],
+                counts[Status.CREATED.value],
+                counts[Status.ADOPTED.value],
+                counts[Status.UNCHANGED.value],
+                counts[Status.WOULD_CREATE.value],
+                counts[Status.FAILED.value] + _failed_deployments(result),
+                result.fatal_error,
+                sync_id,
+            ),
+        )
+
+    def record(self, result: SyncResult, *, trigger: str = "sync-once") -> int:
+        """A whole sync at once (what a dry run or a test has in hand); returns the sync id."""
+        with self._lock, self._transaction():
+            cursor = self._db.conn.execute(
+                "INSERT INTO syncs (commit_sha, ref, dry_run, trigger_name, started_at,"
+                " finished_at, total, created, unchanged, would_create, failed, completed)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
+                (
+                    result.commit,
+                    result.ref,
+                    int(result.dry_run),
+                    trigger,
+                    to_utc_text(result.started_at),
+                    to_utc_text(result.started_at),
+                ),
+            )
+            sync_id = _row_id(cursor.lastrowid)
+            self._insert_outcomes(
+                [_outcome_row(sync_id, o) for o in sorted(result.outcomes, key=lambda o: o.path)]
+            )
+            self._finish(sync_id, result)
+        return sync_id
+
+    # ---- what killed runs left behind ------------------------------------------------
+    def pending_writes(self, *, before_sync: int | None = None) -> list[PendingWrite]:
+        """Creates journaled by earlier syncs that never got their answer recorded."""
+        sql = (
+            "SELECT id, sync_id, path, package_id, revision_name, digest FROM outcomes"
+            " WHERE status = ?"
+        )
+        params: tuple[object, ...] = (PENDING,)
+        if before_sync is not None:
+            sql += " AND sync_id < ?"
+            params = (PENDING, before_sync)
+        with self._lock:
+            rows = self._db.conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [PendingWrite(*row) for row in rows]
+
+    def adopt_pending(
+        self,
+        row_id: int,
+        *,
+        revision_id: str,
+        revision_name: str,
+        lookup_correlation_id: str | None,
+    ) -> None:
+        """The killed run's create did land: record the revision, with no correlation ID."""
+        with self._lock, self._transaction():
+            self._db.conn.execute(
+                "UPDATE outcomes SET status = ?, revision_id = ?, revision_name = ?,"
+                " lookup_correlation_id = ? WHERE id = ? AND status = ?",
+                (
+                    Status.ADOPTED.value,
+                    revision_id,
+                    revision_name,
+                    lookup_correlation_id,
+                    row_id,
+                    PENDING,
+                ),
+            )
+
+    def abandon_pending(self, row_id: int, error: str) -> None:
+        """The killed run's create never landed: say so instead of leaving it pending."""
+        with self._lock, self._transaction():
+            self._db.conn.execute(
+                "UPDATE outcomes SET status = ?, error = ? WHERE id = ? AND status = ?",
+                (Status.FAILED.value, error, row_id, PENDING),
+            )
+
+    # ---- plumbing --------------------------------------------------------------------
+    def _transaction(self) -> AbstractContextManager[None]:
+        return transaction(self._db.conn)
+
+    def _flush_buffer(self) -> None:
+        rows, self._buffer = self._buffer, []
+        self._insert_outcomes(rows)
+
+    def _insert_outcomes(self, rows: list[tuple[object, ...]]) -> None:
+        if rows:
+            placeholders = ", ".join("?" * 11)
+            self._db.conn.executemany(
+                f"INSERT INTO outcomes ({_OUTCOME_COLUMNS}) VALUES ({placeholders})",  # noqa: S608 - constant columns
+                rows,
+            )
+
+    def flush(self) -> None:
+        with self._lock, self._transaction():
+            self._flush_buffer()
+
+    def close(self) -> None:
+        """Write what is buffered and close; idempotent."""
+        try:
+            self.flush()
+        except ConfigError:
+            pass
+        finally:
+            with self._lock:
+                self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _outcome_row(sync_id: int, outcome: Outcome) -> tuple[object, ...]:
+    return (
+        sync_id,
+        outcome.path,
+        outcome.package_id,
+        outcome.status.value,
+        outcome.revision_name,
+        outcome.revision_id,
+        outcome.correlation_id,
+        outcome.error,
+        outcome.name,
+        None,
+        outcome.lookup_correlation_id,
+    )
+
+
+def _failed_deployments(result: SyncResult) -> int:
+    """A package whose deployment failed keeps its sync out of ``last_synced_commit``."""
+    return sum(
+        1
+        for outcome in result.outcomes
+        if outcome.status is not Status.FAILED
+        and any(d.status is DeployStatus.FAILED for d in outcome.deployments)
+    )
+
+
+def _row_id(value: int | None) -> int:
+    if value is None:  # pragma: no cover -- sqlite always sets it after an INSERT
+        raise RuntimeError("sqlite returned no id for the new row")
+    return value
+
+
+__all__ = ["APPLICATION_ID", "LEDGER_FILENAME", "PENDING", "Ledger", "PendingWrite"]
