@@ -69,6 +69,7 @@ TRANSPORT_ERRORS: dict[type[httpx.TransportError], str] = {
     httpx.WriteTimeout: "unanswered",
     httpx.ReadError: "unanswered",
     httpx.WriteError: "unanswered",
+    httpx.CloseError: "unanswered",
     httpx.RemoteProtocolError: "unanswered",
     httpx.TimeoutException: "unanswered",
     httpx.NetworkError: "unanswered",
