@@ -122,7 +122,7 @@ def test_start_rolling_update_and_stop_send_what_the_reference_shows() -> None:
         ("PUT", b"/v2/faas/package-deployments/d1/function-deployments"),
         ("DELETE", b"/v2/faas/function-deployments?package_id=p1"),
     ]
-    assert rec.requests[0].content == b""
+    assert json.loads(rec.requests[0].content) == {}
     assert json.loads(rec.requests[1].content) == {"newPackageDeploymentId": "d2"}
 
 

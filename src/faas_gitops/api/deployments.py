@@ -130,8 +130,12 @@ class DeploymentCalls(ApiSession):
     async def start_deployment(
         self, deployment_id: str
     ) -> tuple[RemoteDeployment | None, str | None]:
-        """Start (or restart) a deployment; ``None`` when the answer carries no deployment."""
-        return await self._function_deployments("POST", deployment_id, None)
+        """Start (or restart) a deployment; ``None`` when the answer carries no deployment.
+
+        The docs show no body; ``{}`` is sent because every request carries ``Content-Type:
+        application/json``, and an empty body under that header reads as malformed JSON.
+        """
+        return await self._function_deployments("POST", deployment_id, {})
 
     async def rolling_update(
         self, deployment_id: str, new_deployment_id: str
