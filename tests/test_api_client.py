@@ -28,6 +28,7 @@ from faas_gitops.errors import (
     ApiRetryable,
 )
 from faas_gitops.models import FunctionSpec
+from faas_gitops.settings import ApiSettings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -270,12 +271,12 @@ def test_every_call_carries_the_documented_headers() -> None:
         seen.append(request)
         return httpx.Response(200, json=envelope({"id": "p1", "name": "n"}))
 
-    http = ApiClient.build_http_client(
-        base_url="http://api", api_key="raw-key-123456", api_version="2026-05-26"
-    )
-    http._transport = httpx.MockTransport(handler)
-    run(ApiClient(http).get_package("p1"))
-    run(http.aclose())
+    async def call() -> None:
+        settings = ApiSettings(url="http://api", key="raw-key-123456", version="2026-05-26")
+        async with ApiClient.open(settings, transport=httpx.MockTransport(handler)) as api:
+            await api.get_package("p1")
+
+    run(call())
     headers = seen[0].headers
     assert headers["Authorization"] == "raw-key-123456"
     assert headers["PubNub-Version"] == "2026-05-26"
@@ -360,8 +361,11 @@ def test_a_complete_listing_reads_every_page_even_when_sorted() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         seen.append(str(page))
+        if page >= 3:
+            return revision_page(page, [])
         return revision_page(page, [f"2026-01-0{9 - page}T00:00:00Z", "2026-01-01T00:00:00Z"])
 
     revisions, _ = run(client(handler).list_revisions("p", complete=True))
-    assert seen == ["0", "1", "2"]
+    # Paging is not trusted to end it: one more page proves the list is over.
+    assert seen == ["0", "1", "2", "3"]
     assert len(revisions) == 6

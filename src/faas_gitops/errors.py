@@ -81,9 +81,11 @@ class ApiRetryable(ApiError):
 
 
 class ApiAmbiguous(ApiRetryable):
-    """A write whose outcome is unknown (timeout or dropped connection after sending it).
+    """A write whose outcome is unknown: no answer after sending it, a 5xx, or a 2xx whose body
+    cannot be read.
 
-    The caller must look before retrying: the server may have stored it.
+    The caller must look before retrying: the server may have stored it. ``correlation_id`` is
+    that of the write's own answer when one arrived (even a truncated one), else ``None``.
     """
 
 
@@ -91,15 +93,82 @@ class ApiBadResponse(ApiError):
     """A 2xx whose body is not the documented envelope; retrying will not fix it."""
 
 
+class ApiInconsistentList(ApiBadResponse):
+    """A paged list that repeats pages or keeps growing: it cannot be read completely.
+
+    Deciding from such a list (say, that a revision name is free) would create duplicates.
+    """
+
+
+class ApiTransitional(ApiError):
+    """423 (``FAAS-1008``/``FAAS-1009``): a deployment is starting or stopping; wait, then retry.
+
+    Not an ``ApiRetryable``: the client does not retry it, the caller waits for the state.
+    """
+
+
+class ApiDeploymentFailed(ApiError):
+    """``FAAS-1012``/``FAAS-1013``: the deployment failed to start or stop; retrying is no cure."""
+
+
+class ApiUnreachable(ApiRetryable):
+    """No connection to the API at all (refused, unknown host, TLS mismatch, connect timeout).
+
+    Every call of the run would fail alike, so callers stop the run once instead of per package.
+    With ``url`` (the probe knows it) the line starts with ``--api-url URL``.
+    """
+
+    def __init__(
+        self,
+        call: str,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(call, message, status=status, code=code, correlation_id=correlation_id)
+        self.url = url
+        if url is not None:
+            Exception.__init__(self, f"--api-url {url}: {call}: {message}")
+
+
+class ApiUrlError(ApiError, ConfigError):
+    """``--api-url`` does not point at a FaaS API: the package list is missing or not JSON.
+
+    A configuration error (exit code 2); its one line names the URL and the answer seen.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        call: str,
+        answer: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(call, answer, status=status, code=code, correlation_id=correlation_id)
+        self.url = url
+        Exception.__init__(self, f"--api-url {url}: {call} {answer}")
+
+
 __all__ = [
     "ApiAmbiguous",
     "ApiAuthError",
     "ApiBadResponse",
     "ApiConflict",
+    "ApiDeploymentFailed",
     "ApiError",
     "ApiForbidden",
+    "ApiInconsistentList",
     "ApiNotFound",
     "ApiRetryable",
+    "ApiTransitional",
+    "ApiUnreachable",
+    "ApiUrlError",
     "ConfigError",
     "FaasGitopsError",
     "ManifestError",

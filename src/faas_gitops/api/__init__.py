@@ -1,0 +1,32 @@
+"""The FaaS v2 admin API client: the only code that speaks HTTP to PubNub.
+
+``envelope`` knows the wire format, ``failures`` maps what goes wrong to ``errors``, ``retry``
+decides when to try again, ``paging`` reads lists completely (or fails loudly), ``session``
+owns the pooled HTTP client, and ``client``/``deployments`` are the calls.
+"""
+
+from faas_gitops.api.client import ApiClient
+from faas_gitops.api.deployments import RemoteDeployment, RemoteFunctionDeployment, RunningLimit
+from faas_gitops.api.envelope import ApiResponse, faas_path
+from faas_gitops.api.paging import LIST_PAGE_SIZE, MAX_PAGES, ListStrategy
+from faas_gitops.api.retry import PROBE_RETRY, RateLimiter, RetryPolicy
+from faas_gitops.api.session import DEFAULT_API_URL, DEFAULT_API_VERSION, Observer, RequestStats
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_API_VERSION",
+    "LIST_PAGE_SIZE",
+    "MAX_PAGES",
+    "PROBE_RETRY",
+    "ApiClient",
+    "ApiResponse",
+    "ListStrategy",
+    "Observer",
+    "RateLimiter",
+    "RemoteDeployment",
+    "RemoteFunctionDeployment",
+    "RequestStats",
+    "RetryPolicy",
+    "RunningLimit",
+    "faas_path",
+]

@@ -1,0 +1,185 @@
+"""The API's wire format: the ``data/meta/errors`` envelope, the items we read, their parsing.
+
+Models are lenient (unknown fields ignored: a newer ``PubNub-Version`` may add some) and only
+this module knows the API's camelCase spelling; everything past it sees ``models`` types.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from faas_gitops.errors import ApiBadResponse
+from faas_gitops.models import DEFAULT_LANGUAGE, FunctionSpec, RemotePackage, RemoteRevision
+
+_M = TypeVar("_M", bound=BaseModel)
+
+FAAS_ROOT = "/v2/faas"
+CORRELATION_HEADER = "X-Correlation-Id"
+_CORRELATION_IN_TEXT = re.compile(r'"correlationId"\s*:\s*"([^"\\]{1,200})"')
+
+
+class _Lenient(BaseModel):
+    """Unknown fields are ignored: the API may add fields in a newer ``PubNub-Version``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Paging(_Lenient):
+    totalElements: int = 0  # noqa: N815 - the API's spelling
+    totalPages: int = 0  # noqa: N815
+    pageSize: int = 0  # noqa: N815
+    pageNumber: int = 0  # noqa: N815
+
+
+class Meta(_Lenient):
+    correlationId: str | None = None  # noqa: N815
+    timestamp: str | None = None
+    paging: Paging | None = None
+
+
+class ErrorItem(_Lenient):
+    code: str = ""
+    message: str = ""
+
+
+class Envelope(_Lenient):
+    data: Any = None
+    meta: Meta = Meta()
+    errors: list[ErrorItem] = []
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """A successful answer: the envelope's ``data`` and the ``meta`` worth keeping."""
+
+    status: int
+    data: Any
+    correlation_id: str | None
+    paging: Paging | None = None
+
+
+def faas_path(*segments: str) -> str:
+    """``/v2/faas/<segment>/...`` with every segment percent-encoded, dots and slashes included.
+
+    Ids come from manifests and from answers; encoded, ``../../x`` or ``a?size=1`` stay one
+    segment inside ``/v2/faas`` instead of walking out of it or injecting a query.
+    """
+    encoded = []
+    for segment in segments:
+        if not segment:
+            raise ValueError("an empty path segment (an id) cannot go into a URL")
+        encoded.append(quote(segment, safe="").replace(".", "%2E"))
+    return "/".join([FAAS_ROOT, *encoded])
+
+
+def envelope_of(response: httpx.Response) -> Envelope | None:
+    """The envelope of an answer, or ``None`` when the body is not one (HTML, other JSON)."""
+    try:
+        raw = json.loads(response.content)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or not ({"meta", "errors"} & raw.keys()):
+        return None
+    try:
+        return Envelope.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def correlation_of(response: httpx.Response) -> str | None:
+    """The answer's correlation id from its header, its envelope, or even a truncated body."""
+    header: str | None = response.headers.get(CORRELATION_HEADER)
+    if header:
+        return header
+    match = _CORRELATION_IN_TEXT.search(response.content.decode("utf-8", "replace"))
+    return match.group(1) if match else None
+
+
+def parse(model: type[_M], data: Any, call: str, correlation_id: str | None = None) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise ApiBadResponse(
+            call, f"unexpected answer: {where}: {first['msg']}", correlation_id=correlation_id
+        ) from None
+
+
+class FunctionItem(_Lenient):
+    name: str
+    type: str
+    language: str = DEFAULT_LANGUAGE
+    sortOrder: int = 0  # noqa: N815
+    code: str | None = None
+    config: dict[str, Any] | None = None
+
+    def to_spec(self) -> FunctionSpec | None:
+        """``None`` when the item carries no code: it cannot be compared with git."""
+        if self.code is None:
+            return None
+        return FunctionSpec(
+            name=self.name,
+            type=self.type,
+            code=self.code,
+            language=self.language,
+            sort_order=self.sortOrder,
+            config=self.config or {},
+        )
+
+
+class RevisionItem(_Lenient):
+    id: str
+    packageId: str  # noqa: N815
+    name: str
+    description: str | None = None
+    createdDttm: datetime  # noqa: N815
+    # Raw: list items may carry placeholders (``[{}]`` in the docs) or omit code.
+    functions: list[dict[str, Any]] | None = None
+
+    def to_remote(self) -> RemoteRevision:
+        return RemoteRevision(
+            id=self.id,
+            package_id=self.packageId,
+            name=self.name,
+            created=self.createdDttm,
+            description=self.description,
+            functions=embedded_functions(self.functions),
+        )
+
+
+class PackageItem(_Lenient):
+    id: str
+    name: str
+    description: str | None = None
+
+    def to_remote(self) -> RemotePackage:
+        return RemotePackage(self.id, self.name, self.description)
+
+
+def embedded_functions(raw: list[dict[str, Any]] | None) -> tuple[FunctionSpec, ...] | None:
+    """Functions embedded in a revision, or ``None`` when they are absent or lack code.
+
+    A list item without code (or the docs' placeholder ``[{}]``) tells us nothing, so the
+    caller fetches the revision itself rather than comparing against an empty set.
+    """
+    if not raw:
+        return None
+    specs: list[FunctionSpec] = []
+    for item in raw:
+        try:
+            spec = FunctionItem.model_validate(item).to_spec()
+        except ValidationError:
+            return None
+        if spec is None:
+            return None
+        specs.append(spec)
+    return tuple(specs)
