@@ -22,7 +22,6 @@ from faas_gitops.applying import Applier
 from faas_gitops.cache import StateCache
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.ledger import Ledger
-from faas_gitops.manifest import Limits
 from faas_gitops.models import (
     CommitInfo,
     DesiredPackage,
@@ -82,7 +81,7 @@ def read_desired_state(
     at its last successful sync is not read at all: the warm shortcut will report it
     unchanged, so a stand-in carrying its path, tree id and target is all that is needed.
     """
-    limits = Limits(**settings.limits.model_dump())
+    limits = settings.limits
     stubs: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
     if known is not None:
         for path, synced in known.synced_packages().items():
