@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from faas_gitops.models import FunctionSpec, Outcome, PackageRef, Status
 from faas_gitops.state.cache import CACHE_FILENAME, StateCache
-from faas_gitops.models import DesiredPackage, FunctionSpec, Outcome, Status
 
 SPEC = FunctionSpec(name="f", type="BEFORE_PUBLISH", code="c", config={"a": [1, 2]})
 
 
-def package(path: str, tree: str) -> DesiredPackage:
-    return DesiredPackage(path, "pid", None, None, (SPEC,), tree_id=tree)
+def package(path: str, tree: str) -> PackageRef:
+    return PackageRef(path, tree)
 
 
 def test_revisions_and_package_states_survive_a_new_process(tmp_path: Path) -> None:

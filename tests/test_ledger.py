@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from faas_gitops.state import ledger as ledger_module
 from faas_gitops.errors import ConfigError
-from faas_gitops.state import APPLICATION_ID, LEDGER_FILENAME, Ledger, LedgerEntry
 from faas_gitops.models import Outcome, Status, SyncResult
+from faas_gitops.state import APPLICATION_ID, LEDGER_FILENAME, Ledger, LedgerEntry
+from faas_gitops.state import ledger as ledger_module
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

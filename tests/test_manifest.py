@@ -12,7 +12,6 @@ from faas_gitops.errors import ManifestError
 from faas_gitops.manifest import (
     FUNCTION_TYPES,
     FunctionManifest,
-    Limits,
     PackageManifest,
     StrictSafeLoader,
     build_package,
@@ -21,9 +20,10 @@ from faas_gitops.manifest import (
     parse_manifest,
 )
 from faas_gitops.models import FunctionSpec
+from faas_gitops.settings import LimitSettings
 
 FILE = "chat/package.yaml"
-DEFAULT_LIMITS = Limits()
+DEFAULT_LIMITS = LimitSettings()
 SAMPLE_REPO = Path(__file__).resolve().parent.parent / "sample-repo"
 
 GOOD = b"""\
@@ -50,7 +50,7 @@ def manifest_with(function_yaml: str, top: str = "packageId: p-1\n") -> bytes:
     return f"{top}functions:\n  - {{{function_yaml}}}\n".encode()
 
 
-def error_of(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ManifestError:
+def error_of(data: bytes, *, limits: LimitSettings = DEFAULT_LIMITS) -> ManifestError:
     with pytest.raises(ManifestError) as caught:
         parse_manifest(data, FILE, limits=limits)
     message = str(caught.value)
@@ -417,7 +417,7 @@ def test_config_that_json_cannot_carry_is_refused_even_when_built_in_python() ->
 
 
 def test_a_manifest_over_the_size_limit_is_refused_before_parsing() -> None:
-    error = error_of(GOOD + b"#" * 100, limits=Limits(max_manifest_bytes=len(GOOD) + 10))
+    error = error_of(GOOD + b"#" * 100, limits=LimitSettings(max_manifest_bytes=len(GOOD) + 10))
     assert "over the" in error.message
     assert f"{len(GOOD) + 100} bytes" in error.message
 
@@ -498,7 +498,7 @@ def test_unusable_code_fails_the_package_naming_the_manifest_field(
             path="chat",
             manifest_file=FILE,
             read_file=reader(files),
-            limits=Limits(max_code_bytes=10),
+            limits=LimitSettings(max_code_bytes=10),
         )
     assert caught.value.file == FILE
     assert caught.value.field == "functions[1].file"

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faas_gitops.reconcile import plan as planning
 from faas_gitops.models import (
     Action,
     ChangeKind,
@@ -15,6 +14,7 @@ from faas_gitops.models import (
     FunctionSpec,
     RemoteRevision,
 )
+from faas_gitops.reconcile import plan as planning
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faas_gitops.state import LedgerEntry
 from faas_gitops.models import (
     ChangeKind,
     FunctionChange,
@@ -23,6 +22,7 @@ from faas_gitops.report import (
     summary_line,
     to_json_document,
 )
+from faas_gitops.state import LedgerEntry
 
 COMMIT = "abc123def4567890abc123def4567890abc12345"
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

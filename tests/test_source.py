@@ -9,12 +9,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import SourceError
-from faas_gitops.manifest import Limits
 from faas_gitops.models import DesiredPackage, DesiredState, PackageFailure
+from faas_gitops.settings import LimitSettings
 from faas_gitops.source import GitSource, sort_tags, version_key
 from gitrepo import GitRepo, isolated_git_env
 
-DEFAULT_LIMITS = Limits()
+DEFAULT_LIMITS = LimitSettings()
 
 
 @pytest.fixture(autouse=True)
@@ -336,7 +336,7 @@ def test_a_bad_package_fails_alone_with_one_line_naming_file_and_field(
     build_bad(repo, case)
     sha = repo.commit(case)
 
-    state = read(repo, limits=Limits(max_code_bytes=1024, max_manifest_bytes=2048))
+    state = read(repo, limits=LimitSettings(max_code_bytes=1024, max_manifest_bytes=2048))
 
     failure = only_failure(state)
     assert failure == PackageFailure(
@@ -376,7 +376,7 @@ def test_more_packages_than_max_packages_fails_the_whole_read(repo: GitRepo) -> 
         add_package(repo, f"p{index}", f"id-{index}")
     repo.commit()
     with pytest.raises(SourceError, match=r"more than 2 packages \(--max-packages\)"):
-        read(repo, limits=Limits(max_packages=2))
+        read(repo, limits=LimitSettings(max_packages=2))
 
 
 def test_more_bytes_than_max_total_bytes_fails_the_whole_read(repo: GitRepo) -> None:
@@ -384,7 +384,7 @@ def test_more_bytes_than_max_total_bytes_fails_the_whole_read(repo: GitRepo) -> 
         add_package(repo, f"p{index}", f"id-{index}")
     repo.commit()
     with pytest.raises(SourceError, match=r"more than 200 bytes \(--max-total-bytes\)"):
-        read(repo, limits=Limits(max_total_bytes=200))
+        read(repo, limits=LimitSettings(max_total_bytes=200))
 
 
 # -- refs and tags ---------------------------------------------------------------------------

@@ -35,7 +35,6 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import yaml
@@ -55,6 +54,7 @@ from faas_gitops.models import (
     DesiredPackage,
     FunctionSpec,
 )
+from faas_gitops.settings import LimitSettings
 
 MANIFEST_NAME = "package.yaml"
 
@@ -69,21 +69,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 # with whatever exception they like, and a manifest has no use for them.
 _CORE_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset({None, "!", f"{_CORE_TAG}str"})
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Size limits that keep one hostile or mistaken commit from exhausting memory.
-
-    ``max_manifest_bytes`` and ``max_code_bytes`` fail one package; ``max_packages`` and
-    ``max_total_bytes`` (all manifests and code read from one commit) fail the whole read,
-    because past them the repository is not what this tool was pointed at.
-    """
-
-    max_manifest_bytes: int = 64 * 1024
-    max_code_bytes: int = 512 * 1024
-    max_packages: int = 10_000
-    max_total_bytes: int = 256 * 1024 * 1024
+_DEFAULT_LIMITS = LimitSettings()
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +480,9 @@ def decode_text(data: bytes) -> str:
         ) from None
 
 
-def parse_manifest(data: bytes, file: str, *, limits: Limits = Limits()) -> PackageManifest:
+def parse_manifest(
+    data: bytes, file: str, *, limits: LimitSettings = _DEFAULT_LIMITS
+) -> PackageManifest:
     """Parse and validate one ``package.yaml``; raises ``ManifestError`` and nothing else.
 
     ``file`` is the repository-relative path of the manifest: it starts every error message.
@@ -543,7 +531,7 @@ def parse_manifest(data: bytes, file: str, *, limits: Limits = Limits()) -> Pack
 # Manifest + code files -> DesiredPackage
 
 
-def decode_code(data: bytes, file: str, *, limits: Limits = Limits()) -> str:
+def decode_code(data: bytes, file: str, *, limits: LimitSettings = _DEFAULT_LIMITS) -> str:
     """Function code as text, or ValueError saying why it cannot be (size, binary, encoding)."""
     if len(data) > limits.max_code_bytes:
         raise ValueError(code_too_large(file, len(data), limits))
@@ -557,7 +545,7 @@ def decode_code(data: bytes, file: str, *, limits: Limits = Limits()) -> str:
         raise ValueError(f"{file!r} {exc}") from None
 
 
-def code_too_large(file: str, size: int, limits: Limits) -> str:
+def code_too_large(file: str, size: int, limits: LimitSettings) -> str:
     """The message for a code file over ``max_code_bytes`` (shared with ``source``)."""
     return (
         f"{file!r} is {size} bytes, over the {limits.max_code_bytes}-byte limit for "
@@ -572,7 +560,7 @@ def build_package(
     manifest_file: str,
     read_file: Callable[[str], bytes],
     tree_id: str = "",
-    limits: Limits = Limits(),
+    limits: LimitSettings = _DEFAULT_LIMITS,
 ) -> DesiredPackage:
     """Read each function's code through ``read_file`` and assemble the ``DesiredPackage``.
 
@@ -617,7 +605,6 @@ __all__ = [
     "MANIFEST_NAME",
     "MAX_DEPTH",
     "FunctionManifest",
-    "Limits",
     "PackageManifest",
     "StrictSafeLoader",
     "build_package",

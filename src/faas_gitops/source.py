@@ -29,13 +29,13 @@ from git.objects.fun import tree_entries_from_data
 from faas_gitops.errors import ManifestError, SourceError
 from faas_gitops.manifest import (
     MANIFEST_NAME,
-    Limits,
     PackageManifest,
     build_package,
     code_too_large,
     parse_manifest,
 )
 from faas_gitops.models import CommitInfo, DesiredPackage, DesiredState, PackageFailure
+from faas_gitops.settings import LimitSettings
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ _KIND_MASK = 0o170000
 _TREE_MEMO_LIMIT = 200_000
 _DRAIN_CHUNK = 1 << 20
 
-_DEFAULT_LIMITS = Limits()
+_DEFAULT_LIMITS = LimitSettings()
 
 PackageCache = MutableMapping[tuple[str, str], DesiredPackage | PackageFailure]
 _Entries = dict[str, tuple[int, bytes]]
@@ -267,7 +267,7 @@ class GitSource:
         commit: CommitInfo,
         path: str = "",
         *,
-        limits: Limits = _DEFAULT_LIMITS,
+        limits: LimitSettings = _DEFAULT_LIMITS,
         cache: PackageCache | None = None,
         on_package: Callable[[DesiredPackage | PackageFailure], None] | None = None,
     ) -> DesiredState:
@@ -281,7 +281,8 @@ class GitSource:
         ``cache`` maps (package path, git tree id) to a package read earlier: a directory whose
         tree id is unchanged is not re-read. Only successes are cached (failure messages name
         the commit, and failures are rare), and the mapping is pruned in place to this read's
-        packages so a long-running daemon does not grow it. A cache belongs to one ``Limits``.
+        packages so a long-running daemon does not grow it. A cache belongs to one set of
+        limits.
 
         ``max_total_bytes`` counts the manifests and code read from git, plus the UTF-8 size of
         the code of cached packages (their manifests are not re-read, so not counted).
@@ -353,7 +354,7 @@ class GitSource:
             current = sha
         return current
 
-    def _find_packages(self, start_path: str, start: bytes, limits: Limits) -> list[_Found]:
+    def _find_packages(self, start_path: str, start: bytes, limits: LimitSettings) -> list[_Found]:
         """Walk every non-dot directory below ``start``; note the package each one is inside."""
         found: list[_Found] = []
         stack: list[tuple[str, bytes, str | None]] = [(start_path, start, None)]
@@ -382,7 +383,7 @@ class GitSource:
         return found
 
     def _read_package(
-        self, package: _Found, tree_id: str, short: str, limits: Limits, budget: _Budget
+        self, package: _Found, tree_id: str, short: str, limits: LimitSettings, budget: _Budget
     ) -> DesiredPackage | PackageFailure:
         directory = package.directory
         manifest_file = _join(directory, MANIFEST_NAME)
@@ -427,7 +428,7 @@ class GitSource:
         )
 
     def _read_path(
-        self, entries: _Entries, relative: str, short: str, limits: Limits, budget: _Budget
+        self, entries: _Entries, relative: str, short: str, limits: LimitSettings, budget: _Budget
     ) -> bytes:
         """A code file by package-relative path; ManifestError (message only) if unusable."""
         parts = relative.split("/")

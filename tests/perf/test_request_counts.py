@@ -25,9 +25,9 @@ from e2e import API_KEY
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.settings import ApiSettings, GitSettings, Settings
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
+from faas_gitops.settings import ApiSettings, GitSettings, Settings
 from gitrepo import GitRepo
 
 PACKAGES = 20

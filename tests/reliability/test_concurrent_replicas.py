@@ -119,9 +119,7 @@ def test_three_replicas_at_once_make_exactly_one_revision_per_changed_package(
         # Round 2: four packages change; the others must not get a revision from anyone.
         repo.bulk_commit(many_packages(PACKAGES, changed=changed), "second")
         second_docs = run_replicas(repo.root, emulator, tmp_path, "second")
-        made = {
-            emulator.store.revisions(package_id(names[number]))[-1]["id"] for number in changed
-        }
+        made = {emulator.store.revisions(package_id(names[number]))[-1]["id"] for number in changed}
         assert_claimed_once(second_docs, emulator, made)
         expected = {name: 2 if number in changed else 1 for number, name in enumerate(names)}
         assert counts(emulator) == expected

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from e2e import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
-from faas_gitops.reconcile import legacy_source
 from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.reconcile import legacy_source
 from faas_gitops.source import GitSource
 from gitrepo import GitRepo
 

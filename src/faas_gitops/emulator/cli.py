@@ -13,44 +13,205 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Annotated, Literal
 
 import structlog
+from pydantic import BaseModel, ConfigDict, Field
 
 from faas_gitops.emulator.config import DEFAULT_API_KEY, PUBNUB_VERSION, EmulatorConfig
-from faas_gitops.emulator.list_faults import REVISION_LIST_FAULTS
+from faas_gitops.emulator.list_faults import RevisionListFault
 from faas_gitops.emulator.requestlog import RequestLog
 from faas_gitops.emulator.server import build_server
 from faas_gitops.emulator.store import EmulatorStore
+from faas_gitops.errors import ConfigError
+from faas_gitops.options import Opt, add_options, parse
 
 API_KEY_ENV = "FAAS_API_KEY"
-_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+_NET = "listening"
+_SILENT = "behaviour where the API docs are silent"
+_FAULTS = "fault injection (applies to /v2/faas requests only)"
+_STATE = "state"
+_LOGS = "logging (stderr)"
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-def _probability(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {raw}")
-    return value
+def _opt(flag: str, help_text: str, group: str, metavar: str | None = None) -> Opt:
+    """The emulator's flags have no environment twins (only the key comes from the env)."""
+    return Opt(flag, help_text, metavar, twin=False, group=group)
 
 
-def _non_negative(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {raw}")
-    return value
+class EmulatorOptions(BaseModel):
+    """Every flag of ``faas-gitops emulator``, declared like the main command's settings."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", title="emulator")
 
-def _positive(raw: str) -> int:
-    value = _non_negative(raw)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    host: Annotated[str, _opt("--host", "interface to listen on", _NET)] = "127.0.0.1"
+    port: Annotated[
+        int, Field(ge=0), _opt("--port", "TCP port to listen on (0: any free port)", _NET)
+    ] = 8090
+    api_key_file: Annotated[
+        Path | None,
+        _opt(
+            "--api-key-file",
+            "file holding the API key clients must send in 'Authorization' (surrounding "
+            f"whitespace ignored); else the {API_KEY_ENV} environment variable; else the "
+            f"well-known default key '{DEFAULT_API_KEY}'",
+            _NET,
+        ),
+    ] = None
+    list_order: Annotated[
+        Literal["shuffled", "created"],
+        _opt(
+            "--list-order",
+            "order of lists requested without 'sort': a stable shuffle or creation order",
+            _SILENT,
+        ),
+    ] = "shuffled"
+    revision_list_code: Annotated[
+        Literal["include", "omit"],
+        _opt(
+            "--revision-list-code",
+            "whether items of a package's revision list embed each function's 'code'",
+            _SILENT,
+        ),
+    ] = "omit"
+    not_found_status: Annotated[
+        Literal[400, 404],
+        _opt(
+            "--not-found-status",
+            "HTTP status of FAAS-1004 'entity not found' (the docs show both)",
+            _SILENT,
+        ),
+    ] = 400
+    create_status: Annotated[
+        Literal[200, 201],
+        _opt(
+            "--create-status", "HTTP status of a successful create (package or revision)", _SILENT
+        ),
+    ] = 201
+    max_page_size: Annotated[
+        int,
+        Field(ge=1),
+        _opt(
+            "--max-page-size",
+            "largest page a list returns; a bigger 'size' is capped to it",
+            _SILENT,
+        ),
+    ] = 100
+    max_functions: Annotated[
+        int,
+        Field(ge=1),
+        _opt(
+            "--max-functions", "functions allowed per revision; more answers 422 FAAS-1006", _SILENT
+        ),
+    ] = 50
+    seed: Annotated[
+        int,
+        _opt(
+            "--seed",
+            "seed of the random generator behind shuffling and faults: same seed, same run",
+            _FAULTS,
+        ),
+    ] = 0
+    latency_ms: Annotated[
+        int, Field(ge=0), _opt("--latency-ms", "delay added to every request", _FAULTS)
+    ] = 0
+    latency_jitter_ms: Annotated[
+        int,
+        Field(ge=0),
+        _opt(
+            "--latency-jitter-ms",
+            "extra random delay, uniform between 0 and this, added to --latency-ms",
+            _FAULTS,
+        ),
+    ] = 0
+    fault_5xx: Annotated[
+        Probability,
+        _opt(
+            "--fault-5xx",
+            "probability (0..1) that a request answers 500, 502 or 503 (FAAS-500)",
+            _FAULTS,
+        ),
+    ] = 0.0
+    fault_429: Annotated[
+        Probability,
+        _opt(
+            "--fault-429",
+            "probability (0..1) that a request answers 429 (FAAS-429) with Retry-After",
+            _FAULTS,
+        ),
+    ] = 0.0
+    retry_after: Annotated[
+        int,
+        Field(ge=0),
+        _opt(
+            "--retry-after",
+            "seconds sent in the Retry-After header of injected 429 answers",
+            _FAULTS,
+        ),
+    ] = 1
+    fault_drop_after_commit: Annotated[
+        Probability,
+        _opt(
+            "--fault-drop-after-commit",
+            "probability (0..1) that a create (POST) is stored and then the connection is "
+            "closed without an answer, so the client cannot know it succeeded",
+            _FAULTS,
+        ),
+    ] = 0.0
+    revision_list_fault: Annotated[
+        RevisionListFault,
+        _opt(
+            "--revision-list-fault",
+            "make revision list answers lie: data null, no meta.paging, totalPages always 1, "
+            "the page parameter ignored, or totalPages always one more than the page asked",
+            _FAULTS,
+        ),
+    ] = "none"
+    deploy_delay_ms: Annotated[
+        int,
+        Field(ge=0),
+        _opt(
+            "--deploy-delay-ms",
+            "how long a started or rolled-over deployment stays STARTING before RUNNING",
+            _SILENT,
+        ),
+    ] = 200
+    max_running_deployments: Annotated[
+        int,
+        Field(ge=1),
+        _opt(
+            "--max-running-deployments",
+            "running-deployments limit of the account; starting beyond it answers 422",
+            _SILENT,
+        ),
+    ] = 5
+    seed_from: Annotated[
+        Path | None,
+        _opt(
+            "--seed-from",
+            "create the packages named by the package.yaml files under DIR (with their "
+            "packageId and name, no revisions) before serving; existing ones are skipped",
+            _STATE,
+            "DIR",
+        ),
+    ] = None
+    state_file: Annotated[
+        Path | None,
+        _opt(
+            "--state-file",
+            "JSON file that keeps the emulator's data across restarts (default: memory only)",
+            _STATE,
+        ),
+    ] = None
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"],
+        _opt("--log-level", "verbosity of the emulator's logs", _LOGS),
+    ] = "info"
+    access_log: Annotated[
+        bool, _opt("--access-log", "also log one line per request (uvicorn)", _LOGS)
+    ] = False
 
 
 def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
@@ -58,156 +219,22 @@ def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
         prog=prog,
         description=(
             "Serve a local emulator of PubNub's Functions v2 admin API (/v2/faas: packages, "
-            "package revisions, functions of a revision, deployments and the running limit) so "
-            "repositories can be synced and tested without an account. Clients must send the "
-            "configured key in 'Authorization' and a 'PubNub-Version: YYYY-MM-DD' header "
-            f"(e.g. {PUBNUB_VERSION}). Runs until SIGINT or SIGTERM, then exits 0."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    net = parser.add_argument_group("listening")
-    net.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    net.add_argument(
-        "--port", type=_non_negative, default=8090, help="TCP port to listen on (0: any free port)"
-    )
-    net.add_argument(
-        "--api-key-file",
-        type=Path,
-        default=None,
-        help=(
-            "file holding the API key clients must send in 'Authorization' (surrounding "
-            f"whitespace ignored); else the {API_KEY_ENV} environment variable; else the "
-            f"well-known default key '{DEFAULT_API_KEY}'"
+            "package revisions, functions of a revision) so repositories can be synced and "
+            "tested without an account. Clients must send the configured key in "
+            f"'Authorization' and a 'PubNub-Version: YYYY-MM-DD' header (e.g. {PUBNUB_VERSION})."
+            " Runs until SIGINT or SIGTERM, then exits 0."
         ),
     )
-    behaviour = parser.add_argument_group("behaviour where the API docs are silent")
-    behaviour.add_argument(
-        "--list-order",
-        choices=("shuffled", "created"),
-        default="shuffled",
-        help="order of lists requested without 'sort': a stable shuffle or creation order",
-    )
-    behaviour.add_argument(
-        "--revision-list-code",
-        choices=("include", "omit"),
-        default="omit",
-        help="whether items of a package's revision list embed each function's 'code'",
-    )
-    behaviour.add_argument(
-        "--not-found-status",
-        type=int,
-        choices=(400, 404),
-        default=400,
-        help="HTTP status of FAAS-1004 'entity not found' (the docs show both)",
-    )
-    behaviour.add_argument(
-        "--create-status",
-        type=int,
-        choices=(200, 201),
-        default=201,
-        help="HTTP status of a successful create (package or revision)",
-    )
-    behaviour.add_argument(
-        "--max-page-size",
-        type=_positive,
-        default=100,
-        help="largest page a list returns; a bigger 'size' is capped to it",
-    )
-    behaviour.add_argument(
-        "--max-functions",
-        type=_positive,
-        default=50,
-        help="functions allowed per revision; more answers 422 FAAS-1006",
-    )
-    behaviour.add_argument(
-        "--deploy-delay-ms",
-        type=_non_negative,
-        default=200,
-        help="how long a started or rolled-over deployment stays STARTING before RUNNING",
-    )
-    behaviour.add_argument(
-        "--max-running-deployments",
-        type=_positive,
-        default=5,
-        help="running-deployments limit of the account; starting beyond it answers 422",
-    )
-    faults = parser.add_argument_group("fault injection (applies to /v2/faas requests only)")
-    faults.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the random generator behind shuffling and faults: same seed, same run",
-    )
-    faults.add_argument(
-        "--latency-ms", type=_non_negative, default=0, help="delay added to every request"
-    )
-    faults.add_argument(
-        "--latency-jitter-ms",
-        type=_non_negative,
-        default=0,
-        help="extra random delay, uniform between 0 and this, added to --latency-ms",
-    )
-    faults.add_argument(
-        "--fault-5xx",
-        type=_probability,
-        default=0.0,
-        help="probability (0..1) that a request answers 500, 502 or 503 (FAAS-500)",
-    )
-    faults.add_argument(
-        "--fault-429",
-        type=_probability,
-        default=0.0,
-        help="probability (0..1) that a request answers 429 (FAAS-429) with Retry-After",
-    )
-    faults.add_argument(
-        "--retry-after",
-        type=_non_negative,
-        default=1,
-        help="seconds sent in the Retry-After header of injected 429 answers",
-    )
-    faults.add_argument(
-        "--fault-drop-after-commit",
-        type=_probability,
-        default=0.0,
-        help=(
-            "probability (0..1) that a create (POST) is stored and then the connection is "
-            "closed without an answer, so the client cannot know it succeeded"
-        ),
-    )
-    faults.add_argument(
-        "--revision-list-fault",
-        choices=REVISION_LIST_FAULTS,
-        default="none",
-        help=(
-            "make revision list answers lie: data null, no meta.paging, totalPages always 1, "
-            "the page parameter ignored, or totalPages always one more than the page asked"
-        ),
-    )
-    state = parser.add_argument_group("state")
-    state.add_argument(
-        "--seed-from",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help=(
-            "create the packages named by the package.yaml files under DIR (with their "
-            "packageId and name, no revisions) before serving; existing ones are skipped"
-        ),
-    )
-    state.add_argument(
-        "--state-file",
-        type=Path,
-        default=None,
-        help="JSON file that keeps the emulator's data across restarts (default: memory only)",
-    )
-    logs = parser.add_argument_group("logging (stderr)")
-    logs.add_argument(
-        "--log-level", choices=_LOG_LEVELS, default="info", help="verbosity of the emulator's logs"
-    )
-    logs.add_argument(
-        "--access-log", action="store_true", help="also log one line per request (uvicorn)"
-    )
+    add_options(parser, EmulatorOptions)
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> EmulatorOptions:
+    """Flags into ``EmulatorOptions``; a bad value is argparse's usage error (exit 2)."""
+    try:
+        return parse(parser, EmulatorOptions, sys.argv[1:] if argv is None else argv)
+    except ConfigError as exc:
+        parser.error(str(exc))
 
 
 def _configure_logging(level: str) -> None:
@@ -224,7 +251,7 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _api_key(args: argparse.Namespace) -> str:
+def _api_key(args: EmulatorOptions) -> str:
     log = structlog.get_logger("faas_gitops.emulator.cli")
     if args.api_key_file is not None:
         try:
@@ -248,7 +275,7 @@ def _api_key(args: argparse.Namespace) -> str:
     return DEFAULT_API_KEY
 
 
-def _prepare(args: argparse.Namespace) -> tuple[EmulatorConfig, EmulatorStore]:
+def _prepare(args: EmulatorOptions) -> tuple[EmulatorConfig, EmulatorStore]:
     """The validated config and the (loaded) store; ``ValueError`` names the bad flag."""
     config = EmulatorConfig(
         api_key=_api_key(args),
@@ -285,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, serve until SIGINT/SIGTERM, return the exit code (0, or 2 on bad usage)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(parser, argv)
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     _configure_logging(args.log_level)

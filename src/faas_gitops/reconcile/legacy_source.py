@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from faas_gitops.manifest import Limits
 from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.remote import local_checkout
-from faas_gitops.settings import Settings
+from faas_gitops.settings import LimitSettings, Settings
 from faas_gitops.source import GitSource, _Budget, _display, _Found, _normalise_path
 
 
 class LegacySource:
-    def __init__(self, repo: Path, limits: Limits) -> None:
+    def __init__(self, repo: Path, limits: LimitSettings) -> None:
         self._git = GitSource(repo)
         self._limits = limits
         self._found: dict[str, _Found] = {}
@@ -43,4 +42,4 @@ class LegacySource:
 
 def open_source(settings: Settings, repo: Path | None) -> LegacySource:
     path = repo or local_checkout(settings)
-    return LegacySource(path, Limits(**settings.limits.model_dump()))
+    return LegacySource(path, settings.limits)

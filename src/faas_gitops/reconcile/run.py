@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from faas_gitops.errors import ApiAuthError, ApiError, FaasGitopsError
+from faas_gitops.errors import ApiAuthError, ApiError, ApiUnreachable, FaasGitopsError
 from faas_gitops.models import (
     Action,
     ChangeKind,
@@ -106,6 +106,9 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
             refs: Sequence[PackageRef] = await in_git(
                 source.package_refs, commit, settings.git.path
             )
+            # The first call proves the URL and the key, once: a wrong URL, a dead host or a
+            # rejected key stops the run before it starts, with one line and no summary.
+            await session.api.probe()
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
             try:
                 return await _reconcile(
@@ -141,7 +144,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         session.api,
         session.cache,
         create_packages=settings.create_packages,
-        verify_content=full,
+        verify_content=settings.verify_content or full,
     )
     run = _Run()
     for outcome in classified.unchanged:
@@ -165,10 +168,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         await _stages(run, classified.to_read, read_one, writer=None if settings.dry_run else
                       Writer(reader, commit, journal), slots=slots, commit=commit,
                       unchanged=classified.unchanged)  # fmt: skip
-    except ApiAuthError as exc:
+    except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
-    if run.asked == 0 and fatal is None and classified.unchanged:
-        fatal = await _check_key(session)
     for outcome in run.outcomes.values():
         _log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
@@ -228,8 +229,8 @@ async def _stages(
             for planned in run.planned.values():
                 group.create_task(_write(writer, planned, run, slots))
     except BaseExceptionGroup as group:
-        auth = group.subgroup(ApiAuthError)
-        first = (auth or group).exceptions[0]
+        stopping = group.subgroup((ApiAuthError, ApiUnreachable))
+        first = (stopping or group).exceptions[0]
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
@@ -255,7 +256,7 @@ async def _read_and_plan(  # noqa: PLR0917 - one call site
                 latest_functions=remote.latest_functions,
             )
             journal.settle_pending(pending_by_path.get(desired.path, ()), remote, plan)
-    except ApiAuthError:
+    except (ApiAuthError, ApiUnreachable):
         raise
     except FaasGitopsError as exc:
         run.outcomes[desired.path] = _failure(desired, exc)
@@ -280,7 +281,7 @@ async def _write(writer: Writer, planned: _Planned, run: _Run, slots: asyncio.Se
                 outcome = await writer.create_package(planned.desired)
             else:
                 outcome = await writer.create_revision(planned.plan, planned.remote.revisions)
-        except ApiAuthError:
+        except (ApiAuthError, ApiUnreachable):
             raise
         except FaasGitopsError as exc:
             outcome = _failure(planned.desired, exc, planned.plan)
@@ -348,20 +349,6 @@ def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
                 error=f"{manifest_of(path)}: {field_name}: the same remote package "
                 f"is the target of {paths}; give each directory its own package",
             )
-
-
-async def _check_key(session: Session) -> str | None:
-    """With nothing to ask about, still prove the key works: a revoked key must not pass.
-
-    Only a rejected key matters here; other errors are logged (nothing needed syncing).
-    """
-    try:
-        await session.api.check_access()
-    except ApiAuthError as exc:
-        return str(exc)
-    except ApiError as exc:
-        log.warning("api.check_failed", error=str(exc))
-    return None
 
 
 _EVENTS = {status: f"package.{status.value}" for status in Status}

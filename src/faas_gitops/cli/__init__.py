@@ -1,0 +1,136 @@
+"""Command line: flags with env twins, subcommands, exit codes. No sync logic lives here.
+
+Exit codes (documented in the README):
+  0  every package is in sync (or planned, with --dry-run)
+  1  at least one package failed (the others still synced); daemon: --max-failures reached
+  2  usage or configuration error: bad flag or value, repo/ref/path not found, no or invalid
+     API key (a 401 stops the run at once)
+  130 interrupted (Ctrl-C) during --sync-once
+
+Every flag comes from the fields of ``settings.Settings`` (see ``options``); this module only
+adds the API key, which by design has no flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from faas_gitops import __version__, logs
+from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
+from faas_gitops.cli.subcommands import SUBCOMMANDS, run_subcommand
+from faas_gitops.errors import ConfigError, FaasGitopsError, SourceError
+from faas_gitops.options import add_options, given_secrets, resolve, validate
+from faas_gitops.settings import Settings
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SUBCOMMANDS",
+    "build_parser",
+    "load_api_key",
+    "load_settings",
+    "main",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faas-gitops",
+        description="Reconcile a git repository of PubNub Functions packages into the FaaS v2 "
+        "API. Subcommands: 'history' (the ledger of syncs), 'emulator' (a local FaaS API), "
+        "'demo' (a throw-away end-to-end run), 'completion bash|zsh' (a shell completion "
+        "script).",
+        epilog="Exit codes: 0 in sync, 1 a package failed, 2 usage/configuration error "
+        "(including a rejected API key), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"faas-gitops {__version__}")
+    add_options(parser, Settings)
+    return parser
+
+
+def load_api_key(key_file: Path | None, env: Mapping[str, str]) -> str:
+    """The key from ``--api-key-file``/``FAAS_API_KEY_FILE``, else ``FAAS_API_KEY``."""
+    if key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+            raise ConfigError(f"--api-key-file {key_file}: {reason}") from None
+        if not key:
+            raise ConfigError(f"--api-key-file {key_file}: the file is empty")
+        return key
+    key = env.get("FAAS_API_KEY", "").strip()
+    if not key:
+        raise ConfigError(
+            "no API key: set FAAS_API_KEY or pass --api-key-file FILE "
+            "(a Service Integration key from the Admin Portal)"
+        )
+    return key
+
+
+def load_settings(namespace: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    """Flags and env twins into ``Settings``; every secret they name is registered for redaction."""
+    data, sources = resolve(Settings, namespace, env)
+    api = data.setdefault("api", {})
+    key = load_api_key(api.get("key_file"), env)
+    logs.register_secret(key)
+    api["key"] = key
+    settings = validate(Settings, data, sources)
+    for flag, value, is_file in given_secrets(settings):
+        if not is_file:
+            logs.register_secret(str(value))
+            continue
+        try:
+            logs.register_secret(Path(value).read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+            raise ConfigError(f"{flag} {value}: {reason}") from None
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        return run_subcommand(args[0], args[1:])
+    namespace = build_parser().parse_args(args)
+    try:
+        settings = load_settings(namespace, os.environ)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    logs.configure(settings.log.level, settings.log.format)
+    try:
+        if settings.sync_once:
+            return asyncio.run(_sync_once(settings))
+        from faas_gitops.daemon import run_daemon  # noqa: PLC0415 - only the daemon needs it
+
+        return run_daemon(settings)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+
+
+async def _sync_once(settings: Settings) -> int:
+    from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
+    from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
+    from faas_gitops.remote import local_checkout  # noqa: PLC0415
+    from faas_gitops.report import render  # noqa: PLC0415
+
+    try:
+        repo = await asyncio.to_thread(local_checkout, settings)
+        result = await sync_once(settings, repo=repo)
+    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
+        # Stopped before any package was synced: one line, no misleading summary.
+        return fail(str(exc), EXIT_USAGE)
+    except FaasGitopsError as exc:
+        return fail(str(exc), EXIT_FAILED)
+    sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
+    sys.stdout.flush()
+    if result.fatal_error is not None:
+        return fail(result.fatal_error, EXIT_USAGE)
+    return EXIT_OK if result.ok else EXIT_FAILED

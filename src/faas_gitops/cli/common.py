@@ -1,0 +1,17 @@
+"""Exit codes and the one-line error every command prints."""
+
+from __future__ import annotations
+
+import sys
+
+from faas_gitops import logs
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int) -> int:
+    sys.stderr.write(f"faas-gitops: error: {logs.redact(message)}\n")
+    return code
