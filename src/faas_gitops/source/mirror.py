@@ -163,7 +163,11 @@ class Mirror:
         ):
             return f"git did not answer in {GIT_TIMEOUT_S} s"
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        causes = [line for line in lines if line.lower() not in _BOILERPLATE]
+        causes = [
+            line.removeprefix("fatal: ").removeprefix("error: ")
+            for line in lines
+            if line.lower() not in _BOILERPLATE
+        ]
         text = "; ".join(causes or lines) or f"git exited with {exc.status}"
         for internal in (str(self.path), str(self._mirrors / f"{self.path.stem}.tmp")):
             text = text.replace(internal, "the mirror")
