@@ -42,7 +42,7 @@ def _handler(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._cgi()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output quiet
 
         def _body(self) -> bytes:
