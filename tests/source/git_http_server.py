@@ -47,7 +47,7 @@ def _handler(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().strip(), 16)
                     if size == 0:
