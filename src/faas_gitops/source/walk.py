@@ -123,7 +123,7 @@ class Walk:
 
     def _submodule(self, path: str, sha: bytes) -> None:
         tree = self.objects.commit_tree(sha)
-        if tree is not None and MANIFEST_NAME not in self.objects.entries(tree):
+        if tree is not None and not self._holds_package(tree):
             return  # its commit is here and holds no package: nothing is lost
         self.warn_once(
             "submodule_skipped",
@@ -132,6 +132,19 @@ class Walk:
             "is a git submodule; faas-gitops reads only this repository's own tree, so a "
             "package.yaml inside it is skipped; copy the package into the repository instead",
         )
+
+    def _holds_package(self, tree: bytes) -> bool:
+        stack = [tree]
+        while stack:
+            entries = self.objects.entries(stack.pop())
+            if MANIFEST_NAME in entries:
+                return True
+            stack.extend(
+                sha
+                for name, (mode, sha) in entries.items()
+                if kind(mode) == TREE and not name.startswith(".")
+            )
+        return False
 
     def _symlink(self, directory: str, name: str, sha: bytes) -> None:
         try:
