@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -121,3 +122,20 @@ def test_a_clone_that_fails_shows_git_s_real_cause_not_its_closing_advice(
     assert "and the repository exists" not in message
     assert str(tmp_path / "state") not in message
     assert not list((tmp_path / "state" / "mirrors").glob("*.tmp")), "no half-made clone left"
+
+
+def test_a_mirror_left_by_an_earlier_version_with_the_password_inside_is_removed(
+    tmp_path: Path, server: GitHttpServer
+) -> None:
+    state = tmp_path / "state"
+    url = server.url("repo.git", user="alice", password=quote(PASSWORD, safe=""))
+    legacy = state / "mirrors" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.git"
+    legacy.mkdir(parents=True)
+    (legacy / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+
+    with open_url(url, state) as repository:
+        repository.resolve()
+
+    assert not legacy.exists()
+    assert all(b"MIRRORCHECK" not in path.read_bytes() for path in every_file(state))
+    assert stat.S_IMODE((state / "mirrors").stat().st_mode) == 0o700

@@ -1,10 +1,11 @@
-"""The ``package.yaml`` schema: bytes in, a validated manifest or one ``ManifestError`` line out.
+"""The ``package.yaml`` schema: bytes in, a validated manifest or one ``ManifestError`` out.
 
 This module is pure on purpose (no git, no httpx, no clock): ``source`` hands it bytes and a
 ``read_file`` callback, so every rule here is tested with plain values and fuzzed with
 hypothesis. The contract is that *any* input ends in either a ``PackageManifest`` or a
 ``ManifestError`` naming the file and the field, never another exception, because one bad
-package must fail alone while the rest of the commit syncs.
+package must fail alone while the rest of the commit syncs. Its first line is the problem to
+fix first; when there are more, each follows on its own indented line, so none is hidden.
 
 Choices made where the issue is silent (all deliberate, all tested):
 

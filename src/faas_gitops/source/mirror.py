@@ -96,10 +96,17 @@ class Mirror:
         name = hashlib.sha256(self._credential.url.encode()).hexdigest()[:16]
         self._mirrors = mirrors
         self.path = mirrors / f"{name}.git"
+        # Earlier versions named the mirror after the whole URL and kept the password in its
+        # config; such a mirror is removed, not reused.
+        legacy = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self._legacy = mirrors / f"{legacy}.git" if legacy != name else None
 
     def sync(self) -> Path:
         """Clone on first use, then fetch (following a change of the default branch)."""
         ensure_private_dir(self._mirrors)
+        self._mirrors.chmod(0o700)  # ours alone, even if an earlier version made it 0755
+        if self._legacy is not None and self._legacy.exists():
+            shutil.rmtree(self._legacy, ignore_errors=True)
         if (self.path / "HEAD").exists():
             self._git("fetch", "--prune", "--tags", "--force", "origin", cwd=self.path)
             try:

@@ -30,7 +30,7 @@ from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
 from faas_gitops.source.mirror import Mirror, ensure_private_dir
 from faas_gitops.source.package_reader import read_package
 from faas_gitops.source.tags import sort_tags
-from faas_gitops.source.tree import TREE, ObjectReader, kind
+from faas_gitops.source.tree import REGULAR, TREE, ObjectReader, kind
 from faas_gitops.source.walk import Walk, normalise_path
 
 log = structlog.get_logger(__name__)
@@ -265,7 +265,7 @@ class Repository:
         entry = self.objects.entries(current).get(parts[-1])
         if entry is None:
             return None
-        if kind(entry[0]) != 0o100000:
+        if kind(entry[0]) != REGULAR:
             raise SourceError(f"{path}: not a regular file in commit {sha[:12]}")
         try:
             return self.objects.blob(

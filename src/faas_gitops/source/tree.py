@@ -15,6 +15,7 @@ from git.objects.fun import tree_entries_from_data
 
 from faas_gitops.errors import ManifestError, SourceError
 
+REGULAR = 0o100000
 TREE = 0o040000
 SYMLINK = 0o120000
 GITLINK = 0o160000
@@ -133,4 +134,4 @@ class ObjectReader:
         return data
 
 
-__all__ = ["GITLINK", "SYMLINK", "TREE", "Entries", "ObjectReader", "kind"]
+__all__ = ["GITLINK", "REGULAR", "SYMLINK", "TREE", "Entries", "ObjectReader", "kind"]
