@@ -11,7 +11,7 @@ SPEC = FunctionSpec(name="f", type="BEFORE_PUBLISH", code="c", config={"a": [1, 
 
 
 def package(path: str, tree: str) -> PackageRef:
-    return PackageRef(path, tree)
+    return PackageRef(path, tree, commit="c" * 40)
 
 
 def test_revisions_and_package_states_survive_a_new_process(tmp_path: Path) -> None:

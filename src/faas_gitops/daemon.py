@@ -45,8 +45,8 @@ from faas_gitops.metrics import Metrics
 from faas_gitops.models import Status, SyncResult
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
-from faas_gitops.remote import GIT_TIMEOUT_S, local_checkout, safe_url
 from faas_gitops.settings import Settings
+from faas_gitops.source.mirror import GIT_TIMEOUT_S, local_checkout, safe_url
 from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, resolve_commit
 
 log = structlog.get_logger(__name__)

@@ -15,7 +15,6 @@ import pytest
 
 from e2e import CHAT_ID, MODES, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.reconcile import legacy_source
 from faas_gitops.reconcile import run as pipeline
 from gitrepo import GitRepo
 
@@ -29,7 +28,7 @@ def mode() -> dict[str, Any]:
 def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> list[int]:
     """Delay each package read from git; record the API requests seen by then."""
     seen: list[int] = []
-    original = legacy_source.open_source
+    original = pipeline.open_source
 
     def slowed(*args: Any, **kw: Any) -> Any:
         source = original(*args, **kw)

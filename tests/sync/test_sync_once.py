@@ -17,8 +17,8 @@ import pytest
 
 from e2e import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.reconcile import legacy_source
-from faas_gitops.source import GitSource
+from faas_gitops.reconcile import run as pipeline
+from faas_gitops.source import Repository
 from gitrepo import GitRepo
 
 FUNCTION = {
@@ -453,14 +453,15 @@ def test_a_warm_sync_does_not_even_read_the_files_of_unchanged_directories(
     assert run_cli().code == 0
     repo.write("webhooks/functions/heartbeat.js", "export default () => 1;\n")
     repo.commit("Change one package")
-    sources: list[GitSource] = []
+    sources: list[Repository] = []
+    original = pipeline.open_source
 
-    class CountingSource(GitSource):
-        def __init__(self, path: Path) -> None:
-            super().__init__(path)
-            sources.append(self)
+    def counting(*args: Any) -> Repository:
+        source: Repository = original(*args)
+        sources.append(source)
+        return source
 
-    monkeypatch.setattr(legacy_source, "GitSource", CountingSource)
+    monkeypatch.setattr(pipeline, "open_source", counting)
 
     result = run_cli("--output", "json")
 

@@ -118,12 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _sync_once(settings: Settings) -> int:
     from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
-    from faas_gitops.remote import local_checkout  # noqa: PLC0415
     from faas_gitops.report import render  # noqa: PLC0415
 
     try:
-        repo = await asyncio.to_thread(local_checkout, settings)
-        result = await sync_once(settings, repo=repo)
+        result = await sync_once(settings)
     except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
         # Stopped before any package was synced: one line, no misleading summary.
         return fail(str(exc), EXIT_USAGE)

@@ -41,11 +41,11 @@ from faas_gitops.models import (
 from faas_gitops.reconcile import plan as planning
 from faas_gitops.reconcile.classify import classify
 from faas_gitops.reconcile.journal import SyncJournal
-from faas_gitops.reconcile.legacy_source import open_source
 from faas_gitops.reconcile.remote import RemoteReader, RemoteState, manifest_of
-from faas_gitops.reconcile.session import PackageSource, Session
+from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.writer import Writer
 from faas_gitops.settings import Settings
+from faas_gitops.source import Repository
 from faas_gitops.state.ledger import PendingWrite
 
 log = structlog.get_logger(__name__)
@@ -104,7 +104,7 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
         try:
             commit = await in_git(source.resolve, ref_name)
             refs: Sequence[PackageRef] = await in_git(
-                source.package_refs, commit, settings.git.path
+                source.package_refs, commit, settings.git.path, settings.limits
             )
             # The first call proves the URL and the key, once: a wrong URL, a dead host or a
             # rejected key stops the run before it starts, with one line and no summary.
@@ -122,7 +122,7 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
 
 async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared inputs
     session: Session,
-    source: PackageSource,
+    source: Repository,
     commit: CommitInfo,
     refs: Sequence[PackageRef],
     in_git: Callable[..., object],
@@ -153,7 +153,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     fatal: str | None = None
 
     async def read_one(ref: PackageRef) -> None:
-        item = await in_git(source.read_package, commit, ref)  # type: ignore[misc]
+        item = await in_git(source.read_package, ref, settings.limits)  # type: ignore[misc]
         assert isinstance(item, DesiredPackage | PackageFailure)  # noqa: S101
         if isinstance(item, PackageFailure):
             run.outcomes[item.path] = Outcome(
@@ -373,4 +373,12 @@ def _log_outcome(outcome: Outcome) -> None:
         log.info(event, **fields)
 
 
-__all__ = ["sync_once"]
+def open_source(settings: Settings, repo: Path | None) -> Repository:
+    """The repository of this sync: ``repo`` as given (a checkout the caller prepared), else
+    what ``--repo`` names (a local path, or a URL's mirror fetched now)."""
+    if repo is not None:
+        return Repository(repo)
+    return Repository.open(settings.git, settings.state_dir)
+
+
+__all__ = ["open_source", "sync_once"]

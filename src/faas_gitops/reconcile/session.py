@@ -11,27 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
-from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.settings import Settings
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
-
-
-class PackageSource(Protocol):
-    """The git edge as the pipeline sees it (``source.Repository``)."""
-
-    def resolve(self, ref: str) -> CommitInfo: ...
-
-    def package_refs(self, commit: CommitInfo, path: str) -> Sequence[PackageRef]: ...
-
-    def read_package(
-        self, commit: CommitInfo, ref: PackageRef
-    ) -> DesiredPackage | PackageFailure: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
