@@ -67,7 +67,7 @@ class Receiver:
                 except OSError:
                     pass  # the client gave up on us: what a dead receiver test wants
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            def log_message(self, format: str, *args: Any) -> None:
                 del format, args
 
         return Handler
@@ -91,7 +91,7 @@ def sequence(*statuses: int) -> Reply:
 def serve(receiver: Receiver) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:

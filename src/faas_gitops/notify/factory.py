@@ -13,7 +13,7 @@ from pathlib import Path
 from faas_gitops.errors import ConfigError
 from faas_gitops.logs import register_secret
 from faas_gitops.notify.delivery import DeliveryPolicy
-from faas_gitops.notify.github import DEFAULT_API_URL, GitHubStatusTarget
+from faas_gitops.notify.github import DEFAULT_API_URL, GitHubStatusTarget, parse_repo
 from faas_gitops.notify.notifier import Notifier, OnResult
 from faas_gitops.notify.outgoing import Target
 from faas_gitops.notify.secrets import read_secret_file
@@ -51,6 +51,7 @@ def build_targets(
     if github_repo or github_token_file:
         if not (github_repo and github_token_file):
             raise ConfigError("--github-repo and --github-token-file go together: give both")
+        parse_repo(github_repo)  # a bad OWNER/NAME is named before the token file is read
         token = read_secret_file(github_token_file, what="--github-token-file")
         register_secret(token.decode(errors="replace"))
         targets.append(GitHubStatusTarget(github_repo, token, github_api_url, public_url))
