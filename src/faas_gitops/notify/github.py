@@ -56,6 +56,9 @@ class GitHubStatusTarget:
         self._api_url = api_url.rstrip("/")
         self._public_url = public_url
         self.ident = f"github:{self._owner}/{self._name}"
+        # Environments given a ``pending`` per commit, so a sync that dies before deploying
+        # still resolves them (a pending status would otherwise block a protected branch).
+        self._pending_envs: dict[str, tuple[str, ...]] = {}
 
     def __repr__(self) -> str:
         return f"GitHubStatusTarget({self._owner}/{self._name}, {mask_url(self._api_url)!r})"
@@ -63,7 +66,11 @@ class GitHubStatusTarget:
     def started(
         self, commit: str, ref: str, environments: Sequence[str], claim: Claim
     ) -> list[Outgoing]:
-        contexts = [CONTEXT, *(f"{CONTEXT}/{env}" for env in sorted(set(environments)))]
+        envs = tuple(sorted(set(environments)))
+        self._pending_envs[commit] = envs
+        while len(self._pending_envs) > 64:
+            del self._pending_envs[next(iter(self._pending_envs))]
+        contexts = [CONTEXT, *(f"{CONTEXT}/{env}" for env in envs)]
         return [
             request
             for context in contexts
@@ -73,10 +80,15 @@ class GitHubStatusTarget:
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
         if sync.result is None:
             state, description = "failure", f"sync failed: {sync.error or 'unknown error'}"
-            request = self._status(sync.commit, CONTEXT, state, description, claim)
-            return [request] if request else []
-        statuses = [(CONTEXT, *overall(sync.result))]
-        statuses += [(f"{CONTEXT}/{env}", *s) for env, s in per_environment(sync.result).items()]
+            environments: dict[str, tuple[str, str]] = {}
+        else:
+            state, description = overall(sync.result)
+            environments = per_environment(sync.result)
+        for env in self._pending_envs.pop(sync.commit, ()):
+            if env not in environments:  # started pending, and nothing happened there
+                environments[env] = (state, description if state == "failure" else "no changes")
+        statuses = [(CONTEXT, state, description)]
+        statuses += [(f"{CONTEXT}/{env}", *s) for env, s in sorted(environments.items())]
         return [
             request
             for context, state, description in statuses

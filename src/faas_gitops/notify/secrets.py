@@ -47,6 +47,8 @@ def mask_url(url: str, *, keep_path: bool = True) -> str:
         port = parts.port
     except ValueError:
         return MASK
+    if not parts.scheme or not host:
+        return MASK  # not a URL we understand: it could be anything, a token included
     netloc = host if port is None else f"{host}:{port}"
     if parts.username is not None or parts.password is not None:
         netloc = f"{MASK}@{netloc}"
