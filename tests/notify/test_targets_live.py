@@ -40,18 +40,19 @@ def test_a_signed_webhook_gets_one_post_per_event_with_a_valid_signature() -> No
         target = WebhookTarget(hook.url + "/events", secret)
         sync = sync_result(created("a"), failed("b"), unchanged("c"))
         assert asyncio.run(notify_once([target], counts, sync))
-    assert [r.json()["event"] for r in hook.requests] == ["revision-created", "package-failed"]
+    by_event = {r.json()["event"]: r for r in hook.requests}  # sent concurrently: any order
+    assert sorted(by_event) == ["package-failed", "revision-created"]
     for request in hook.requests:
         expected = "sha256=" + hmac.new(secret, request.body, hashlib.sha256).hexdigest()
         assert request.headers[SIGNATURE_HEADER.lower()] == expected
         assert request.path == "/events"
         assert request.headers["content-type"] == "application/json"
-    assert hook.requests[0].json()["package"] == {
+    assert by_event["revision-created"].json()["package"] == {
         "path": "a",
         "packageId": "id-a",
         "name": "name-a",
     }
-    assert hook.requests[1].json()["error"] == "manifest: bad function type"
+    assert by_event["package-failed"].json()["error"] == "manifest: bad function type"
     assert counts == {("webhook", "sent"): 2}
 
 
@@ -96,10 +97,15 @@ def test_github_gets_pending_then_success_on_the_commit_with_the_bearer_token() 
     paths = {unquote(r.path) for r in github.requests}
     assert paths == {f"/api/v3/repos/acme/functions.v2/statuses/{SHA}"}
     assert all(r.headers["authorization"] == "Bearer ghp_tokenvalue123" for r in github.requests)
-    states = [(r.json()["context"], r.json()["state"]) for r in github.requests]
-    assert states[:2] == [("faas-gitops", "pending"), ("faas-gitops/prod", "pending")]
-    assert sorted(states[2:]) == [("faas-gitops", "success"), ("faas-gitops/prod", "success")]
-    final = github.requests[2].json()
+    by_context: dict[str, list[dict[str, str]]] = {}
+    for request in github.requests:  # contexts go concurrently, each one in order
+        by_context.setdefault(request.json()["context"], []).append(request.json())
+    states = {context: [d["state"] for d in docs] for context, docs in by_context.items()}
+    assert states == {
+        "faas-gitops": ["pending", "success"],
+        "faas-gitops/prod": ["pending", "success"],
+    }
+    final = by_context["faas-gitops"][1]
     assert final["description"] == "1 created, 1 unchanged"
     assert final["target_url"] == "https://faas.example/"
     assert counts == {("github", "sent"): 4}
