@@ -177,6 +177,9 @@ class Notifier:
         return planned, duplicates
 
     def _spawn(self, kind: str, outgoing: Outgoing) -> None:
+        if self._closed:
+            self._count(kind, "failed")
+            return
         delivery = _Delivery(kind, outgoing)
         prior = self._latest.get(outgoing.order) if outgoing.order else None
         if prior is not None:
