@@ -1,0 +1,167 @@
+"""What is worth telling someone about a sync, as plain values computed from its result.
+
+``events_of`` is a pure function of a ``SyncResult`` (no clock, no I/O) so the rules for which
+outcome becomes which event are a table in the tests, and every target (webhook, Slack, GitHub)
+agrees on them. ``at`` is the time the sync finished, not the time of sending, so a retried or
+re-sent event carries the same body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from faas_gitops.models import DeployStatus, Outcome, Status, SyncResult
+
+
+class EventKind(StrEnum):
+    REVISION_CREATED = "revision-created"
+    DRIFT_CORRECTED = "drift-corrected"
+    PACKAGE_FAILED = "package-failed"
+    SYNC_FAILED = "sync-failed"
+    DEPLOYED = "deployed"
+    DEPLOY_FAILED = "deploy-failed"
+
+
+#: Events that mean something went wrong: they make a Slack message and a status a failure.
+FAILURES = frozenset({EventKind.PACKAGE_FAILED, EventKind.SYNC_FAILED, EventKind.DEPLOY_FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One notification; ``path`` is ``None`` only for ``sync-failed`` (no package)."""
+
+    kind: EventKind
+    commit: str
+    ref: str
+    at: datetime
+    path: str | None = None
+    package_id: str | None = None
+    name: str | None = None
+    revision_name: str | None = None
+    revision_id: str | None = None
+    correlation_id: str | None = None
+    error: str | None = None
+    environment: str | None = None  # deployment events only
+
+    @property
+    def key(self) -> str:
+        """What makes this event the same event again: the de-duplication key (without target)."""
+        parts = (self.kind.value, self.commit, self.path or "", self.environment or "")
+        return "|".join(parts)
+
+    @property
+    def label(self) -> str:
+        """How a person recognises the package: manifest name, else id, else path."""
+        return self.name or self.package_id or self.path or "(sync)"
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented webhook body (camelCase, every field present, ``null`` when unknown)."""
+        package = (
+            None
+            if self.path is None
+            else {"path": self.path, "packageId": self.package_id, "name": self.name}
+        )
+        doc: dict[str, Any] = {
+            "event": self.kind.value,
+            "commit": self.commit,
+            "ref": self.ref,
+            "package": package,
+            "revisionName": self.revision_name,
+            "revisionId": self.revision_id,
+            "correlationId": self.correlation_id,
+            "error": self.error,
+            "at": _utc_text(self.at),
+        }
+        if self.kind in (EventKind.DEPLOYED, EventKind.DEPLOY_FAILED):
+            doc["environment"] = self.environment
+        return doc
+
+
+def events_of(result: SyncResult, *, drift_paths: Set[str] = frozenset()) -> list[Event]:
+    """The events of one finished sync, in a stable order (sync first, then by package path).
+
+    ``drift_paths`` are the packages whose tree did not change but whose remote had drifted (the
+    caller knows: it is a full resync); a revision created for one of them is
+    ``drift-corrected`` instead of ``revision-created``. ``adopted`` is not an event: nothing was
+    created by this run, and the run that did create it told already.
+    """
+    events: list[Event] = []
+    if result.fatal_error is not None:
+        events.append(
+            sync_failed_event(result.commit, result.ref, result.fatal_error, result.finished_at)
+        )
+    for outcome in sorted(result.outcomes, key=lambda o: o.path):
+        events.extend(_outcome_events(result, outcome, drift_paths))
+    return events
+
+
+def sync_failed_event(commit: str, ref: str, error: str, at: datetime) -> Event:
+    """``sync-failed`` for a sync that raised before it had a result (bad ref, API down...)."""
+    return Event(EventKind.SYNC_FAILED, commit=commit, ref=ref, at=at, error=error)
+
+
+def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str]) -> list[Event]:
+    package = Event(
+        EventKind.REVISION_CREATED,
+        commit=result.commit,
+        ref=result.ref,
+        at=result.finished_at,
+        path=outcome.path,
+        package_id=outcome.package_id,
+        name=outcome.name,
+    )
+    events: list[Event] = []
+    if outcome.status is Status.CREATED:
+        drifted = outcome.path in drift_paths
+        kind = EventKind.DRIFT_CORRECTED if drifted else EventKind.REVISION_CREATED
+        events.append(
+            replace(
+                package,
+                kind=kind,
+                revision_name=outcome.revision_name,
+                revision_id=outcome.revision_id,
+                correlation_id=outcome.correlation_id,
+            )
+        )
+    elif outcome.status is Status.FAILED:
+        events.append(
+            replace(
+                package,
+                kind=EventKind.PACKAGE_FAILED,
+                revision_name=outcome.revision_name,
+                correlation_id=outcome.correlation_id,
+                error=outcome.error or "failed",
+            )
+        )
+    for deployment in sorted(outcome.deployments, key=lambda d: d.environment):
+        if deployment.status not in _DEPLOY_EVENTS:
+            continue
+        kind = _DEPLOY_EVENTS[deployment.status]
+        events.append(
+            replace(
+                package,
+                kind=kind,
+                revision_name=deployment.revision_name,
+                revision_id=deployment.revision_id,
+                correlation_id=deployment.correlation_id,
+                error=(deployment.error or "failed") if kind is EventKind.DEPLOY_FAILED else None,
+                environment=deployment.environment,
+            )
+        )
+    return events
+
+
+_DEPLOY_EVENTS = {
+    DeployStatus.DEPLOYED: EventKind.DEPLOYED,
+    DeployStatus.FAILED: EventKind.DEPLOY_FAILED,
+}
+
+
+def _utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

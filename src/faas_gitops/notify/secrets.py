@@ -1,0 +1,58 @@
+"""Secrets from files, and URLs made safe to print.
+
+Tokens and signing secrets are only ever read from files (a flag or an environment variable
+would show in ``ps``, shell history and pod specs). Target URLs are printed masked: a webhook
+URL may carry a password or a token in its query, and a Slack incoming-webhook URL *is* a token
+(its path), so only its host is ever shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from faas_gitops.errors import ConfigError
+
+MASK = "***"
+
+
+def read_secret_file(path: str | Path, *, what: str = "secret file") -> bytes:
+    """The file's bytes without the trailing newline an editor or ``echo`` leaves.
+
+    Raises ``ConfigError`` with one line naming the file and the cause, never its content.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path} is a directory, not a file") from None
+    except PermissionError:
+        raise ConfigError(f"{what} {path} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror or 'I/O error'}") from None
+    secret = data.strip()
+    if not secret:
+        raise ConfigError(f"{what} {path} is empty")
+    if b"\n" in secret or b"\r" in secret:
+        raise ConfigError(f"{what} {path} has more than one line; it must hold only the secret")
+    return secret
+
+
+def mask_url(url: str, *, keep_path: bool = True) -> str:
+    """``url`` with userinfo, query and fragment masked (and the path too unless ``keep_path``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return MASK
+    if not parts.scheme or not host:
+        return MASK  # not a URL we understand: it could be anything, a token included
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username is not None or parts.password is not None:
+        netloc = f"{MASK}@{netloc}"
+    path = parts.path if keep_path else ("/" + MASK if parts.path not in ("", "/") else "")
+    query = MASK if parts.query else ""
+    fragment = MASK if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))

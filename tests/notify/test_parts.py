@@ -1,0 +1,133 @@
+"""The notification parts that need no network: URL masking, the sent log, target rendering."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from notify_support import SHA, created, failed, sync_result, unchanged
+
+from faas_gitops.errors import ConfigError
+from faas_gitops.notify import (
+    Finished,
+    GitHubStatusTarget,
+    MemorySentLog,
+    SentLog,
+    SlackTarget,
+    SqliteSentLog,
+    events_of,
+    mask_url,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example/x", "https://hooks.example/x"),
+        ("https://u:p@hooks.example/x", "https://***@hooks.example/x"),
+        ("https://hooks.example/x?token=abc#f", "https://hooks.example/x?***#***"),
+        ("http://127.0.0.1:8080/h", "http://127.0.0.1:8080/h"),
+        ("not a url:99999", "***"),
+        ("https://h:99999/x", "***"),
+    ],
+)
+def test_a_url_is_shown_without_userinfo_or_query(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
+
+
+def test_a_slack_url_is_shown_as_its_host_only() -> None:
+    target = SlackTarget("https://hooks.slack.com/services/T0/B0/abcdef")
+    assert target.shown_url == "https://hooks.slack.com/***"
+    assert "abcdef" not in repr(target)
+
+
+@pytest.mark.parametrize("make", [MemorySentLog, "sqlite"])
+def test_a_key_is_claimed_once_even_by_racing_threads(make: object, tmp_path: Path) -> None:
+    log: SentLog = SqliteSentLog(tmp_path) if make == "sqlite" else MemorySentLog()
+    wins: list[bool] = []
+    threads = [threading.Thread(target=lambda: wins.append(log.claim("k"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 7 + [True]
+    assert log.claim("other") is True
+    log.close()
+
+
+def test_the_sqlite_sent_log_remembers_claims_across_openings(tmp_path: Path) -> None:
+    with SqliteSentLog(tmp_path) as first:
+        assert first.claim("webhook:1|revision-created|abc|a|")
+    with SqliteSentLog(tmp_path) as second:
+        assert not second.claim("webhook:1|revision-created|abc|a|")
+        assert second.claim("webhook:1|revision-created|abc|b|")
+
+
+def test_a_sent_log_file_that_is_not_a_database_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notifications.sqlite3").write_text("not sqlite at all, but long enough " * 40)
+    with pytest.raises(
+        ConfigError, match=r"notification log .*notifications\.sqlite3 is not usable"
+    ):
+        SqliteSentLog(tmp_path)
+
+
+def render_github(
+    target: GitHubStatusTarget, sync: Finished, commit: str = SHA
+) -> list[dict[str, str]]:
+    log = MemorySentLog()
+    started = target.started(commit, "main", ["prod", "dev"], log.claim)
+    finished = target.finished(sync, log.claim)
+    return [json.loads(out.body) for out in [*started, *finished]]
+
+
+def test_a_sync_that_died_resolves_every_pending_environment_as_failed() -> None:
+    target = GitHubStatusTarget("acme/fx", "tok-abcdef")
+    sync = Finished(SHA, "main", (), error="API down")
+    docs = render_github(target, sync)
+    finals = {d["context"]: d["state"] for d in docs if d["state"] != "pending"}
+    assert finals == {
+        "faas-gitops": "failure",
+        "faas-gitops/dev": "failure",
+        "faas-gitops/prod": "failure",
+    }
+
+
+def test_github_is_not_told_about_something_that_is_not_a_commit() -> None:
+    target = GitHubStatusTarget("acme/fx", "tok-abcdef")
+    assert render_github(target, Finished("", "main", (), error="ref not found"), commit="") == []
+
+
+def test_an_unchanged_resync_of_a_commit_posts_no_second_identical_status() -> None:
+    target = GitHubStatusTarget("acme/fx", "tok-abcdef")
+    log = MemorySentLog()
+    quiet = sync_result(unchanged("a"))
+    rounds = []
+    for _ in range(3):
+        out = target.started(SHA, "main", [], log.claim)
+        out += target.finished(Finished(SHA, "main", events_of(quiet), result=quiet), log.claim)
+        rounds.append(len(out))
+    assert rounds == [2, 0, 0]
+
+
+def test_a_package_failing_again_on_the_same_commit_is_not_announced_twice_on_slack() -> None:
+    target = SlackTarget("https://hooks.slack.com/services/T/B/X")
+    log = MemorySentLog()
+    first = sync_result(failed("a"), created("b"))
+    again = sync_result(failed("a"), unchanged("b"))
+    assert (
+        len(target.finished(Finished(SHA, "main", events_of(first), result=first), log.claim)) == 1
+    )
+    assert target.finished(Finished(SHA, "main", events_of(again), result=again), log.claim) == []
+
+
+def test_a_huge_sync_stays_within_slacks_block_limit() -> None:
+    target = SlackTarget("https://hooks.slack.com/services/T/B/X")
+    sync = sync_result(*(created(f"p{i:03}") for i in range(120)))
+    [out] = target.finished(
+        Finished(SHA, "main", events_of(sync), result=sync), MemorySentLog().claim
+    )
+    blocks = json.loads(out.body)["blocks"]
+    assert len(blocks) <= 50
+    assert "80 more" in blocks[-1]["text"]["text"]
