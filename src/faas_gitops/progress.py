@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from typing import TextIO
 
@@ -23,13 +24,13 @@ _PLAIN_EVERY_S = 2.0
 _PLAIN_FRACTION = 0.1
 _MAX_PATH = 40
 
-_drawn_on: set[int] = set()  # ids of the streams that have a progress line drawn right now
+_drawn_on: weakref.WeakSet[TextIO] = weakref.WeakSet()  # streams with a progress line drawn now
 
 
 def clear_line(stream: TextIO) -> None:
     """Erase a progress line drawn on ``stream``, before someone else writes a line there."""
-    if id(stream) in _drawn_on:
-        _drawn_on.discard(id(stream))
+    if stream in _drawn_on:
+        _drawn_on.discard(stream)
         stream.write(_ERASE)
 
 
@@ -123,7 +124,7 @@ class Progress:
             path = "…" + path[-(_MAX_PATH - 1) :]
         suffix = f"  {path}" if path else ""
         self._write(f"{_ERASE}{self._phrase()}…{suffix}")
-        _drawn_on.add(id(self.stream))
+        _drawn_on.add(self.stream)
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
