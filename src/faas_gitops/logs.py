@@ -178,9 +178,10 @@ class RepeatLimiter:
     """A processor that drops identical warnings/errors beyond ``limit`` per ``window_s``.
 
     What it dropped is written as one ``log.suppressed`` warning (the event, its error, the
-    count) when the window ends or when a different event comes, whichever is first, so the
-    reader sees it where the repeats stopped. The window keeps running across that line: an
-    error repeating between other events is still held to ``limit`` per window.
+    count) before the next different event, or before the first event after the window ended,
+    or by ``flush()`` (at exit): there is no timer thread, so the reader sees the count where
+    the repeats stopped. The window keeps running across that line: an error repeating between
+    other events is still held to ``limit`` per window.
     """
 
     def __init__(

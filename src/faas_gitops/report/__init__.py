@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from faas_gitops.logs import printable
 from faas_gitops.models import SyncResult
-from faas_gitops.report.common import SHORT_COMMIT, canonical_json, printable
+from faas_gitops.report.common import SHORT_COMMIT, canonical_json
 from faas_gitops.report.diffs import diff_function
 from faas_gitops.report.documents import status_document, to_json_document
 from faas_gitops.report.markdown import render_markdown

@@ -3,44 +3,22 @@
 Paths, manifest names, revision names and error texts come from git and from the API, so a
 directory named ``"a\\nfailed  b"`` or holding ``ESC[31m`` must not forge a line or recolour the
 terminal: every human rendering passes them through ``printable`` (JSON does not need to: its
-encoder escapes control characters itself).
+encoder escapes control characters itself). The rule lives in ``logs``, which applies it to
+console logs too.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from faas_gitops.logs import printable
+
 SHORT_COMMIT = 12
 NONE = "(none)"
 EMPTY_CELL = "-"
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0, DEL, C1, the Unicode line/paragraph separators and the bidirectional overrides
-# ("Trojan Source"): everything that can move the cursor, end a line or reorder what is shown.
-_OTHERS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNPRINTABLE = re.compile(f"[\x00-\x1f{_OTHERS}]")
-_UNPRINTABLE_KEEP_TAB = re.compile(f"[\x00-\x08\x0a-\x1f{_OTHERS}]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def printable(text: str, *, keep_tab: bool = False) -> str:
-    r"""``text`` with every control character shown as an escape (``\n``, ``\x1b``, ``\x7f``).
-
-    ``keep_tab`` leaves tabs alone, for code lines in diffs, where a tab is indentation.
-    """
-    pattern = _UNPRINTABLE_KEEP_TAB if keep_tab else _UNPRINTABLE
-    return pattern.sub(_escape, text)
 
 
 def one_line(text: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from faas_gitops.logs import printable
 from faas_gitops.models import DeploymentOutcome, DeployStatus
-from faas_gitops.report.common import EMPTY_CELL, NONE, printable
+from faas_gitops.report.common import EMPTY_CELL, NONE
 
 ARROW = "→"
 #: Statuses whose line shows where the environment came from as well as where it goes.

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from faas_gitops.logs import printable
 from faas_gitops.models import ChangeKind, FunctionChange, FunctionSpec
-from faas_gitops.report.common import NONE, canonical_json, printable
+from faas_gitops.report.common import NONE, canonical_json
 
 #: The scalar attribute lines of a function diff: (label as the API spells it, getter).
 _ATTRIBUTES: tuple[tuple[str, Callable[[FunctionSpec], str]], ...] = (

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from faas_gitops.logs import printable
 from faas_gitops.models import SyncResult
 from faas_gitops.report.common import (
     EMPTY_CELL,
     SHORT_COMMIT,
     one_line,
     package_label,
-    printable,
     text_lines,
 )
 from faas_gitops.report.deployments import revisions, sorted_deployments

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from faas_gitops.ledger import LedgerEntry
+from faas_gitops.logs import printable
 from faas_gitops.models import PackageStatus
 from faas_gitops.report.common import (
     EMPTY_CELL,
@@ -18,7 +19,6 @@ from faas_gitops.report.common import (
     align,
     iso,
     one_line,
-    printable,
     table_time,
 )
 from faas_gitops.report.deployments import running_cell

@@ -3,8 +3,9 @@ lines indented under it, diffs, then one summary line."""
 
 from __future__ import annotations
 
+from faas_gitops.logs import printable
 from faas_gitops.models import Outcome, Status, SyncResult
-from faas_gitops.report.common import EMPTY_CELL, SHORT_COMMIT, align, one_line, printable
+from faas_gitops.report.common import EMPTY_CELL, SHORT_COMMIT, align, one_line
 from faas_gitops.report.common import text_lines as _text_lines
 from faas_gitops.report.deployments import deployment_counts, deployment_line, sorted_deployments
 from faas_gitops.report.diffs import changes_phrase, package_diff
