@@ -125,6 +125,7 @@ def test_json_packages_are_sorted_by_path_with_every_field() -> None:
     assert [p["path"] for p in document["packages"]] == ["analytics", "broken", "chat-moderation"]
     assert document["packages"][2] == {
         "path": "chat-moderation",
+        "name": None,
         "packageId": "pkg-chat",
         "status": "created",
         "revisionName": "v1.1.0",
@@ -134,6 +135,7 @@ def test_json_packages_are_sorted_by_path_with_every_field() -> None:
             {"function": "filter", "change": "modified"},
             {"function": "greeter", "change": "added"},
         ],
+        "deployments": [],
         "error": None,
     }
     assert document["packages"][1]["status"] == "failed"
@@ -177,26 +179,33 @@ def test_text_has_one_aligned_line_per_package_then_the_summary() -> None:
     )
 
 
-def test_text_shows_a_failure_with_its_error_on_one_line() -> None:
+def test_text_shows_a_failure_with_every_line_of_its_error_under_the_package() -> None:
     text = render(make_result(BROKEN), "text", show_diff=False)
 
-    first = text.splitlines()[0]
-    assert first.startswith("failed  broken  -  corr=corr-err  error: POST /v2/faas/")
-    assert first.endswith("409 FAAS-1009: name taken")
+    assert text.splitlines()[:2] == [
+        "failed  broken  -  corr=corr-err  error: POST /v2/faas/package-revisions: 409 FAAS-1009:",
+        "    name taken",
+    ]
     assert text.splitlines()[-1] == (
         "1 package: 0 created, 0 unchanged, 1 failed (commit abc123def456, 0.42 s)"
     )
 
 
-def test_text_names_a_fatal_error_before_the_summary() -> None:
+def test_a_run_stopped_before_any_package_says_so_without_a_summary_of_zeros() -> None:
     text = render(
         make_result(fatal_error="GET /v2/faas/packages: 401: bad key"), "text", show_diff=False
     )
 
-    assert text == (
-        "stopped: GET /v2/faas/packages: 401: bad key\n"
-        "0 packages: 0 created, 0 unchanged, 0 failed (commit abc123def456, 0.42 s)\n"
-    )
+    assert text == "no packages synced (stopped: GET /v2/faas/packages: 401: bad key)\n"
+
+
+def test_a_run_stopped_midway_names_the_error_before_the_summary() -> None:
+    text = render(make_result(ANALYTICS, fatal_error="401: bad key"), "text", show_diff=False)
+
+    assert text.splitlines()[-2:] == [
+        "stopped: 401: bad key",
+        "1 package: 0 created, 1 unchanged, 0 failed (commit abc123def456, 0.42 s)",
+    ]
 
 
 def test_text_has_no_terminal_escape_codes() -> None:
@@ -272,10 +281,13 @@ def test_markdown_puts_each_changed_packages_diff_in_a_details_diff_fence() -> N
     assert markdown.index("</details>") > end
 
 
-def test_markdown_lists_errors_on_one_line_each() -> None:
+def test_markdown_lists_every_line_of_an_error_nested_under_the_package() -> None:
     markdown = render(make_result(BROKEN), "markdown", show_diff=False)
 
-    assert "- `broken`: `POST /v2/faas/package-revisions: 409 FAAS-1009: name taken`\n" in markdown
+    assert (
+        "- `broken`: `POST /v2/faas/package-revisions: 409 FAAS-1009:`\n  - `name taken`\n"
+        in markdown
+    )
 
 
 def test_markdown_without_show_diff_lists_changes_instead_of_diffs() -> None:
@@ -308,8 +320,19 @@ def test_markdown_table_cells_escape_pipes() -> None:
 def test_markdown_shows_a_fatal_error_prominently() -> None:
     markdown = render(make_result(fatal_error="401: invalid key"), "markdown", show_diff=False)
 
-    assert "> **Stopped:** 401: invalid key" in markdown
+    assert "> **Stopped before any package was synced:** 401: invalid key" in markdown
     assert "| path |" not in markdown  # no table without packages
+    assert "0 packages" not in markdown
+
+
+def test_markdown_of_a_run_stopped_midway_keeps_the_summary_and_the_table() -> None:
+    result = make_result(ANALYTICS, fatal_error="401: invalid key")
+
+    markdown = render(result, "markdown", show_diff=False)
+
+    assert "> **Stopped:** 401: invalid key" in markdown
+    assert summary_line(result) in markdown
+    assert "| `analytics` |" in markdown
 
 
 # --- diffs --------------------------------------------------------------------------------------
@@ -317,8 +340,10 @@ def test_markdown_shows_a_fatal_error_prominently() -> None:
 
 def test_a_modified_function_diffs_its_attributes_then_its_code() -> None:
     assert diff_function(MODIFIED, "chat-moderation") == [
+        "function filter: modified",
         "type: BEFORE_PUBLISH -> AFTER_PUBLISH",
-        'config: {"inputChannel": "a.*"} -> {"inputChannel": "b.*", "outputChannel": "out"}',
+        'config.inputChannel: "a.*" -> "b.*"',
+        'config.outputChannel: (none) -> "out"',
         "--- a/chat-moderation/filter",
         "+++ b/chat-moderation/filter",
         "@@ -1,3 +1,4 @@",
@@ -331,10 +356,10 @@ def test_a_modified_function_diffs_its_attributes_then_its_code() -> None:
 
 def test_an_added_function_diffs_against_nothing() -> None:
     assert diff_function(ADDED, "pkgs/greet") == [
+        "function greeter: added",
         "type: (none) -> ON_REQUEST",
         "language: (none) -> JAVASCRIPT",
         "sortOrder: (none) -> 2",
-        "config: (none) -> {}",
         "--- a/pkgs/greet/greeter",
         "+++ b/pkgs/greet/greeter",
         "@@ -0,0 +1,2 @@",
@@ -345,10 +370,10 @@ def test_an_added_function_diffs_against_nothing() -> None:
 
 def test_a_removed_function_diffs_to_nothing() -> None:
     assert diff_function(REMOVED, "greet") == [
+        "function greeter: removed",
         "type: ON_REQUEST -> (none)",
         "language: JAVASCRIPT -> (none)",
         "sortOrder: 2 -> (none)",
-        "config: {} -> (none)",
         "--- a/greet/greeter",
         "+++ b/greet/greeter",
         "@@ -1,2 +0,0 @@",
@@ -371,7 +396,7 @@ def test_only_changed_attributes_are_listed_and_config_keys_are_sorted() -> None
     after = FunctionSpec("f", "ON_REQUEST", "x\n", sort_order=5, config={"a": [2], "b": 1})
     change = FunctionChange("f", ChangeKind.MODIFIED, before=before, after=after)
 
-    assert diff_function(change, "p") == ["sortOrder: 0 -> 5"]
+    assert diff_function(change, "p") == ["function f: modified", "sortOrder: 0 -> 5"]
 
 
 def test_a_change_only_in_the_final_newline_is_still_shown() -> None:
@@ -380,7 +405,8 @@ def test_a_change_only_in_the_final_newline_is_still_shown() -> None:
     change = FunctionChange("f", ChangeKind.MODIFIED, before=before, after=after)
 
     assert diff_function(change, "p") == [
-        "code: only line endings or the final newline differ in p/f"
+        "function f: modified",
+        "code: only line endings or the final newline differ in p/f",
     ]
 
 

@@ -1,0 +1,70 @@
+"""One line per package x environment: what ran there, what runs now, and what happened.
+
+``staging: v1.3.0 → v1.4.0 deployed``, ``staging: v1.4.0 in-sync``, ``production: v1.3.0 →
+v1.4.0 would-deploy`` (dry run) or ``frozen``; ``(none)`` when nothing ran there before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from faas_gitops.logs import printable
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.report.common import EMPTY_CELL, NONE
+
+ARROW = "→"
+#: Statuses whose line shows where the environment came from as well as where it goes.
+_MOVES = frozenset(
+    {DeployStatus.DEPLOYED, DeployStatus.WOULD_DEPLOY, DeployStatus.FROZEN, DeployStatus.FAILED}
+)
+
+
+def revisions(deployment: DeploymentOutcome) -> str:
+    """``v1.3.0 → v1.4.0`` for a move, the one revision name otherwise."""
+    target = printable(deployment.revision_name) if deployment.revision_name else EMPTY_CELL
+    previous = deployment.previous_revision_name
+    if deployment.status is DeployStatus.PRUNED:
+        return printable(previous or deployment.revision_name or EMPTY_CELL)
+    if deployment.status in _MOVES and previous != deployment.revision_name:
+        return f"{printable(previous) if previous else NONE} {ARROW} {target}"
+    return target
+
+
+def sorted_deployments(deployments: Iterable[DeploymentOutcome]) -> list[DeploymentOutcome]:
+    return sorted(deployments, key=lambda d: (d.environment, d.keyset_id))
+
+
+def deployment_line(deployment: DeploymentOutcome) -> str:
+    """``staging: v1.3.0 → v1.4.0 deployed`` (the error and its first line come after)."""
+    return f"{printable(deployment.environment)}: {revisions(deployment)} {deployment.status.value}"
+
+
+def deployment_document(deployment: DeploymentOutcome) -> dict[str, Any]:
+    return {
+        "environment": deployment.environment,
+        "keysetId": deployment.keyset_id,
+        "status": deployment.status.value,
+        "revisionName": deployment.revision_name,
+        "revisionId": deployment.revision_id,
+        "deploymentId": deployment.deployment_id,
+        "previousDeploymentId": deployment.previous_deployment_id,
+        "correlationId": deployment.correlation_id,
+        "error": deployment.error,
+    }
+
+
+def deployment_counts(deployments: Iterable[DeploymentOutcome]) -> dict[str, int]:
+    """Count per deployment status, in the enum's order, only statuses that occurred."""
+    counts = {status.value: 0 for status in DeployStatus}
+    for deployment in deployments:
+        counts[deployment.status.value] += 1
+    return {status: count for status, count in counts.items() if count}
+
+
+def running_cell(deployment: DeploymentOutcome) -> str:
+    """What a status table shows for one environment: the revision, and trouble if any."""
+    name = printable(deployment.revision_name) if deployment.revision_name else EMPTY_CELL
+    if deployment.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
+        return name
+    return f"{name} ({deployment.status.value})"

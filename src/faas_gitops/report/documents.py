@@ -1,0 +1,103 @@
+"""The JSON documents: stable key order, camelCase, enum values as strings, raw text.
+
+Nothing here is escaped for a terminal: the JSON encoder escapes control characters itself, and
+a program reading the document must get the exact path or error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from faas_gitops.state import LedgerEntry
+from faas_gitops.models import Outcome, PackageStatus, SyncResult
+from faas_gitops.report.common import iso, iso_or_none
+from faas_gitops.report.deployments import deployment_document, sorted_deployments
+from faas_gitops.report.text import duration, sorted_outcomes
+
+
+def _package_document(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "path": outcome.path,
+        "name": outcome.name,
+        "packageId": outcome.package_id,
+        "status": outcome.status.value,
+        "revisionName": outcome.revision_name,
+        "revisionId": outcome.revision_id,
+        "correlationId": outcome.correlation_id,
+        "changes": [
+            {"function": change.function, "change": change.change.value}
+            for change in sorted(outcome.changes, key=lambda c: (c.function, c.change.value))
+        ],
+        "deployments": [deployment_document(d) for d in sorted_deployments(outcome.deployments)],
+        "error": outcome.error,
+    }
+
+
+def to_json_document(result: SyncResult) -> dict[str, Any]:
+    """The ``--output json`` document.
+
+    ``summary`` has one count per status value (``created``, ``adopted``, ``unchanged``,
+    ``would-create``, ``failed``) plus ``total``, so a consumer can index it with a package's
+    ``status``.
+    """
+    return {
+        "commit": result.commit,
+        "ref": result.ref,
+        "dryRun": result.dry_run,
+        "packages": [_package_document(outcome) for outcome in sorted_outcomes(result)],
+        "summary": dict(result.summary),
+        "startedAt": iso(result.started_at),
+        "finishedAt": iso(result.finished_at),
+        "durationSeconds": duration(result),
+        "fatalError": result.fatal_error,
+    }
+
+
+def entry_document(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "recordedAt": iso(entry.recorded_at),
+        "commit": entry.commit,
+        "ref": entry.ref,
+        "path": entry.path,
+        "packageId": entry.package_id,
+        "status": entry.status,
+        "revisionName": entry.revision_name,
+        "revisionId": entry.revision_id,
+        "correlationId": entry.correlation_id,
+        "error": entry.error,
+        "trigger": entry.trigger,
+    }
+
+
+def _deployments(package: PackageStatus) -> list[dict[str, Any]]:
+    return [deployment_document(d) for d in sorted_deployments(package.deployments)]
+
+
+def status_document(packages: Sequence[PackageStatus]) -> list[dict[str, Any]]:
+    """``status --output json`` (and the status page's data): one object per package, by path.
+
+    ``[{"path", "name", "packageId", "revisionName", "revisionId", "status", "syncedAt",
+    "commit", "correlationId", "error", "deployments": [{"environment", "keysetId", "status",
+    "revisionName", "revisionId", "deploymentId", "previousDeploymentId", "correlationId",
+    "error"}]}]``; ``syncedAt`` is ISO 8601 UTC or ``null``.
+    """
+    return [
+        {
+            "path": package.path,
+            "name": package.name,
+            "packageId": package.package_id,
+            "revisionName": package.revision_name,
+            "revisionId": package.revision_id,
+            "status": package.status,
+            "syncedAt": iso_or_none(package.synced_at),
+            "commit": package.commit,
+            "correlationId": package.correlation_id,
+            "error": package.error,
+            "deployments": [
+                deployment_document(d) for d in sorted_deployments(package.deployments)
+            ],
+        }
+        for package in sorted(packages, key=lambda p: p.path)
+    ]

@@ -1,0 +1,136 @@
+"""The pull-request rendering of a sync: summary, package and deployment tables, errors, diffs.
+
+Every value goes into a code span (``md_cell``) with control characters escaped and pipes
+escaped (GFM unescapes them even in code), so a path cannot break the table or inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from faas_gitops.logs import printable
+from faas_gitops.models import SyncResult
+from faas_gitops.report.common import (
+    EMPTY_CELL,
+    SHORT_COMMIT,
+    one_line,
+    package_label,
+    text_lines,
+)
+from faas_gitops.report.deployments import revisions, sorted_deployments
+from faas_gitops.report.diffs import change_items, changes_phrase, package_diff
+from faas_gitops.report.text import sorted_outcomes, stopped_before_start, summary_line
+
+
+def md_code(text: str) -> str:
+    """A code span that survives backticks inside the text."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    padding = " " if longest else ""
+    return f"{ticks}{padding}{text}{padding}{ticks}"
+
+
+def md_cell(value: str | None) -> str:
+    """A table cell: a printable code span with pipes escaped, ``-`` when empty."""
+    return md_code(printable(value).replace("|", "\\|")) if value else EMPTY_CELL
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def html(text: str) -> str:
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fence(lines: Sequence[str], info: str) -> list[str]:
+    """A fenced block longer than any backtick run inside, so JS template literals cannot end it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`{3,}", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", *lines, fence]
+
+
+def error_items(subject: str, error: str) -> list[str]:
+    """``- subject: `first line` `` then every further line as a nested item."""
+    lines = text_lines(error) or [printable(error)]
+    spans = [md_code(line.replace("|", "\\|")) for line in lines]
+    return [f"- {subject}: {spans[0]}", *(f"  - {span}" for span in spans[1:])]
+
+
+def _errors(result: SyncResult) -> list[str]:
+    items: list[str] = []
+    for outcome in sorted_outcomes(result):
+        if outcome.error:
+            items += error_items(md_cell(outcome.path), outcome.error)
+        for deployment in sorted_deployments(outcome.deployments):
+            if deployment.error:
+                subject = f"{md_cell(outcome.path)} on {md_cell(deployment.environment)}"
+                items += error_items(subject, deployment.error)
+    return ["**Errors**", "", *items, ""] if items else []
+
+
+def _deployments(result: SyncResult) -> list[str]:
+    rows = [
+        [
+            md_cell(outcome.path),
+            md_cell(deployment.environment),
+            md_cell(revisions(deployment)),
+            deployment.status.value,
+            md_cell(deployment.correlation_id),
+        ]
+        for outcome in sorted_outcomes(result)
+        for deployment in sorted_deployments(outcome.deployments)
+    ]
+    if not rows:
+        return []
+    header = ["path", "environment", "revision", "status", "correlation id"]
+    return ["**Deployments**", "", *md_table(header, rows), ""]
+
+
+def _diffs(result: SyncResult, *, show_diff: bool) -> list[str]:
+    lines: list[str] = []
+    for outcome in sorted_outcomes(result):
+        if not outcome.changes:
+            continue
+        summary = f"<code>{html(outcome.path)}</code>: {changes_phrase(outcome.changes)}"
+        lines += ["<details>", f"<summary>{summary}</summary>", ""]
+        if show_diff:
+            lines += _fence(package_diff(outcome.changes, outcome.path), "diff")
+        else:
+            lines += [
+                f"- {md_cell(item.function)}: {item.label}"
+                for item in change_items(outcome.changes)
+            ]
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def render_markdown(result: SyncResult, *, show_diff: bool) -> str:
+    title = "faas-gitops dry run" if result.dry_run else "faas-gitops sync"
+    lines = [f"### {title} of `{result.commit[:SHORT_COMMIT]}` ({md_cell(result.ref)})", ""]
+    if stopped_before_start(result):
+        stopped = one_line(result.fatal_error or "")
+        return "\n".join([*lines, f"> **Stopped before any package was synced:** {stopped}", ""])
+    lines += [summary_line(result), ""]
+    if result.fatal_error:
+        lines += [f"> **Stopped:** {one_line(result.fatal_error)}", ""]
+    rows = [
+        [
+            md_cell(o.path),
+            md_cell(package_label(o.name, o.package_id)),
+            o.status.value,
+            md_cell(o.revision_name),
+            md_cell(o.correlation_id),
+        ]
+        for o in sorted_outcomes(result)
+    ]
+    if rows:
+        header = ["path", "package", "status", "revision", "correlation id"]
+        lines += [*md_table(header, rows), ""]
+    lines += _deployments(result) + _errors(result) + _diffs(result, show_diff=show_diff)
+    return "\n".join(lines).rstrip("\n") + "\n"

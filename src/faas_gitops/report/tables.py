@@ -1,0 +1,106 @@
+"""``history`` and ``status``: the same rows as an aligned terminal table or a markdown table.
+
+Rows are given (history: in the order asked for) or sorted (status: by path); every cell is
+printable text, so a stored path or error cannot forge a row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Literal
+
+from faas_gitops.state import LedgerEntry
+from faas_gitops.logs import printable
+from faas_gitops.models import PackageStatus
+from faas_gitops.report.common import (
+    EMPTY_CELL,
+    SHORT_COMMIT,
+    align,
+    iso,
+    one_line,
+    table_time,
+)
+from faas_gitops.report.deployments import running_cell
+from faas_gitops.report.documents import entry_document, status_document
+from faas_gitops.report.markdown import md_cell, md_table
+
+TableFormat = Literal["text", "json", "markdown"]
+
+
+def _cell(value: str | None) -> str:
+    return printable(value) if value else EMPTY_CELL
+
+
+def _table(header: list[str], rows: list[list[str | None]], fmt: TableFormat) -> str:
+    """Text: aligned, ``-`` for empty cells, error column kept only when used. Markdown: GFM."""
+    if fmt == "markdown":
+        md_rows = [
+            [md_cell(cell) for cell in row[:-1]] + [md_cell(one_line(row[-1] or ""))]
+            for row in rows
+        ]
+        return "\n".join(md_table([h.lower() for h in header], md_rows)) + "\n"
+    text_rows = [[_cell(cell) for cell in row[:-1]] + [one_line(row[-1] or "")] for row in rows]
+    return "\n".join(align([header, *text_rows], keep_first=True)) + "\n"
+
+
+def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat) -> str:
+    """``faas-gitops history``: a table or ``{"entries": [...]}``, in the given order."""
+    if fmt == "json":
+        document = {"entries": [entry_document(entry) for entry in entries]}
+        return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    if fmt not in ("text", "markdown"):
+        raise ValueError(f"unknown output format {fmt!r}")
+    if not entries:
+        return "no syncs recorded\n"
+    header = ["TIME", "COMMIT", "PATH", "STATUS", "REVISION", "CORRELATION ID", "ERROR"]
+    rows: list[list[str | None]] = [
+        [
+            table_time(entry.recorded_at),
+            entry.commit[:SHORT_COMMIT],
+            entry.path,
+            entry.status,
+            entry.revision_name,
+            entry.correlation_id,
+            entry.error,
+        ]
+        for entry in entries
+    ]
+    return _table(header, rows, fmt)
+
+
+def render_status(packages: Sequence[PackageStatus], fmt: TableFormat) -> str:
+    """``faas-gitops status``: one row per package, by path, from what the state dir knows.
+
+    Columns: path, manifest name, package id, latest revision, status of its last sync, when
+    (UTC ISO), correlation ID, then one column per environment (the revision running there,
+    with its status when that is not deployed/in-sync) once any package has deployments, then
+    the error. JSON: ``status_document``.
+    """
+    if fmt == "json":
+        return json.dumps(status_document(packages), indent=2, sort_keys=False) + "\n"
+    if fmt not in ("text", "markdown"):
+        raise ValueError(f"unknown output format {fmt!r}")
+    if not packages:
+        return "no packages recorded\n"
+    ordered = sorted(packages, key=lambda p: p.path)
+    environments = sorted({d.environment for p in ordered for d in p.deployments})
+    header = ["PATH", "NAME", "PACKAGE ID", "REVISION", "STATUS", "LAST SYNC", "CORRELATION ID"]
+    header += [printable(env).upper() for env in environments] + ["ERROR"]
+    rows: list[list[str | None]] = []
+    for package in ordered:
+        running = {d.environment: running_cell(d) for d in package.deployments}
+        rows.append(
+            [
+                package.path,
+                package.name,
+                package.package_id,
+                package.revision_name,
+                package.status,
+                iso(package.synced_at) if package.synced_at else None,
+                package.correlation_id,
+                *(running.get(env) for env in environments),
+                package.error,
+            ]
+        )
+    return _table(header, rows, fmt)
