@@ -3,9 +3,10 @@
 One asyncio loop holds everything: the sync loop (the only place that syncs, one sync at a
 time), the triggers that wake it (``triggers.RepoWatcher`` for a local ``--repo``, a poll tick
 every ``--interval``, a drift resync every ``--resync-interval``, ``POST /hooks/sync``, and a
-retry with capped exponential backoff after a failed sync) and the HTTP server (uvicorn serving
-``faas_gitops.http``). Triggers collapse in a size-1 ``Wakeup``; a watch or poll wake-up that
-finds the commit already synced does nothing, a webhook, resync or retry always syncs.
+retry with capped exponential backoff after a failed sync) and the HTTP server (``daemon.server``
+under uvicorn, hardened by ``daemon.listener``). Triggers collapse in a size-1 ``Wakeup``; a watch
+or poll wake-up that finds the commit already synced does nothing, a webhook, resync or retry
+always syncs.
 
 One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
 trees in sync), the package cache and the API connection pool are shared by every sync. An
@@ -24,25 +25,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import prometheus_client
 import structlog
-import uvicorn
 
 from faas_gitops import logs
 from faas_gitops.api import ApiClient
+from faas_gitops.daemon.listener import (
+    ConnectionGuard,
+    HttpServer,
+    build_server,
+    install_fd_exhaustion_handler,
+)
+from faas_gitops.daemon.metrics import Metrics
+from faas_gitops.daemon.server import LoopState, create_app
+from faas_gitops.daemon.status_source import ledger_status
+from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.errors import ConfigError, FaasGitopsError
-from faas_gitops.http import LoopState, create_app
-from faas_gitops.metrics import Metrics
 from faas_gitops.models import Status, SyncResult
 from faas_gitops.remote import GIT_TIMEOUT_S, local_checkout, safe_url
 from faas_gitops.settings import Settings
@@ -56,8 +65,6 @@ EXIT_FAILED = 1  # --max-failures reached
 EXIT_USAGE = 2  # --listen unusable, webhook secret unreadable
 #: First retry after a failed sync; doubles per consecutive failure up to ``--interval``.
 RETRY_BASE_S = 1.0
-#: uvicorn's own grace for open HTTP connections at shutdown (probes are instant).
-HTTP_SHUTDOWN_S = 2
 #: Triggers logged at debug level: the poll tick fires every --interval and usually finds nothing.
 _QUIET_REASONS = frozenset({"poll"})
 
@@ -118,12 +125,14 @@ def read_webhook_secret(settings: Settings) -> bytes | None:
     return secret
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal capture: the daemon owns SIGTERM/SIGINT (ordered shutdown)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
+def is_loopback(host: str) -> bool:
+    """Whether ``--listen``'s host is reachable only from this machine (or pod)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Daemon:
@@ -168,19 +177,16 @@ class Daemon:
             timeout=settings.api.timeout,
             verify=settings.api.tls_verify(),
         )
-        app = create_app(self.state, self.metrics, self._on_webhook, webhook_secret=secret)
-        server = _Server(
-            uvicorn.Config(
-                app,
-                http="h11",
-                ws="none",
-                lifespan="off",
-                log_config=None,
-                log_level="warning",
-                access_log=False,
-                timeout_graceful_shutdown=HTTP_SHUTDOWN_S,
-            )
+        app = create_app(
+            self.state,
+            self.metrics,
+            self._on_webhook,
+            webhook_secret=secret,
+            status=self._status,
         )
+        install_fd_exhaustion_handler(loop)
+        guard = ConnectionGuard(metrics=self.metrics)
+        server = build_server(app, guard)
         server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         sync_loop = self._spawn(self._sync_loop(), "sync-loop")
         self.state.loop_alive = lambda: not sync_loop.done()
@@ -198,6 +204,13 @@ class Daemon:
             webhook_signed=secret is not None,
             dry_run=settings.dry_run,
         )
+        if secret is None and not is_loopback(str(host)):
+            log.warning(
+                "daemon.webhook_unsigned",
+                listen=f"{host}:{port}",
+                detail="anyone who can reach this address can trigger syncs with POST "
+                "/hooks/sync: set --webhook-secret-file, or listen on 127.0.0.1",
+            )
         self._trigger("startup", force=True, full=True)  # drift made while we were down
         stop_waiter = asyncio.create_task(self._stop.wait())
         await asyncio.wait({stop_waiter, sync_loop}, return_when=asyncio.FIRST_COMPLETED)
@@ -214,6 +227,15 @@ class Daemon:
             # wait for; nothing of ours is half-written (the ledger is written on this thread).
             os._exit(self.exit_code)
         return self.exit_code
+
+    def _status(self) -> StatusSnapshot:
+        """The status page's rows (called in a worker thread per request)."""
+        return ledger_status(
+            self.settings.state_dir,
+            self.state,
+            ref=self.settings.git.ref,
+            names=self.state.package_names,
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -250,7 +272,7 @@ class Daemon:
         self._stop.set()
 
     async def _shutdown(
-        self, sync_loop: asyncio.Task[None], server: _Server, server_task: asyncio.Task[None]
+        self, sync_loop: asyncio.Task[None], server: HttpServer, server_task: asyncio.Task[None]
     ) -> bool:
         """Stop triggers, give the sync in flight its grace period, stop serving.
 
@@ -386,6 +408,7 @@ class Daemon:
             state.consecutive_failures += 1
             state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
         state.failing_packages = failed
+        state.package_names = {o.path: o.name for o in result.outcomes if o.name}
         self.metrics.record_sync(
             result,
             duration=time.monotonic() - started,
