@@ -6,12 +6,12 @@ timeouts and a connection cap; ``statuspage`` renders the status page; ``fd`` na
 descriptor exhaustion for what it is.
 """
 
+from faas_gitops.daemon.listener import parse_listen
 from faas_gitops.daemon.loop import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     Daemon,
-    parse_listen,
     retry_delay,
     run_daemon,
     stuck_after,

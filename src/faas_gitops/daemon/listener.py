@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 from collections.abc import Generator
 from typing import Any, ClassVar
 
@@ -26,6 +28,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from faas_gitops.daemon.fd import FD_ERRNOS, OnceEvery, fd_limit, out_of_fds_message
 from faas_gitops.daemon.metrics import Metrics
+from faas_gitops.errors import ConfigError
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +41,41 @@ KEEP_ALIVE_S = 5
 HTTP_SHUTDOWN_S = 2
 #: The same error (accept failing for want of descriptors) is logged at most once per minute.
 REPEAT_LOG_INTERVAL_S = 60.0
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6; port 0 picks a free one) or ``ConfigError``."""
+    host, sep, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 0.0.0.0:8080")
+    return host, int(port_text)
+
+
+def bind_socket(listen: str) -> socket.socket:
+    """Bind the listener before anything starts, so a taken port is exit 2, not a dead task."""
+    host, port = parse_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--listen {listen}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``--listen``'s host is reachable only from this machine (or pod)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_max_connections() -> int:
@@ -208,7 +246,10 @@ __all__ = [
     "ConnectionGuard",
     "GuardedH11Protocol",
     "HttpServer",
+    "bind_socket",
     "build_server",
     "default_max_connections",
     "install_fd_exhaustion_handler",
+    "is_loopback",
+    "parse_listen",
 ]

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Coroutine
@@ -44,8 +42,10 @@ from faas_gitops.api import ApiClient
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
+    bind_socket,
     build_server,
     install_fd_exhaustion_handler,
+    is_loopback,
 )
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.server import LoopState, create_app
@@ -86,31 +86,6 @@ def retry_delay(failures: int, cap: float) -> float:
     return min(cap, RETRY_BASE_S * 2.0 ** max(0, failures - 1))
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6; port 0 picks a free one) or ``ConfigError``."""
-    host, sep, port_text = listen.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 0.0.0.0:8080")
-    return host, int(port_text)
-
-
-def bind_socket(listen: str) -> socket.socket:
-    """Bind the listener before anything starts, so a taken port is exit 2, not a dead task."""
-    host, port = parse_listen(listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"--listen {listen}: {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
-
-
 def read_webhook_secret(settings: Settings) -> bytes | None:
     """The secret, read once at start; a trailing newline (``echo > file``) is not part of it."""
     path = settings.loop.webhook_secret_file
@@ -123,16 +98,6 @@ def read_webhook_secret(settings: Settings) -> bytes | None:
     if not secret:
         raise ConfigError(f"--webhook-secret-file {path}: the file is empty")
     return secret
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``--listen``'s host is reachable only from this machine (or pod)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Daemon:
