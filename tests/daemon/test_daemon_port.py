@@ -45,8 +45,7 @@ class Running:
     webhooks: list[str]
 
     def connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=DROP_WAIT)
-        return sock
+        return socket.create_connection((self.host, self.port), timeout=DROP_WAIT)
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
