@@ -41,6 +41,7 @@ from faas_gitops.daemon.statuspage import (
     StatusSnapshot,
     content_security_policy,
     new_nonce,
+    render_main,
     render_page,
     snapshot_document,
 )
@@ -167,11 +168,12 @@ def create_app(
     deliveries = DeliveryLog()
     provider: StatusProvider = status or (lambda: loop_snapshot(state))
 
-    async def status_page(_request: Request) -> Response:
+    async def status_page(request: Request) -> Response:
         snapshot = await run_in_threadpool(provider)
         nonce = new_nonce()
+        main_only = request.query_params.get("part") == "main"
         return HTMLResponse(
-            render_page(snapshot, nonce),
+            render_main(snapshot) if main_only else render_page(snapshot, nonce),
             headers={
                 "Content-Security-Policy": content_security_policy(nonce),
                 "Cache-Control": "no-store",

@@ -3,7 +3,8 @@
 One HTML document with its CSS and a few lines of JS inline: no build step, no CDN, no web
 fonts, so it works offline and under a strict Content-Security-Policy (``default-src 'none'``;
 the one ``<style>`` and ``<script>`` carry a per-response nonce). The script re-fetches the page
-every few seconds and swaps the ``<main>`` element in place; it never posts anything: the page
+every few seconds (``GET /?part=main``: the ``<main>`` element alone, parsed inert in a
+``<template>``) and swaps it in place; it never posts anything: the page
 only reads. Every value that came from git or the API (paths, names, errors) is HTML-escaped,
 and no value holds a secret: the snapshot carries no API key, webhook secret or URL.
 
@@ -179,6 +180,10 @@ def _pill(status: str | None) -> str:
     return f'<span class="pill pill-{_e(kind)}">{mark}{_e(status)}</span>'
 
 
+def _failed_count(failed: int) -> str:
+    return f'<span class="pill pill-bad">✕ {failed} failed</span>' if failed else "0"
+
+
 def _code(value: str | None, *, short: int | None = None) -> str:
     if not value:
         return '<span class="muted">-</span>'
@@ -277,7 +282,7 @@ def _syncs(snapshot: StatusSnapshot, now: datetime) -> str:
             f"<td>{_e(s.trigger)}{dry}</td>",
             f'<td class="num">{s.counts.get("created", 0)}</td>',
             f'<td class="num">{s.counts.get("unchanged", 0)}</td>',
-            f'<td class="num">{_pill("failed") + " " if failed else ""}{failed}</td>',
+            f'<td class="num">{_failed_count(failed)}</td>',
             f'<td class="num">{s.counts.get("total", 0)}</td>',
             f'<td class="error">{_e(s.fatal_error)}</td>',
         ]
@@ -291,20 +296,32 @@ def _syncs(snapshot: StatusSnapshot, now: datetime) -> str:
     )
 
 
+def render_main(snapshot: StatusSnapshot, now: datetime | None = None) -> str:
+    """The ``<main>`` element alone: what the page's script fetches to refresh itself."""
+    now = now or datetime.now(UTC)
+    bad = snapshot.last_sync_ok is False or not snapshot.ready
+    title = f"{'✕ ' if bad else ''}faas-gitops status"
+    return (
+        f'<main id="app" data-state="{"bad" if bad else "good"}" data-title="{_e(title)}" '
+        f'data-rendered="{_e(_iso(now))}">'
+        f"{_header(snapshot, now)}{_packages(snapshot, now)}{_syncs(snapshot, now)}</main>"
+    )
+
+
 def render_page(snapshot: StatusSnapshot, nonce: str, now: datetime | None = None) -> str:
     """The whole page; ``nonce`` must be the one in this response's CSP header."""
-    now = now or datetime.now(UTC)
-    state = "bad" if snapshot.last_sync_ok is False or not snapshot.ready else "good"
-    title = f"{'✕ ' if state == 'bad' else ''}faas-gitops status"
+    main = render_main(snapshot, now)
+    bad = snapshot.last_sync_ok is False or not snapshot.ready
+    title = f"{'✕ ' if bad else ''}faas-gitops status"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no /favicon.ico request
         f"<title>{_e(title)}</title>"
         f'<style nonce="{nonce}">{STYLE}</style></head>'
         f'<body><header class="top"><h1>faas-gitops</h1>'
         f'<span id="live" class="live">refreshes every {REFRESH_S} s</span></header>'
-        f'<main id="app" data-state="{state}" data-rendered="{_e(_iso(now))}">'
-        f"{_header(snapshot, now)}{_packages(snapshot, now)}{_syncs(snapshot, now)}</main>"
+        f"{main}"
         f'<script nonce="{nonce}">const REFRESH_MS = {REFRESH_S * 1000};{SCRIPT}</script>'
         "</body></html>"
     )
@@ -317,6 +334,7 @@ __all__ = [
     "StatusSnapshot",
     "content_security_policy",
     "new_nonce",
+    "render_main",
     "render_page",
     "snapshot_document",
 ]

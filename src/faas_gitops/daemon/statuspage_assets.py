@@ -57,19 +57,21 @@ background:var(--grey-bg);color:var(--muted)}
 .pill-bad{background:var(--bad-bg);color:var(--bad);border:1px solid var(--bad)}
 """
 
-#: Re-fetches this page and swaps ``<main>``; on failure says so and keeps the last view.
+#: Re-fetches the page's ``<main>`` and swaps it in; on failure says so and keeps the last view.
 #: ``REFRESH_MS`` is defined by the page just before this text.
 SCRIPT = """
 (() => {
   const live = document.getElementById("live");
   async function refresh() {
     try {
-      const answer = await fetch(location.pathname, {cache: "no-store"});
+      const answer = await fetch("?part=main", {cache: "no-store"});
       if (!answer.ok) throw new Error("HTTP " + answer.status);
-      const next = new DOMParser().parseFromString(await answer.text(), "text/html");
-      const main = next.getElementById("app");
-      if (main) document.getElementById("app").replaceWith(main);
-      document.title = next.title;
+      const template = document.createElement("template");
+      template.innerHTML = await answer.text();
+      const main = template.content.getElementById("app");
+      if (!main) throw new Error("unexpected answer");
+      document.getElementById("app").replaceWith(main);
+      document.title = main.dataset.title;
       live.textContent = "updated " + new Date().toLocaleTimeString();
       live.classList.remove("offline");
     } catch (error) {
