@@ -11,6 +11,7 @@ import selectors
 import socket
 import threading
 import time
+from functools import partial
 
 import httpx
 import pytest
@@ -92,6 +93,10 @@ class Flood:
                             key.fileobj.send(b"x")  # type: ignore[union-attr]
 
 
+def has_revision(emulator: RunningEmulator, sha: str) -> bool:
+    return any(rev["name"].startswith(sha[:12]) for rev in emulator.store.revisions(CHAT_ID))
+
+
 def open_connections(daemon: DaemonProcess) -> float:
     return daemon.metrics()[OPEN_GAUGE]
 
@@ -131,13 +136,7 @@ def test_the_daemon_stays_healthy_and_syncs_every_commit_under_a_connection_floo
                 time.sleep(0.25)
             assert flood.dropped >= HALF_OPEN  # the daemon dropped them and they came back
             for sha in commits:
-                wait_until(
-                    lambda sha=sha: any(
-                        rev["name"].startswith(sha[:12])
-                        for rev in emulator.store.revisions(CHAT_ID)
-                    ),
-                    f"the revision of {sha[:12]}",
-                )
+                wait_until(partial(has_revision, emulator, sha), f"the revision of {sha[:12]}")
             flood.stop_reconnecting()
             wait_until(
                 lambda: open_connections(daemon) <= baseline,
