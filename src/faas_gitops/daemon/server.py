@@ -218,7 +218,7 @@ def create_app(
             metrics.webhook_requests.labels(result="stopping").inc()
             return _answer(503, accepted=False, error="shutting down")
         if delivery:
-            deliveries.remember(delivery)  # only once it was acted on, and only when signed
+            deliveries.remember(delivery)  # once acted on, and past the signature check
         metrics.webhook_requests.labels(result="accepted").inc()
         return _answer(202, accepted=True)
 

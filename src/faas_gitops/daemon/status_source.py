@@ -17,6 +17,7 @@ from pathlib import Path
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.statuspage import SYNCS_SHOWN, StatusSnapshot
 from faas_gitops.ledger import LEDGER_FILENAME, Ledger, LedgerEntry
+from faas_gitops.logs import redact
 from faas_gitops.models import PackageStatus, SyncSummary
 
 #: Outcome rows read per request: enough for the packages of the last syncs of a big repo.
@@ -54,7 +55,7 @@ def ledger_status(
         ref=newest.ref if newest else ref,
         last_sync_at=(newest.finished_at or newest.started_at) if newest else None,
         last_sync_ok=last_ok,
-        last_error=state.last_error,
+        last_error=_clean(state.last_error),
         ready=ready,
         ready_reason=reason,
         syncing=state.sync_started is not None,
@@ -90,7 +91,7 @@ def _packages(entries: list[LedgerEntry], names: Mapping[str, str]) -> list[Pack
                 synced_at=entry.recorded_at,
                 commit=entry.commit,
                 correlation_id=created.correlation_id if created else None,
-                error=entry.error,
+                error=_clean(entry.error),
             )
         )
     return rows
@@ -124,10 +125,15 @@ def _recent_syncs(path: Path) -> list[SyncSummary]:
                 "would-create": row[10],
                 "failed": row[11],
             },
-            fatal_error=row[12],
+            fatal_error=_clean(row[12]),
         )
         for row in rows
     ]
+
+
+def _clean(text: str | None) -> str | None:
+    """Errors as the logs show them: with any registered secret (the API key) redacted."""
+    return None if text is None else redact(text)
 
 
 def _utc(text: str) -> datetime:
