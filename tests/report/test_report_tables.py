@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from report_builders import COMMIT, PRODUCTION_IN_SYNC, STAGING_DEPLOYED
 
-from faas_gitops.ledger import LedgerEntry
+from faas_gitops.state import LedgerEntry
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
 from faas_gitops.report import render_history, render_status, status_document
 

@@ -1,4 +1,5 @@
-"""The daemon's HTTP face: ``/healthz``, ``/readyz``, ``/metrics`` and ``POST /hooks/sync``.
+"""The daemon's HTTP face: ``/healthz``, ``/readyz``, ``/metrics``, ``POST /hooks/sync``, and the
+status page (``GET /``, ``GET /api/status``).
 
 The app only *reads* ``LoopState`` (which the daemon writes) and *sets* the wake-up through
 ``on_webhook``; it never syncs anything itself, so a slow sync can never make a probe slow.
@@ -7,6 +8,14 @@ Probes tell the truth the way git-sync's do: not ready until the first full sync
 not ready again after ``--unready-after`` consecutive failed syncs, while ``/healthz`` only says
 whether the loop is alive and not stuck, so Kubernetes restarts a wedged daemon but never one
 that is merely failing to reach the API (restarting would not help, and would lose the caches).
+
+Nothing here redirects: Starlette's trailing-slash redirect builds its ``Location`` from the
+request's ``Host`` header, so ``/healthz/`` with ``Host: evil.example`` would send a client to
+``evil.example``. It is off; ``/healthz/`` is a 404 like any other unknown path.
+
+A webhook delivery is acted on once: GitHub (or an attacker replaying a captured request)
+may send the same signed body again, and ``X-GitHub-Delivery`` ids already seen are answered
+200 ``{"duplicate": true}`` without a sync.
 """
 
 from __future__ import annotations
@@ -14,22 +23,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from faas_gitops.metrics import CONTENT_TYPE, Metrics
+from faas_gitops.daemon.metrics import CONTENT_TYPE, Metrics
+from faas_gitops.daemon.statuspage import (
+    StatusProvider,
+    StatusSnapshot,
+    content_security_policy,
+    new_nonce,
+    render_main,
+    render_page,
+    snapshot_document,
+)
 
 #: Webhook bodies larger than this are refused (413) before any signature check; GitHub's
 #: payloads are capped at 25 MB, but a push event for a normal push is a few KiB.
 MAX_WEBHOOK_BYTES = 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+#: Delivery ids remembered for replay detection; GitHub retries within minutes, not days.
+DELIVERIES_REMEMBERED = 1000
 
 
 @dataclass(slots=True)
@@ -45,6 +68,7 @@ class LoopState:
     commit: str | None = None  # of the last successful sync
     last_success: datetime | None = None
     failing_packages: list[str] = field(default_factory=list)
+    package_names: dict[str, str] = field(default_factory=dict)  # path -> manifest name
     last_error: str | None = None
     sync_started: float | None = None  # clock() when the running sync began
     accepting: bool = True  # False once shutdown began
@@ -79,6 +103,43 @@ class LoopState:
         }
 
 
+class DeliveryLog:
+    """The most recent webhook delivery ids, oldest forgotten first (a bounded LRU)."""
+
+    def __init__(self, size: int = DELIVERIES_REMEMBERED) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, delivery: str) -> bool:
+        if delivery in self._seen:
+            self._seen.move_to_end(delivery)
+            return True
+        return False
+
+    def remember(self, delivery: str) -> None:
+        self._seen[delivery] = None
+        self._seen.move_to_end(delivery)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+
+def loop_snapshot(state: LoopState) -> StatusSnapshot:
+    """The status page with no history: what the loop state alone knows."""
+    ready, reason = state.readiness()
+    return StatusSnapshot(
+        commit=state.commit,
+        ref=None,
+        last_sync_at=state.last_success,
+        last_sync_ok=None if state.last_success is None else state.consecutive_failures == 0,
+        last_error=state.last_error,
+        ready=ready,
+        ready_reason=reason,
+        syncing=state.sync_started is not None,
+        packages=(),
+        syncs=(),
+    )
+
+
 def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     """GitHub's ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``, compared in
     constant time (a timing difference would let an attacker guess the signature byte by byte).
@@ -95,12 +156,35 @@ def create_app(
     on_webhook: Callable[[], bool],
     *,
     webhook_secret: bytes | None = None,
+    status: StatusProvider | None = None,
 ) -> Starlette:
     """The Starlette app; ``on_webhook`` returns False when the daemon no longer takes triggers.
 
     Without ``webhook_secret`` any POST triggers a sync: only acceptable when the listener is
-    not reachable from outside the pod (the README says so).
+    not reachable from outside the pod (the README says so). ``status`` feeds the status page
+    (it may read SQLite, so it runs in a worker thread and never delays a probe); without it
+    the page shows only what ``state`` knows.
     """
+    deliveries = DeliveryLog()
+    provider: StatusProvider = status or (lambda: loop_snapshot(state))
+
+    async def status_page(request: Request) -> Response:
+        snapshot = await run_in_threadpool(provider)
+        nonce = new_nonce()
+        main_only = request.query_params.get("part") == "main"
+        return HTMLResponse(
+            render_main(snapshot) if main_only else render_page(snapshot, nonce),
+            headers={
+                "Content-Security-Policy": content_security_policy(nonce),
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+    async def status_api(_request: Request) -> Response:
+        snapshot = await run_in_threadpool(provider)
+        return JSONResponse(snapshot_document(snapshot), headers={"Cache-Control": "no-store"})
 
     async def healthz(_request: Request) -> Response:
         healthy, reason = state.health()
@@ -126,20 +210,30 @@ def create_app(
         ):
             metrics.webhook_requests.labels(result="unauthorized").inc()
             return _answer(401, accepted=False, error=f"missing or invalid {SIGNATURE_HEADER}")
+        delivery = request.headers.get(DELIVERY_HEADER, "").strip()[:200]
+        if delivery and deliveries.seen(delivery):
+            metrics.webhook_requests.labels(result="duplicate").inc()
+            return JSONResponse({"accepted": False, "duplicate": True}, status_code=200)
         if not on_webhook():
             metrics.webhook_requests.labels(result="stopping").inc()
             return _answer(503, accepted=False, error="shutting down")
+        if delivery:
+            deliveries.remember(delivery)  # once acted on, and past the signature check
         metrics.webhook_requests.labels(result="accepted").inc()
         return _answer(202, accepted=True)
 
-    return Starlette(
+    app = Starlette(
         routes=[
+            Route("/", status_page, methods=["GET"]),
+            Route("/api/status", status_api, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/hooks/sync", hook, methods=["POST"]),
         ]
     )
+    app.router.redirect_slashes = False  # its Location would come from the request's Host
+    return app
 
 
 def _answer(status: int, *, accepted: bool, error: str | None = None) -> JSONResponse:

@@ -3,9 +3,10 @@
 One asyncio loop holds everything: the sync loop (the only place that syncs, one sync at a
 time), the triggers that wake it (``triggers.RepoWatcher`` for a local ``--repo``, a poll tick
 every ``--interval``, a drift resync every ``--resync-interval``, ``POST /hooks/sync``, and a
-retry with capped exponential backoff after a failed sync) and the HTTP server (uvicorn serving
-``faas_gitops.http``). Triggers collapse in a size-1 ``Wakeup``; a watch or poll wake-up that
-finds the commit already synced does nothing, a webhook, resync or retry always syncs.
+retry with capped exponential backoff after a failed sync) and the HTTP server (``daemon.server``
+under uvicorn, hardened by ``daemon.listener``). Triggers collapse in a size-1 ``Wakeup``; a watch
+or poll wake-up that finds the commit already synced does nothing, a webhook, resync or retry
+always syncs.
 
 One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
 trees in sync), the package cache and the API connection pool are shared by every sync. An
@@ -29,19 +30,28 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import prometheus_client
 import structlog
-import uvicorn
 
 from faas_gitops import logs
+from faas_gitops.daemon.listener import (
+    ConnectionGuard,
+    HttpServer,
+    bind_socket,
+    build_server,
+    install_fd_exhaustion_handler,
+    is_loopback,
+)
+from faas_gitops.daemon.metrics import Metrics
+from faas_gitops.daemon.server import LoopState, create_app
+from faas_gitops.daemon.status_source import ledger_status
+from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.errors import ConfigError, FaasGitopsError
-from faas_gitops.http import LoopState, create_app
-from faas_gitops.metrics import Metrics
 from faas_gitops.models import Status, SyncResult
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
@@ -56,8 +66,6 @@ EXIT_FAILED = 1  # --max-failures reached
 EXIT_USAGE = 2  # --listen unusable, webhook secret unreadable
 #: First retry after a failed sync; doubles per consecutive failure up to ``--interval``.
 RETRY_BASE_S = 1.0
-#: uvicorn's own grace for open HTTP connections at shutdown (probes are instant).
-HTTP_SHUTDOWN_S = 2
 #: Triggers logged at debug level: the poll tick fires every --interval and usually finds nothing.
 _QUIET_REASONS = frozenset({"poll"})
 
@@ -79,31 +87,6 @@ def retry_delay(failures: int, cap: float) -> float:
     return min(cap, RETRY_BASE_S * 2.0 ** max(0, failures - 1))
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6; port 0 picks a free one) or ``ConfigError``."""
-    host, sep, port_text = listen.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 0.0.0.0:8080")
-    return host, int(port_text)
-
-
-def bind_socket(listen: str) -> socket.socket:
-    """Bind the listener before anything starts, so a taken port is exit 2, not a dead task."""
-    host, port = parse_listen(listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"--listen {listen}: {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
-
-
 def read_webhook_secret(settings: Settings) -> bytes | None:
     """The secret, read once at start; a trailing newline (``echo > file``) is not part of it."""
     path = settings.loop.webhook_secret_file
@@ -116,14 +99,6 @@ def read_webhook_secret(settings: Settings) -> bytes | None:
     if not secret:
         raise ConfigError(f"--webhook-secret-file {path}: the file is empty")
     return secret
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its signal capture: the daemon owns SIGTERM/SIGINT (ordered shutdown)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 class Daemon:
@@ -176,19 +151,16 @@ class Daemon:
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, secret: bytes | None
     ) -> int:
         settings = self.settings
-        app = create_app(self.state, self.metrics, self._on_webhook, webhook_secret=secret)
-        server = _Server(
-            uvicorn.Config(
-                app,
-                http="h11",
-                ws="none",
-                lifespan="off",
-                log_config=None,
-                log_level="warning",
-                access_log=False,
-                timeout_graceful_shutdown=HTTP_SHUTDOWN_S,
-            )
+        app = create_app(
+            self.state,
+            self.metrics,
+            self._on_webhook,
+            webhook_secret=secret,
+            status=self._status,
         )
+        install_fd_exhaustion_handler(loop)
+        guard = ConnectionGuard(metrics=self.metrics)
+        server = build_server(app, guard)
         server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         sync_loop = self._spawn(self._sync_loop(), "sync-loop")
         self.state.loop_alive = lambda: not sync_loop.done()
@@ -206,6 +178,13 @@ class Daemon:
             webhook_signed=secret is not None,
             dry_run=settings.dry_run,
         )
+        if secret is None and not is_loopback(str(host)):
+            log.warning(
+                "daemon.webhook_unsigned",
+                listen=f"{host}:{port}",
+                detail="anyone who can reach this address can trigger syncs with POST "
+                "/hooks/sync: set --webhook-secret-file, or listen on 127.0.0.1",
+            )
         self._trigger("startup", force=True, full=True)  # drift made while we were down
         stop_waiter = asyncio.create_task(self._stop.wait())
         await asyncio.wait({stop_waiter, sync_loop}, return_when=asyncio.FIRST_COMPLETED)
@@ -222,6 +201,15 @@ class Daemon:
             # wait for; nothing of ours is half-written (the ledger is written on this thread).
             os._exit(self.exit_code)
         return self.exit_code
+
+    def _status(self) -> StatusSnapshot:
+        """The status page's rows (called in a worker thread per request)."""
+        return ledger_status(
+            self.settings.state_dir,
+            self.state,
+            ref=self.settings.git.ref,
+            names=self.state.package_names,
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -258,7 +246,7 @@ class Daemon:
         self._stop.set()
 
     async def _shutdown(
-        self, sync_loop: asyncio.Task[None], server: _Server, server_task: asyncio.Task[None]
+        self, sync_loop: asyncio.Task[None], server: HttpServer, server_task: asyncio.Task[None]
     ) -> bool:
         """Stop triggers, give the sync in flight its grace period, stop serving.
 
@@ -391,6 +379,7 @@ class Daemon:
             state.consecutive_failures += 1
             state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
         state.failing_packages = failed
+        state.package_names = {o.path: o.name for o in result.outcomes if o.name}
         self.metrics.record_sync(
             result,
             duration=time.monotonic() - started,

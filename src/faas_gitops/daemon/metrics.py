@@ -25,7 +25,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: A small sync takes well under a second; a 1,000-package first sync takes minutes.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 TRIGGER_REASONS = ("startup", "watch", "poll", "webhook", "resync", "retry")
-WEBHOOK_RESULTS = ("accepted", "unauthorized", "too_large", "stopping")
+WEBHOOK_RESULTS = ("accepted", "duplicate", "unauthorized", "too_large", "stopping")
+DROP_REASONS = ("read_timeout", "connection_cap")
 
 
 class Metrics:
@@ -95,6 +96,20 @@ class Metrics:
             ["result"],
             registry=registry,
         )
+        self.http_connections = Gauge(
+            f"{PREFIX}_http_connections",
+            "Connections open on the daemon's HTTP port",
+            registry=registry,
+        )
+        self.http_connections_dropped = Counter(
+            f"{PREFIX}_http_connections_dropped",
+            "Connections the daemon closed: a request not read within the read timeout, or "
+            "one over the connection cap",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in DROP_REASONS:
+            self.http_connections_dropped.labels(reason=reason)
         for result in ("success", "failure"):
             self.syncs.labels(result=result)
         for reason in TRIGGER_REASONS:

@@ -1,0 +1,29 @@
+"""Daemon mode: the sync loop, its triggers and its HTTP face.
+
+``loop`` runs ``sync_once()`` whenever something may have changed; ``server`` is the Starlette
+app (probes, metrics, webhook, status page); ``listener`` runs it under uvicorn with read
+timeouts and a connection cap; ``statuspage`` renders the status page; ``fd`` names file
+descriptor exhaustion for what it is.
+"""
+
+from faas_gitops.daemon.listener import parse_listen
+from faas_gitops.daemon.loop import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Daemon,
+    retry_delay,
+    run_daemon,
+    stuck_after,
+)
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Daemon",
+    "parse_listen",
+    "retry_delay",
+    "run_daemon",
+    "stuck_after",
+]
