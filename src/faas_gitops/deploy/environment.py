@@ -72,8 +72,9 @@ class DeployTarget:
 
 
 @dataclass(frozen=True, slots=True)
-class PruneTarget:
-    """A package directory the ledger knows but the commit no longer holds."""
+class PackageRef:
+    """A package by directory and remote id: one to prune (the ledger knows it, the commit
+    no longer holds it) or one to promote."""
 
     path: str
     package_id: str
