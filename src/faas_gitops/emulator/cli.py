@@ -17,6 +17,7 @@ from types import FrameType
 import structlog
 
 from faas_gitops.emulator.config import DEFAULT_API_KEY, PUBNUB_VERSION, EmulatorConfig
+from faas_gitops.emulator.list_faults import REVISION_LIST_FAULTS
 from faas_gitops.emulator.requestlog import RequestLog
 from faas_gitops.emulator.server import build_server
 from faas_gitops.emulator.store import EmulatorStore
@@ -57,10 +58,10 @@ def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
         prog=prog,
         description=(
             "Serve a local emulator of PubNub's Functions v2 admin API (/v2/faas: packages, "
-            "package revisions, functions of a revision) so repositories can be synced and "
-            "tested without an account. Clients must send the configured key in "
-            f"'Authorization' and a 'PubNub-Version: YYYY-MM-DD' header (e.g. {PUBNUB_VERSION})."
-            " Runs until SIGINT or SIGTERM, then exits 0."
+            "package revisions, functions of a revision, deployments and the running limit) so "
+            "repositories can be synced and tested without an account. Clients must send the "
+            "configured key in 'Authorization' and a 'PubNub-Version: YYYY-MM-DD' header "
+            f"(e.g. {PUBNUB_VERSION}). Runs until SIGINT or SIGTERM, then exits 0."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -118,6 +119,18 @@ def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
         default=50,
         help="functions allowed per revision; more answers 422 FAAS-1006",
     )
+    behaviour.add_argument(
+        "--deploy-delay-ms",
+        type=_non_negative,
+        default=200,
+        help="how long a started or rolled-over deployment stays STARTING before RUNNING",
+    )
+    behaviour.add_argument(
+        "--max-running-deployments",
+        type=_positive,
+        default=5,
+        help="running-deployments limit of the account; starting beyond it answers 422",
+    )
     faults = parser.add_argument_group("fault injection (applies to /v2/faas requests only)")
     faults.add_argument(
         "--seed",
@@ -159,6 +172,15 @@ def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
         help=(
             "probability (0..1) that a create (POST) is stored and then the connection is "
             "closed without an answer, so the client cannot know it succeeded"
+        ),
+    )
+    faults.add_argument(
+        "--revision-list-fault",
+        choices=REVISION_LIST_FAULTS,
+        default="none",
+        help=(
+            "make revision list answers lie: data null, no meta.paging, totalPages always 1, "
+            "the page parameter ignored, or totalPages always one more than the page asked"
         ),
     )
     state = parser.add_argument_group("state")
@@ -243,6 +265,9 @@ def _prepare(args: argparse.Namespace) -> tuple[EmulatorConfig, EmulatorStore]:
         fault_429=args.fault_429,
         retry_after=args.retry_after,
         fault_drop_after_commit=args.fault_drop_after_commit,
+        revision_list_fault=args.revision_list_fault,
+        deploy_delay_ms=args.deploy_delay_ms,
+        max_running_deployments=args.max_running_deployments,
         state_file=args.state_file,
     )
     if args.seed_from is not None and not args.seed_from.is_dir():

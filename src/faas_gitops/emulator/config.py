@@ -2,7 +2,8 @@
 
 Every field has a default so a test only names what it cares about. The choices exist because
 REFERENCE.md leaves them open (not-found status, create status, list order, whether revision list
-items embed code); a client that works against every combination works against the real API.
+items embed code, how long a deployment takes to start); a client that works against every
+combination works against the real API.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from faas_gitops.emulator.list_faults import REVISION_LIST_FAULTS, RevisionListFault
 
 ListOrder = Literal["shuffled", "created"]
 RevisionListCode = Literal["include", "omit"]
@@ -41,9 +44,17 @@ class EmulatorConfig:
     fault_429: float = 0.0
     retry_after: int = 1
     fault_drop_after_commit: float = 0.0
+    revision_list_fault: RevisionListFault = "none"
+    deploy_delay_ms: int = 200
+    max_running_deployments: int = 5
     state_file: Path | None = None
 
     def __post_init__(self) -> None:
+        problems = self._choice_problems() + self._range_problems()
+        if problems:
+            raise ValueError("invalid emulator config: " + "; ".join(problems))
+
+    def _choice_problems(self) -> list[str]:
         problems: list[str] = []
         if not self.api_key:
             problems.append("api_key must not be empty")
@@ -55,14 +66,19 @@ class EmulatorConfig:
             problems.append("not_found_status must be 400 or 404")
         if self.create_status not in (200, 201):
             problems.append("create_status must be 200 or 201")
-        for name in ("max_page_size", "max_functions"):
+        if self.revision_list_fault not in REVISION_LIST_FAULTS:
+            problems.append("revision_list_fault must be one of " + ", ".join(REVISION_LIST_FAULTS))
+        return problems
+
+    def _range_problems(self) -> list[str]:
+        problems: list[str] = []
+        for name in ("max_page_size", "max_functions", "max_running_deployments"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
-        for name in ("latency_ms", "latency_jitter_ms", "retry_after"):
+        for name in ("latency_ms", "latency_jitter_ms", "retry_after", "deploy_delay_ms"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         for name in ("fault_5xx", "fault_429", "fault_drop_after_commit"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} must be between 0 and 1")
-        if problems:
-            raise ValueError("invalid emulator config: " + "; ".join(problems))
+        return problems

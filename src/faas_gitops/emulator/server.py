@@ -18,8 +18,9 @@ import structlog
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from faas_gitops.emulator.app import ConnectionDropped, create_app
+from faas_gitops.emulator.app import create_app
 from faas_gitops.emulator.config import EmulatorConfig
+from faas_gitops.emulator.gateway import ConnectionDropped
 from faas_gitops.emulator.requestlog import RequestLog, RequestRecord
 from faas_gitops.emulator.store import EmulatorStore
 

@@ -61,6 +61,12 @@ class RevisionUpdate:
     description: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DeploymentCreate:
+    package_revision_id: str
+    keyset_id: int
+
+
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("body", "must be a JSON object")
@@ -204,3 +210,22 @@ def parse_revision_update(body: Any) -> RevisionUpdate:
         None if obj.get("description") is None else _text(obj["description"], "description")
     )
     return RevisionUpdate(name, description)
+
+
+def parse_deployment_create(body: Any) -> DeploymentCreate:
+    """``{packageRevisionId, keysetId}``; the keyset is the numeric id, not a subscribe key."""
+    obj = _object(body)
+    revision_id = _name(obj.get("packageRevisionId", _MISSING), "packageRevisionId")
+    raw_keyset = obj.get("keysetId", _MISSING)
+    if raw_keyset is _MISSING or raw_keyset is None:
+        raise invalid("keysetId", "is required")
+    keyset_id = _int(raw_keyset, "keysetId")
+    if keyset_id < 1:
+        raise invalid("keysetId", "must be a positive integer")
+    return DeploymentCreate(revision_id, keyset_id)
+
+
+def parse_rolling_update(body: Any) -> str:
+    """The ``newPackageDeploymentId`` of a rolling-update body."""
+    obj = _object(body)
+    return _name(obj.get("newPackageDeploymentId", _MISSING), "newPackageDeploymentId")
