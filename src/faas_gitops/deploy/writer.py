@@ -169,18 +169,27 @@ class _Run:
         return next((d for d in found if d.keyset_id == self.plan.keyset_id), None)
 
     async def write(
-        self, step: str, deployment_id: str, send: Callable[[], Awaitable[str | None]]
+        self,
+        step: str,
+        deployment_id: str,
+        new_id: str,
+        send: Callable[[], Awaitable[str | None]],
     ) -> None:
-        """Send a start/rolling-update, retrying 423s; an ambiguous answer is left to the poll."""
+        """Send a start/rolling-update, waiting out 423s; an ambiguous answer is left to the poll.
+
+        After a 423 the new deployment is looked at before sending again: if whatever was in
+        transition (another replica's start of it) left it RUNNING, sending again would restart
+        it for nothing.
+        """
         while True:
             self.note(step, deployment_id, None, "pending")
             try:
                 self.last_write = await send()
             except DeploymentBusy as exc:
                 self.note(step, deployment_id, exc.correlation_id, "busy")
-                if await self._already_running(deployment_id):
-                    return
                 await self.wait(f"{step} of {deployment_id} still refused as in transition")
+                if await self._already_running(new_id):
+                    return
                 continue
             except ApiAmbiguous as exc:
                 self.note(step, deployment_id, exc.correlation_id, "failed")
@@ -241,10 +250,12 @@ async def apply_plan(
         if plan.action is DeployAction.ROLL and plan.previous_deployment_id is not None:
             old = plan.previous_deployment_id
             await run.write(
-                "rolling-update", old, lambda: deploy_api.rolling_update(api, old, new_id)
+                "rolling-update", old, new_id, lambda: deploy_api.rolling_update(api, old, new_id)
             )
         else:
-            await run.write("start", new_id, lambda: deploy_api.start_deployment(api, new_id))
+            await run.write(
+                "start", new_id, new_id, lambda: deploy_api.start_deployment(api, new_id)
+            )
         await run.until_running(new_id)
     except _Failed as failure:
         return plan.outcome(
