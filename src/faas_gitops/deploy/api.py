@@ -254,10 +254,14 @@ async def create_deployment(
 
 
 async def start_deployment(api: Requester, deployment_id: str) -> str | None:
-    """5.20: start (or restart) a deployment; returns the answer's correlation id."""
+    """5.20: start (or restart) a deployment; returns the answer's correlation id.
+
+    The docs give no body; an empty JSON object is sent because a POST declared as JSON with
+    no body at all is refused as malformed by strict servers (our emulator among them).
+    """
     endpoint = "/v2/faas/package-deployments/{id}/function-deployments"
     path = f"/v2/faas/package-deployments/{_id(deployment_id)}/function-deployments"
-    return (await _call(api, "POST", path, endpoint)).correlation_id
+    return (await _call(api, "POST", path, endpoint, body={})).correlation_id
 
 
 async def rolling_update(api: Requester, old_id: str, new_id: str) -> str | None:
