@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,9 @@ FLAGS = (
     "--fault-429",
     "--retry-after",
     "--fault-drop-after-commit",
+    "--revision-list-fault",
+    "--deploy-delay-ms",
+    "--max-running-deployments",
     "--seed-from",
     "--state-file",
     "--log-level",
@@ -126,3 +130,21 @@ def test_python_m_serves_requests_and_exits_0_on_sigterm(tmp_path: Path) -> None
     assert response.json()["data"]["name"] == "Chat"
     assert proc.returncode == 0
     assert secret not in "".join(seen) + stdout + stderr
+
+
+def test_a_port_in_use_is_one_line_naming_the_address_and_exits_2() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "faas_gitops.emulator", "--port", str(port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [
+        f"faas-gitops: error: cannot listen on 127.0.0.1:{port}: the address is already in use "
+        "(another process listens there); stop it or pick another --port (0: any free port)"
+    ]
+    assert "Errno" not in done.stderr
+    assert "Traceback" not in done.stderr

@@ -7,9 +7,11 @@ is never printed or logged: not on start, not in errors, not in the request log.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from types import FrameType
@@ -299,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_from is not None:
         created = store.seed_from(args.seed_from)
         log.info("seeding done", directory=str(args.seed_from), created=len(created))
+    try:
+        sock = _listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"faas-gitops: error: {_bind_error(args.host, args.port, exc)}", file=sys.stderr)
+        return 2
     server = build_server(
         config,
         store,
@@ -313,14 +320,41 @@ def main(argv: list[str] | None = None) -> int:
     # in place that re-raise is harmless and the process exits 0 as documented.
     previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run()
-    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
+        server.run(sockets=[sock])
+    except SystemExit as exc:  # uvicorn exits 1 on a startup failure
         return exc.code if isinstance(exc.code, int) else 1
     finally:
+        sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("emulator stopped")
     return 0
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """Bind here rather than in uvicorn, whose bind failure is a raw log line and exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {address}: the address is already in use (another process "
+            "listens there); stop it or pick another --port (0: any free port)"
+        )
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {address}: unknown host {host!r}; check --host"
+    reason = exc.strerror or str(exc)
+    return f"cannot listen on {address}: {reason}; check --host and --port"
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

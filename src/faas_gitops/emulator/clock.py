@@ -21,7 +21,7 @@ class Ticker:
 
     def now_ms(self) -> int:
         """The wall clock (not advanced): what deployment transitions are measured against."""
-        return int(self._clock() * 1000)
+        return round(self._clock() * 1000)
 
     def tick(self) -> int:
         """The next creation time: now, or 1 ms after the previous one."""

@@ -5,8 +5,9 @@
    (both 401). The raw key is expected; ``Bearer <key>`` is treated as a wrong key;
 3. ``PubNub-Version`` must be a ``YYYY-MM-DD`` date (400 ``FAAS-400`` naming the header);
 4. injected faults (latency, 429, 5xx) from ``faults.FaultInjector``;
-5. POST/PUT need ``Content-Type: application/json`` (415 ``FAAS-415``) and a parseable body
-   (400 ``FAAS-1003``).
+5. POST/PUT with a body (or a ``Content-Type``) need ``Content-Type: application/json`` (415
+   ``FAAS-415``) and a parseable body (400 ``FAAS-1003``); a bare POST, such as starting a
+   deployment (REFERENCE.md §5.20: no body), passes with no body.
 
 Every request is recorded in the ``RequestLog`` before its answer's last byte leaves.
 """
@@ -96,7 +97,7 @@ class Gateway:
             await self._answer(plan.problem, exchange.correlation_id, scope, send)
             return
         method: str = scope["method"]
-        if method in ("POST", "PUT"):
+        if method in ("POST", "PUT") and (exchange.raw or "content-type" in headers):
             problem = _check_json(headers, exchange.raw, scope)
             if problem is not None:
                 await self._answer(problem, exchange.correlation_id, scope, send)
