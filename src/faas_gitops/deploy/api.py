@@ -256,8 +256,8 @@ async def create_deployment(
 async def start_deployment(api: Requester, deployment_id: str) -> str | None:
     """5.20: start (or restart) a deployment; returns the answer's correlation id.
 
-    The docs give no body; an empty JSON object is sent because a POST declared as JSON with
-    no body at all is refused as malformed by strict servers (our emulator among them).
+    The docs give no body; an empty JSON object is sent, which a server expecting none ignores
+    and one that parses every JSON-typed POST body accepts.
     """
     endpoint = "/v2/faas/package-deployments/{id}/function-deployments"
     path = f"/v2/faas/package-deployments/{_id(deployment_id)}/function-deployments"

@@ -50,7 +50,8 @@ async def deploy_packages(
     objects with ``name``, ``keyset_id``, ``frozen``); ``packages`` one ``DeployTarget`` per
     package whose revision stage did not fail (``DeployTarget.of(desired, outcome.package_id,
     outcome.revision_id, outcome.revision_name)``); ``defined_environments`` every name in
-    ``faas-gitops.yaml`` (default: the active ones), to tell "undefined" from "not active";
+    ``faas-gitops.yaml``, to fail a package naming one that is not (``None``: no such check,
+    for a caller whose loader already did it);
     ``known`` remembers deployment ids (read, verified, updated after each deploy);
     ``prune_paths`` packages removed from the commit (``--prune``); ``journal`` gets every step.
 
@@ -62,7 +63,7 @@ async def deploy_packages(
         return {}
     timing = timing or Timing(deploy_timeout=deploy_timeout)
     gate = asyncio.Semaphore(max(1, concurrency))
-    defined = set(defined_environments or (env.name for env in environments))
+    defined = None if defined_environments is None else set(defined_environments)
     results: Outcomes = {}
     planned: list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]] = []
 
@@ -144,13 +145,13 @@ async def _plan_target(
     api: Requester,
     target: DeployTarget,
     environments: Sequence[EnvironmentLike],
-    defined: Collection[str],
+    defined: Collection[str] | None,
     known: KnownDeployments | None,
     *,
     dry_run: bool,
 ) -> list[DeploymentPlan | DeploymentOutcome]:
     """The plans of one package, or failed outcomes (one per environment) when it cannot plan."""
-    error = _undefined(target, defined)
+    error = None if defined is None else _undefined(target, defined)
     mine = [
         env
         for env in environments
