@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from fake_faas import FakeFaas
 
+from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
     Environment,
@@ -17,6 +19,7 @@ from faas_gitops.deploy import (
     promote,
 )
 from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
 
 STAGING = Environment("staging", 412345, branches=("main",))
@@ -326,3 +329,89 @@ def test_promote_deploys_the_revision_running_on_the_source(
         "packages/b: nothing runs on staging (keyset 412345) to promote; deploy it there first"
     )
     assert set(fake.running(PROD.keyset_id)) == {"v1.1.0", "v1.0.0"}
+
+
+def test_a_dry_run_prune_would_stop_and_a_frozen_one_is_frozen_and_neither_writes(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    on_staging = fake.run("a1", STAGING.keyset_id)
+    fake.run("a1", PROD.keyset_id)
+    frozen = Environment("production", PROD.keyset_id, frozen=True)
+    removed = [PackageRef("packages/a", "pkg-a")]
+
+    dry = run(fake, clock, [], prune_paths=removed, dry_run=True)
+    held = run(fake, clock, [], prune_paths=removed, environments=[frozen])
+
+    (would,) = dry["packages/a"]
+    assert (would.status, would.revision_id, would.previous_deployment_id) == (
+        DeployStatus.WOULD_DEPLOY,
+        None,
+        on_staging,
+    )
+    assert statuses(held) == {("packages/a", "production"): DeployStatus.FROZEN}
+    assert fake.writes() == []
+
+
+def test_a_rolling_update_journals_each_step_with_its_answers_correlation_id(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    old = fake.run("a1", STAGING.keyset_id)
+    steps: list[tuple[str, str | None, str | None, str]] = []
+
+    outcomes = run(
+        fake,
+        clock,
+        [target("a", "a2", "v1.1.0")],
+        journal=lambda step, env, path, dep, corr, status: steps.append((step, dep, corr, status)),
+    )
+
+    (outcome,) = outcomes["packages/a"]
+    new = outcome.deployment_id
+    assert [(step, dep, status) for step, dep, _, status in steps] == [
+        ("create", None, "pending"),
+        ("create", new, "ok"),
+        ("rolling-update", old, "pending"),
+        ("rolling-update", old, "ok"),
+        ("running", new, "ok"),
+    ]
+    assert all(corr is not None for _, _, corr, status in steps if status != "pending")
+    assert outcome.correlation_id == steps[3][2]  # that of the last write
+
+
+def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeClock) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        errors = [{"code": "FAAS-1002", "message": "invalid key"}]
+        return httpx.Response(401, json={"meta": {}, "errors": errors})
+
+    http = httpx.AsyncClient(base_url="http://faas.test", transport=httpx.MockTransport(refuse))
+    stage = deploy_packages(
+        ApiClient(http),
+        environments=[STAGING],
+        packages=[target("a", "a2", "v1.1.0"), target("b", "b2", "v1.1.0")],
+        timing=Timing(sleep=clock.sleep, clock=clock),
+    )
+
+    with pytest.raises(ApiAuthError):
+        asyncio.run(stage)
+
+
+def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, clock: FakeClock) -> None:
+    fake.run("a1", STAGING.keyset_id)
+    fake.run("b1", STAGING.keyset_id)
+    packages = [PackageRef("packages/a", "pkg-a"), PackageRef("packages/b", "pkg-b")]
+
+    outcomes = asyncio.run(
+        promote(
+            fake.client(),
+            source_env=STAGING,
+            target_env=PROD,
+            packages=packages,
+            concurrency=1,
+            timing=Timing(sleep=clock.sleep, clock=clock),
+        )
+    )
+
+    assert statuses(outcomes) == {
+        ("packages/a", "production"): DeployStatus.DEPLOYED,
+        ("packages/b", "production"): DeployStatus.DEPLOYED,
+    }

@@ -13,7 +13,7 @@ from faas_gitops.deploy.api import Requester
 from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
 from faas_gitops.deploy.observe import KnownDeployments, observe_package
 from faas_gitops.deploy.plan import DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.stage import Outcomes, apply_plans
+from faas_gitops.deploy.stage import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -48,13 +48,12 @@ async def promote(
     async def plan_one(
         package: PackageRef,
     ) -> tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]:
-        async with gate:
-            try:
-                view = await observe_package(api, package.package_id, keysets, known)
-            except ApiAuthError:
-                raise
-            except ApiError as exc:
-                return _target(package, None), [_failed(target_env, str(exc))]
+        try:
+            view = await observe_package(api, package.package_id, keysets, known)
+        except ApiAuthError:
+            raise
+        except ApiError as exc:
+            return _target(package, None), [_failed(target_env, str(exc))]
         source = view.running_on(source_env.keyset_id)
         if not source:
             error = (
@@ -73,9 +72,8 @@ async def promote(
         )
         return _target(package, revision), [plan]
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(plan_one(package)) for package in packages]
-    planned = sorted((task.result() for task in tasks), key=lambda item: item[0].path)
+    plans = await gather_gated(gate, [plan_one(package) for package in packages])
+    planned = sorted(plans, key=lambda item: item[0].path)
     results = await apply_plans(
         api, planned, [target_env], gate=gate, timing=timing, journal=journal, known=known
     )

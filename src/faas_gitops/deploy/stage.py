@@ -72,7 +72,7 @@ async def deploy_packages(
             (target, await _plan_target(api, target, environments, defined, known, dry_run=dry_run))
         )
 
-    await _gather(gate, [plan_one(t) for t in packages])
+    await gather_gated(gate, [plan_one(t) for t in packages])
     planned.sort(key=lambda item: item[0].path)
     results.update(
         await apply_plans(
@@ -93,7 +93,7 @@ async def deploy_packages(
         if outcomes:
             results[target.path] = outcomes
 
-    await _gather(gate, [prune_one(t) for t in prune_paths])
+    await gather_gated(gate, [prune_one(t) for t in prune_paths])
     return dict(sorted(results.items()))
 
 
@@ -137,7 +137,7 @@ async def apply_plans(
         if outcomes:
             results[target.path] = tuple(outcomes)
 
-    await _gather(gate, [apply_one(target, items) for target, items in planned])
+    await gather_gated(gate, [apply_one(target, items) for target, items in planned])
     return results
 
 
@@ -257,11 +257,30 @@ def _no_journal(*_: object) -> None:
     return None
 
 
-async def _gather(gate: asyncio.Semaphore, jobs: Sequence[Coroutine[Any, Any, _T]]) -> list[_T]:
+async def gather_gated(
+    gate: asyncio.Semaphore, jobs: Sequence[Coroutine[Any, Any, _T]]
+) -> list[_T]:
+    """Run ``jobs`` concurrently, at most ``gate``'s worth at once, results in order.
+
+    Jobs turn their own API errors into outcomes; the one that escapes on purpose,
+    ``ApiAuthError``, is re-raised bare (not in the task group's ``ExceptionGroup``).
+    """
+
     async def gated(job: Coroutine[Any, Any, _T]) -> _T:
         async with gate:
             return await job
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(gated(job)) for job in jobs]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(gated(job)) for job in jobs]
+    except ExceptionGroup as failures:
+        auth = failures.subgroup(ApiAuthError)
+        if auth is not None:
+            raise _first(auth) from None
+        raise
     return [task.result() for task in tasks]
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
