@@ -444,3 +444,16 @@ def test_deployments_survive_a_restart_with_a_state_file(
 def test_bad_deployment_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert argv[0] in capsys.readouterr().err
+
+
+def test_an_error_forced_on_a_package_applies_to_its_deployments(
+    running: RunningEmulator, http: httpx.Client
+) -> None:
+    deployment_id = create(http, revision(running.store)["id"])["id"]
+    running.store.force_error("pkg-chat", 503, "FAAS-500", "down", methods=["POST"], times=1)
+
+    forced = start(http, deployment_id)
+
+    assert (forced.status_code, error_code(forced)) == (503, "FAAS-500")
+    assert state(http, deployment_id) == "STOPPED"
+    assert start(http, deployment_id).status_code == 200

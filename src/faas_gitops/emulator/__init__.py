@@ -2,7 +2,8 @@
 
 It serves real HTTP (Starlette under uvicorn) from its own in-memory store, behaves like the
 real API as far as ``REFERENCE.md`` knows, lets the caller choose where the docs are silent
-(``EmulatorConfig``), and misbehaves on purpose, reproducibly, when asked (``faults``).
+(``EmulatorConfig``), models deployments and the running limit, and misbehaves on purpose,
+reproducibly, when asked (``faults``, ``list_faults``).
 
     with serve_in_thread(EmulatorConfig(api_key="k")) as emu:
         emu.store.add_package(name="chat")

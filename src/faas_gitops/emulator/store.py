@@ -58,7 +58,8 @@ class EmulatorStore(PackageStore, RevisionStore, DeploymentStore):
         """Make requests concerning ``package_id`` answer this error.
 
         "Concerning" means: get/update/delete of the package, its revision list, creating a
-        revision with that ``packageId``, and get/update/delete/function list of its revisions.
+        revision with that ``packageId``, get/update/delete/function list of its revisions, and
+        every request about a deployment of one of its revisions.
         ``methods=None`` matches every method; ``times=None`` means forever, ``N`` the next N
         matching requests. Several forced errors on one package apply first-registered first.
         """

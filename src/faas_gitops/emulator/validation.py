@@ -10,7 +10,7 @@ Unknown fields are ignored, as a Spring/Jackson service does by default.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from faas_gitops.emulator.problems import ApiProblem, invalid
 from faas_gitops.models import FUNCTION_TYPES, LANGUAGES
@@ -30,8 +30,7 @@ class FunctionInput:
     config: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class RevisionCreate:
+class RevisionCreate(NamedTuple):
     package_id: str
     name: str
     description: str
