@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,7 +56,11 @@ def error_of(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ManifestError:
     with pytest.raises(ManifestError) as caught:
         parse_manifest(data, FILE, limits=limits)
     message = str(caught.value)
-    assert "\n" not in message, "an error is one line"
+    first, *others = message.split("\n")
+    more = re.search(r"\(and (\d+) more problems?\)$", first)
+    # One line per problem: the first names the file, each further one is indented under it.
+    assert len(others) == (int(more.group(1)) if more else 0), "one line per problem"
+    assert all(line.startswith("  ") and line.strip() for line in others)
     assert message.startswith(f"{FILE}: ")
     return caught.value
 
@@ -184,13 +190,13 @@ def test_every_sample_repository_manifest_parses() -> None:
         pytest.param(
             manifest_with("name: a, type: ON_REQUEST, file: a.js", top="packageId: a b\n"),
             "packageId",
-            "without whitespace",
+            "'a b' is not a package id",
             id="packageId-space",
         ),
         pytest.param(
             manifest_with("name: a, type: ON_REQUEST, file: a.js", top="packageId: ''\n"),
             "packageId",
-            "non-empty",
+            "'' is not a package id",
             id="packageId-empty",
         ),
         pytest.param(
@@ -425,7 +431,10 @@ def test_a_manifest_over_the_size_limit_is_refused_before_parsing() -> None:
 def test_an_unknown_key_is_reported_before_the_missing_key_it_hides() -> None:
     error = error_of(b"packageId: p\nfunction: []\n")
     assert error.field == "function"
-    assert error.message == "unknown key; did you mean 'functions'? (and 1 more problem)"
+    assert error.message == (
+        "unknown key; did you mean 'functions'? (and 1 more problem)\n"
+        "  functions: missing; list the package's functions (name, type, file)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -524,3 +533,98 @@ def test_package_manifest_is_frozen_and_strict() -> None:
     assert isinstance(manifest, PackageManifest)
     with pytest.raises(ValueError, match="frozen"):
         manifest.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "package_id",
+    ["../../packages", "abc?size=1&x=", "a/b", "p%2F", "x" * 65, "caf\u00e9", "a_b", "a.b"],
+)
+def test_a_package_id_that_could_leave_its_url_path_is_refused_in_one_line(
+    package_id: str,
+) -> None:
+    top = f"packageId: {json.dumps(package_id)}\n"
+    error = error_of(manifest_with("name: a, type: ON_REQUEST, file: a.js", top=top))
+    assert error.field == "packageId"
+    assert error.message.startswith(f"{package_id!r} is not a package id; ")
+    assert "1 to 64 letters, digits and dashes" in error.message
+
+
+@pytest.mark.parametrize(
+    "package_id", ["550e8400-e29b-41d4-a716-446655440000", "p", "A-9", "x" * 64]
+)
+def test_a_package_id_of_letters_digits_and_dashes_is_accepted(package_id: str) -> None:
+    top = f"packageId: {package_id}\n"
+    parsed = parse_manifest(manifest_with("name: a, type: ON_REQUEST, file: a.js", top=top), FILE)
+    assert parsed.package_id == package_id
+
+
+def test_every_problem_of_a_manifest_is_shown_one_per_line() -> None:
+    error = error_of(
+        b"packageId: p\nfunctions:\n  - {name: a, type: NOPE, file: a.js, sortOrder: x}\n"
+        b"  - {type: ON_REQUEST, file: b.js}\n"
+    )
+    lines = str(error).split("\n")
+    assert lines[0].endswith("(and 2 more problems)")
+    fields = [error.field, *(line.split(":")[0].strip() for line in lines[1:])]
+    assert sorted(fields) == ["functions[0].sortOrder", "functions[0].type", "functions[1].name"]
+
+
+TARGETS = "name: a, type: ON_REQUEST, file: a.js"
+
+
+@pytest.mark.parametrize(
+    ("extra", "environments", "pins"),
+    [
+        pytest.param("", None, (), id="neither"),
+        pytest.param("environments: [staging]\n", ("staging",), (), id="one-environment"),
+        pytest.param(
+            "environments: [staging, qa]\npin: {production: v1.4.0, qa: v2}\n",
+            ("staging", "qa"),
+            (("production", "v1.4.0"), ("qa", "v2")),
+            id="pins-sorted-by-environment",
+        ),
+        pytest.param("pin: {}\n", None, (), id="empty-pin"),
+    ],
+)
+def test_environments_and_pins_are_carried_into_the_desired_package(
+    extra: str, environments: tuple[str, ...] | None, pins: tuple[tuple[str, str], ...]
+) -> None:
+    parsed = parse_manifest(manifest_with(TARGETS, top=f"packageId: p\n{extra}"), FILE)
+    package = build_package(
+        parsed, path="chat", manifest_file=FILE, read_file=lambda _relative: b"code"
+    )
+    assert package.environments == environments
+    assert package.pins == pins
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "fragment"),
+    [
+        pytest.param("environments: staging\n", "environments", "must be a list, not a string",
+                     id="environments-scalar"),
+        pytest.param("environments: []\n", "environments", "is empty", id="environments-empty"),
+        pytest.param("environments: ['']\n", "environments[0]", "must not be empty",
+                     id="environment-name-empty"),
+        pytest.param("environments: [qa, qa]\n", "environments[1]", "'qa' is listed twice",
+                     id="environment-twice"),
+        pytest.param("environments: [1]\n", "environments[0]", "must be a string, not an integer",
+                     id="environment-int"),
+        pytest.param("pin: [production]\n", "pin", "must be a mapping, not a list",
+                     id="pin-list"),
+        pytest.param("pin: {production: ''}\n", "pin.production", "a revision name must not be",
+                     id="pin-empty-revision"),
+        pytest.param("pin: {production: 1}\n", "pin.production", "must be a string, not an",
+                     id="pin-int-revision"),
+        pytest.param("pin: {'': v1}\n", "pin", "an environment name must not be empty",
+                     id="pin-empty-environment"),
+        pytest.param("pins: {production: v1}\n", "pins", "did you mean 'pin'?", id="pins-typo"),
+        pytest.param("environment: [qa]\n", "environment", "did you mean 'environments'?",
+                     id="environment-typo"),
+    ],
+)  # fmt: skip
+def test_bad_environments_or_pins_fail_the_manifest_in_one_line(
+    extra: str, field: str, fragment: str
+) -> None:
+    error = error_of(manifest_with(TARGETS, top=f"packageId: p\n{extra}"))
+    assert error.field == field
+    assert fragment in error.message

@@ -6,6 +6,7 @@ instead of one package, so the property is simply "nothing but ``ManifestError``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -36,9 +37,13 @@ YAML_TOKENS = [
 
 
 def assert_one_line(error: ManifestError) -> None:
+    """One line per problem: the first names the file, each further one is indented."""
     assert error.file == FILE
     assert str(error).startswith(f"{FILE}: ")
-    assert "\n" not in str(error)
+    first, *others = str(error).split("\n")
+    more = re.search(r"\(and (\d+) more problems?\)$", first)
+    assert len(others) == (int(more.group(1)) if more else 0)
+    assert all(line.startswith("  ") and line.strip() for line in others)
 
 
 def assert_manifest_or_error(data: bytes) -> None:

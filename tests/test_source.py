@@ -318,7 +318,8 @@ def build_bad(repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch p
             "unknown-key",
             "bad",
             "bad/package.yaml: functons: unknown key; did you mean 'functions'? "
-            "(and 1 more problem)",
+            "(and 1 more problem)\n  functions: missing; list the package's functions "
+            "(name, type, file)",
             None,
         ),
         (
@@ -457,7 +458,7 @@ def test_an_empty_repository_says_it_has_no_commits(repo: GitRepo) -> None:
         source.resolve()
 
 
-@pytest.mark.parametrize("kind", ["plain-directory", "missing", "inside-a-worktree", "a-file"])
+@pytest.mark.parametrize("kind", ["plain-directory", "missing", "a-file"])
 def test_something_that_is_not_a_repository_is_a_source_error(
     tmp_path: Path, repo: GitRepo, kind: str
 ) -> None:
@@ -466,11 +467,25 @@ def test_something_that_is_not_a_repository_is_a_source_error(
     target = {
         "plain-directory": tmp_path,
         "missing": tmp_path / "missing",
-        "inside-a-worktree": repo.root / "sub",
         "a-file": repo.root / "sub" / "a.txt",
     }[kind]
     with pytest.raises(SourceError, match=f"^--repo {target}: "):
         GitSource(target)
+
+
+def test_a_directory_inside_a_worktree_opens_the_repository_root_as_git_does(
+    repo: GitRepo,
+) -> None:
+    add_package(repo, "packages/chat", "p-1")
+    add_package(repo, "other", "p-2")
+    repo.commit()
+
+    with GitSource(repo.root / "packages" / "chat") as source:
+        whole = source.read_desired(source.resolve())
+        below = source.read_desired(source.resolve(), "packages")
+
+    assert [p.path for p in whole.packages] == ["other", "packages/chat"]
+    assert [p.path for p in below.packages] == ["packages/chat"]
 
 
 def test_a_bare_repository_can_be_read(tmp_path: Path, repo: GitRepo) -> None:

@@ -290,3 +290,20 @@ class SyncSummary:
     finished_at: datetime | None  # None: still running, or killed before it finished
     counts: Mapping[str, int]
     fatal_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRef:
+    """A package directory found in a commit's tree, before anything in it is read.
+
+    Cheap to list (trees only), so a sync can tell unchanged packages by ``(path, tree_id)``
+    and read only the others. ``commit`` is the sha the directory was found in (error messages
+    name it); ``size`` is the bytes of every file below the directory, from blob headers;
+    ``nested_in`` is the path of the package this one sits inside (such a package fails).
+    """
+
+    path: str
+    tree_id: str
+    commit: str
+    size: int = 0
+    nested_in: str | None = None

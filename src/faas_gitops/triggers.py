@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from watchfiles import Change, awatch
+
+from faas_gitops.errors import SourceError
+from faas_gitops.source import Repository
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +35,6 @@ DEBOUNCE_MS = 150
 STEP_MS = 30
 #: How long to wait before watching again after the watched paths vanished or errored.
 REWATCH_DELAY_S = 0.5
-_GIT_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,7 @@ def _is_top_ref_file(_change: Change, path: str) -> bool:
 
 
 def watch_plan(repo: str) -> WatchPlan:
-    """Resolve ``--repo`` (blocking: runs git) into what should be watched right now."""
+    """Resolve ``--repo`` (blocking: opens the repository) into what should be watched right now."""
     path = Path(repo).absolute()
     missing = not path.exists()
     link = path if path.is_symlink() or missing else None
@@ -160,47 +161,19 @@ def git_dirs(worktree: Path) -> tuple[Path, ...]:
     a branch in the *common* dir while its ``HEAD`` lives in the worktree's own git dir.
     """
     try:
-        completed = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(worktree),
-                "rev-parse",
-                "--path-format=absolute",
-                "--git-dir",
-                "--git-common-dir",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        with Repository(worktree) as repository:
+            return repository.git_dirs()
+    except (SourceError, OSError):
         return ()
-    if completed.returncode != 0:
-        return ()
-    found: list[Path] = []
-    for line in completed.stdout.splitlines():
-        directory = Path(line.strip())
-        if line.strip() and directory not in found:
-            found.append(directory)
-    return tuple(found)
 
 
 def resolve_commit(repo: Path, ref: str) -> str | None:
-    """The sha ``ref`` names in ``repo`` (one cheap ``git rev-parse``), None if it names none."""
+    """The sha ``ref`` names in ``repo``, None if it names none (or ``repo`` is unusable)."""
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        with Repository(repo) as repository:
+            return repository.rev_parse(ref)
+    except (SourceError, OSError):
         return None
-    sha = completed.stdout.strip()
-    return sha if completed.returncode == 0 and sha else None
 
 
 # --------------------------------------------------------------------------- the watcher

@@ -199,7 +199,8 @@ def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
     failed = packages[case.broken]
     assert failed["status"] == "failed"
     error = failed["error"]
-    assert "\n" not in error
+    # One line per problem: the first names file and field, any further ones are indented.
+    assert all(line.startswith("  ") for line in error.split("\n")[1:])
     for expected in case.expect:
         assert expected in error
     logged = [e for e in events(err, "package.failed") if e.get("path") == case.broken]

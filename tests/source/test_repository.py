@@ -1,0 +1,183 @@
+"""The Repository API the sync core uses: cheap refs, one package at a time, limits, warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from faas_gitops.errors import SourceError
+from faas_gitops.models import DesiredPackage, PackageFailure, PackageRef
+from faas_gitops.settings import GitSettings, LimitSettings
+from faas_gitops.source import Limits, Repository
+from gitrepo import GitRepo
+
+
+def manifest(package_id: str, *extra: str) -> str:
+    return (
+        f"packageId: {package_id}\n"
+        + "".join(f"{line}\n" for line in extra)
+        + "functions:\n  - {name: f, type: ON_REQUEST, file: f.js}\n"
+    )
+
+
+def add(repo: GitRepo, path: str, package_id: str, code: str = "export default 1;\n") -> None:
+    repo.write(f"{path}/package.yaml", manifest(package_id))
+    repo.write(f"{path}/f.js", code)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path / "repo")
+
+
+def test_package_refs_list_path_and_tree_id_without_reading_a_file(repo: GitRepo) -> None:
+    add(repo, "chat", "p-1")
+    add(repo, "pkgs/auth", "p-2")
+    repo.write("pkgs/auth/README.md", "docs\n")
+    sha = repo.commit()
+
+    with Repository(repo.root) as repository:
+        refs = repository.package_refs(sha)
+        assert repository.blobs_read == 0
+
+    chat_size = len(manifest("p-1")) + len("export default 1;\n")
+    auth_size = len(manifest("p-2")) + len("export default 1;\n") + len("docs\n")
+    assert refs == [
+        PackageRef("chat", repo.tree_id("chat"), sha, size=chat_size),
+        PackageRef("pkgs/auth", repo.tree_id("pkgs/auth"), sha, size=auth_size),
+    ]
+
+
+def test_read_package_reads_one_package_from_the_commit_not_the_working_tree(
+    repo: GitRepo,
+) -> None:
+    add(repo, "chat", "p-1")
+    add(repo, "other", "p-2")
+    repo.write("chat/package.yaml", manifest("p-1", "environments: [staging]", "pin: {prod: v1}"))
+    sha = repo.commit()
+    (repo.root / "chat" / "f.js").write_text("edited, not committed\n")
+
+    with Repository(repo.root) as repository:
+        chat = repository.package_refs(sha)[0]
+        package = repository.read_package(chat)
+        assert repository.blobs_read == 2  # the manifest and f.js of chat, nothing of other
+
+    assert isinstance(package, DesiredPackage)
+    assert package.functions[0].code == "export default 1;\n"
+    assert package.environments == ("staging",)
+    assert package.pins == (("prod", "v1"),)
+    assert package.tree_id == chat.tree_id
+
+
+def test_a_nested_package_fails_with_its_outer_package_named(repo: GitRepo) -> None:
+    add(repo, "outer", "p-1")
+    add(repo, "outer/inner", "p-2")
+    sha = repo.commit()
+    with Repository(repo.root) as repository:
+        outer, inner = repository.package_refs(sha)
+        result = repository.read_package(inner)
+    assert inner.nested_in == "outer"
+    assert inner.size == 0  # its bytes are counted in the outer package
+    assert isinstance(result, PackageFailure)
+    assert "package inside package 'outer'" in result.error
+    assert outer.size > 0
+
+
+@pytest.mark.parametrize(
+    "limits", [Limits(max_total_bytes=300), LimitSettings(max_total_bytes=300)]
+)
+def test_max_total_bytes_counts_every_package_s_files_on_every_sync(
+    repo: GitRepo, limits: Limits | LimitSettings
+) -> None:
+    add(repo, "a", "p-1", code="x" * 100)
+    first = repo.commit()
+    add(repo, "b", "p-2", code="y" * 150)
+    second = repo.commit()
+
+    with Repository(repo.root) as repository:
+        assert len(repository.package_refs(first, limits=limits)) == 1
+        # "a" is unchanged and would not be read again, yet its bytes still count.
+        with pytest.raises(SourceError, match=r"more than 300 bytes \(--max-total-bytes\)"):
+            repository.package_refs(second, limits=limits)
+        with pytest.raises(SourceError, match="--max-total-bytes"):
+            repository.package_refs(second, limits=limits)  # warm: same answer
+        assert len(repository.package_refs(second, limits=limits, check_total=False)) == 2
+
+
+def test_max_packages_is_checked_while_listing(repo: GitRepo) -> None:
+    for index in range(3):
+        add(repo, f"p{index}", f"p-{index}")
+    sha = repo.commit()
+    with Repository(repo.root) as repository, pytest.raises(SourceError, match="more than 2"):
+        repository.package_refs(sha, limits=Limits(max_packages=2))
+
+
+def test_a_submodule_holding_a_package_is_skipped_with_one_warning(repo: GitRepo) -> None:
+    add(repo, "inside", "p-9")
+    with_package = repo.commit("the submodule's commit, also present here")
+    repo.remove("inside")
+    repo.write("README.md", "x\n")
+    without_package = repo.commit("a commit without a package")
+    add(repo, "chat", "p-1")
+    repo.submodule_entry("vendor/pkg", with_package)
+    repo.submodule_entry("vendor/plain", without_package)
+    repo.submodule_entry("vendor/absent", "1" * 40)
+    sha = repo.commit()
+
+    with Repository(repo.root) as repository, capture_logs() as logs:
+        refs = repository.package_refs(sha)
+        repository.package_refs(sha)  # the daemon's next sync does not repeat it
+
+    assert [ref.path for ref in refs] == ["chat"]
+    warned = [(e["directory"], e["reason"]) for e in logs if e["event"] == "submodule_skipped"]
+    assert sorted(directory for directory, _ in warned) == ["vendor/absent", "vendor/pkg"]
+    assert all("is a git submodule" in reason for _, reason in warned)
+    assert all(e["log_level"] == "warning" for e in logs if e["event"] == "submodule_skipped")
+
+
+def test_a_symlinked_package_directory_is_skipped_with_one_warning(repo: GitRepo) -> None:
+    add(repo, "real", "p-1")
+    repo.symlink("alias", "real")
+    repo.symlink("dangling", "nowhere")
+    repo.write("docs/x.md", "x\n")
+    repo.symlink("docs-link", "docs")
+    sha = repo.commit()
+
+    with Repository(repo.root) as repository, capture_logs() as logs:
+        refs = repository.package_refs(sha)
+
+    assert [ref.path for ref in refs] == ["real"]
+    warned = [e for e in logs if e["event"] == "package_symlink_skipped"]
+    assert [(e["directory"], e["log_level"]) for e in warned] == [("alias", "warning")]
+    assert "symbolic link to the package directory 'real'" in warned[0]["reason"]
+
+
+def test_open_follows_a_swapped_git_sync_link_on_fetch(tmp_path: Path) -> None:
+    one, two = GitRepo(tmp_path / "one"), GitRepo(tmp_path / "two")
+    add(one, "chat", "p-1")
+    first = one.commit("in one")
+    add(two, "chat", "p-2")
+    second = two.commit("in two")
+    link = tmp_path / "link"
+    link.symlink_to(one.root)
+
+    with Repository.open(GitSettings(repo=str(link)), tmp_path / "state") as repository:
+        assert repository.resolve().sha == first
+        tmp = tmp_path / "link.tmp"
+        tmp.symlink_to(two.root)
+        tmp.rename(link)
+        repository.fetch()
+        assert repository.resolve().sha == second
+        assert repository.git_dirs() == ((two.root / ".git").resolve(),)
+
+
+def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> None:
+    add(repo, "chat", "p-1")
+    old = repo.commit()
+    repo.write("chat/f.js", "changed\n")
+    new = repo.commit()
+    with Repository(repo.root) as repository:
+        assert repository.changed_paths(old, new) == {"chat/f.js"}
+        assert repository.changed_paths("0" * 40, new) is None
