@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
 
 from faas_gitops.deploy.api import Deployment
-from faas_gitops.deploy.environment import Environment
 from faas_gitops.deploy.plan import DeployAction, RevisionRef, plan_deployment
 from faas_gitops.models import DeployStatus
+from faas_gitops.source.environments import Environment
 
 STAGING = Environment("staging", 412345)
 FROZEN = Environment("production", 498765, frozen=True)
@@ -188,3 +190,15 @@ def test_plans_that_write_have_no_settled_outcome() -> None:
     plan = plan_deployment("pkg/a", STAGING, desired=R3, revisions=REVISIONS)
 
     assert plan.settled() is None
+
+
+def test_the_deployment_stage_imports_neither_git_nor_httpx() -> None:
+    probe = (
+        "import sys, faas_gitops.deploy; "
+        "print(sorted(m for m in ('git', 'httpx', 'faas_gitops.source') if m in sys.modules))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert shown.strip() == "[]"

@@ -12,7 +12,6 @@ from fake_faas import FakeFaas
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
-    Environment,
     PackageRef,
     Timing,
     deploy_packages,
@@ -21,6 +20,7 @@ from faas_gitops.deploy import (
 from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
+from faas_gitops.source.environments import Environment
 
 STAGING = Environment("staging", 412345, branches=("main",))
 PROD = Environment("production", 498765, tags=("v*",))

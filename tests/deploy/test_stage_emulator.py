@@ -12,11 +12,12 @@ import pytest
 
 from e2e import API_KEY, MODES
 from faas_gitops.api import ApiClient
-from faas_gitops.deploy import DeployTarget, Environment, PackageRef, deploy_packages, promote
+from faas_gitops.deploy import DeployTarget, PackageRef, deploy_packages, promote
 from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec
+from faas_gitops.source.environments import Environment
 
 _T = TypeVar("_T")
 STAGING = Environment("staging", 412345, branches=("main",))

@@ -5,7 +5,7 @@ environment what runs on another). Pure planning is ``plan_deployment``; the API
 ``deploy.api`` and take any object with ``ApiClient.request``.
 """
 
-from faas_gitops.deploy.environment import DeployTarget, Environment, EnvironmentLike, PackageRef
+from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
 from faas_gitops.deploy.observe import KnownDeployments
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.promote import promote
@@ -17,7 +17,6 @@ __all__ = [
     "DeployAction",
     "DeployTarget",
     "DeploymentPlan",
-    "Environment",
     "EnvironmentLike",
     "Journal",
     "KnownDeployments",

@@ -1,8 +1,8 @@
 """What the deployment stage needs to know about an environment, and a target package.
 
-``EnvironmentLike`` is structural so the loader of ``faas-gitops.yaml`` (``faas_gitops.source``)
-can hand its own frozen type straight in; ``Environment`` is a minimal one for callers and tests
-that have none.
+``EnvironmentLike`` is structural: the stage needs only a name, a keyset id and the freeze, so
+``faas_gitops.source.environments.Environment`` (the loader's type) fits as it is, and this
+package never imports the git edge.
 """
 
 from __future__ import annotations
@@ -22,15 +22,6 @@ class EnvironmentLike(Protocol):
     def keyset_id(self) -> int: ...
     @property
     def frozen(self) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Environment:
-    name: str
-    keyset_id: int
-    branches: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    frozen: bool = False
 
 
 @dataclass(frozen=True, slots=True)
