@@ -1,0 +1,417 @@
+"""The deployment stage against an in-memory deployment API (the real ``ApiClient`` over it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fake_faas import FakeFaas
+
+from faas_gitops.api import ApiClient
+from faas_gitops.deploy import (
+    DeployTarget,
+    PackageRef,
+    Timing,
+    deploy_packages,
+    promote,
+)
+from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.errors import ApiAuthError
+from faas_gitops.models import DeployStatus
+from faas_gitops.source.environments import Environment
+
+STAGING = Environment("staging", 412345, branches=("main",))
+PROD = Environment("production", 498765, tags=("v*",))
+
+
+class FakeClock:
+    """Time that moves only when slept: deadlines are tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake() -> FakeFaas:
+    faas = FakeFaas()
+    for pkg in ("a", "b"):
+        faas.add_revision(f"pkg-{pkg}", f"{pkg}1", "v1.0.0")
+        faas.add_revision(f"pkg-{pkg}", f"{pkg}2", "v1.1.0")
+    return faas
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def target(pkg: str, rev: str, name: str, **extra: Any) -> DeployTarget:
+    return DeployTarget(f"packages/{pkg}", f"pkg-{pkg}", rev, name, **extra)
+
+
+def run(
+    fake: FakeFaas,
+    clock: FakeClock,
+    targets: list[DeployTarget],
+    *,
+    deploy_timeout: float = 5.0,
+    **kwargs: Any,
+) -> Outcomes:
+    """One ``deploy_packages`` over a fresh client; staging is the default environment."""
+    timing = Timing(deploy_timeout=deploy_timeout, sleep=clock.sleep, clock=clock)
+    kwargs.setdefault("environments", [STAGING])
+    stage = deploy_packages(fake.client(), packages=targets, timing=timing, **kwargs)
+    return asyncio.run(stage)
+
+
+def statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:
+    return {(p, o.environment): o.status for p, items in outcomes.items() for o in items}
+
+
+def test_a_first_deploy_creates_and_starts_and_waits_until_running(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    steps: list[tuple[str, str]] = []
+    outcomes = run(
+        fake,
+        clock,
+        [target("a", "a2", "v1.1.0")],
+        journal=lambda step, env, path, dep, corr, status: steps.append((step, status)),
+    )
+
+    (outcome,) = outcomes["packages/a"]
+    assert outcome.status is DeployStatus.DEPLOYED
+    assert fake.running(STAGING.keyset_id) == {"v1.1.0": outcome.deployment_id}
+    assert [m for m, _ in fake.writes()] == ["POST", "POST"]
+    assert steps == [
+        ("create", "pending"),
+        ("create", "ok"),
+        ("start", "pending"),
+        ("start", "ok"),
+        ("running", "ok"),
+    ]
+    assert outcome.correlation_id is not None
+
+
+def test_a_second_run_is_in_sync_and_writes_nothing(fake: FakeFaas, clock: FakeClock) -> None:
+    run(fake, clock, [target("a", "a2", "v1.1.0")])
+    fake.log.clear()
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+
+    assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.IN_SYNC}
+    assert fake.writes() == []
+
+
+def test_a_new_revision_rolls_the_running_one_over(fake: FakeFaas, clock: FakeClock) -> None:
+    old = fake.run("a1", STAGING.keyset_id)
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+
+    (outcome,) = outcomes["packages/a"]
+    assert (outcome.status, outcome.previous_deployment_id, outcome.previous_revision_name) == (
+        DeployStatus.DEPLOYED,
+        old,
+        "v1.0.0",
+    )
+    assert fake.deployments[old].state == "STOPPED"
+    assert fake.running(STAGING.keyset_id) == {"v1.1.0": outcome.deployment_id}
+    assert [m for m, _ in fake.writes()] == ["POST", "PUT"]
+
+
+def test_an_existing_deployment_of_the_revision_is_found_after_a_409(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    fake.run("a1", STAGING.keyset_id)
+    run(fake, clock, [target("a", "a2", "v1.1.0")])
+    rollback = run(fake, clock, [target("a", "a1", "v1.0.0")])  # rolls back onto a1
+
+    assert statuses(rollback) == {("packages/a", "staging"): DeployStatus.DEPLOYED}
+    assert list(fake.running(STAGING.keyset_id)) == ["v1.0.0"]
+
+
+def test_a_package_restricted_to_staging_never_reaches_production(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    outcomes = run(
+        fake,
+        clock,
+        [target("a", "a2", "v1.1.0", environments=("staging",)), target("b", "b2", "v1.1.0")],
+        environments=[STAGING, PROD],
+    )
+
+    assert statuses(outcomes) == {
+        ("packages/a", "staging"): DeployStatus.DEPLOYED,
+        ("packages/b", "staging"): DeployStatus.DEPLOYED,
+        ("packages/b", "production"): DeployStatus.DEPLOYED,
+    }
+    assert fake.running(PROD.keyset_id) == {"v1.1.0": outcomes["packages/b"][1].deployment_id}
+
+
+def test_a_pin_holds_production_while_staging_moves_on(fake: FakeFaas, clock: FakeClock) -> None:
+    pinned = target("a", "a2", "v1.1.0", pins=(("production", "v1.0.0"),))
+
+    run(fake, clock, [pinned], environments=[STAGING, PROD])
+
+    assert list(fake.running(STAGING.keyset_id)) == ["v1.1.0"]
+    assert list(fake.running(PROD.keyset_id)) == ["v1.0.0"]
+
+
+def test_a_package_naming_an_undefined_environment_fails_alone(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    outcomes = run(
+        fake,
+        clock,
+        [target("a", "a2", "v1.1.0", environments=("qa",)), target("b", "b2", "v1.1.0")],
+        defined_environments=["staging", "production"],
+    )
+
+    (failed,) = outcomes["packages/a"]
+    assert failed.error == (
+        "packages/a/package.yaml: environments: 'qa' is not defined in faas-gitops.yaml;"
+        " define it there or remove it here"
+    )
+    assert statuses(outcomes)[("packages/b", "staging")] is DeployStatus.DEPLOYED
+
+
+def test_a_frozen_environment_shows_the_change_and_writes_nothing(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    fake.run("a1", PROD.keyset_id)
+    frozen = Environment("production", PROD.keyset_id, frozen=True)
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], environments=[frozen])
+
+    (outcome,) = outcomes["packages/a"]
+    assert (outcome.status, outcome.previous_revision_name, outcome.revision_name) == (
+        DeployStatus.FROZEN,
+        "v1.0.0",
+        "v1.1.0",
+    )
+    assert fake.writes() == []
+
+
+def test_a_dry_run_would_deploy_and_writes_nothing(fake: FakeFaas, clock: FakeClock) -> None:
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], dry_run=True)
+
+    assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.WOULD_DEPLOY}
+    assert fake.writes() == []
+
+
+def test_423_answers_are_waited_out(fake: FakeFaas, clock: FakeClock) -> None:
+    fake.busy = 3
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+
+    assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.DEPLOYED}
+    assert [m for m, _ in fake.writes()] == ["POST"] + ["POST"] * 4
+    assert clock.sleeps[:3] == pytest.approx([0.1, 0.16, 0.256])
+
+
+def test_423_past_the_deadline_fails_with_a_line_naming_the_timeout(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    fake.busy = 1_000
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], deploy_timeout=3.0)
+
+    (outcome,) = outcomes["packages/a"]
+    assert outcome.status is DeployStatus.FAILED
+    assert outcome.error is not None
+    assert outcome.error.endswith("within 3 s; raise --deploy-timeout")
+
+
+def test_a_failed_start_fails_that_deployment(fake: FakeFaas, clock: FakeClock) -> None:
+    fake.fail_start = True
+
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+
+    (outcome,) = outcomes["packages/a"]
+    assert outcome.status is DeployStatus.FAILED
+    assert outcome.error is not None
+    assert "FAAS-1012" in outcome.error
+
+
+def test_the_running_limit_fails_exactly_the_deployments_over_it(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    fake.max_running = 3
+    for pkg in "cdef":
+        fake.add_revision(f"pkg-{pkg}", f"{pkg}1", "v1.0.0")
+    fake.run("f1", PROD.keyset_id)  # one slot already used elsewhere
+    targets = [target(pkg, f"{pkg}1", "v1.0.0") for pkg in "abcde"]
+
+    outcomes = run(fake, clock, targets)
+
+    failed = {p for (p, _), s in statuses(outcomes).items() if s is DeployStatus.FAILED}
+    assert failed == {"packages/c", "packages/d", "packages/e"}
+    assert outcomes["packages/e"][0].error == (
+        "running-deployments limit reached: 3 of 3 running"
+        " (GET /v2/faas/limits/package-deployments-running); stop a deployment or raise the"
+        " account's limit"
+    )
+    running = [d for d in fake.deployments.values() if d.state == "RUNNING"]
+    assert sorted(d.revision_id for d in running if d.keyset_id == STAGING.keyset_id) == [
+        "a1",
+        "b1",
+    ]
+    assert fake.log.count(("GET", "/v2/faas/limits/package-deployments-running")) == 1
+
+
+def test_prune_stops_a_removed_package_on_the_active_keysets_only(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    on_staging = fake.run("a1", STAGING.keyset_id)
+    on_prod = fake.run("a1", PROD.keyset_id)
+
+    outcomes = run(fake, clock, [], prune_paths=[PackageRef("packages/a", "pkg-a")])
+
+    (outcome,) = outcomes["packages/a"]
+    assert (outcome.status, outcome.previous_deployment_id) == (DeployStatus.PRUNED, on_staging)
+    assert fake.deployments[on_staging].state == "STOPPED"
+    assert fake.deployments[on_prod].state == "RUNNING"
+    assert fake.writes() == [
+        ("DELETE", f"/v2/faas/package-deployments/{on_staging}/function-deployments")
+    ]
+
+
+def test_prune_stops_by_package_when_it_runs_nowhere_else(fake: FakeFaas, clock: FakeClock) -> None:
+    fake.run("a1", STAGING.keyset_id)
+
+    outcomes = run(fake, clock, [], prune_paths=[PackageRef("packages/a", "pkg-a")])
+
+    assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.PRUNED}
+    assert fake.writes() == [("DELETE", "/v2/faas/function-deployments")]
+    assert fake.running(STAGING.keyset_id) == {}
+
+
+def test_no_environment_makes_no_call(fake: FakeFaas, clock: FakeClock) -> None:
+    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], environments=[])
+
+    assert outcomes == {}
+    assert fake.log == []
+
+
+def test_promote_deploys_the_revision_running_on_the_source(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    fake.run("a1", STAGING.keyset_id)
+    fake.run("b2", PROD.keyset_id)
+    timing = Timing(sleep=clock.sleep, clock=clock)
+
+    outcomes = asyncio.run(
+        promote(
+            fake.client(),
+            source_env=STAGING,
+            target_env=PROD,
+            packages=[PackageRef("packages/a", "pkg-a"), PackageRef("packages/b", "pkg-b")],
+            timing=timing,
+        )
+    )
+
+    (a,) = outcomes["packages/a"]
+    assert (a.status, a.revision_id, a.environment) == (DeployStatus.DEPLOYED, "a1", "production")
+    (b,) = outcomes["packages/b"]
+    assert b.status is DeployStatus.FAILED
+    assert b.error == (
+        "packages/b: nothing runs on staging (keyset 412345) to promote; deploy it there first"
+    )
+    assert set(fake.running(PROD.keyset_id)) == {"v1.1.0", "v1.0.0"}
+
+
+def test_a_dry_run_prune_would_stop_and_a_frozen_one_is_frozen_and_neither_writes(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    on_staging = fake.run("a1", STAGING.keyset_id)
+    fake.run("a1", PROD.keyset_id)
+    frozen = Environment("production", PROD.keyset_id, frozen=True)
+    removed = [PackageRef("packages/a", "pkg-a")]
+
+    dry = run(fake, clock, [], prune_paths=removed, dry_run=True)
+    held = run(fake, clock, [], prune_paths=removed, environments=[frozen])
+
+    (would,) = dry["packages/a"]
+    assert (would.status, would.revision_id, would.previous_deployment_id) == (
+        DeployStatus.WOULD_DEPLOY,
+        None,
+        on_staging,
+    )
+    assert statuses(held) == {("packages/a", "production"): DeployStatus.FROZEN}
+    assert fake.writes() == []
+
+
+def test_a_rolling_update_journals_each_step_with_its_answers_correlation_id(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    old = fake.run("a1", STAGING.keyset_id)
+    steps: list[tuple[str, str | None, str | None, str]] = []
+
+    outcomes = run(
+        fake,
+        clock,
+        [target("a", "a2", "v1.1.0")],
+        journal=lambda step, env, path, dep, corr, status: steps.append((step, dep, corr, status)),
+    )
+
+    (outcome,) = outcomes["packages/a"]
+    new = outcome.deployment_id
+    assert [(step, dep, status) for step, dep, _, status in steps] == [
+        ("create", None, "pending"),
+        ("create", new, "ok"),
+        ("rolling-update", old, "pending"),
+        ("rolling-update", old, "ok"),
+        ("running", new, "ok"),
+    ]
+    assert all(corr is not None for _, _, corr, status in steps if status != "pending")
+    assert outcome.correlation_id == steps[3][2]  # that of the last write
+
+
+def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeClock) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        errors = [{"code": "FAAS-1002", "message": "invalid key"}]
+        return httpx.Response(401, json={"meta": {}, "errors": errors})
+
+    http = httpx.AsyncClient(base_url="http://faas.test", transport=httpx.MockTransport(refuse))
+    stage = deploy_packages(
+        ApiClient(http),
+        environments=[STAGING],
+        packages=[target("a", "a2", "v1.1.0"), target("b", "b2", "v1.1.0")],
+        timing=Timing(sleep=clock.sleep, clock=clock),
+    )
+
+    with pytest.raises(ApiAuthError):
+        asyncio.run(stage)
+
+
+def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, clock: FakeClock) -> None:
+    fake.run("a1", STAGING.keyset_id)
+    fake.run("b1", STAGING.keyset_id)
+    packages = [PackageRef("packages/a", "pkg-a"), PackageRef("packages/b", "pkg-b")]
+
+    outcomes = asyncio.run(
+        promote(
+            fake.client(),
+            source_env=STAGING,
+            target_env=PROD,
+            packages=packages,
+            concurrency=1,
+            timing=Timing(sleep=clock.sleep, clock=clock),
+        )
+    )
+
+    assert statuses(outcomes) == {
+        ("packages/a", "production"): DeployStatus.DEPLOYED,
+        ("packages/b", "production"): DeployStatus.DEPLOYED,
+    }

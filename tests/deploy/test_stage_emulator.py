@@ -1,0 +1,318 @@
+"""The deployment stage and promotion over real HTTP against the emulator, in both list modes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from e2e import API_KEY, MODES
+from faas_gitops.api import ApiClient
+from faas_gitops.deploy import DeployTarget, PackageRef, deploy_packages, promote
+from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.models import DeployStatus, FunctionSpec
+from faas_gitops.source.environments import Environment
+
+_T = TypeVar("_T")
+STAGING = Environment("staging", 412345, branches=("main",))
+PROD = Environment("production", 498765, tags=("v*",))
+LIMIT_CALL = "/v2/faas/limits/package-deployments-running"
+
+
+@dataclass
+class Package:
+    path: str
+    id: str
+    revisions: dict[str, str]  # name -> id
+
+    def target(self, name: str, **extra: Any) -> DeployTarget:
+        return DeployTarget(self.path, self.id, self.revisions[name], name, **extra)
+
+    @property
+    def ref(self) -> PackageRef:
+        return PackageRef(self.path, self.id)
+
+
+class Faas:
+    """One emulator and the calls a test makes to it, each in its own event loop."""
+
+    def __init__(self, emulator: RunningEmulator) -> None:
+        self.emulator = emulator
+
+    def call(self, action: Callable[[ApiClient], Awaitable[_T]]) -> _T:
+        async def go() -> _T:
+            http = ApiClient.build_http_client(base_url=self.emulator.url, api_key=API_KEY)
+            async with http:
+                return await action(ApiClient(http))
+
+        return asyncio.run(go())
+
+    def package(self, name: str, *revision_names: str) -> Package:
+        """A package with one revision per name (different code each), created over HTTP."""
+
+        async def create(api: ApiClient) -> Package:
+            first, *rest = revision_names
+            remote, _ = await api.create_package(
+                name=name, description=None, revision_name=first, functions=_code(first)
+            )
+            for revision in rest:
+                await api.create_revision(
+                    package_id=remote.id, name=revision, description="", functions=_code(revision)
+                )
+            revisions, _ = await api.list_revisions(remote.id, complete=True)
+            return Package(f"packages/{name}", remote.id, {r.name: r.id for r in revisions})
+
+        return self.call(create)
+
+    def deploy(self, targets: list[DeployTarget], **kwargs: Any) -> Outcomes:
+        kwargs.setdefault("environments", [STAGING])
+        kwargs.setdefault("deploy_timeout", 20.0)
+        return self.call(lambda api: deploy_packages(api, packages=targets, **kwargs))
+
+    def running(self, package: Package, keyset_id: int) -> list[str]:
+        """Names of the package's revisions RUNNING on a keyset, read from the emulator's store."""
+        store = self.emulator.store
+        names = {rid: name for name, rid in package.revisions.items()}
+        return sorted(
+            names[d["packageRevisionId"]]
+            for rid in package.revisions.values()
+            for d in store.revision_deployments(rid)
+            if d["keysetId"] == keyset_id and d["state"] == "RUNNING"
+        )
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.emulator.requests if r.method != "GET"]
+
+    def gets(self, path: str) -> int:
+        return sum(1 for r in self.emulator.requests if r.method == "GET" and r.path == path)
+
+    def clear(self) -> None:
+        self.emulator.clear_requests()
+
+
+def _code(revision: str) -> list[FunctionSpec]:
+    return [
+        FunctionSpec(
+            name="f", type="BEFORE_PUBLISH", code=f"export default (r) => r.ok(); // {revision}"
+        )
+    ]
+
+
+def _statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:
+    return {(path, o.environment): o.status for path, items in outcomes.items() for o in items}
+
+
+@pytest.fixture(params=list(MODES), ids=list(MODES))
+def start_faas(request: pytest.FixtureRequest) -> Iterator[Callable[..., Faas]]:
+    """Start an emulator in this list mode (``overrides``: other ``EmulatorConfig`` fields)."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> Faas:
+            settings = {"api_key": API_KEY, "deploy_delay_ms": 30, **MODES[request.param]}
+            config = EmulatorConfig(**{**settings, **overrides})
+            return Faas(stack.enter_context(serve_in_thread(config)))
+
+        yield start
+
+
+@pytest.fixture
+def faas(start_faas: Callable[..., Faas]) -> Faas:
+    return start_faas()
+
+
+def test_a_first_deploy_starts_the_revision_on_staging_and_a_rerun_writes_nothing(
+    faas: Faas,
+) -> None:
+    a = faas.package("a", "v1.0.0")
+    faas.clear()
+
+    first = faas.deploy([a.target("v1.0.0")])
+
+    (outcome,) = first[a.path]
+    assert outcome.status is DeployStatus.DEPLOYED
+    assert faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
+    assert faas.writes() == [
+        ("POST", "/v2/faas/package-deployments"),
+        ("POST", f"/v2/faas/package-deployments/{outcome.deployment_id}/function-deployments"),
+    ]
+    faas.clear()
+
+    again = faas.deploy([a.target("v1.0.0")])
+
+    assert _statuses(again) == {(a.path, "staging"): DeployStatus.IN_SYNC}
+    assert faas.writes() == []
+
+
+def test_a_changed_revision_rolls_the_running_one_over(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0", "v1.1.0")
+    (first,) = faas.deploy([a.target("v1.0.0")])[a.path]
+    faas.clear()
+
+    (rolled,) = faas.deploy([a.target("v1.1.0")])[a.path]
+
+    assert rolled.status is DeployStatus.DEPLOYED
+    assert (rolled.previous_deployment_id, rolled.previous_revision_name) == (
+        first.deployment_id,
+        "v1.0.0",
+    )
+    assert faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
+    old = faas.emulator.store.get_deployment(str(first.deployment_id))
+    assert old["state"] == "STOPPED"
+    assert [method for method, _ in faas.writes()] == ["POST", "PUT"]
+
+
+def test_a_package_restricted_to_staging_never_reaches_production(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0")
+    b = faas.package("b", "v1.0.0")
+
+    outcomes = faas.deploy(
+        [a.target("v1.0.0", environments=("staging",)), b.target("v1.0.0")],
+        environments=[STAGING, PROD],
+    )
+
+    assert _statuses(outcomes) == {
+        (a.path, "staging"): DeployStatus.DEPLOYED,
+        (b.path, "staging"): DeployStatus.DEPLOYED,
+        (b.path, "production"): DeployStatus.DEPLOYED,
+    }
+    assert faas.running(a, PROD.keyset_id) == []
+    assert faas.running(b, PROD.keyset_id) == ["v1.0.0"]
+
+
+def test_a_pin_holds_production_on_the_pinned_revision_while_staging_moves_on(
+    faas: Faas,
+) -> None:
+    a = faas.package("a", "v1.0.0", "v1.1.0")
+    pin = (("production", "v1.0.0"),)
+
+    outcomes = faas.deploy([a.target("v1.1.0", pins=pin)], environments=[STAGING, PROD])
+
+    assert _statuses(outcomes) == {
+        (a.path, "staging"): DeployStatus.DEPLOYED,
+        (a.path, "production"): DeployStatus.DEPLOYED,
+    }
+    assert faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
+    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]
+
+
+def test_a_frozen_environment_writes_nothing(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0")
+    frozen = Environment("production", PROD.keyset_id, frozen=True)
+    faas.clear()
+
+    outcomes = faas.deploy([a.target("v1.0.0")], environments=[frozen])
+
+    assert _statuses(outcomes) == {(a.path, "production"): DeployStatus.FROZEN}
+    assert faas.writes() == []
+
+
+@pytest.mark.slow
+def test_a_423_while_another_start_is_in_flight_is_waited_out(
+    start_faas: Callable[..., Faas],
+) -> None:
+    faas = start_faas(deploy_delay_ms=3000)
+    a = faas.package("a", "v1.0.0")
+    store = faas.emulator.store
+    other = store.create_deployment(a.revisions["v1.0.0"], STAGING.keyset_id)
+    store.start_deployment(other["id"], delay_ms=3000, max_running=5)  # another replica's start
+    faas.clear()
+
+    (outcome,) = faas.deploy([a.target("v1.0.0")])[a.path]
+
+    assert (outcome.status, outcome.deployment_id) == (DeployStatus.DEPLOYED, other["id"])
+    starts = [
+        r.status
+        for r in faas.emulator.requests
+        if r.method == "POST" and r.path.endswith("/function-deployments")
+    ]
+    assert starts  # it did try, was told "in transition", waited and found it RUNNING:
+    assert set(starts) == {423}  # never a second, restarting start
+    assert faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
+
+
+def test_the_running_limit_fails_exactly_the_packages_over_it(
+    start_faas: Callable[..., Faas],
+) -> None:
+    faas = start_faas(max_running_deployments=2)
+    packages = [faas.package(name, "v1.0.0") for name in ("a", "b", "c", "d")]
+    faas.clear()
+
+    outcomes = faas.deploy([p.target("v1.0.0") for p in packages])
+
+    assert _statuses(outcomes) == {
+        ("packages/a", "staging"): DeployStatus.DEPLOYED,
+        ("packages/b", "staging"): DeployStatus.DEPLOYED,
+        ("packages/c", "staging"): DeployStatus.FAILED,
+        ("packages/d", "staging"): DeployStatus.FAILED,
+    }
+    assert outcomes["packages/d"][0].error == (
+        "running-deployments limit reached: 2 of 2 running"
+        f" (GET {LIMIT_CALL}); stop a deployment or raise the account's limit"
+    )
+    assert faas.gets(LIMIT_CALL) == 1
+
+
+def test_promote_deploys_the_revision_ids_running_on_staging(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0", "v1.1.0")
+    b = faas.package("b", "v1.0.0", "v1.1.0")
+    faas.deploy([a.target("v1.0.0"), b.target("v1.1.0")])
+    faas.clear()
+
+    outcomes = faas.call(
+        lambda api: promote(api, source_env=STAGING, target_env=PROD, packages=[a.ref, b.ref])
+    )
+
+    promoted = {path: (o.status, o.revision_id) for path, (o,) in outcomes.items()}
+    assert promoted == {
+        a.path: (DeployStatus.DEPLOYED, a.revisions["v1.0.0"]),
+        b.path: (DeployStatus.DEPLOYED, b.revisions["v1.1.0"]),
+    }
+    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]
+    assert faas.running(b, PROD.keyset_id) == ["v1.1.0"]
+    assert not any(path == "/v2/faas/package-revisions" for _, path in faas.writes())
+
+
+def test_prune_stops_a_removed_package_on_the_active_keysets(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0")
+    kept = faas.package("b", "v1.0.0")
+    faas.deploy([a.target("v1.0.0"), kept.target("v1.0.0")], environments=[STAGING, PROD])
+    faas.clear()
+
+    outcomes = faas.deploy([kept.target("v1.0.0")], prune_paths=[a.ref])
+
+    assert _statuses(outcomes) == {
+        (a.path, "staging"): DeployStatus.PRUNED,
+        (kept.path, "staging"): DeployStatus.IN_SYNC,
+    }
+    assert faas.running(a, STAGING.keyset_id) == []
+    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]  # production was not synced
+    assert faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]
+
+
+def test_remembered_deployment_ids_spare_the_deployment_lists(faas: Faas) -> None:
+    a = faas.package("a", "v1.0.0")
+    remembered: dict[tuple[str, int], str] = {}
+
+    class Known:
+        def get(self, package_id: str, keyset_id: int) -> str | None:
+            return remembered.get((package_id, keyset_id))
+
+        def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
+            remembered[(package_id, keyset_id)] = deployment_id
+
+    (first,) = faas.deploy([a.target("v1.0.0")], known=Known())[a.path]
+    assert remembered == {(a.id, STAGING.keyset_id): first.deployment_id}
+    faas.clear()
+
+    again = faas.deploy([a.target("v1.0.0")], known=Known())
+
+    assert _statuses(again) == {(a.path, "staging"): DeployStatus.IN_SYNC}
+    lists = [r.path for r in faas.emulator.requests if r.path.endswith("/package-deployments")]
+    assert lists == []
+    assert faas.gets(f"/v2/faas/package-deployments/{first.deployment_id}") == 1
