@@ -14,9 +14,10 @@ from pathlib import Path
 
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.statuspage import SYNCS_SHOWN, StatusSnapshot
-from faas_gitops.state import LEDGER_FILENAME, Ledger
 from faas_gitops.logs import redact
 from faas_gitops.models import PackageStatus, SyncSummary
+from faas_gitops.state import LEDGER_FILENAME, Ledger
+
 
 def ledger_status(
     state_dir: Path,
@@ -36,9 +37,7 @@ def ledger_status(
             packages = ledger.package_statuses()
             syncs = ledger.recent_syncs(SYNCS_SHOWN)
     if names:
-        packages = [
-            replace(p, name=p.name or names.get(p.path)) for p in packages
-        ]
+        packages = [replace(p, name=p.name or names.get(p.path)) for p in packages]
     ready, reason = state.readiness()
     newest = syncs[0] if syncs else None
     if state.consecutive_failures:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faas_gitops.state import LedgerEntry
 from faas_gitops.models import Outcome, PackageStatus, SyncResult
 from faas_gitops.report.common import iso, iso_or_none
 from faas_gitops.report.deployments import deployment_document, sorted_deployments
 from faas_gitops.report.text import duration, sorted_outcomes
+from faas_gitops.state import LedgerEntry
 
 
 def _package_document(outcome: Outcome) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
-from faas_gitops.state import LedgerEntry
 from faas_gitops.logs import printable
 from faas_gitops.models import PackageStatus
 from faas_gitops.report.common import (
@@ -24,6 +23,7 @@ from faas_gitops.report.common import (
 from faas_gitops.report.deployments import running_cell
 from faas_gitops.report.documents import entry_document, status_document
 from faas_gitops.report.markdown import md_cell, md_table
+from faas_gitops.state import LedgerEntry
 
 TableFormat = Literal["text", "json", "markdown"]
 
