@@ -118,7 +118,7 @@ def test_no_command_in_any_scenario_prints_or_stores_a_secret(
                           clean_env(home, key=WRONG_KEY), 2),
         "closed-port": (("--sync-once", "--repo", str(repo.root), *state("i"),
                          "--api-url", f"http://127.0.0.1:{closed_port()}", "--log-level", "debug"),
-                        env, 1),
+                        env, 2),
         "password-in-repo-url": (("--sync-once", *state("j"), "--api-url", emulator.url,
                                   "--repo", f"https://user:{PASSWORD}@127.0.0.1:{closed_port()}/x.git",
                                   "--log-level", "debug"), env, 2),
@@ -154,7 +154,7 @@ def test_no_command_in_any_scenario_prints_or_stores_a_secret(
     assert "does not exist for this API key" in json_out
     assert "funtions: unknown key" in json_out
     assert "401" in results["wrong-key-401"].stderr
-    assert "no answer" in results["closed-port"].stderr
+    assert "connection refused to 127.0.0.1" in results["closed-port"].stderr
     assert "https://***@127.0.0.1" in results["password-in-repo-url"].stderr
     assert "correlation" in history["history-text"].stdout.lower()
     assert_no_secret_in_files(tmp_path)

@@ -235,7 +235,8 @@ def test_a_name_taken_beyond_the_first_page_is_found_after_the_409_not_looped_on
     assert webhooks["revisionName"] == "v-3-2"
     conflicts = [r for r in emulator.requests if r.method == "POST" and r.status == 409]
     assert len(conflicts) == 1
-    assert revision_pages(emulator, WEBHOOKS_ID) == ["0", "0", "1", "2"]
+    # The newest-first first page, then the complete re-listing after the 409 (pages of 50).
+    assert revision_pages(emulator, WEBHOOKS_ID) == ["0", "0", "1", "2", "3", "4"]
 
 
 def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(

@@ -106,9 +106,6 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
             refs: Sequence[PackageRef] = await in_git(
                 source.package_refs, commit, settings.git.path, settings.limits
             )
-            # The first call proves the URL and the key, once: a wrong URL, a dead host or a
-            # rejected key stops the run before it starts, with one line and no summary.
-            await session.api.probe()
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
             try:
                 return await _reconcile(
@@ -170,6 +167,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                       unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
+    if run.asked == 0 and fatal is None and classified.unchanged:
+        fatal = await _check_key(session)
     for outcome in run.outcomes.values():
         _log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
@@ -349,6 +348,20 @@ def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
                 error=f"{manifest_of(path)}: {field_name}: the same remote package "
                 f"is the target of {paths}; give each directory its own package",
             )
+
+
+async def _check_key(session: Session) -> str | None:
+    """With nothing to ask about, still prove the key works: a revoked key must not pass.
+
+    Only a rejected key matters here; other errors are logged (nothing needed syncing).
+    """
+    try:
+        await session.api.check_access()
+    except (ApiAuthError, ApiUnreachable) as exc:
+        return str(exc)
+    except ApiError as exc:
+        log.warning("api.check_failed", error=str(exc))
+    return None
 
 
 _EVENTS = {status: f"package.{status.value}" for status in Status}
