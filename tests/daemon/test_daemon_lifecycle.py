@@ -27,7 +27,8 @@ def test_sigterm_during_a_slow_sync_lets_it_finish_records_it_once_and_exits_0(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
     slow = start_emulator(latency_ms=800)
-    daemon = start_daemon(repo.root, *QUIET, target=slow)
+    # One package at a time, so two creates are still to come when the first is answered.
+    daemon = start_daemon(repo.root, *QUIET, "--concurrency", "1", target=slow)
     wait_until(lambda: first_post(slow), "the first create to be answered")
 
     daemon.signal(signal.SIGTERM)

@@ -1,8 +1,8 @@
 """``kill -9`` in the middle of a large sync, then a restart: no duplicate, a consistent ledger.
 
-The killed process gets no chance to clean up: revisions it created stay, its ledger
-transaction never began (a sync is recorded in one transaction at the end). The next run must
-see what landed as already in sync, create the rest, and record one complete sync.
+The killed process gets no chance to clean up: revisions it created stay, and so do the
+journal rows it wrote around them. The next run must see what landed as already in sync,
+resolve the rows left pending, create the rest, and record one complete sync.
 """
 
 from __future__ import annotations
@@ -112,13 +112,17 @@ def test_a_sync_killed_mid_way_then_restarted_converges_without_duplicates(tmp_p
             ]
 
     syncs, outcomes = ledger_rows(state)
-    # The killed runs left nothing; the two complete runs are there with all their outcomes.
-    assert [(commit, total) for _, commit, total, _, _ in syncs] == [
-        (first, PACKAGES),
-        (second, PACKAGES),
-    ]
-    assert outcomes == {sync_id: PACKAGES for sync_id, *_ in syncs}
+    # The killed runs are journaled too: their syncs never finished (total 0) and hold the rows
+    # of the creates they made or had in flight; the two complete runs hold every package.
+    complete = [(commit, total) for _, commit, total, _, _ in syncs if total]
+    assert complete == [(first, PACKAGES), (second, PACKAGES)]
+    killed = [sync_id for sync_id, _, total, _, _ in syncs if not total]
+    assert len(killed) == 2
+    assert all(outcomes[sync_id] == PACKAGES for sync_id, _, total, _, _ in syncs if total)
     history = run_cli("history", "--state-dir", str(state), "--output", "json", "--limit", "1000",
                       env=env, cwd=tmp_path)  # fmt: skip
     assert history.code == 0, history.stderr
-    assert len(json.loads(history.stdout)["entries"]) == 2 * PACKAGES
+    entries = json.loads(history.stdout)["entries"]
+    assert len(entries) == 2 * PACKAGES + sum(outcomes.get(sync_id, 0) for sync_id in killed)
+    # No row is left pending: the final run resolved every create the killed runs journaled.
+    assert not [e for e in entries if e["status"] == "pending"]

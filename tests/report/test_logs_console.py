@@ -194,11 +194,19 @@ def _accept() -> None:
     raise OSError(24, "Too many open files (hunter2-webhook-secret)")
 
 
-def test_stdlib_errors_go_through_the_same_limits_and_redaction() -> None:
+def test_stdlib_errors_go_through_the_same_limits_and_redaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     out = io.StringIO()
     logs.configure("info", "json", out, clock=FakeClock(), repeat_limit=2)
     logs.register_secret("hunter2-webhook-secret")
     uvicorn = logging.getLogger("uvicorn.error")
+    # An in-process uvicorn started by an earlier test may have left this logger quiet; the
+    # daemon's own uvicorn (log_config=None) leaves it propagating, which is what is tested.
+    monkeypatch.setattr(uvicorn, "propagate", True)
+    monkeypatch.setattr(uvicorn, "disabled", False)
+    monkeypatch.setattr(uvicorn, "handlers", [])
+    monkeypatch.setattr(uvicorn, "level", logging.NOTSET)
 
     for _ in range(4):
         try:
