@@ -58,7 +58,9 @@ def broken_repo(repo: GitRepo) -> GitRepo:
 
 
 def newest_sync(daemon: DaemonProcess, commit: str) -> list[Any]:
-    return [entry for entry in daemon.ledger() if entry.commit == commit]
+    """The rows of the sync of ``commit`` once it finished (the journal shows it as it goes)."""
+    rows = [entry for entry in daemon.ledger() if entry.commit == commit]
+    return rows if rows and all(entry.complete for entry in rows) else []
 
 
 def test_the_page_lists_every_package_shows_the_failed_one_and_follows_a_new_commit(

@@ -12,10 +12,9 @@ from faas_gitops.daemon.loop import (
     EXIT_OK,
     EXIT_USAGE,
     Daemon,
-    retry_delay,
     run_daemon,
-    stuck_after,
 )
+from faas_gitops.daemon.policy import retry_delay, stuck_after
 
 __all__ = [
     "EXIT_FAILED",

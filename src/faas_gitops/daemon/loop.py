@@ -32,7 +32,6 @@ import sys
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import prometheus_client
@@ -48,6 +47,7 @@ from faas_gitops.daemon.listener import (
     is_loopback,
 )
 from faas_gitops.daemon.metrics import Metrics
+from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_after
 from faas_gitops.daemon.server import LoopState, create_app
 from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
@@ -56,49 +56,17 @@ from faas_gitops.models import Status, SyncResult
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
-from faas_gitops.source.mirror import GIT_TIMEOUT_S, local_checkout, safe_url
-from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, resolve_commit
+from faas_gitops.source import Repository
+from faas_gitops.source.mirror import safe_url
+from faas_gitops.triggers import RepoWatcher, Wake, Wakeup
 
 log = structlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # --max-failures reached
 EXIT_USAGE = 2  # --listen unusable, webhook secret unreadable
-#: First retry after a failed sync; doubles per consecutive failure up to ``--interval``.
-RETRY_BASE_S = 1.0
 #: Triggers logged at debug level: the poll tick fires every --interval and usually finds nothing.
 _QUIET_REASONS = frozenset({"poll"})
-
-
-def stuck_after(settings: Settings) -> float:
-    """Seconds one sync may run before ``/healthz`` reports the loop as stuck.
-
-    A sync is at most one ``git fetch`` (bounded by ``GIT_TIMEOUT_S``) plus API calls that each
-    give up after ``--timeout`` and a few retries; 20 timeouts on top of the fetch leaves room for
-    a large first sync while still catching a wedged one. Never less than 10 minutes. Default:
-    300 + 20 x 30 = 900 s.
-    """
-    api_timeout: float = settings.api.timeout
-    return max(600.0, GIT_TIMEOUT_S + 20 * api_timeout)
-
-
-def retry_delay(failures: int, cap: float) -> float:
-    """Backoff before retrying after ``failures`` consecutive failed syncs: 1, 2, 4 ... cap."""
-    return min(cap, RETRY_BASE_S * 2.0 ** max(0, failures - 1))
-
-
-def read_webhook_secret(settings: Settings) -> bytes | None:
-    """The secret, read once at start; a trailing newline (``echo > file``) is not part of it."""
-    path = settings.loop.webhook_secret_file
-    if path is None:
-        return None
-    try:
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        raise ConfigError(f"--webhook-secret-file {path}: {exc.strerror or exc}") from None
-    if not secret:
-        raise ConfigError(f"--webhook-secret-file {path}: the file is empty")
-    return secret
 
 
 class Daemon:
@@ -122,6 +90,7 @@ class Daemon:
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: RepoWatcher | None = None
+        self._repository: Repository | None = None
 
     # ----------------------------------------------------------------------- lifecycle
     async def run(self) -> int:
@@ -274,6 +243,8 @@ class Daemon:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await server_task
+        if not abandoned and self._repository is not None:
+            self._repository.close()  # an abandoned sync may still be reading it
         return abandoned
 
     # ----------------------------------------------------------------------- triggers
@@ -340,13 +311,17 @@ class Daemon:
         if wake.full:
             self._last_full_at = started
         try:
-            repo = await asyncio.to_thread(local_checkout, settings)
-            if not wake.force and await self._already_synced(repo):
+            repository = await asyncio.to_thread(self._fetched_repository)
+            if not wake.force and await self._already_synced(repository):
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
                 return
             result = await sync_once(
-                settings, repo=repo, trigger=wake.reason, session=self.session, full=wake.full
+                settings,
+                repository=repository,
+                trigger=wake.reason,
+                session=self.session,
+                full=wake.full,
             )
         except FaasGitopsError as exc:
             self._sync_errored(str(exc), started)
@@ -358,10 +333,20 @@ class Daemon:
         finally:
             self.state.sync_started = None
 
-    async def _already_synced(self, repo: Path) -> bool:
+    def _fetched_repository(self) -> Repository:
+        """The daemon's one repository, opened on first use and brought up to date each time
+        (a mirror is fetched; a swapped git-sync link is followed)."""
+        if self._repository is None:
+            self._repository = Repository.open(self.settings.git, self.settings.state_dir)
+        else:
+            self._repository.fetch()
+        return self._repository
+
+    async def _already_synced(self, repository: Repository) -> bool:
         if self._last_ok_commit is None:
             return False
-        sha = await asyncio.to_thread(resolve_commit, repo, self.settings.git.ref or "HEAD")
+        ref = self.settings.git.ref or "HEAD"
+        sha = await asyncio.to_thread(repository.rev_parse, ref)
         return sha == self._last_ok_commit
 
     def _sync_finished(self, result: SyncResult, started: float) -> None:

@@ -75,22 +75,32 @@ async def sync_once(
     settings: Settings,
     *,
     repo: Path | None = None,
+    repository: Repository | None = None,
     session: Session | None = None,
     trigger: str = "sync-once",
     full: bool = False,
 ) -> SyncResult:
     """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
 
+    ``repository`` is one the caller keeps open (the daemon, fetched before each sync); else
+    ``repo`` (a path) or ``--repo`` is opened for this sync alone.
+
     Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
     path, limits); everything that concerns one package ends up in that package's ``Outcome``.
     """
     if session is None:
         async with Session.open(settings) as opened:
-            return await _sync(opened, repo, trigger, full or settings.full_sync)
-    return await _sync(session, repo, trigger, full or settings.full_sync)
+            return await _sync(opened, repo, repository, trigger, full or settings.full_sync)
+    return await _sync(session, repo, repository, trigger, full or settings.full_sync)
 
 
-async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -> SyncResult:
+async def _sync(
+    session: Session,
+    repo: Path | None,
+    repository: Repository | None,
+    trigger: str,
+    full: bool,
+) -> SyncResult:
     settings = session.settings
     started = datetime.now(UTC)
     ref_name = settings.git.ref or "HEAD"
@@ -100,7 +110,9 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
         async def in_git(fn: Callable[..., _T], *args: object) -> _T:
             return await loop.run_in_executor(git_thread, fn, *args)
 
-        source = await in_git(open_source, settings, repo)
+        source: Repository = (
+            repository if repository is not None else await in_git(open_source, settings, repo)
+        )
         try:
             commit = await in_git(source.resolve, ref_name)
             refs: Sequence[PackageRef] = await in_git(
@@ -114,7 +126,8 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
             finally:
                 structlog.contextvars.unbind_contextvars("commit", "trigger")
         finally:
-            await in_git(source.close)
+            if repository is None:
+                await in_git(source.close)
 
 
 async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared inputs

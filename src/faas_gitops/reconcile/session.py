@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from faas_gitops.api import ApiClient, Observer, RateLimiter, RetryPolicy
+import httpx
+
+from faas_gitops.api import ApiClient, Observer, RetryPolicy
 from faas_gitops.settings import Settings
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
@@ -33,6 +35,7 @@ class Session:
         *,
         observers: Sequence[Observer] = (),
         retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> AsyncIterator[Session]:
         """Everything one or many syncs need, closed in reverse order on the way out."""
         async with AsyncExitStack() as stack:
@@ -42,17 +45,7 @@ class Session:
             ledger = None if dry else Ledger(settings.state_dir)
             if ledger is not None:
                 stack.callback(ledger.close)
-            http = ApiClient.build_http_client(
-                base_url=settings.api.url,
-                api_key=settings.api.key.get_secret_value(),
-                api_version=settings.api.version,
-                concurrency=settings.api.concurrency,
-                timeout=settings.api.timeout,
-                verify=settings.api.tls_verify(),
-            )
-            stack.push_async_callback(http.aclose)
-            limiter = RateLimiter(settings.api.max_rps) if settings.api.max_rps else None
-            api = ApiClient(
-                http, retry=retry or RetryPolicy(), rate_limiter=limiter, observers=observers
+            api = await stack.enter_async_context(
+                ApiClient.open(settings.api, observers=observers, transport=transport, retry=retry)
             )
             yield cls(settings, api, cache, ledger)
