@@ -11,18 +11,16 @@ import pytest
 from pydantic import ValidationError
 
 from faas_gitops.errors import ManifestError
-from faas_gitops.manifest import (
-    FUNCTION_TYPES,
+from faas_gitops.models import FUNCTION_TYPES, FunctionSpec
+from faas_gitops.settings import LimitSettings
+from faas_gitops.source.manifest import (
     FunctionManifest,
     PackageManifest,
-    StrictSafeLoader,
-    build_package,
-    load_yaml,
     normalise_code_path,
     parse_manifest,
 )
-from faas_gitops.models import FunctionSpec
-from faas_gitops.settings import LimitSettings
+from faas_gitops.source.package_reader import build_package
+from faas_gitops.source.yaml_loader import StrictSafeLoader, load_yaml
 
 FILE = "chat/package.yaml"
 DEFAULT_LIMITS = LimitSettings()

