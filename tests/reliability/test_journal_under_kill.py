@@ -10,7 +10,9 @@ server ends up in the ledger with its revision id, claimed once.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,47 @@ def test_a_killed_daemon_leaves_a_journal_that_history_reads_and_a_rerun_complet
         landed, adopted = kill_then_rerun(tmp_path, emulator, repo, daemon)
     print(f"daemon: {landed} creates answered at the kill, {adopted} adopted after the rerun")
     assert KILL_AFTER <= landed < PACKAGES
+
+
+@pytest.mark.slow
+def test_a_sigterm_whose_sync_outlasts_the_shutdown_timeout_still_leaves_a_true_journal(
+    tmp_path: Path,
+) -> None:
+    """The daemon abandons a sync that outlives ``--shutdown-timeout`` and exits at once; the
+    creates that were answered by then are in the ledger with their correlation IDs."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.bulk_commit(many_packages(PACKAGES), "first")
+    state = tmp_path / "state"
+    env = clean_env(tmp_path / "home")
+    common = (
+        "--repo", str(repo.root), "--state-dir", str(state),
+        "--concurrency", str(CONCURRENCY), "--log-format", "json",
+    )  # fmt: skip
+    with emulator_for(
+        package_names(PACKAGES), seed=13, latency_ms=25, latency_jitter_ms=5
+    ) as emulator:
+        argv = cli_argv(
+            *common, "--api-url", emulator.url, "--listen", "127.0.0.1:0",
+            "--shutdown-timeout", "0.2",
+        )  # fmt: skip
+        process = start(argv, env, tmp_path)
+        try:
+            deadline = time.monotonic() + 60
+            while len(answered_posts(emulator)) < KILL_AFTER:
+                assert process.poll() is None, "the daemon stopped before the test stopped it"
+                assert time.monotonic() < deadline, "no creates landed in time"
+                time.sleep(0.002)
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+        answered = answered_posts(emulator)
+        assert KILL_AFTER <= len(answered) < PACKAGES, "the sync was not abandoned mid-way"
+        entries = history(state, env, tmp_path)
+    created = {e["correlationId"]: e for e in entries if e["status"] == "created"}
+    assert set(created) <= set(answered)
+    assert all(entry["revisionId"] for entry in created.values())
+    # Answers the server sent but the abandoned sync never read: at most those in flight.
+    assert len(set(answered) - set(created)) <= CONCURRENCY
