@@ -138,16 +138,7 @@ class Writer:
                 name = planning.choose_revision_name(base, taken)
                 continue
             self._reader.cache.put(revision.id, desired.functions)
-            return Outcome(
-                path=desired.path,
-                status=Status.CREATED,
-                package_id=plan.remote_package_id,
-                revision_name=revision.name,
-                revision_id=revision.id,
-                correlation_id=correlation,
-                changes=plan.changes,
-                name=desired.name,
-            )
+            return _written(plan, revision, Status.CREATED, correlation, None)
         assert last_error is not None  # noqa: S101 - the loop ran at least once
         raise last_error
 
@@ -257,9 +248,20 @@ def _adopted(
         revision_id=revision.id,
         revision_name=revision.name,
     )
+    return _written(plan, revision, Status.ADOPTED, correlation, lookup)
+
+
+def _written(
+    plan: PackagePlan,
+    revision: RemoteRevision,
+    status: Status,
+    correlation: str | None,
+    lookup: str | None,
+) -> Outcome:
+    """The outcome of a create that left ``revision`` holding the planned functions."""
     return Outcome(
         path=plan.package.path,
-        status=Status.ADOPTED,
+        status=status,
         package_id=plan.remote_package_id,
         revision_name=revision.name,
         revision_id=revision.id,

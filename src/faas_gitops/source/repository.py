@@ -16,13 +16,13 @@ or ``ManifestError`` (one package is), as the design's exception tree asks.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import git
 import structlog
 from git.exc import BadName, BadObject
 
+from faas_gitops.closing import Closing
 from faas_gitops.errors import ManifestError, SourceError
 from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.settings import is_remote_url
@@ -44,7 +44,7 @@ class GitGroup(Protocol):
     def repo(self) -> str: ...
 
 
-class Repository:
+class Repository(Closing):
     """Read-only access to one repository; use as a context manager or call ``close()``."""
 
     def __init__(self, repo: Path | str, *, mirror: Mirror | None = None) -> None:
@@ -100,17 +100,6 @@ class Repository:
     def close(self) -> None:
         """Stop GitPython's persistent ``cat-file`` processes and release file handles."""
         self._repo.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- refs ------------------------------------------------------------------------------
 

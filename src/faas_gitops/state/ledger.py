@@ -19,9 +19,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
+from faas_gitops.closing import Closing
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
 from faas_gitops.state.db import (
@@ -64,7 +63,7 @@ class PendingWrite:
     digest: str | None
 
 
-class Ledger(HistoryQueries):
+class Ledger(HistoryQueries, Closing):
     """The sync history in ``<state_dir>/ledger.sqlite3``, shared by every process.
 
     One connection per object, guarded by a lock so the daemon may call it from worker threads.
@@ -124,16 +123,7 @@ class Ledger(HistoryQueries):
                 "UPDATE outcomes SET package_id = ?, status = ?, revision_name = ?,"
                 " revision_id = ?, correlation_id = ?, error = ?, lookup_correlation_id = ?"
                 " WHERE id = ?",
-                (
-                    outcome.package_id,
-                    outcome.status.value,
-                    outcome.revision_name,
-                    outcome.revision_id,
-                    outcome.correlation_id,
-                    outcome.error,
-                    outcome.lookup_correlation_id,
-                    row_id,
-                ),
+                (*_answer(outcome), outcome.lookup_correlation_id, row_id),
             )
 
     def add_outcome(self, sync_id: int, outcome: Outcome) -> None:
@@ -290,28 +280,24 @@ class Ledger(HistoryQueries):
             with self._lock:
                 self._db.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _outcome_row(sync_id: int, outcome: Outcome) -> tuple[object, ...]:
+def _answer(outcome: Outcome) -> tuple[object, ...]:
+    """What an outcome says of the API's answer, in the ledger's column order."""
     return (
-        sync_id,
-        outcome.path,
         outcome.package_id,
         outcome.status.value,
         outcome.revision_name,
         outcome.revision_id,
         outcome.correlation_id,
         outcome.error,
+    )
+
+
+def _outcome_row(sync_id: int, outcome: Outcome) -> tuple[object, ...]:
+    return (
+        sync_id,
+        outcome.path,
+        *_answer(outcome),
         outcome.name,
         None,
         outcome.lookup_correlation_id,
