@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from faas_gitops import logs
 from faas_gitops.cli import load_api_key
@@ -24,7 +24,7 @@ from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
 from faas_gitops.models import PackageStatus
 from faas_gitops.options import Opt, add_options, resolve, validate
-from faas_gitops.settings import ApiSettings, default_state_dir
+from faas_gitops.settings import DEFAULT_API_URL, ApiSettings, HttpUrl, default_state_dir
 
 #: ``--live`` statuses: the API's latest revision is the one the ledger knows, or another.
 LIVE_LATEST = "latest"
@@ -41,7 +41,7 @@ class LiveApiOptions(BaseModel):
 
     url: Annotated[
         HttpUrl, Opt("--api-url", "FaaS admin API base URL", env="FAAS_API_URL", metavar="URL")
-    ] = "https://admin-api.pubnub.com"  # type: ignore[assignment]
+    ] = DEFAULT_API_URL
     version: Annotated[
         str | None, Opt("--api-version", "PubNub-Version header (YYYY-MM-DD)", metavar="DATE")
     ] = None
@@ -145,7 +145,7 @@ def _api_settings(options: LiveApiOptions) -> ApiSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = {"version": "--api-version", "ca_bundle": "--ca-bundle"}.get(
-            str(first["loc"][0]), "--live"
+            str(first["loc"][0]), "--api-url"
         )
         raise ConfigError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
 
