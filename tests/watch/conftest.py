@@ -38,9 +38,7 @@ def state(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli_run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> RunCli:
+def cli_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """``faas-gitops ARGS...`` in-process, stdout and stderr captured separately."""
     monkeypatch.setenv("FAAS_API_KEY", API_KEY)
     for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
