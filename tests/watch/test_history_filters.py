@@ -13,6 +13,8 @@ from e2e import CHAT_ID, WEBHOOKS_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
+pytest_plugins = ["watch_fixtures"]
+
 Rows = list[tuple[int, str, str]]  # (sync row id, path, status)
 
 

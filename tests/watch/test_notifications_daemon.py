@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from daemon_support import DaemonProcess, daemon_env, wait_until
+from notify_receivers import Receiver, always, serve
 
-from daemon.daemon_support import DaemonProcess, daemon_env, wait_until
 from e2e import API_KEY, SAMPLE_REPO, WEBHOOKS_ID
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
-from notify.notify_receivers import Receiver, always, serve
 
 
 @pytest.fixture

@@ -11,14 +11,17 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from notify_receivers import Receiver, always, serve
 
 from e2e import WEBHOOKS_ID, Run, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.state import Ledger
 from gitrepo import GitRepo
-from notify.notify_receivers import Receiver, always, serve
+
+pytest_plugins = ["watch_fixtures"]
 
 WEBHOOK_SECRET = "whsec-9f8e7d6c5b4a-do-not-print"
 GITHUB_TOKEN = "ghp_0123456789abcdefSECRETtoken"
@@ -126,7 +129,7 @@ def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
     run = sync(*receivers.args)
     assert run.code == 1
 
-    by_event = {}
+    by_event: dict[str, list[dict[str, Any]]] = {}
     for request in receivers.webhook.requests:
         body = request.json()
         by_event.setdefault(body["event"], []).append(body)

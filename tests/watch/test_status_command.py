@@ -8,6 +8,8 @@ from pathlib import Path
 from e2e import CHAT_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 
+pytest_plugins = ["watch_fixtures"]
+
 FUNCTION = {
     "name": "Profanity Filter",
     "type": "BEFORE_PUBLISH",

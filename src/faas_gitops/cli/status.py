@@ -19,12 +19,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from faas_gitops import logs
+from faas_gitops.api import DEFAULT_API_URL
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
 from faas_gitops.models import PackageStatus
 from faas_gitops.options import Opt, add_options, resolve, validate
-from faas_gitops.settings import DEFAULT_API_URL, ApiSettings, HttpUrl, default_state_dir
+from faas_gitops.settings import ApiSettings, HttpUrl, default_state_dir
 
 #: ``--live`` statuses: the API's latest revision is the one the ledger knows, or another.
 LIVE_LATEST = "latest"

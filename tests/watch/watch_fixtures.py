@@ -1,6 +1,6 @@
-"""Fixtures for the ``status``/``history``/notification tests: a real git repository, the
-emulator on loopback, and the real CLI entry point run in-process (one API mode: these tests
-are about what a person sees, not about the API's undocumented choices)."""
+"""Fixtures for the ``status``/``history``/notification tests (``pytest_plugins``): a real
+git repository, the emulator on loopback, and the real CLI entry point run in-process (one
+API mode: these tests are about what a person sees, not the API's undocumented choices)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import API_KEY, MODES, SAMPLE_REPO, Run, RunCli
+from e2e import API_KEY, SAMPLE_REPO, Run, RunCli
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
@@ -19,7 +19,8 @@ from gitrepo import GitRepo
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(EmulatorConfig(api_key=API_KEY, **MODES["shuffled-omit-400-201"])) as emu:
+    config = EmulatorConfig(api_key=API_KEY, list_order="shuffled", revision_list_code="omit")
+    with serve_in_thread(config) as emu:
         emu.store.seed_from(SAMPLE_REPO)
         yield emu
 
