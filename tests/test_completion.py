@@ -56,7 +56,7 @@ def test_bash_registers_the_completion_and_completes_a_flag(tmp_path: Path) -> N
 
 def test_bash_offers_the_choices_of_a_choice_option(tmp_path: Path) -> None:
     assert complete_in_bash(tmp_path, "--log-format", "")[1] == ["auto", "json", "console"]
-    assert complete_in_bash(tmp_path, "history", "--output", "")[1] == ["text", "json"]
+    assert complete_in_bash(tmp_path, "history", "--output", "")[1] == ["text", "json", "markdown"]
 
 
 def test_bash_offers_every_subcommand_and_their_own_flags(tmp_path: Path) -> None:

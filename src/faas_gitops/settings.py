@@ -319,7 +319,7 @@ class NotifySettings(_Group):
         Path | None,
         Opt(
             "--notify-secret-file",
-            "file with the secret that signs notification webhooks (X-Hub-Signature-256)",
+            "file with the secret that signs notification webhooks (X-Faas-Gitops-Signature-256)",
             "FILE",
             secret_file=True,
         ),

@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faas_gitops import __version__, logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
@@ -26,6 +27,9 @@ from faas_gitops.cli.subcommands import SUBCOMMANDS, run_subcommand
 from faas_gitops.errors import ConfigError, FaasGitopsError, SourceError
 from faas_gitops.options import add_options, given_secrets, resolve, validate
 from faas_gitops.settings import Settings
+
+if TYPE_CHECKING:
+    from faas_gitops.notify import Notifier
 
 __all__ = [
     "EXIT_FAILED",
@@ -116,17 +120,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _sync_once(settings: Settings) -> int:
+    from faas_gitops.cli.notifications import DRAIN_SECONDS, notifier_for  # noqa: PLC0415
+
+    try:
+        notifier = notifier_for(settings)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    try:
+        return await _sync_and_report(settings, notifier)
+    finally:
+        if notifier is not None:  # bounded: a dead receiver never holds up CI for long
+            await notifier.drain(DRAIN_SECONDS)
+            await notifier.aclose()
+
+
+async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
+    from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
     from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 
+    repo, commit = None, ""
     try:
-        result = await sync_once(settings)
-    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
+        if notifier is not None:
+            repo, commit = await announce_start(notifier, settings)
+        result = await sync_once(settings, repo=repo)
+    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable, FaasGitopsError) as exc:
+        if notifier is not None:
+            await notifier.sync_failed(commit, settings.git.ref or "HEAD", logs.redact(str(exc)))
         # Stopped before any package was synced: one line, no misleading summary.
-        return fail(str(exc), EXIT_USAGE)
-    except FaasGitopsError as exc:
-        return fail(str(exc), EXIT_FAILED)
+        stopped = isinstance(exc, (ConfigError, SourceError, ApiAuthError, ApiUnreachable))
+        return fail(str(exc), EXIT_USAGE if stopped else EXIT_FAILED)
+    if notifier is not None:
+        await notifier.sync_finished(result)
     sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
     sys.stdout.flush()
     if result.fatal_error is not None:

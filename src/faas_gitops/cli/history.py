@@ -1,10 +1,16 @@
-"""``faas-gitops history``: the recorded syncs, newest first, with the API's correlation IDs."""
+"""``faas-gitops history``: the recorded syncs, newest first, with the API's correlation IDs.
+
+The default answers "what happened": the ``unchanged`` rows of syncs in which nothing happened
+(a daemon records one every few minutes) are hidden; ``--all`` shows them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,8 +19,37 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ConfigError, FaasGitopsError
+from faas_gitops.models import DeployStatus, Status
 from faas_gitops.options import Opt, add_options, parse
 from faas_gitops.settings import default_state_dir
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+#: Every status a row can have: a package outcome, or a deployment's with --environment.
+KNOWN_STATUSES = tuple(s.value for s in Status) + tuple(
+    s.value for s in DeployStatus if s.value not in {x.value for x in Status}
+)
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``2h``/``30m``/``7d``/``90s`` before ``now``, or a date or ISO time (UTC unless given).
+
+    ``ValueError`` with the accepted forms otherwise.
+    """
+    value = text.strip()
+    match = _RELATIVE.match(value)
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            "must be a date (2026-11-01), a time (2026-11-01T09:30) or an age (30m, 2h, 7d)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class HistoryOptions(BaseModel):
@@ -23,12 +58,36 @@ class HistoryOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", title="history")
 
     package: Annotated[
-        str | None, Opt("--package", "only this package path or id", "PATH|ID", twin=False)
+        str | None,
+        Opt("--package", "only this package: its path, package id or manifest name", "PATH|ID|NAME",
+            twin=False),
+    ] = None  # fmt: skip
+    status: Annotated[
+        tuple[str, ...],
+        Opt(
+            "--status",
+            "only rows with these statuses, comma-separated (created,failed)",
+            "STATUS[,STATUS]",
+            twin=False,
+        ),
+    ] = ()
+    since: Annotated[
+        str | None,
+        Opt("--since", "only syncs since a date, a time or an age (2026-11-01, 2h, 30m, 7d)",
+            "WHEN", twin=False),
+    ] = None  # fmt: skip
+    environment: Annotated[
+        str | None,
+        Opt("--environment", "that environment's deployment results instead", "NAME", twin=False),
     ] = None
+    all: Annotated[
+        bool,
+        Opt("--all", "also the unchanged rows of syncs in which nothing changed", twin=False),
+    ] = False
     limit: Annotated[int, Opt("--limit", "rows", "N", twin=False)] = 50
-    output: Annotated[Literal["text", "json"], Opt("--output", "result format", twin=False)] = (
-        "text"
-    )
+    output: Annotated[
+        Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
+    ] = "text"
     state_dir: Annotated[
         Path,
         Field(default_factory=default_state_dir),
@@ -47,11 +106,28 @@ class HistoryOptions(BaseModel):
             raise ValueError("must be 1 or more")
         return value
 
+    @field_validator("status")
+    @classmethod
+    def _known_statuses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wanted = tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+        unknown = [status for status in wanted if status not in KNOWN_STATUSES]
+        if unknown:
+            raise ValueError(f"unknown status {unknown[0]!r}; one of {', '.join(KNOWN_STATUSES)}")
+        return wanted
+
+    @field_validator("since")
+    @classmethod
+    def _readable_since(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_since(value, datetime.now(UTC))
+        return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops history",
-        description="Show recorded syncs, newest first, with the API's correlation IDs.",
+        description="Show recorded syncs, newest first, with the API's correlation IDs. "
+        "Unchanged rows of syncs in which nothing changed are hidden unless --all.",
     )
     add_options(parser, HistoryOptions)
     return parser
@@ -73,9 +149,17 @@ def main(args: list[str]) -> int:
             "--state-dir at the directory the sync used",
             EXIT_USAGE,
         )
+    since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
     try:
         with Ledger(directory) as ledger:
-            entries = ledger.history(package=options.package, limit=options.limit)
+            entries = ledger.history(
+                package=options.package,
+                statuses=options.status,
+                since=since,
+                environment=options.environment,
+                include_quiet=options.all,
+                limit=options.limit,
+            )
     except FaasGitopsError as exc:
         return fail(str(exc), EXIT_USAGE)
     sys.stdout.write(render_history(entries, options.output))

@@ -38,6 +38,8 @@ import prometheus_client
 import structlog
 
 from faas_gitops import logs
+from faas_gitops.cli.notifications import notifier_for
+from faas_gitops.daemon.drift import DriftTracker
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
@@ -53,6 +55,7 @@ from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.models import Status, SyncResult
+from faas_gitops.notify import Notifier
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
@@ -85,18 +88,20 @@ class Daemon:
         self._signals = 0
         self._last_ok_commit: str | None = None
         self._last_full_at = time.monotonic()
-        self._in_sync: dict[str, str] = {}  # package path -> commit it was last in sync at
+        self._drift = DriftTracker()
         self._retry: asyncio.TimerHandle | None = None
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: RepoWatcher | None = None
         self._repository: Repository | None = None
+        self.notifier: Notifier | None = None  # built once at start, closed at shutdown
 
     # ----------------------------------------------------------------------- lifecycle
     async def run(self) -> int:
         settings = self.settings
         try:
             secret = read_webhook_secret(settings)
+            self.notifier = notifier_for(settings, on_result=self.metrics.count_notification)
             sock = bind_socket(settings.loop.listen)
         except ConfigError as exc:
             sys.stderr.write(f"faas-gitops: error: {logs.redact(str(exc))}\n")
@@ -104,17 +109,22 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
-        async with Session.open(settings, observers=(self.metrics.observe_api,)) as session:
-            self.session = session
-            self._remember_from(session)
-            return await self._serve(loop, sock, secret)
+        try:
+            async with Session.open(settings, observers=(self.metrics.observe_api,)) as session:
+                self.session = session
+                self._remember_from(session)
+                return await self._serve(loop, sock, secret)
+        finally:
+            if self.notifier is not None:
+                await self.notifier.drain(min(5.0, settings.loop.shutdown_timeout))
+                await self.notifier.aclose()
 
     def _remember_from(self, session: Session) -> None:
         """Start from the record, so a restarted daemon knows what was already in sync."""
         if session.ledger is None:
             return
         self._last_ok_commit = session.ledger.last_synced_commit(self.settings.git.ref or "HEAD")
-        self._in_sync = session.ledger.in_sync_commits()
+        self._drift = DriftTracker(session.ledger.in_sync_commits())
 
     async def _serve(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, secret: bytes | None
@@ -310,12 +320,14 @@ class Daemon:
         self.state.sync_started = started
         if wake.full:
             self._last_full_at = started
+        commit = ""
         try:
             repository = await asyncio.to_thread(self._fetched_repository)
             if not wake.force and await self._already_synced(repository):
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
                 return
+            commit = await self._announce_start(repository)
             result = await sync_once(
                 settings,
                 repository=repository,
@@ -324,12 +336,12 @@ class Daemon:
                 full=wake.full,
             )
         except FaasGitopsError as exc:
-            self._sync_errored(str(exc), started)
+            await self._sync_errored(str(exc), started, commit)
         except Exception as exc:  # the daemon keeps serving; the error is counted
             log.exception("sync.crashed")
-            self._sync_errored(f"{type(exc).__name__}: {exc}", started)
+            await self._sync_errored(f"{type(exc).__name__}: {exc}", started, commit)
         else:
-            self._sync_finished(result, started)
+            await self._sync_finished(result, started)
         finally:
             self.state.sync_started = None
 
@@ -349,8 +361,22 @@ class Daemon:
         sha = await asyncio.to_thread(repository.rev_parse, ref)
         return sha == self._last_ok_commit
 
-    def _sync_finished(self, result: SyncResult, started: float) -> None:
-        drift = self._count_drift(result)
+    async def _announce_start(self, repository: Repository) -> str:
+        """GitHub ``pending`` (and the like) for the commit about to sync; '' if unknown."""
+        if self.notifier is None:
+            return ""
+        ref = self.settings.git.ref or "HEAD"
+        commit = await asyncio.to_thread(repository.rev_parse, ref) or ""
+        if commit:
+            envs = self.settings.deploy.environments
+            await self.notifier.sync_started(commit, ref, environments=envs)
+        return commit
+
+    async def _sync_finished(self, result: SyncResult, started: float) -> None:
+        drift_paths = self._drift.observe(result)
+        drift = len(drift_paths)
+        if self.notifier is not None:
+            await self.notifier.sync_finished(result, drift_paths=drift_paths)
         failed = [o.path for o in result.outcomes if o.status is Status.FAILED]
         state = self.state
         if result.ok:
@@ -374,7 +400,10 @@ class Daemon:
         if not result.ok:
             self._after_failure()
 
-    def _sync_errored(self, error: str, started: float) -> None:
+    async def _sync_errored(self, error: str, started: float, commit: str = "") -> None:
+        if self.notifier is not None:
+            ref = self.settings.git.ref or "HEAD"
+            await self.notifier.sync_failed(commit, ref, logs.redact(error))
         self.state.consecutive_failures += 1
         self.state.last_error = logs.redact(error)
         log.error("sync.failed", error=error, failures=self.state.consecutive_failures)
@@ -393,30 +422,7 @@ class Daemon:
         self._schedule_retry()
 
     def _count_drift(self, result: SyncResult) -> int:
-        """Revisions created for packages that were in sync at this very commit before.
-
-        Only a change made outside git (by hand, in the Portal) can make such a package differ,
-        so these are the drift corrections, whatever trigger found them.
-        """
-        drift = 0
-        for outcome in result.outcomes:
-            if (
-                outcome.status is Status.CREATED
-                and self._in_sync.get(outcome.path) == result.commit
-            ):
-                drift += 1
-                log.info(
-                    "drift.corrected",
-                    path=outcome.path,
-                    package_id=outcome.package_id,
-                    revision_id=outcome.revision_id,
-                    correlation_id=outcome.correlation_id,
-                )
-            if outcome.status in (Status.CREATED, Status.ADOPTED, Status.UNCHANGED):
-                self._in_sync[outcome.path] = result.commit
-            else:
-                self._in_sync.pop(outcome.path, None)
-        return drift
+        return len(self._drift.observe(result))
 
 
 def run_daemon(settings: Settings) -> int:

@@ -27,6 +27,8 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 TRIGGER_REASONS = ("startup", "watch", "poll", "webhook", "resync", "retry")
 WEBHOOK_RESULTS = ("accepted", "duplicate", "unauthorized", "too_large", "stopping")
 DROP_REASONS = ("read_timeout", "connection_cap")
+NOTIFY_TARGETS = ("webhook", "slack", "github")
+NOTIFY_RESULTS = ("sent", "failed", "duplicate")
 
 
 class Metrics:
@@ -108,6 +110,16 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+        self.notifications = Counter(
+            f"{PREFIX}_notifications",
+            "Notifications, by target kind and result (sent, failed after its retries, "
+            "duplicate: already sent before, not sent again)",
+            ["target", "result"],
+            registry=registry,
+        )
+        for target in NOTIFY_TARGETS:
+            for outcome in NOTIFY_RESULTS:
+                self.notifications.labels(target=target, result=outcome)
         for reason in DROP_REASONS:
             self.http_connections_dropped.labels(reason=reason)
         for result in ("success", "failure"):
@@ -122,6 +134,10 @@ class Metrics:
         self.api_requests.labels(method=method, status=str(status) if status else "error").inc()
         if retry:
             self.api_retries.inc()
+
+    def count_notification(self, target: str, result: str) -> None:
+        """A notifier's ``on_result``: one delivery (or skipped duplicate) of one target."""
+        self.notifications.labels(target=target, result=result).inc()
 
     def record_sync(
         self, result: SyncResult, *, duration: float, drift: int, failures: int

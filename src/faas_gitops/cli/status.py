@@ -1,0 +1,195 @@
+"""``faas-gitops status``: one row per package, what runs where, from the state dir.
+
+The default reads only the ledger (no API key, no network: it works on a laptop holding a CI
+runner's state dir). ``--live`` asks the API instead: one revision list per package the
+ledger knows, and the latest revision found there, compared with what the ledger last saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from faas_gitops import logs
+from faas_gitops.api import DEFAULT_API_URL
+from faas_gitops.cli import load_api_key
+from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
+from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
+from faas_gitops.models import PackageStatus
+from faas_gitops.options import Opt, add_options, resolve, validate
+from faas_gitops.settings import ApiSettings, HttpUrl, default_state_dir
+
+#: ``--live`` statuses: the API's latest revision is the one the ledger knows, or another.
+LIVE_LATEST = "latest"
+LIVE_CHANGED = "changed"
+LIVE_NO_REVISION = "no-revision"
+LIVE_FAILED = "failed"
+_LIVE_CONCURRENCY = 8
+
+
+class LiveApiOptions(BaseModel):
+    """The API flags of the sync that ``--live`` needs, with the same env twins."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="API (with --live)")
+
+    url: Annotated[
+        HttpUrl, Opt("--api-url", "FaaS admin API base URL", env="FAAS_API_URL", metavar="URL")
+    ] = DEFAULT_API_URL
+    version: Annotated[
+        str | None, Opt("--api-version", "PubNub-Version header (YYYY-MM-DD)", metavar="DATE")
+    ] = None
+    key_file: Annotated[
+        Path | None,
+        Opt(
+            "--api-key-file",
+            "file holding the API key (else env FAAS_API_KEY)",
+            env="FAAS_API_KEY_FILE",
+            metavar="FILE",
+        ),
+    ] = None
+    ca_bundle: Annotated[
+        Path | None, Opt("--ca-bundle", "PEM bundle of a private CA", metavar="FILE")
+    ] = None
+    timeout: Annotated[
+        float, Field(gt=0), Opt("--timeout", "seconds before an API call is abandoned", "SECONDS")
+    ] = 30.0
+
+
+class StatusOptions(BaseModel):
+    """``--state-dir`` keeps the sync's env twin, so both find the same ledger."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="status")
+
+    live: Annotated[
+        bool,
+        Opt("--live", "ask the API for each package's latest revision (needs the key)", twin=False),
+    ] = False
+    output: Annotated[
+        Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
+    ] = "text"
+    state_dir: Annotated[
+        Path,
+        Field(default_factory=default_state_dir),
+        Opt(
+            "--state-dir",
+            "directory of the ledger (default: the XDG state dir)",
+            "DIR",
+            doc_default="`$XDG_STATE_HOME/faas-gitops`",
+        ),
+    ]
+    api: LiveApiOptions = LiveApiOptions()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faas-gitops status",
+        description="One row per package: latest known revision, status, last sync, "
+        "correlation ID and what runs in each environment. Reads the state dir; --live asks "
+        "the API.",
+    )
+    add_options(parser, StatusOptions)
+    return parser
+
+
+def main(args: list[str]) -> int:
+    from faas_gitops.report import render_status  # noqa: PLC0415
+    from faas_gitops.state import Ledger  # noqa: PLC0415
+
+    logs.configure("warning", "auto")
+    try:
+        data, sources = resolve(StatusOptions, build_parser().parse_args(args), os.environ)
+        options = validate(StatusOptions, data, sources)
+        api = _api_settings(options.api) if options.live else None
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    directory = options.state_dir
+    if not (directory / "ledger.sqlite3").exists():
+        return fail(
+            f"--state-dir {directory}: no ledger here yet; run a sync first or point "
+            "--state-dir at the directory the sync used",
+            EXIT_USAGE,
+        )
+    try:
+        with Ledger(directory) as ledger:
+            packages = ledger.package_statuses()
+        if api is not None:
+            packages = asyncio.run(live_statuses(api, packages))
+    except (ApiAuthError, ApiUnreachable, FaasGitopsError) as exc:
+        return fail(str(exc), EXIT_USAGE)
+    sys.stdout.write(render_status(packages, options.output))
+    return EXIT_OK
+
+
+def _api_settings(options: LiveApiOptions) -> ApiSettings:
+    """The sync's API settings for ``--live``: the same flags, env twins and key rules."""
+    key = load_api_key(options.key_file, os.environ)
+    logs.register_secret(key)
+    values: dict[str, object] = {
+        "url": options.url,
+        "key": key,
+        "key_file": options.key_file,
+        "ca_bundle": options.ca_bundle,
+        "timeout": options.timeout,
+    }
+    if options.version is not None:
+        values["version"] = options.version
+    try:
+        return ApiSettings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = {"version": "--api-version", "ca_bundle": "--ca-bundle"}.get(
+            str(first["loc"][0]), "--api-url"
+        )
+        raise ConfigError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+
+
+async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> list[PackageStatus]:
+    """Each package with the API's latest revision: one revision list per package id."""
+    from faas_gitops.api import ApiClient  # noqa: PLC0415 - httpx only for --live
+    from faas_gitops.reconcile.plan import latest_revision  # noqa: PLC0415
+
+    slots = asyncio.Semaphore(_LIVE_CONCURRENCY)
+    async with ApiClient.open(api) as client:
+        await client.probe()  # a wrong URL or key is one line and exit 2, not N failed rows
+
+        async def one(package: PackageStatus) -> PackageStatus:
+            if package.package_id is None:
+                return dataclasses.replace(
+                    package, status=LIVE_FAILED, error="no package id recorded yet"
+                )
+            try:
+                async with slots:
+                    revisions, correlation = await client.list_revisions(package.package_id)
+            except ApiAuthError:
+                raise
+            except FaasGitopsError as exc:
+                return dataclasses.replace(package, status=LIVE_FAILED, error=str(exc))
+            latest = latest_revision(revisions)
+            if latest is None:
+                return dataclasses.replace(
+                    package,
+                    status=LIVE_NO_REVISION,
+                    revision_name=None,
+                    revision_id=None,
+                    correlation_id=correlation,
+                    error=None,
+                )
+            same = latest.id == package.revision_id
+            return dataclasses.replace(
+                package,
+                status=LIVE_LATEST if same else LIVE_CHANGED,
+                revision_name=latest.name,
+                revision_id=latest.id,
+                correlation_id=correlation,
+                error=None,
+            )
+
+        return list(await asyncio.gather(*(one(package) for package in packages)))
