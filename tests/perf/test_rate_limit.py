@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from faas_gitops.api import RateLimiter
 
 
@@ -41,17 +43,23 @@ def test_concurrent_requests_share_one_rate_without_a_first_second_burst() -> No
 
 
 def test_a_late_wake_up_does_not_lower_the_average_rate() -> None:
-    limiter = RateLimiter(200.0)
+    """On a fake clock every wake-up is 1 ms late (the loop is busy elsewhere): the slots
+    still follow the schedule, so the average rate stays exactly the one asked for."""
+    now = [0.0]
 
-    async def scenario() -> float:
-        started = time.monotonic()
-        for _ in range(100):
+    async def late_sleep(seconds: float) -> None:
+        now[0] += seconds + 0.001
+
+    limiter = RateLimiter(200.0, clock=lambda: now[0], sleep=late_sleep)
+
+    async def scenario() -> None:
+        for _ in range(101):
             await limiter.acquire()
-            busy(0.001)  # the event loop is busy elsewhere: every wake-up is late
-        return time.monotonic() - started
 
-    # 100 slots 5 ms apart end after ~0.5 s; a bucket that forgot late time would need 0.6 s.
-    assert asyncio.run(scenario()) < 0.56
+    asyncio.run(scenario())
+    # 100 intervals of 5 ms end at 0.5 s (+ the last wake-up's lateness); a limiter that
+    # restarted its schedule at each late wake-up would end at 0.6 s.
+    assert now[0] == pytest.approx(0.501, abs=1e-9)
 
 
 def test_idle_time_is_banked_only_up_to_the_burst() -> None:

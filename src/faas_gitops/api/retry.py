@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -61,14 +62,23 @@ class RateLimiter:
     throttles.
     """
 
-    def __init__(self, rate: float, *, burst: float = 1.0) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._interval = 1.0 / rate
         self._banked = (max(1.0, burst) - 1.0) * self._interval
-        self._next = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._next = clock()
 
     async def acquire(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         slot = max(self._next, now - self._banked)
         self._next = slot + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
