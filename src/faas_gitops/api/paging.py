@@ -120,7 +120,9 @@ async def read_pages(
                 break
             continue
         if page == 0:
-            expected = max(paging.totalPages, math.ceil(paging.totalElements / size))
+            # The server's page size, not ours: it may cap what we asked for.
+            served = paging.pageSize if paging.pageSize > 0 else size
+            expected = max(paging.totalPages, math.ceil(paging.totalElements / served))
             budget = min(strategy.max_pages, expected + 2)
         if short or (
             strategy.trust_paging

@@ -7,7 +7,8 @@ that already holds the desired functions is **adopted** (``adopted``, never ``cr
 correlation ID is that of our create's answer if one arrived, never of the GET or the 409).
 
 A 409 on a name the listing did not show means the listing cannot be trusted: it is listed
-again once, and if the name still cannot be seen the package fails, rather than creating a
+again once another way (by name, in small pages), and if the name still cannot be seen the
+package fails, rather than creating a
 suffixed duplicate. A suffix (``-2``...) is only taken for a name visibly held by a revision
 with other content.
 """
@@ -36,6 +37,9 @@ from faas_gitops.reconcile.remote import RemoteReader, manifest_of
 log = structlog.get_logger(__name__)
 
 MAX_CREATE_ATTEMPTS = 4
+SECOND_LOOK_PAGE_SIZE = 10
+"""Small pages for the second look after a 409, so a server that caps its page size without
+saying so (no ``meta.paging``) cannot make a short page end the read early."""
 
 
 class Journal(Protocol):
@@ -129,7 +133,7 @@ class Writer:
                             f"{manifest_of(desired.path)}: the API's revision list is "
                             f"inconsistent: POST /v2/faas/package-revisions answered 409 for "
                             f"name {name!r}, but listing package {plan.remote_package_id}'s "
-                            "revisions twice does not show it; not creating a duplicate under "
+                            "revisions two ways does not show it; not creating a duplicate under "
                             "another name (try again later, or report it to PubNub)"
                         ) from None
                 if found is not None:
@@ -152,6 +156,16 @@ class Writer:
             reason=str(exc),
             second_look=again,
         )
+        if again:
+            # Another way of looking: only revisions matching the name (``search``, which the
+            # API may ignore), unsorted, in small pages read to the end.
+            return await self._api.list_revisions(
+                plan.remote_package_id,
+                complete=True,
+                page_size=SECOND_LOOK_PAGE_SIZE,
+                sort=None,
+                search=name,
+            )
         return await self._reader.list_revisions(
             plan.package, plan.remote_package_id, complete=True
         )
