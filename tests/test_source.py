@@ -22,11 +22,6 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.setenv(key, value)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    return GitRepo(tmp_path / "repo")
-
-
 def manifest(package_id: str = "p-1", *, files: tuple[str, ...] = ("main.js",)) -> str:
     functions = "".join(
         f"  - name: F{index}\n    type: BEFORE_PUBLISH\n    file: {file}\n"
@@ -36,12 +31,12 @@ def manifest(package_id: str = "p-1", *, files: tuple[str, ...] = ("main.js",)) 
 
 
 def add_package(
-    repo: GitRepo, path: str, package_id: str, *, files: tuple[str, ...] = ("main.js",)
+    git_repo: GitRepo, path: str, package_id: str, *, files: tuple[str, ...] = ("main.js",)
 ) -> GitRepo:
-    repo.write(f"{path}/package.yaml", manifest(package_id, files=files))
+    git_repo.write(f"{path}/package.yaml", manifest(package_id, files=files))
     for file in files:
-        repo.write(f"{path}/{file}", f"export default (request) => request.ok(); // {path}\n")
-    return repo
+        git_repo.write(f"{path}/{file}", f"export default (request) => request.ok(); // {path}\n")
+    return git_repo
 
 
 def read_all(
@@ -57,9 +52,9 @@ def read_all(
 
 
 def read(
-    repo: GitRepo, ref: str = "HEAD", path: str = "", limits: SizeLimits = DEFAULT_LIMITS
+    git_repo: GitRepo, ref: str = "HEAD", path: str = "", limits: SizeLimits = DEFAULT_LIMITS
 ) -> DesiredState:
-    with Repository(repo.root) as source:
+    with Repository(git_repo.root) as source:
         return read_all(source, source.resolve(ref), path, limits)
 
 
@@ -76,76 +71,76 @@ def only_failure(state: DesiredState) -> PackageFailure:
 
 
 def test_packages_are_read_from_the_commit_sorted_by_path_with_their_tree_ids(
-    repo: GitRepo,
+    git_repo: GitRepo,
 ) -> None:
-    add_package(repo, "zeta", "p-z")
-    add_package(repo, "alpha", "p-a", files=("a.js", "lib/b.js"))
-    add_package(repo, "group/beta", "p-b")
-    repo.write("README.md", "not a package\n")
-    repo.commit("three packages")
+    add_package(git_repo, "zeta", "p-z")
+    add_package(git_repo, "alpha", "p-a", files=("a.js", "lib/b.js"))
+    add_package(git_repo, "group/beta", "p-b")
+    git_repo.write("README.md", "not a package\n")
+    git_repo.commit("three packages")
 
-    state = read(repo)
+    state = read(git_repo)
 
     assert paths(state) == ["alpha", "group/beta", "zeta"]
     assert state.failures == ()
     alpha = state.packages[0]
     assert alpha.package_id == "p-a"
-    assert alpha.tree_id == repo.tree_id("alpha")
+    assert alpha.tree_id == git_repo.tree_id("alpha")
     assert [(f.name, f.sort_order, f.code) for f in alpha.functions] == [
         ("F0", 0, "export default (request) => request.ok(); // alpha\n"),
         ("F1", 1, "export default (request) => request.ok(); // alpha\n"),
     ]
-    assert state.commit.sha == repo.head()
+    assert state.commit.sha == git_repo.head()
     assert state.commit.subject == "three packages"
 
 
-def test_a_package_at_the_repository_root_has_the_path_dot(repo: GitRepo) -> None:
-    add_package(repo, ".", "root")
-    repo.commit()
-    state = read(repo)
+def test_a_package_at_the_repository_root_has_the_path_dot(git_repo: GitRepo) -> None:
+    add_package(git_repo, ".", "root")
+    git_repo.commit()
+    state = read(git_repo)
     assert paths(state) == ["."]
-    assert state.packages[0].tree_id == repo.tree_id("")
+    assert state.packages[0].tree_id == git_repo.tree_id("")
 
 
-def test_only_the_commit_is_read_never_the_working_tree(repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-1")
-    repo.commit()
-    repo.write("chat/main.js", "uncommitted edit\n")
-    add_package(repo, "draft", "p-2")
-    (repo.root / "chat" / "package.yaml").unlink()
+def test_only_the_commit_is_read_never_the_working_tree(git_repo: GitRepo) -> None:
+    add_package(git_repo, "chat", "p-1")
+    git_repo.commit()
+    git_repo.write("chat/main.js", "uncommitted edit\n")
+    add_package(git_repo, "draft", "p-2")
+    (git_repo.root / "chat" / "package.yaml").unlink()
 
-    state = read(repo)
+    state = read(git_repo)
 
     assert paths(state) == ["chat"]
     assert state.packages[0].functions[0].code.endswith("// chat\n")
 
 
-def test_an_older_commit_can_be_read_by_its_sha(repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-1")
-    first = repo.commit("first")
-    add_package(repo, "more", "p-2")
-    repo.commit("second")
-    assert paths(read(repo, first)) == ["chat"]
+def test_an_older_commit_can_be_read_by_its_sha(git_repo: GitRepo) -> None:
+    add_package(git_repo, "chat", "p-1")
+    first = git_repo.commit("first")
+    add_package(git_repo, "more", "p-2")
+    git_repo.commit("second")
+    assert paths(read(git_repo, first)) == ["chat"]
 
 
-def test_dot_directories_are_skipped_everywhere(repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-1")
-    add_package(repo, ".github/actions/x", "hidden-1")
-    add_package(repo, "chat/.drafts/next", "hidden-2")
-    repo.commit()
-    state = read(repo)
+def test_dot_directories_are_skipped_everywhere(git_repo: GitRepo) -> None:
+    add_package(git_repo, "chat", "p-1")
+    add_package(git_repo, ".github/actions/x", "hidden-1")
+    add_package(git_repo, "chat/.drafts/next", "hidden-2")
+    git_repo.commit()
+    state = read(git_repo)
     assert paths(state) == ["chat"]
     assert state.failures == ()
 
 
-def test_path_limits_the_read_to_one_directory(repo: GitRepo) -> None:
-    add_package(repo, "functions/chat", "p-1")
-    add_package(repo, "functions/hooks", "p-2")
-    add_package(repo, "elsewhere", "p-3")
-    repo.commit()
-    assert paths(read(repo, path="functions")) == ["functions/chat", "functions/hooks"]
-    assert paths(read(repo, path="./functions/")) == ["functions/chat", "functions/hooks"]
-    assert paths(read(repo, path="functions/chat")) == ["functions/chat"]
+def test_path_limits_the_read_to_one_directory(git_repo: GitRepo) -> None:
+    add_package(git_repo, "functions/chat", "p-1")
+    add_package(git_repo, "functions/hooks", "p-2")
+    add_package(git_repo, "elsewhere", "p-3")
+    git_repo.commit()
+    assert paths(read(git_repo, path="functions")) == ["functions/chat", "functions/hooks"]
+    assert paths(read(git_repo, path="./functions/")) == ["functions/chat", "functions/hooks"]
+    assert paths(read(git_repo, path="functions/chat")) == ["functions/chat"]
 
 
 @pytest.mark.parametrize(
@@ -157,20 +152,20 @@ def test_path_limits_the_read_to_one_directory(repo: GitRepo) -> None:
     ],
 )
 def test_a_path_that_is_not_a_directory_in_the_commit_fails_the_read(
-    repo: GitRepo, path: str, message: str
+    git_repo: GitRepo, path: str, message: str
 ) -> None:
-    add_package(repo, "functions/chat", "p-1")
-    repo.commit()
+    add_package(git_repo, "functions/chat", "p-1")
+    git_repo.commit()
     with pytest.raises(SourceError, match="^" + message.replace(".", r"\.")):
-        read(repo, path=path)
+        read(git_repo, path=path)
 
 
-def test_a_misnamed_package_yml_is_ignored_with_a_warning(repo: GitRepo) -> None:
-    repo.write("chat/package.yml", manifest())
-    add_package(repo, "ok", "p-2")
-    repo.commit()
+def test_a_misnamed_package_yml_is_ignored_with_a_warning(git_repo: GitRepo) -> None:
+    git_repo.write("chat/package.yml", manifest())
+    add_package(git_repo, "ok", "p-2")
+    git_repo.commit()
     with capture_logs() as logs:
-        state = read(repo)
+        state = read(git_repo)
     assert paths(state) == ["ok"]
     assert {"event": "manifest_misnamed", "path": "chat/package.yml"}.items() <= logs[0].items()
 
@@ -178,52 +173,52 @@ def test_a_misnamed_package_yml_is_ignored_with_a_warning(repo: GitRepo) -> None
 # -- one bad package fails alone -----------------------------------------------------------
 
 
-def build_bad(repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch per case
+def build_bad(git_repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch per case
     """Set up ``bad/`` in the way ``case`` names, next to a healthy ``good/`` package."""
-    add_package(repo, "good", "p-good")
+    add_package(git_repo, "good", "p-good")
     if case == "missing-file":
-        repo.write("bad/package.yaml", manifest("p-bad", files=("main.js", "missing.js")))
-        repo.write("bad/main.js", "ok")
+        git_repo.write("bad/package.yaml", manifest("p-bad", files=("main.js", "missing.js")))
+        git_repo.write("bad/main.js", "ok")
     elif case == "symlink-file":
-        add_package(repo, "bad", "p-bad")
-        repo.symlink("bad/main.js", "../good/main.js")
+        add_package(git_repo, "bad", "p-bad")
+        git_repo.symlink("bad/main.js", "../good/main.js")
     elif case == "symlink-dir":
-        add_package(repo, "bad", "p-bad", files=("lib/x.js",))
-        repo.remove("bad/lib").symlink("bad/lib", "../good")
+        add_package(git_repo, "bad", "p-bad", files=("lib/x.js",))
+        git_repo.remove("bad/lib").symlink("bad/lib", "../good")
     elif case == "submodule":
-        repo.write("bad/package.yaml", manifest("p-bad"))
-        repo.submodule_entry("bad/main.js")
+        git_repo.write("bad/package.yaml", manifest("p-bad"))
+        git_repo.submodule_entry("bad/main.js")
     elif case == "directory":
-        repo.write("bad/package.yaml", manifest("p-bad"))
-        repo.write("bad/main.js/inner.js", "x")
+        git_repo.write("bad/package.yaml", manifest("p-bad"))
+        git_repo.write("bad/main.js/inner.js", "x")
     elif case == "non-utf8":
-        add_package(repo, "bad", "p-bad")
-        repo.write("bad/main.js", b"// caf\xe9\n")
+        add_package(git_repo, "bad", "p-bad")
+        git_repo.write("bad/main.js", b"// caf\xe9\n")
     elif case == "binary":
-        add_package(repo, "bad", "p-bad")
-        repo.write("bad/main.js", b"\x7fELF\x00\x01")
+        add_package(git_repo, "bad", "p-bad")
+        git_repo.write("bad/main.js", b"\x7fELF\x00\x01")
     elif case == "too-big":
-        add_package(repo, "bad", "p-bad")
-        repo.write("bad/main.js", "x" * 2000)
+        add_package(git_repo, "bad", "p-bad")
+        git_repo.write("bad/main.js", "x" * 2000)
     elif case == "through-a-file":
-        repo.write("bad/package.yaml", manifest("p-bad", files=("main.js/x.js",)))
-        repo.write("bad/main.js", "x")
+        git_repo.write("bad/package.yaml", manifest("p-bad", files=("main.js/x.js",)))
+        git_repo.write("bad/main.js", "x")
     elif case == "manifest-symlink":
-        repo.write("bad/real.yaml", manifest("p-bad")).write("bad/main.js", "x")
-        repo.symlink("bad/package.yaml", "real.yaml")
+        git_repo.write("bad/real.yaml", manifest("p-bad")).write("bad/main.js", "x")
+        git_repo.symlink("bad/package.yaml", "real.yaml")
     elif case == "manifest-directory":
-        repo.write("bad/package.yaml/x", "x")
+        git_repo.write("bad/package.yaml/x", "x")
     elif case == "manifest-too-big":
-        repo.write("bad/package.yaml", manifest("p-bad") + "#" * 3000).write("bad/main.js", "x")
+        git_repo.write("bad/package.yaml", manifest("p-bad") + "#" * 3000).write("bad/main.js", "x")
     elif case == "malformed":
-        repo.write("bad/package.yaml", "functions: [\n")
+        git_repo.write("bad/package.yaml", "functions: [\n")
     elif case == "alias":
-        repo.write("bad/package.yaml", "packageId: &x p\nname: *x\n")
+        git_repo.write("bad/package.yaml", "packageId: &x p\nname: *x\n")
     elif case == "unknown-key":
-        repo.write("bad/package.yaml", manifest("p-bad").replace("functions", "functons"))
+        git_repo.write("bad/package.yaml", manifest("p-bad").replace("functions", "functons"))
     elif case == "nested":
-        add_package(repo, "bad", "p-outer")
-        add_package(repo, "bad/inner", "p-inner")
+        add_package(git_repo, "bad", "p-outer")
+        add_package(git_repo, "bad/inner", "p-inner")
     else:  # pragma: no cover - a typo in the table below
         raise AssertionError(case)
 
@@ -344,12 +339,12 @@ def build_bad(repo: GitRepo, case: str) -> None:  # noqa: PLR0912 - one branch p
     ],
 )
 def test_a_bad_package_fails_alone_with_one_line_naming_file_and_field(
-    repo: GitRepo, case: str, failed: str, error: str, package_id: str | None
+    git_repo: GitRepo, case: str, failed: str, error: str, package_id: str | None
 ) -> None:
-    build_bad(repo, case)
-    sha = repo.commit(case)
+    build_bad(git_repo, case)
+    sha = git_repo.commit(case)
 
-    state = read(repo, limits=LimitSettings(max_code_bytes=1024, max_manifest_bytes=2048))
+    state = read(git_repo, limits=LimitSettings(max_code_bytes=1024, max_manifest_bytes=2048))
 
     failure = only_failure(state)
     assert failure == PackageFailure(
@@ -361,22 +356,22 @@ def test_a_bad_package_fails_alone_with_one_line_naming_file_and_field(
     assert paths(state) == expected
 
 
-def test_a_nested_package_with_a_bad_manifest_reports_the_nesting_first(repo: GitRepo) -> None:
-    add_package(repo, "outer", "p-outer")
-    repo.write("outer/inner/package.yaml", "not: [valid\n")
-    repo.commit()
-    failure = only_failure(read(repo))
+def test_a_nested_package_with_a_bad_manifest_reports_the_nesting_first(git_repo: GitRepo) -> None:
+    add_package(git_repo, "outer", "p-outer")
+    git_repo.write("outer/inner/package.yaml", "not: [valid\n")
+    git_repo.commit()
+    failure = only_failure(read(git_repo))
     assert failure.error == (
         "outer/inner/package.yaml: package inside package 'outer'; "
         "move it out or remove its package.yaml"
     )
 
 
-def test_a_root_package_makes_every_other_package_nested(repo: GitRepo) -> None:
-    add_package(repo, ".", "root")
-    add_package(repo, "chat", "p-chat")
-    repo.commit()
-    state = read(repo)
+def test_a_root_package_makes_every_other_package_nested(git_repo: GitRepo) -> None:
+    add_package(git_repo, ".", "root")
+    add_package(git_repo, "chat", "p-chat")
+    git_repo.commit()
+    state = read(git_repo)
     assert paths(state) == ["."]
     assert only_failure(state).error.startswith("chat/package.yaml: package inside package '.'")
 
@@ -384,48 +379,48 @@ def test_a_root_package_makes_every_other_package_nested(repo: GitRepo) -> None:
 # -- repository-wide limits ------------------------------------------------------------------
 
 
-def test_more_packages_than_max_packages_fails_the_whole_read(repo: GitRepo) -> None:
+def test_more_packages_than_max_packages_fails_the_whole_read(git_repo: GitRepo) -> None:
     for index in range(3):
-        add_package(repo, f"p{index}", f"id-{index}")
-    repo.commit()
+        add_package(git_repo, f"p{index}", f"id-{index}")
+    git_repo.commit()
     with pytest.raises(SourceError, match=r"more than 2 packages \(--max-packages\)"):
-        read(repo, limits=LimitSettings(max_packages=2))
+        read(git_repo, limits=LimitSettings(max_packages=2))
 
 
-def test_more_bytes_than_max_total_bytes_fails_the_whole_read(repo: GitRepo) -> None:
+def test_more_bytes_than_max_total_bytes_fails_the_whole_read(git_repo: GitRepo) -> None:
     for index in range(3):
-        add_package(repo, f"p{index}", f"id-{index}")
-    repo.commit()
+        add_package(git_repo, f"p{index}", f"id-{index}")
+    git_repo.commit()
     with pytest.raises(SourceError, match=r"more than 200 bytes \(--max-total-bytes\)"):
-        read(repo, limits=LimitSettings(max_total_bytes=200))
+        read(git_repo, limits=LimitSettings(max_total_bytes=200))
 
 
 # -- refs and tags ---------------------------------------------------------------------------
 
 
-def test_tags_on_the_commit_are_listed_highest_version_first(repo: GitRepo) -> None:
-    repo.write("a.txt", "1")
-    first = repo.commit("first")
-    repo.tag("v0.1.0")
-    repo.write("a.txt", "2")
-    repo.commit("release")
-    repo.tag("v1.9.0").tag("v1.10.0", message="annotated").tag("v1.10.0-rc1")
-    repo.tag("v1.2.0", message="annotated too").tag("nightly")
+def test_tags_on_the_commit_are_listed_highest_version_first(git_repo: GitRepo) -> None:
+    git_repo.write("a.txt", "1")
+    first = git_repo.commit("first")
+    git_repo.tag("v0.1.0")
+    git_repo.write("a.txt", "2")
+    git_repo.commit("release")
+    git_repo.tag("v1.9.0").tag("v1.10.0", message="annotated").tag("v1.10.0-rc1")
+    git_repo.tag("v1.2.0", message="annotated too").tag("nightly")
 
-    with Repository(repo.root) as source:
+    with Repository(git_repo.root) as source:
         assert source.resolve().tags == ("v1.10.0", "v1.10.0-rc1", "v1.9.0", "v1.2.0", "nightly")
         assert source.resolve("v1.10.0").tags == source.resolve().tags
         assert source.resolve(first).tags == ("v0.1.0",)
         assert source.resolve(first[:7]).sha == first
 
 
-def test_an_untagged_commit_has_no_tags(repo: GitRepo) -> None:
-    repo.write("a.txt", "1")
-    repo.commit()
-    repo.tag("v1.0.0")
-    repo.write("a.txt", "2")
-    repo.commit()
-    with Repository(repo.root) as source:
+def test_an_untagged_commit_has_no_tags(git_repo: GitRepo) -> None:
+    git_repo.write("a.txt", "1")
+    git_repo.commit()
+    git_repo.tag("v1.0.0")
+    git_repo.write("a.txt", "2")
+    git_repo.commit()
+    with Repository(git_repo.root) as source:
         assert source.resolve().tags == ()
 
 
@@ -448,51 +443,51 @@ def test_version_key_compares_digit_runs_as_numbers() -> None:
     assert version_key("v2") > version_key("v1.99")
 
 
-def test_an_unknown_ref_is_a_source_error_naming_it(repo: GitRepo) -> None:
-    repo.write("a.txt", "1")
-    repo.commit()
-    with Repository(repo.root) as source:
+def test_an_unknown_ref_is_a_source_error_naming_it(git_repo: GitRepo) -> None:
+    git_repo.write("a.txt", "1")
+    git_repo.commit()
+    with Repository(git_repo.root) as source:
         for ref in ("no-such-branch", "--all", "HEAD~5"):
             with pytest.raises(SourceError, match=f"^--ref {ref}: not found in "):
                 source.resolve(ref)
 
 
-def test_a_bulk_commit_fixture_is_read_like_any_other(repo: GitRepo) -> None:
-    repo.bulk_commit({"chat/package.yaml": manifest().encode(), "chat/main.js": b"x"})
-    repo.bulk_commit({"hooks/package.yaml": manifest().encode(), "hooks/main.js": b"y"})
-    state = read(repo)
+def test_a_bulk_commit_fixture_is_read_like_any_other(git_repo: GitRepo) -> None:
+    git_repo.bulk_commit({"chat/package.yaml": manifest().encode(), "chat/main.js": b"x"})
+    git_repo.bulk_commit({"hooks/package.yaml": manifest().encode(), "hooks/main.js": b"y"})
+    state = read(git_repo)
     assert paths(state) == ["hooks"]
     assert state.packages[0].functions[0].code == "y"
 
 
-def test_an_empty_repository_says_it_has_no_commits(repo: GitRepo) -> None:
-    with Repository(repo.root) as source, pytest.raises(SourceError, match="has no commits"):
+def test_an_empty_repository_says_it_has_no_commits(git_repo: GitRepo) -> None:
+    with Repository(git_repo.root) as source, pytest.raises(SourceError, match="has no commits"):
         source.resolve()
 
 
 @pytest.mark.parametrize("kind", ["plain-directory", "missing", "a-file"])
 def test_something_that_is_not_a_repository_is_a_source_error(
-    tmp_path: Path, repo: GitRepo, kind: str
+    tmp_path: Path, git_repo: GitRepo, kind: str
 ) -> None:
-    repo.write("sub/a.txt", "1")
-    repo.commit()
+    git_repo.write("sub/a.txt", "1")
+    git_repo.commit()
     target = {
         "plain-directory": tmp_path,
         "missing": tmp_path / "missing",
-        "a-file": repo.root / "sub" / "a.txt",
+        "a-file": git_repo.root / "sub" / "a.txt",
     }[kind]
-    with pytest.raises(SourceError, match=f"^--repo {target}: "):
+    with pytest.raises(SourceError, match=f"^--git_repo {target}: "):
         Repository(target)
 
 
 def test_a_directory_inside_a_worktree_opens_the_repository_root_as_git_does(
-    repo: GitRepo,
+    git_repo: GitRepo,
 ) -> None:
-    add_package(repo, "packages/chat", "p-1")
-    add_package(repo, "other", "p-2")
-    repo.commit()
+    add_package(git_repo, "packages/chat", "p-1")
+    add_package(git_repo, "other", "p-2")
+    git_repo.commit()
 
-    with Repository(repo.root / "packages" / "chat") as source:
+    with Repository(git_repo.root / "packages" / "chat") as source:
         whole = read_all(source, source.resolve())
         below = read_all(source, source.resolve(), "packages")
 
@@ -500,12 +495,12 @@ def test_a_directory_inside_a_worktree_opens_the_repository_root_as_git_does(
     assert [p.path for p in below.packages] == ["packages/chat"]
 
 
-def test_a_bare_repository_can_be_read(tmp_path: Path, repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-1")
-    repo.commit()
-    repo.tag("v1.0.0", message="first")
+def test_a_bare_repository_can_be_read(tmp_path: Path, git_repo: GitRepo) -> None:
+    add_package(git_repo, "chat", "p-1")
+    git_repo.commit()
+    git_repo.tag("v1.0.0", message="first")
     bare = tmp_path / "bare.git"
-    repo.git("clone", "--quiet", "--bare", str(repo.root), str(bare))
+    git_repo.git("clone", "--quiet", "--bare", str(git_repo.root), str(bare))
     with Repository(bare) as source:
         commit = source.resolve()
         assert commit.tags == ("v1.0.0",)
@@ -515,15 +510,15 @@ def test_a_bare_repository_can_be_read(tmp_path: Path, repo: GitRepo) -> None:
 # -- cache and changed paths -----------------------------------------------------------------
 
 
-def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> None:
-    add_package(repo, "chat", "p-chat")
-    add_package(repo, "hooks", "p-hooks")
-    old = repo.commit()
-    repo.write("chat/main.js", "changed")
-    repo.git("mv", "hooks/main.js", "hooks/renamed.js")
-    repo.write("new/file.txt", "x")
-    new = repo.commit()
-    with Repository(repo.root) as source:
+def test_changed_paths_lists_what_differs_between_two_commits(git_repo: GitRepo) -> None:
+    add_package(git_repo, "chat", "p-chat")
+    add_package(git_repo, "hooks", "p-hooks")
+    old = git_repo.commit()
+    git_repo.write("chat/main.js", "changed")
+    git_repo.git("mv", "hooks/main.js", "hooks/renamed.js")
+    git_repo.write("new/file.txt", "x")
+    new = git_repo.commit()
+    with Repository(git_repo.root) as source:
         assert source.changed_paths(old, new) == {
             "chat/main.js",
             "hooks/main.js",
@@ -541,7 +536,7 @@ def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> 
 
 @pytest.mark.slow
 def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
-    repo: GitRepo,
+    git_repo: GitRepo,
 ) -> None:
     code = "// a line of function code, padded to a realistic length ...........\n" * 58
     files: dict[str, bytes] = {}
@@ -552,9 +547,9 @@ def test_a_thousand_packages_are_read_in_well_under_a_second_and_a_half_of_cpu(
         ).encode()
         for name in ("a.js", "b.js", "c.js"):
             files[f"{root}/{name}"] = f"{code}// {index} {name}\n".encode()
-    repo.bulk_commit(files, "a thousand packages")
+    git_repo.bulk_commit(files, "a thousand packages")
 
-    with Repository(repo.root) as source:
+    with Repository(git_repo.root) as source:
         commit = source.resolve()
         state = read_all(source, commit)
 

@@ -9,7 +9,6 @@ can leak a process or the key. Loaded with ``pytest_plugins = ["daemon_fixtures"
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ from daemon_support import DaemonProcess, StartDaemon, daemon_env, wait_until
 from e2e import API_KEY, SAMPLE_REPO
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
 
 
 @pytest.fixture
@@ -44,15 +42,6 @@ def start_emulator() -> Iterator[Callable[..., RunningEmulator]]:
 @pytest.fixture
 def emulator(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
     return start_emulator()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    """The sample repository, committed once."""
-    repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
-    repository.commit("Import the sample packages")
-    return repository
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from e2e import SAMPLE_REPO
 from faas_gitops.daemon import Daemon, parse_listen, retry_delay, stuck_after
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.server import MAX_WEBHOOK_BYTES, LoopState, create_app, signature_valid
@@ -266,14 +264,6 @@ def test_only_creates_for_packages_already_in_sync_at_the_same_commit_count_as_d
 
 
 # --------------------------------------------------------------------------- the watcher
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
-    repository.commit("Import the sample packages")
-    return repository
-
-
 def test_a_plain_repository_is_watched_through_its_git_dir_only(repo: GitRepo) -> None:
     plan = watch_plan(str(repo.root))
     assert plan.link is None

@@ -126,11 +126,6 @@ def emulator() -> Iterator[RunningEmulator]:
         yield running
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    return GitRepo(tmp_path / "repo")
-
-
 RunCli = Callable[..., tuple[int, str, str]]
 
 
@@ -146,12 +141,12 @@ def run_cli(
     for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
         monkeypatch.delenv(name, raising=False)
 
-    def run(repo: Path, *args: str) -> tuple[int, str, str]:
+    def run(git_repo: Path, *args: str) -> tuple[int, str, str]:
         capsys.readouterr()
         code = cli.main(
             [
                 "--sync-once",
-                "--repo", str(repo),
+                "--repo", str(git_repo),
                 "--api-url", emulator.url,
                 "--state-dir", str(tmp_path / "state"),
                 "--log-format", "json",
@@ -179,15 +174,15 @@ def events(stderr: str, name: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
-    case: Case, repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    case: Case, git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
-    repo.write_many(dict(package_files("healthy")))
-    repo.write_many(dict(case.files))
+    git_repo.write_many(dict(package_files("healthy")))
+    git_repo.write_many(dict(case.files))
     for link, target in case.symlinks.items():
-        repo.symlink(link, target)
-    repo.commit("a healthy package and a broken one")
+        git_repo.symlink(link, target)
+    git_repo.commit("a healthy package and a broken one")
 
-    code, out, err = run_cli(repo.root, *case.args)
+    code, out, err = run_cli(git_repo.root, *case.args)
 
     assert code == EXIT_FAILED, err
     assert "Traceback" not in err
@@ -233,12 +228,12 @@ RUN_CASES = [
 
 @pytest.mark.parametrize("case", RUN_CASES, ids=[case.id for case in RUN_CASES])
 def test_a_repository_wide_problem_exits_2_with_one_error_line_and_writes_nothing(
-    case: RunCase, repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    case: RunCase, git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
-    repo.write_many(dict(case.files))
-    repo.commit("packages")
+    git_repo.write_many(dict(case.files))
+    git_repo.commit("packages")
 
-    code, out, err = run_cli(repo.root, *case.args)
+    code, out, err = run_cli(git_repo.root, *case.args)
 
     assert code == EXIT_USAGE, err
     assert "Traceback" not in err
@@ -250,9 +245,9 @@ def test_a_repository_wide_problem_exits_2_with_one_error_line_and_writes_nothin
 
 
 def test_an_empty_repository_exits_2_saying_it_has_no_commits(
-    repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
-    code, out, err = run_cli(repo.root)
+    code, out, err = run_cli(git_repo.root)
 
     assert code == EXIT_USAGE
     assert out == ""
@@ -264,11 +259,11 @@ def test_an_empty_repository_exits_2_saying_it_has_no_commits(
 
 
 def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
-    repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
-    repo.write("README.md", "no packages here\n").commit("docs only")
+    git_repo.write("README.md", "no packages here\n").commit("docs only")
 
-    code, out, err = run_cli(repo.root)
+    code, out, err = run_cli(git_repo.root)
 
     assert code == 0, err
     assert json.loads(out)["packages"] == []
@@ -276,10 +271,10 @@ def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
 
 
 def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_syncs(
-    repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
     """All single-package cases in one commit: none of them stops or confuses another."""
-    repo.write_many(dict(package_files("healthy")))
+    git_repo.write_many(dict(package_files("healthy")))
     expected: dict[str, tuple[str, ...]] = {}
     for case in CASES:
         if case.args or case.broken != "broken":
@@ -291,13 +286,13 @@ def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_sy
                 if isinstance(content, str)
                 else content
             )
-            repo.write(path.replace("broken/", f"{directory}/", 1), text)
+            git_repo.write(path.replace("broken/", f"{directory}/", 1), text)
         for link, target in case.symlinks.items():
-            repo.symlink(link.replace("broken/", f"{directory}/", 1), target)
+            git_repo.symlink(link.replace("broken/", f"{directory}/", 1), target)
         expected[directory] = tuple(e.replace("broken/", f"{directory}/") for e in case.expect)
-    repo.commit("one commit, many broken packages")
+    git_repo.commit("one commit, many broken packages")
 
-    code, out, err = run_cli(repo.root)
+    code, out, err = run_cli(git_repo.root)
 
     assert code == EXIT_FAILED, err
     assert "Traceback" not in err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from faas_gitops.errors import ConfigError
@@ -26,11 +24,6 @@ environments:
     tags: ["v*"]
     frozen: true
 """
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    return GitRepo(tmp_path / "repo")
 
 
 def test_a_valid_file_gives_every_environment_in_file_order() -> None:
@@ -91,14 +84,14 @@ def test_a_bad_file_is_one_config_error_line(text: str, line: str) -> None:
     assert str(caught.value) == line
 
 
-def test_the_file_is_read_from_the_commit_at_the_root_of_the_path(repo: GitRepo) -> None:
-    repo.write("README.md", "no config here\n")
-    bare = repo.commit("no config")
-    repo.write("deploy/faas-gitops.yaml", CONFIG)
-    with_config = repo.commit("config below --path deploy")
-    (repo.root / "faas-gitops.yaml").write_bytes(CONFIG)  # in the working tree only
+def test_the_file_is_read_from_the_commit_at_the_root_of_the_path(git_repo: GitRepo) -> None:
+    git_repo.write("README.md", "no config here\n")
+    bare = git_repo.commit("no config")
+    git_repo.write("deploy/faas-gitops.yaml", CONFIG)
+    with_config = git_repo.commit("config below --path deploy")
+    (git_repo.root / "faas-gitops.yaml").write_bytes(CONFIG)  # in the working tree only
 
-    with Repository(repo.root) as repository:
+    with Repository(git_repo.root) as repository:
         assert load_environments(repository, bare) is None
         assert load_environments(repository, with_config) is None
         loaded = load_environments(repository, with_config, "deploy")
@@ -107,18 +100,18 @@ def test_the_file_is_read_from_the_commit_at_the_root_of_the_path(repo: GitRepo)
     assert list(loaded.by_name()) == ["staging", "production"]
 
 
-def test_a_bad_file_in_the_commit_names_its_path(repo: GitRepo) -> None:
-    repo.write("deploy/faas-gitops.yaml", "environments: {s: {keysetId: x}}\n")
-    sha = repo.commit()
-    with Repository(repo.root) as repository, pytest.raises(ConfigError) as caught:
+def test_a_bad_file_in_the_commit_names_its_path(git_repo: GitRepo) -> None:
+    git_repo.write("deploy/faas-gitops.yaml", "environments: {s: {keysetId: x}}\n")
+    sha = git_repo.commit()
+    with Repository(git_repo.root) as repository, pytest.raises(ConfigError) as caught:
         load_environments(repository, sha, "deploy")
     assert str(caught.value).startswith("deploy/faas-gitops.yaml: environments.s.keysetId: ")
 
 
-def test_a_directory_named_like_the_file_is_one_config_error_line(repo: GitRepo) -> None:
-    repo.write("faas-gitops.yaml/x", "1\n")
-    sha = repo.commit()
-    with Repository(repo.root) as repository, pytest.raises(ConfigError, match="not a regular"):
+def test_a_directory_named_like_the_file_is_one_config_error_line(git_repo: GitRepo) -> None:
+    git_repo.write("faas-gitops.yaml/x", "1\n")
+    sha = git_repo.commit()
+    with Repository(git_repo.root) as repository, pytest.raises(ConfigError, match="not a regular"):
         load_environments(repository, sha)
 
 
@@ -168,14 +161,14 @@ def test_without_a_file_no_environment_is_active_and_a_name_is_an_error() -> Non
         active_environments(None, branch="main", tags=(), names=("dev",))
 
 
-def test_branch_of_names_the_branch_being_synced(repo: GitRepo) -> None:
-    repo.write("a.txt", "1\n")
-    first = repo.commit()
-    repo.git("branch", "release")
-    repo.tag("v1.0.0")
-    repo.git("update-ref", "refs/remotes/origin/feature", first)
+def test_branch_of_names_the_branch_being_synced(git_repo: GitRepo) -> None:
+    git_repo.write("a.txt", "1\n")
+    first = git_repo.commit()
+    git_repo.git("branch", "release")
+    git_repo.tag("v1.0.0")
+    git_repo.git("update-ref", "refs/remotes/origin/feature", first)
 
-    with Repository(repo.root) as repository:
+    with Repository(git_repo.root) as repository:
         cases = {
             None: "main",
             "HEAD": "main",
@@ -188,6 +181,6 @@ def test_branch_of_names_the_branch_being_synced(repo: GitRepo) -> None:
             "no-such-ref": None,
         }
         assert {ref: repository.branch_of(ref) for ref in cases} == cases
-        repo.git("checkout", "--quiet", "--detach", first)
+        git_repo.git("checkout", "--quiet", "--detach", first)
         assert repository.branch_of(None) is None
         assert repository.branch_of("main") == "main"

@@ -22,44 +22,41 @@ def manifest(package_id: str, *extra: str) -> str:
     )
 
 
-def add(repo: GitRepo, path: str, package_id: str, code: str = "export default 1;\n") -> None:
-    repo.write(f"{path}/package.yaml", manifest(package_id))
-    repo.write(f"{path}/f.js", code)
+def add(git_repo: GitRepo, path: str, package_id: str, code: str = "export default 1;\n") -> None:
+    git_repo.write(f"{path}/package.yaml", manifest(package_id))
+    git_repo.write(f"{path}/f.js", code)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    return GitRepo(tmp_path / "repo")
+def test_package_refs_list_path_and_tree_id_without_reading_a_file(git_repo: GitRepo) -> None:
+    add(git_repo, "chat", "p-1")
+    add(git_repo, "pkgs/auth", "p-2")
+    git_repo.write("pkgs/auth/README.md", "docs\n")
+    sha = git_repo.commit()
 
-
-def test_package_refs_list_path_and_tree_id_without_reading_a_file(repo: GitRepo) -> None:
-    add(repo, "chat", "p-1")
-    add(repo, "pkgs/auth", "p-2")
-    repo.write("pkgs/auth/README.md", "docs\n")
-    sha = repo.commit()
-
-    with Repository(repo.root) as repository:
+    with Repository(git_repo.root) as repository:
         refs = repository.package_refs(sha)
         assert repository.blobs_read == 0
 
     chat_size = len(manifest("p-1")) + len("export default 1;\n")
     auth_size = len(manifest("p-2")) + len("export default 1;\n") + len("docs\n")
     assert refs == [
-        PackageRef("chat", repo.tree_id("chat"), sha, size=chat_size),
-        PackageRef("pkgs/auth", repo.tree_id("pkgs/auth"), sha, size=auth_size),
+        PackageRef("chat", git_repo.tree_id("chat"), sha, size=chat_size),
+        PackageRef("pkgs/auth", git_repo.tree_id("pkgs/auth"), sha, size=auth_size),
     ]
 
 
 def test_read_package_reads_one_package_from_the_commit_not_the_working_tree(
-    repo: GitRepo,
+    git_repo: GitRepo,
 ) -> None:
-    add(repo, "chat", "p-1")
-    add(repo, "other", "p-2")
-    repo.write("chat/package.yaml", manifest("p-1", "environments: [staging]", "pin: {prod: v1}"))
-    sha = repo.commit()
-    (repo.root / "chat" / "f.js").write_text("edited, not committed\n")
+    add(git_repo, "chat", "p-1")
+    add(git_repo, "other", "p-2")
+    git_repo.write(
+        "chat/package.yaml", manifest("p-1", "environments: [staging]", "pin: {prod: v1}")
+    )
+    sha = git_repo.commit()
+    (git_repo.root / "chat" / "f.js").write_text("edited, not committed\n")
 
-    with Repository(repo.root) as repository:
+    with Repository(git_repo.root) as repository:
         chat = repository.package_refs(sha)[0]
         package = repository.read_package(chat)
         assert repository.blobs_read == 2  # the manifest and f.js of chat, nothing of other
@@ -71,11 +68,11 @@ def test_read_package_reads_one_package_from_the_commit_not_the_working_tree(
     assert package.tree_id == chat.tree_id
 
 
-def test_a_nested_package_fails_with_its_outer_package_named(repo: GitRepo) -> None:
-    add(repo, "outer", "p-1")
-    add(repo, "outer/inner", "p-2")
-    sha = repo.commit()
-    with Repository(repo.root) as repository:
+def test_a_nested_package_fails_with_its_outer_package_named(git_repo: GitRepo) -> None:
+    add(git_repo, "outer", "p-1")
+    add(git_repo, "outer/inner", "p-2")
+    sha = git_repo.commit()
+    with Repository(git_repo.root) as repository:
         outer, inner = repository.package_refs(sha)
         result = repository.read_package(inner)
     assert inner.nested_in == "outer"
@@ -85,14 +82,14 @@ def test_a_nested_package_fails_with_its_outer_package_named(repo: GitRepo) -> N
     assert outer.size > 0
 
 
-def test_max_total_bytes_counts_every_package_s_files_on_every_sync(repo: GitRepo) -> None:
+def test_max_total_bytes_counts_every_package_s_files_on_every_sync(git_repo: GitRepo) -> None:
     limits = LimitSettings(max_total_bytes=300)
-    add(repo, "a", "p-1", code="x" * 100)
-    first = repo.commit()
-    add(repo, "b", "p-2", code="y" * 150)
-    second = repo.commit()
+    add(git_repo, "a", "p-1", code="x" * 100)
+    first = git_repo.commit()
+    add(git_repo, "b", "p-2", code="y" * 150)
+    second = git_repo.commit()
 
-    with Repository(repo.root) as repository:
+    with Repository(git_repo.root) as repository:
         assert len(repository.package_refs(first, limits=limits)) == 1
         # "a" is unchanged and would not be read again, yet its bytes still count.
         with pytest.raises(SourceError, match=r"more than 300 bytes \(--max-total-bytes\)"):
@@ -102,27 +99,27 @@ def test_max_total_bytes_counts_every_package_s_files_on_every_sync(repo: GitRep
         assert len(repository.package_refs(second, limits=limits, check_total=False)) == 2
 
 
-def test_max_packages_is_checked_while_listing(repo: GitRepo) -> None:
+def test_max_packages_is_checked_while_listing(git_repo: GitRepo) -> None:
     for index in range(3):
-        add(repo, f"p{index}", f"p-{index}")
-    sha = repo.commit()
-    with Repository(repo.root) as repository, pytest.raises(SourceError, match="more than 2"):
+        add(git_repo, f"p{index}", f"p-{index}")
+    sha = git_repo.commit()
+    with Repository(git_repo.root) as repository, pytest.raises(SourceError, match="more than 2"):
         repository.package_refs(sha, limits=LimitSettings(max_packages=2))
 
 
-def test_a_submodule_holding_a_package_is_skipped_with_one_warning(repo: GitRepo) -> None:
-    add(repo, "inside", "p-9")
-    with_package = repo.commit("the submodule's commit, also present here")
-    repo.remove("inside")
-    repo.write("README.md", "x\n")
-    without_package = repo.commit("a commit without a package")
-    add(repo, "chat", "p-1")
-    repo.submodule_entry("vendor/pkg", with_package)
-    repo.submodule_entry("vendor/plain", without_package)
-    repo.submodule_entry("vendor/absent", "1" * 40)
-    sha = repo.commit()
+def test_a_submodule_holding_a_package_is_skipped_with_one_warning(git_repo: GitRepo) -> None:
+    add(git_repo, "inside", "p-9")
+    with_package = git_repo.commit("the submodule's commit, also present here")
+    git_repo.remove("inside")
+    git_repo.write("README.md", "x\n")
+    without_package = git_repo.commit("a commit without a package")
+    add(git_repo, "chat", "p-1")
+    git_repo.submodule_entry("vendor/pkg", with_package)
+    git_repo.submodule_entry("vendor/plain", without_package)
+    git_repo.submodule_entry("vendor/absent", "1" * 40)
+    sha = git_repo.commit()
 
-    with Repository(repo.root) as repository, capture_logs() as logs:
+    with Repository(git_repo.root) as repository, capture_logs() as logs:
         refs = repository.package_refs(sha)
         repository.package_refs(sha)  # the daemon's next sync does not repeat it
 
@@ -133,15 +130,15 @@ def test_a_submodule_holding_a_package_is_skipped_with_one_warning(repo: GitRepo
     assert all(e["log_level"] == "warning" for e in logs if e["event"] == "submodule_skipped")
 
 
-def test_a_symlinked_package_directory_is_skipped_with_one_warning(repo: GitRepo) -> None:
-    add(repo, "real", "p-1")
-    repo.symlink("alias", "real")
-    repo.symlink("dangling", "nowhere")
-    repo.write("docs/x.md", "x\n")
-    repo.symlink("docs-link", "docs")
-    sha = repo.commit()
+def test_a_symlinked_package_directory_is_skipped_with_one_warning(git_repo: GitRepo) -> None:
+    add(git_repo, "real", "p-1")
+    git_repo.symlink("alias", "real")
+    git_repo.symlink("dangling", "nowhere")
+    git_repo.write("docs/x.md", "x\n")
+    git_repo.symlink("docs-link", "docs")
+    sha = git_repo.commit()
 
-    with Repository(repo.root) as repository, capture_logs() as logs:
+    with Repository(git_repo.root) as repository, capture_logs() as logs:
         refs = repository.package_refs(sha)
 
     assert [ref.path for ref in refs] == ["real"]
@@ -169,11 +166,11 @@ def test_open_follows_a_swapped_git_sync_link_on_fetch(tmp_path: Path) -> None:
         assert repository.git_dirs() == ((two.root / ".git").resolve(),)
 
 
-def test_changed_paths_lists_what_differs_between_two_commits(repo: GitRepo) -> None:
-    add(repo, "chat", "p-1")
-    old = repo.commit()
-    repo.write("chat/f.js", "changed\n")
-    new = repo.commit()
-    with Repository(repo.root) as repository:
+def test_changed_paths_lists_what_differs_between_two_commits(git_repo: GitRepo) -> None:
+    add(git_repo, "chat", "p-1")
+    old = git_repo.commit()
+    git_repo.write("chat/f.js", "changed\n")
+    new = git_repo.commit()
+    with Repository(git_repo.root) as repository:
         assert repository.changed_paths(old, new) == {"chat/f.js"}
         assert repository.changed_paths("0" * 40, new) is None

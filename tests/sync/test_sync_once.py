@@ -385,8 +385,9 @@ def test_history_shows_every_sync_with_its_correlation_ids(
     run_cli()
     state = str(tmp_path / "state")
 
-    as_json = run_cli("history", "--state-dir", state, "--output", "json", base=False)
-    text = run_cli("history", "--state-dir", state, base=False)
+    as_json = run_cli("history", "--state-dir", state, "--all", "--output", "json", base=False)
+    quiet_hidden = run_cli("history", "--state-dir", state, "--output", "json", base=False)
+    text = run_cli("history", "--state-dir", state, "--all", base=False)
     only_chat = run_cli(
         "history", "--state-dir", state, "--package", CHAT_ID, "--output", "json", base=False
     )
@@ -397,6 +398,8 @@ def test_history_shows_every_sync_with_its_correlation_ids(
     assert as_json.code == text.code == only_chat.code == 0
     entries = document(as_json.stdout)["entries"]
     assert len(entries) == 6
+    # By default the second sync, in which nothing happened, hides its unchanged rows.
+    assert len(document(quiet_hidden.stdout)["entries"]) == 3
     assert entries[0]["status"] == "unchanged"  # newest first
     created = {e["correlationId"] for e in entries if e["status"] == "created"}
     assert created == {p["correlationId"] for p in first["packages"]}

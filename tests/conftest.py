@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hardening_support import SyncCli, sync
 
 from e2e import API_KEY, MODES, SAMPLE_REPO, Run, RunCli
 from faas_gitops import cli
@@ -67,5 +68,23 @@ def run_cli(
         code = cli.main(argv)
         out, err = capsys.readouterr()
         return Run(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    """An empty repository, for tests that build their own packages."""
+    return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def cli_run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> SyncCli:
+    def run(emulator: RunningEmulator, repo: GitRepo, *args: str, log_format: str = "json") -> Run:
+        return sync(
+            capsys, monkeypatch, emulator, repo, tmp_path / "state", *args, log_format=log_format
+        )
 
     return run
