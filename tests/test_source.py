@@ -476,7 +476,7 @@ def test_something_that_is_not_a_repository_is_a_source_error(
         "missing": tmp_path / "missing",
         "a-file": git_repo.root / "sub" / "a.txt",
     }[kind]
-    with pytest.raises(SourceError, match=f"^--git_repo {target}: "):
+    with pytest.raises(SourceError, match=f"^--repo {target}: "):
         Repository(target)
 
 
