@@ -104,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(namespace, os.environ)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    logs.configure(settings.log.level, settings.log.format)
+    logs.configure(
+        settings.log.level, settings.log.format, quiet=settings.quiet, verbose=settings.verbose
+    )
     try:
         if settings.sync_once:
             return asyncio.run(_sync_once(settings))
@@ -117,17 +119,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _sync_once(settings: Settings) -> int:
     from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
+    from faas_gitops.progress import Progress  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 
+    # On stderr only: stdout carries nothing but the result, whatever the terminal.
+    progress = Progress(sys.stderr, enabled=not settings.quiet, plain=settings.progress)
     try:
-        result = await sync_once(settings)
+        result = await sync_once(
+            settings,
+            on_start=progress.start if progress.active else None,
+            on_package=(lambda outcome: progress.advance(outcome.path))
+            if progress.active
+            else None,
+        )
     except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
         # Stopped before any package was synced: one line, no misleading summary.
         return fail(str(exc), EXIT_USAGE)
     except FaasGitopsError as exc:
         return fail(str(exc), EXIT_FAILED)
+    finally:
+        progress.finish()
     sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
+    if settings.output == "text":
+        sys.stdout.writelines(f"note: {logs.printable(note)}\n" for note in result.notes)
     sys.stdout.flush()
     if result.fatal_error is not None:
         return fail(result.fatal_error, EXIT_USAGE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +69,15 @@ class _Run:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
     asked: int = 0  # packages the API was asked about
+    on_package: Callable[[Outcome], None] | None = None
+    told: set[str] = field(default_factory=set)  # paths already passed to ``on_package``
+
+    def settle(self, outcome: Outcome) -> None:
+        """A package's outcome is known: keep it and tell ``on_package`` (once per path)."""
+        self.outcomes[outcome.path] = outcome
+        if self.on_package is not None and outcome.path not in self.told:
+            self.told.add(outcome.path)
+            self.on_package(outcome)
 
 
 async def sync_once(
@@ -78,19 +87,31 @@ async def sync_once(
     session: Session | None = None,
     trigger: str = "sync-once",
     full: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_package: Callable[[Outcome], None] | None = None,
 ) -> SyncResult:
     """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
 
     Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
     path, limits); everything that concerns one package ends up in that package's ``Outcome``.
+    ``on_start(total)`` is called once the package directories are known, ``on_package`` as
+    each package's outcome is known (progress); neither may raise.
     """
+    run = _Run(on_package=on_package)
     if session is None:
         async with Session.open(settings) as opened:
-            return await _sync(opened, repo, trigger, full or settings.full_sync)
-    return await _sync(session, repo, trigger, full or settings.full_sync)
+            return await _sync(opened, repo, trigger, full or settings.full_sync, run, on_start)
+    return await _sync(session, repo, trigger, full or settings.full_sync, run, on_start)
 
 
-async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -> SyncResult:
+async def _sync(  # noqa: PLR0917 - one call site
+    session: Session,
+    repo: Path | None,
+    trigger: str,
+    full: bool,
+    run: _Run,
+    on_start: Callable[[int], None] | None,
+) -> SyncResult:
     settings = session.settings
     started = datetime.now(UTC)
     ref_name = settings.git.ref or "HEAD"
@@ -106,10 +127,15 @@ async def _sync(session: Session, repo: Path | None, trigger: str, full: bool) -
             refs: Sequence[PackageRef] = await in_git(
                 source.package_refs, commit, settings.git.path, settings.limits
             )
+            # The first call proves the URL and the key, once: a wrong URL, a dead host or a
+            # rejected key stops the run before any package is asked about, with one line.
+            await session.api.probe()
+            if on_start is not None:
+                on_start(len(refs))
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
             try:
                 return await _reconcile(
-                    session, source, commit, refs, in_git, trigger, full, started
+                    session, source, commit, refs, in_git, trigger, full, started, run
                 )
             finally:
                 structlog.contextvars.unbind_contextvars("commit", "trigger")
@@ -126,6 +152,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     trigger: str,
     full: bool,
     started: datetime,
+    run: _Run,
 ) -> SyncResult:
     settings = session.settings
     ledger = session.ledger
@@ -143,9 +170,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         create_packages=settings.create_packages,
         verify_content=settings.verify_content or full,
     )
-    run = _Run()
     for outcome in classified.unchanged:
-        run.outcomes[outcome.path] = outcome
+        run.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
     fatal: str | None = None
 
@@ -153,8 +179,13 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         item = await in_git(source.read_package, ref, settings.limits)  # type: ignore[misc]
         assert isinstance(item, DesiredPackage | PackageFailure)  # noqa: S101
         if isinstance(item, PackageFailure):
-            run.outcomes[item.path] = Outcome(
-                path=item.path, status=Status.FAILED, package_id=item.package_id, error=item.error
+            run.settle(
+                Outcome(
+                    path=item.path,
+                    status=Status.FAILED,
+                    package_id=item.package_id,
+                    error=item.error,
+                )
             )
             return
         async with slots:
@@ -167,8 +198,6 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                       unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
-    if run.asked == 0 and fatal is None and classified.unchanged:
-        fatal = await _check_key(session)
     for outcome in run.outcomes.values():
         _log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
@@ -181,6 +210,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         started_at=started,
         finished_at=datetime.now(UTC),
         fatal_error=fatal,
+        notes=_tag_notes(commit, run.outcomes.values()),
     )
     journal.finish(result)
     if not settings.dry_run:
@@ -222,7 +252,7 @@ async def _stages(
         _refuse_shared_targets(run, unchanged)
         if writer is None:
             for planned in run.planned.values():
-                run.outcomes[planned.desired.path] = _would_create(planned, commit)
+                run.settle(_would_create(planned, commit))
             return
         async with asyncio.TaskGroup() as group:
             for planned in run.planned.values():
@@ -258,16 +288,18 @@ async def _read_and_plan(  # noqa: PLR0917 - one call site
     except (ApiAuthError, ApiUnreachable):
         raise
     except FaasGitopsError as exc:
-        run.outcomes[desired.path] = _failure(desired, exc)
+        run.settle(_failure(desired, exc))
         return
     if plan is not None and plan.action is Action.NOOP:
-        run.outcomes[desired.path] = Outcome(
-            path=desired.path,
-            status=Status.UNCHANGED,
-            package_id=plan.remote_package_id,
-            revision_name=plan.revision_name,
-            revision_id=plan.latest_revision_id,
-            name=desired.name,
+        run.settle(
+            Outcome(
+                path=desired.path,
+                status=Status.UNCHANGED,
+                package_id=plan.remote_package_id,
+                revision_name=plan.revision_name,
+                revision_id=plan.latest_revision_id,
+                name=desired.name,
+            )
         )
         return
     run.planned[desired.path] = _Planned(desired, remote, plan)
@@ -284,7 +316,7 @@ async def _write(writer: Writer, planned: _Planned, run: _Run, slots: asyncio.Se
             raise
         except FaasGitopsError as exc:
             outcome = _failure(planned.desired, exc, planned.plan)
-    run.outcomes[planned.desired.path] = outcome
+    run.settle(outcome)
 
 
 def _failure(
@@ -341,27 +373,42 @@ def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
         for path, field_name in group:
             run.planned.pop(path, None)
             previous = run.outcomes.get(path)
-            run.outcomes[path] = Outcome(
-                path=path,
-                status=Status.FAILED,
-                package_id=previous.package_id if previous else None,
-                error=f"{manifest_of(path)}: {field_name}: the same remote package "
-                f"is the target of {paths}; give each directory its own package",
+            run.settle(
+                Outcome(
+                    path=path,
+                    status=Status.FAILED,
+                    package_id=previous.package_id if previous else None,
+                    error=f"{manifest_of(path)}: {field_name}: the same remote package "
+                    f"is the target of {paths}; give each directory its own package",
+                )
             )
 
 
-async def _check_key(session: Session) -> str | None:
-    """With nothing to ask about, still prove the key works: a revoked key must not pass.
+def _tag_notes(commit: CommitInfo, outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    """A tag pushed after its commit was synced: the revision already carries the SHA's name.
 
-    Only a rejected key matters here; other errors are logged (nothing needed syncing).
+    The content is the same, so no second revision is made; say where the tag points instead.
     """
-    try:
-        await session.api.check_access()
-    except (ApiAuthError, ApiUnreachable) as exc:
-        return str(exc)
-    except ApiError as exc:
-        log.warning("api.check_failed", error=str(exc))
-    return None
+    if not commit.tags:
+        return ()
+    sha_name = planning.base_revision_name(CommitInfo(commit.sha, commit.subject))
+    tag = commit.tags[0]
+    notes: list[str] = []
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        if outcome.status is not Status.UNCHANGED or outcome.revision_name != sha_name:
+            continue
+        log.info(
+            "revision.tag_points_at_existing",
+            path=outcome.path,
+            tag=tag,
+            revision_name=outcome.revision_name,
+            revision_id=outcome.revision_id,
+        )
+        notes.append(
+            f"{outcome.path}: tag {tag} points at the existing revision {outcome.revision_name} "
+            "(same content, no new revision; tag before pushing, or push the tag with the commit)"
+        )
+    return tuple(notes)
 
 
 _EVENTS = {status: f"package.{status.value}" for status in Status}
