@@ -15,6 +15,8 @@ from e2e import CHAT_ID, Run, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
+pytest_plugins = ["first_contact_fixtures"]
+
 MANIFEST = "chat-moderation/package.yaml"
 
 
@@ -76,8 +78,6 @@ def test_a_type_only_change_names_its_function_in_markdown_with_the_package_name
 
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert (
-        f"| `chat-moderation` | `chat-moderation ({CHAT_ID})` | would-create |" in result.stdout
-    )
+    assert f"| `chat-moderation` | `chat-moderation ({CHAT_ID})` | would-create |" in result.stdout
     assert "function Audit Log: modified" in lines
     assert "type: AFTER_PUBLISH -> AFTER_PRESENCE" in lines

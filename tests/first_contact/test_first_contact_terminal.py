@@ -16,6 +16,8 @@ from e2e import API_KEY, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
+pytest_plugins = ["first_contact_fixtures"]
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -90,9 +92,7 @@ def test_console_logs_on_a_terminal_are_short_and_stay_off_stdout(
     assert "{" not in "".join(logged)  # console lines, not JSON
 
 
-def test_quiet_prints_only_the_result(
-    faas: RunCli, emulator: RunningEmulator
-) -> None:
+def test_quiet_prints_only_the_result(faas: RunCli, emulator: RunningEmulator) -> None:
     result = faas("--api-url", emulator.url, "--quiet", "--log-format", "console")
 
     assert result.code == 0

@@ -1,5 +1,8 @@
 """Fixtures for the first-contact tests: what a new user sees from the real CLI.
 
+Loaded with ``pytest_plugins = ["first_contact_fixtures"]`` (a conftest here would clash with
+the other folders' for mypy).
+
 The sample repository committed for real in ``tmp_path``, the emulator on loopback (seeded like
 the sample's remote), and ``faas-gitops`` run in-process with stdout and stderr kept apart.
 """
@@ -34,15 +37,18 @@ def repo(tmp_path: Path) -> GitRepo:
     return repository
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's key in ``FAAS_API_KEY``, and no other API setting from outside."""
     monkeypatch.setenv("FAAS_API_KEY", API_KEY)
     for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
         monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
-def faas(capsys: pytest.CaptureFixture[str], tmp_path: Path, repo: GitRepo) -> RunCli:
+def faas(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, repo: GitRepo, api_key: None
+) -> RunCli:
     """``faas-gitops --sync-once --repo REPO --state-dir STATE ARGS...`` (add ``--api-url``)."""
     state = tmp_path / "state"
 
