@@ -18,8 +18,6 @@ import pytest
 from e2e import RunCli
 from faas_gitops.emulator.server import RunningEmulator
 
-pytest_plugins = ["first_contact_fixtures"]
-
 DEFAULT = "check the URL (default https://admin-api.pubnub.com)"
 
 

@@ -15,8 +15,6 @@ from e2e import CHAT_ID, Run, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
-pytest_plugins = ["first_contact_fixtures"]
-
 MANIFEST = "chat-moderation/package.yaml"
 
 

@@ -12,11 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from e2e import API_KEY, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
-
-pytest_plugins = ["first_contact_fixtures"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -74,6 +74,7 @@ def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
     return code, stdout, b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_console_logs_on_a_terminal_are_short_and_stay_off_stdout(
     emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -90,6 +91,8 @@ def test_console_logs_on_a_terminal_are_short_and_stay_off_stdout(
     assert len(logged) == 3
     assert all(len(line) <= 120 for line in logged), logged
     assert "{" not in "".join(logged)  # console lines, not JSON
+    assert "synced 3/3 packages" in text  # the progress line, drawn on the terminal
+    assert "synced" not in stdout
 
 
 def test_quiet_prints_only_the_result(faas: RunCli, emulator: RunningEmulator) -> None:

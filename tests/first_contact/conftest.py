@@ -1,8 +1,5 @@
 """Fixtures for the first-contact tests: what a new user sees from the real CLI.
 
-Loaded with ``pytest_plugins = ["first_contact_fixtures"]`` (a conftest here would clash with
-the other folders' for mypy).
-
 The sample repository committed for real in ``tmp_path``, the emulator on loopback (seeded like
 the sample's remote), and ``faas-gitops`` run in-process with stdout and stderr kept apart.
 """
