@@ -1,7 +1,8 @@
 """``sync_once()``: the whole pipeline once. ``--sync-once`` and every daemon wake-up call it.
 
-    resolve commit -> package refs -> classify -> (read package -> read remote -> plan) each
-    -> refuse shared targets -> write plans -> record
+    resolve commit -> package refs -> probe the API -> classify
+    -> (read package -> read remote -> plan) each -> refuse shared targets -> write plans
+    -> record
 
 Reads overlap: packages are read from git one after another in one thread (GitPython's object
 database is not thread-safe) while earlier packages are already being asked about, at most
