@@ -243,6 +243,7 @@ class SyncResult:
     started_at: datetime
     finished_at: datetime
     fatal_error: str | None = None
+    notes: tuple[str, ...] = ()  # for people, after the table (e.g. a tag on a synced commit)
 
     @property
     def summary(self) -> dict[str, int]:

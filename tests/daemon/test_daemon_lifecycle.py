@@ -104,9 +104,11 @@ def test_max_failures_makes_the_daemon_exit_1_after_that_many_failed_syncs(
     daemon = start_daemon(repo.root, *QUIET, "--max-failures", "2", api_key=wrong_key)
 
     assert daemon.wait_exit() == 1
-    failed = daemon.events("sync.finished")
+    # The probe, each sync's first call, is rejected: the sync stops before it starts, and fails.
+    failed = daemon.events("sync.failed")
     assert len(failed) == 2
-    assert all(event["fatal_error"] for event in failed)
+    assert all("401" in event["error"] for event in failed)
+    assert daemon.events("sync.finished") == []
     assert daemon.events("sync.retry_scheduled")
     [limit] = daemon.events("daemon.max_failures")
     assert (limit["failures"], limit["limit"]) == (2, 2)
@@ -121,7 +123,7 @@ def test_a_failing_daemon_keeps_serving_and_turns_unready_after_the_set_failures
 ) -> None:
     daemon = start_daemon(repo.root, *QUIET, "--unready-after", "1", api_key="sk-wrong-key-55555")
 
-    wait_until(lambda: daemon.events("sync.finished"), "the first failed sync")
+    wait_until(lambda: daemon.events("sync.failed"), "the first failed sync")
 
     readiness = daemon.get("/readyz")
     assert readiness.status_code == 503

@@ -7,6 +7,9 @@ adds a round trip per package fails CI instead of silently doubling a 1,000-pack
 Each scenario runs in both emulator modes that change counts: revision list items with their
 functions' code (``include``: the list alone tells the latest revision's functions) and without
 (``omit``: one ``GET /v2/faas/package-revisions/{id}`` per package, unless cached by id).
+
+Every run starts with one probe, ``GET /v2/faas/packages?page=0&size=1`` (``PROBE``): it proves
+the URL and the key before any package is asked about, so it is counted once per sync.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ LIST = "GET /v2/faas/packages/{id}/package-revisions"
 GET_REVISION = "GET /v2/faas/package-revisions/{id}"
 POST_REVISION = "POST /v2/faas/package-revisions"
 LIST_PACKAGES = "GET /v2/faas/packages"
+PROBE = {LIST_PACKAGES: 1}  # the first call of every run
 _NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
 
@@ -140,7 +144,7 @@ def test_a_first_adoption_costs_one_listing_and_one_create_per_package(
     counts = sync(emulator, repo, tmp_path / "state")
 
     assert statuses(capsys) == {"created": PACKAGES}
-    assert counts == {LIST: PACKAGES, POST_REVISION: PACKAGES}
+    assert counts == {**PROBE, LIST: PACKAGES, POST_REVISION: PACKAGES}
 
 
 def test_a_fresh_runner_checks_an_equal_remote_with_at_most_two_requests_per_package(
@@ -154,7 +158,7 @@ def test_a_fresh_runner_checks_an_equal_remote_with_at_most_two_requests_per_pac
     assert statuses(capsys) == {"unchanged": PACKAGES}
     # The revisions carry faas-gitops content stamps: equal to the desired digests, so no
     # revision needs fetching, whether or not list items embed code.
-    assert counts == {LIST: PACKAGES}
+    assert counts == {**PROBE, LIST: PACKAGES}
 
 
 def test_one_changed_package_in_a_warm_state_dir_costs_one_listing_and_one_create(
@@ -168,13 +172,13 @@ def test_one_changed_package_in_a_warm_state_dir_costs_one_listing_and_one_creat
     counts = sync(emulator, repo, state)
 
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
-    assert counts == {LIST: 1, POST_REVISION: 1}
+    assert counts == {**PROBE, LIST: 1, POST_REVISION: 1}
 
 
-def test_an_unchanged_commit_in_a_warm_state_dir_makes_only_the_one_key_check(
+def test_an_unchanged_commit_in_a_warm_state_dir_makes_only_the_probe(
     emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Nothing to ask about any package; one smallest listing proves the key still works."""
+    """Nothing to ask about any package; the probe's smallest listing proves the key works."""
     state = tmp_path / "state"
     sync(emulator, repo, state)
     capsys.readouterr()
@@ -182,7 +186,7 @@ def test_an_unchanged_commit_in_a_warm_state_dir_makes_only_the_one_key_check(
     counts = sync(emulator, repo, state)
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
-    assert counts == {LIST_PACKAGES: 1}
+    assert counts == PROBE
     (check,) = [r for r in emulator.requests if r.path == "/v2/faas/packages"]
     assert check.query.get("size") == "1"
 
@@ -197,7 +201,7 @@ def test_a_full_resync_without_drift_lists_each_package_once_and_fetches_no_know
     counts = sync(emulator, repo, state, "--full-sync")
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
-    assert counts == {LIST: PACKAGES}
+    assert counts == {**PROBE, LIST: PACKAGES}
 
 
 def test_ten_percent_changed_costs_one_listing_and_one_create_per_changed_package(
@@ -211,7 +215,7 @@ def test_ten_percent_changed_costs_one_listing_and_one_create_per_changed_packag
     counts = sync(emulator, repo, state)
 
     assert statuses(capsys) == {"created": 2, "unchanged": PACKAGES - 2}
-    assert counts == {LIST: 2, POST_REVISION: 2}
+    assert counts == {**PROBE, LIST: 2, POST_REVISION: 2}
 
 
 def test_name_based_manifests_add_one_package_listing_per_run(
@@ -223,7 +227,8 @@ def test_name_based_manifests_add_one_package_listing_per_run(
     counts = sync(emulator, named, tmp_path / "state")
 
     assert statuses(capsys) == {"created": PACKAGES}
-    assert counts == {LIST_PACKAGES: 1, LIST: PACKAGES, POST_REVISION: PACKAGES}
+    # The probe's smallest page, then the whole listing that finds the names.
+    assert counts == {LIST_PACKAGES: 2, LIST: PACKAGES, POST_REVISION: PACKAGES}
 
 
 def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once(
@@ -256,6 +261,6 @@ def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once
 
     startup, one_commit, resync = asyncio.run(scenario())
 
-    assert startup == {LIST: PACKAGES, POST_REVISION: PACKAGES}
-    assert one_commit == {LIST: 1, POST_REVISION: 1}
-    assert resync == {LIST: PACKAGES}
+    assert startup == {**PROBE, LIST: PACKAGES, POST_REVISION: PACKAGES}
+    assert one_commit == {**PROBE, LIST: 1, POST_REVISION: 1}
+    assert resync == {**PROBE, LIST: PACKAGES}

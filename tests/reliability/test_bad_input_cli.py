@@ -267,7 +267,10 @@ def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
 
     assert code == 0, err
     assert json.loads(out)["packages"] == []
-    assert emulator.requests == []
+    # Only the probe: the key and URL are proven even when no package is there to ask about.
+    assert [(r.method, r.path, r.query) for r in emulator.requests] == [
+        ("GET", "/v2/faas/packages", {"page": "0", "size": "1"})
+    ]
 
 
 def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_syncs(

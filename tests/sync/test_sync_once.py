@@ -90,11 +90,12 @@ def test_a_cold_sync_of_an_in_sync_repo_makes_no_post_and_a_known_number_of_read
     assert result.code == 0
     assert {p["status"] for p in document(result.stdout)["packages"]} == {"unchanged"}
     assert posts(emulator) == []
-    # One package list (presence-tracker is found by name) and one revision list per package:
-    # the latest revisions were made by faas-gitops, so their content stamps equal the desired
-    # digests and their functions need not be fetched, even when list items omit code.
+    # The probe's smallest page, one package list (presence-tracker is found by name) and one
+    # revision list per package: the latest revisions were made by faas-gitops, so their content
+    # stamps equal the desired digests and their functions need not be fetched, even when list
+    # items omit code.
     expected = {
-        "GET /v2/faas/packages": 1,
+        "GET /v2/faas/packages": 2,
         "GET /v2/faas/packages/{id}/package-revisions": 3,
     }
     assert dict(by_endpoint(emulator)) == expected
@@ -131,8 +132,9 @@ def test_a_full_sync_asks_the_api_again_but_never_refetches_a_known_revision(
     result = run_cli("--full-sync")
 
     assert result.code == 0
+    # The probe, the listing that finds presence-tracker by name, one revision list each.
     assert dict(by_endpoint(emulator)) == {
-        "GET /v2/faas/packages": 1,
+        "GET /v2/faas/packages": 2,
         "GET /v2/faas/packages/{id}/package-revisions": 3,
     }
 

@@ -108,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(namespace, os.environ)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    logs.configure(settings.log.level, settings.log.format)
+    logs.configure(
+        settings.log.level, settings.log.format, quiet=settings.quiet, verbose=settings.verbose
+    )
     try:
         if settings.sync_once:
             return asyncio.run(_sync_once(settings))
@@ -137,23 +139,37 @@ async def _sync_once(settings: Settings) -> int:
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
     from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
     from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
+    from faas_gitops.progress import Progress  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 
     repo, commit = None, ""
+    # On stderr only: stdout carries nothing but the result, whatever the terminal.
+    progress = Progress(sys.stderr, enabled=not settings.quiet, plain=settings.progress)
     try:
         if notifier is not None:
             repo, commit = await announce_start(notifier, settings)
-        result = await sync_once(settings, repo=repo)
+        result = await sync_once(
+            settings,
+            repo=repo,
+            on_start=progress.start if progress.active else None,
+            on_package=(lambda outcome: progress.advance(outcome.path))
+            if progress.active
+            else None,
+        )
     except (ConfigError, SourceError, ApiAuthError, ApiUnreachable, FaasGitopsError) as exc:
         if notifier is not None:
             await notifier.sync_failed(commit, settings.git.ref or "HEAD", logs.redact(str(exc)))
         # Stopped before any package was synced: one line, no misleading summary.
         stopped = isinstance(exc, (ConfigError, SourceError, ApiAuthError, ApiUnreachable))
         return fail(str(exc), EXIT_USAGE if stopped else EXIT_FAILED)
+    finally:
+        progress.finish()
     if notifier is not None:
         await notifier.sync_finished(result)
     sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
+    if settings.output == "text":
+        sys.stdout.writelines(f"note: {logs.printable(note)}\n" for note in result.notes)
     sys.stdout.flush()
     if result.fatal_error is not None:
         return fail(result.fatal_error, EXIT_USAGE)

@@ -1,7 +1,8 @@
 """``sync_once()``: the whole pipeline once. ``--sync-once`` and every daemon wake-up call it.
 
-    resolve commit -> package refs -> classify -> (read package -> read remote -> plan) each
-    -> refuse shared targets -> write plans -> record
+    resolve commit -> package refs -> probe the API -> classify
+    -> (read package -> read remote -> plan) each -> refuse shared targets -> write plans
+    -> record
 
 Reads overlap: packages are read from git one after another in one thread (GitPython's object
 database is not thread-safe) while earlier packages are already being asked about, at most
@@ -24,13 +25,11 @@ from typing import Any, TypeVar
 
 import structlog
 
-from faas_gitops.errors import ApiAuthError, ApiError, ApiUnreachable, FaasGitopsError
+from faas_gitops.errors import ApiAuthError, ApiUnreachable, FaasGitopsError
 from faas_gitops.models import (
     Action,
-    ChangeKind,
     CommitInfo,
     DesiredPackage,
-    FunctionChange,
     Outcome,
     PackageFailure,
     PackagePlan,
@@ -41,6 +40,7 @@ from faas_gitops.models import (
 from faas_gitops.reconcile import plan as planning
 from faas_gitops.reconcile.classify import classify
 from faas_gitops.reconcile.journal import SyncJournal
+from faas_gitops.reconcile.outcomes import failure, log_outcome, tag_notes, would_create
 from faas_gitops.reconcile.remote import RemoteReader, RemoteState, manifest_of
 from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.writer import Writer
@@ -69,6 +69,15 @@ class _Run:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
     asked: int = 0  # packages the API was asked about
+    on_package: Callable[[Outcome], None] | None = None
+    told: set[str] = field(default_factory=set)  # paths already passed to ``on_package``
+
+    def settle(self, outcome: Outcome) -> None:
+        """A package's outcome is known: keep it and tell ``on_package`` (once per path)."""
+        self.outcomes[outcome.path] = outcome
+        if self.on_package is not None and outcome.path not in self.told:
+            self.told.add(outcome.path)
+            self.on_package(outcome)
 
 
 async def sync_once(
@@ -79,6 +88,8 @@ async def sync_once(
     session: Session | None = None,
     trigger: str = "sync-once",
     full: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_package: Callable[[Outcome], None] | None = None,
 ) -> SyncResult:
     """Sync the commit at ``settings.git.ref`` and record it (unless ``dry_run``).
 
@@ -87,19 +98,28 @@ async def sync_once(
 
     Raises ``SourceError``/``ConfigError`` when there is nothing to sync at all (bad repo, ref,
     path, limits); everything that concerns one package ends up in that package's ``Outcome``.
+    ``on_start(total)`` is called once the package directories are known, ``on_package`` as
+    each package's outcome is known (progress); neither may raise.
     """
+    run = _Run(on_package=on_package)
     if session is None:
         async with Session.open(settings) as opened:
-            return await _sync(opened, repo, repository, trigger, full or settings.full_sync)
-    return await _sync(session, repo, repository, trigger, full or settings.full_sync)
+            return await _sync(
+                opened, repo, repository, trigger, full or settings.full_sync, run, on_start
+            )
+    return await _sync(
+        session, repo, repository, trigger, full or settings.full_sync, run, on_start
+    )
 
 
-async def _sync(
+async def _sync(  # noqa: PLR0917 - one call site
     session: Session,
     repo: Path | None,
     repository: Repository | None,
     trigger: str,
     full: bool,
+    run: _Run,
+    on_start: Callable[[int], None] | None,
 ) -> SyncResult:
     settings = session.settings
     started = datetime.now(UTC)
@@ -118,10 +138,15 @@ async def _sync(
             refs: Sequence[PackageRef] = await in_git(
                 source.package_refs, commit, settings.git.path, settings.limits
             )
+            # The first call proves the URL and the key, once: a wrong URL, a dead host or a
+            # rejected key stops the run before any package is asked about, with one line.
+            await session.api.probe()
+            if on_start is not None:
+                on_start(len(refs))
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
             try:
                 return await _reconcile(
-                    session, source, commit, refs, in_git, trigger, full, started
+                    session, source, commit, refs, in_git, trigger, full, started, run
                 )
             finally:
                 structlog.contextvars.unbind_contextvars("commit", "trigger")
@@ -139,6 +164,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     trigger: str,
     full: bool,
     started: datetime,
+    run: _Run,
 ) -> SyncResult:
     settings = session.settings
     ledger = session.ledger
@@ -156,9 +182,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         create_packages=settings.create_packages,
         verify_content=settings.verify_content or full,
     )
-    run = _Run()
     for outcome in classified.unchanged:
-        run.outcomes[outcome.path] = outcome
+        run.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
     fatal: str | None = None
 
@@ -166,8 +191,13 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         item = await in_git(source.read_package, ref, settings.limits)  # type: ignore[misc]
         assert isinstance(item, DesiredPackage | PackageFailure)  # noqa: S101
         if isinstance(item, PackageFailure):
-            run.outcomes[item.path] = Outcome(
-                path=item.path, status=Status.FAILED, package_id=item.package_id, error=item.error
+            run.settle(
+                Outcome(
+                    path=item.path,
+                    status=Status.FAILED,
+                    package_id=item.package_id,
+                    error=item.error,
+                )
             )
             return
         async with slots:
@@ -180,10 +210,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                       unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
-    if run.asked == 0 and fatal is None and classified.unchanged:
-        fatal = await _check_key(session)
     for outcome in run.outcomes.values():
-        _log_outcome(outcome)
+        log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
             journal.add(outcome)
     result = SyncResult(
@@ -194,6 +222,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         started_at=started,
         finished_at=datetime.now(UTC),
         fatal_error=fatal,
+        notes=tag_notes(commit, run.outcomes.values()),
     )
     journal.finish(result)
     if not settings.dry_run:
@@ -235,7 +264,7 @@ async def _stages(
         _refuse_shared_targets(run, unchanged)
         if writer is None:
             for planned in run.planned.values():
-                run.outcomes[planned.desired.path] = _would_create(planned, commit)
+                run.settle(would_create(planned.desired, planned.plan, commit))
             return
         async with asyncio.TaskGroup() as group:
             for planned in run.planned.values():
@@ -271,16 +300,18 @@ async def _read_and_plan(  # noqa: PLR0917 - one call site
     except (ApiAuthError, ApiUnreachable):
         raise
     except FaasGitopsError as exc:
-        run.outcomes[desired.path] = _failure(desired, exc)
+        run.settle(failure(desired, exc))
         return
     if plan is not None and plan.action is Action.NOOP:
-        run.outcomes[desired.path] = Outcome(
-            path=desired.path,
-            status=Status.UNCHANGED,
-            package_id=plan.remote_package_id,
-            revision_name=plan.revision_name,
-            revision_id=plan.latest_revision_id,
-            name=desired.name,
+        run.settle(
+            Outcome(
+                path=desired.path,
+                status=Status.UNCHANGED,
+                package_id=plan.remote_package_id,
+                revision_name=plan.revision_name,
+                revision_id=plan.latest_revision_id,
+                name=desired.name,
+            )
         )
         return
     run.planned[desired.path] = _Planned(desired, remote, plan)
@@ -296,43 +327,8 @@ async def _write(writer: Writer, planned: _Planned, run: _Run, slots: asyncio.Se
         except (ApiAuthError, ApiUnreachable):
             raise
         except FaasGitopsError as exc:
-            outcome = _failure(planned.desired, exc, planned.plan)
-    run.outcomes[planned.desired.path] = outcome
-
-
-def _failure(
-    desired: DesiredPackage, exc: FaasGitopsError, plan: PackagePlan | None = None
-) -> Outcome:
-    return Outcome(
-        path=desired.path,
-        status=Status.FAILED,
-        package_id=plan.remote_package_id if plan else desired.package_id,
-        correlation_id=exc.correlation_id if isinstance(exc, ApiError) else None,
-        error=str(exc),
-        name=desired.name,
-    )
-
-
-def _would_create(planned: _Planned, commit: CommitInfo) -> Outcome:
-    if planned.plan is None:
-        return Outcome(
-            path=planned.desired.path,
-            status=Status.WOULD_CREATE,
-            revision_name=planning.base_revision_name(commit),
-            changes=tuple(
-                FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
-                for fn in sorted(planned.desired.functions, key=lambda fn: fn.name)
-            ),
-            name=planned.desired.name,
-        )
-    return Outcome(
-        path=planned.desired.path,
-        status=Status.WOULD_CREATE,
-        package_id=planned.plan.remote_package_id,
-        revision_name=planned.plan.revision_name,
-        changes=planned.plan.changes,
-        name=planned.desired.name,
-    )
+            outcome = failure(planned.desired, exc, planned.plan)
+    run.settle(outcome)
 
 
 def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
@@ -354,49 +350,15 @@ def _refuse_shared_targets(run: _Run, unchanged: Sequence[Outcome]) -> None:
         for path, field_name in group:
             run.planned.pop(path, None)
             previous = run.outcomes.get(path)
-            run.outcomes[path] = Outcome(
-                path=path,
-                status=Status.FAILED,
-                package_id=previous.package_id if previous else None,
-                error=f"{manifest_of(path)}: {field_name}: the same remote package "
-                f"is the target of {paths}; give each directory its own package",
+            run.settle(
+                Outcome(
+                    path=path,
+                    status=Status.FAILED,
+                    package_id=previous.package_id if previous else None,
+                    error=f"{manifest_of(path)}: {field_name}: the same remote package "
+                    f"is the target of {paths}; give each directory its own package",
+                )
             )
-
-
-async def _check_key(session: Session) -> str | None:
-    """With nothing to ask about, still prove the key works: a revoked key must not pass.
-
-    Only a rejected key matters here; other errors are logged (nothing needed syncing).
-    """
-    try:
-        await session.api.check_access()
-    except (ApiAuthError, ApiUnreachable) as exc:
-        return str(exc)
-    except ApiError as exc:
-        log.warning("api.check_failed", error=str(exc))
-    return None
-
-
-_EVENTS = {status: f"package.{status.value}" for status in Status}
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    fields = {
-        "path": outcome.path,
-        "status": outcome.status.value,
-        "package_id": outcome.package_id,
-        "revision_name": outcome.revision_name,
-        "revision_id": outcome.revision_id,
-        "correlation_id": outcome.correlation_id,
-        "error": outcome.error,
-    }
-    if outcome.status is Status.FAILED:
-        log.warning("package.failed", **fields)
-    elif outcome.status is Status.UNCHANGED:
-        log.debug("package.unchanged", **fields)
-    else:
-        event = _EVENTS[outcome.status]
-        log.info(event, **fields)
 
 
 def open_source(settings: Settings, repo: Path | None) -> Repository:

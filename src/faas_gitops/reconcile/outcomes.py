@@ -1,0 +1,106 @@
+"""Outcomes the pipeline builds without writing anything, and how each one is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+
+from faas_gitops.errors import ApiError, FaasGitopsError
+from faas_gitops.models import (
+    ChangeKind,
+    CommitInfo,
+    DesiredPackage,
+    FunctionChange,
+    Outcome,
+    PackagePlan,
+    Status,
+)
+from faas_gitops.reconcile import plan as planning
+
+log = structlog.get_logger(__name__)
+
+
+def failure(
+    desired: DesiredPackage, exc: FaasGitopsError, plan: PackagePlan | None = None
+) -> Outcome:
+    return Outcome(
+        path=desired.path,
+        status=Status.FAILED,
+        package_id=plan.remote_package_id if plan else desired.package_id,
+        correlation_id=exc.correlation_id if isinstance(exc, ApiError) else None,
+        error=str(exc),
+        name=desired.name,
+    )
+
+
+def would_create(desired: DesiredPackage, plan: PackagePlan | None, commit: CommitInfo) -> Outcome:
+    """What a dry run reports for a package it would write (``plan`` None: a new package)."""
+    if plan is None:
+        return Outcome(
+            path=desired.path,
+            status=Status.WOULD_CREATE,
+            revision_name=planning.base_revision_name(commit),
+            changes=tuple(
+                FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
+                for fn in sorted(desired.functions, key=lambda fn: fn.name)
+            ),
+            name=desired.name,
+        )
+    return Outcome(
+        path=desired.path,
+        status=Status.WOULD_CREATE,
+        package_id=plan.remote_package_id,
+        revision_name=plan.revision_name,
+        changes=plan.changes,
+        name=desired.name,
+    )
+
+
+def tag_notes(commit: CommitInfo, outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    """A tag pushed after its commit was synced: the revision already carries the SHA's name.
+
+    The content is the same, so no second revision is made; say where the tag points instead.
+    """
+    if not commit.tags:
+        return ()
+    sha_name = planning.base_revision_name(CommitInfo(commit.sha, commit.subject))
+    tag = commit.tags[0]
+    notes: list[str] = []
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        if outcome.status is not Status.UNCHANGED or outcome.revision_name != sha_name:
+            continue
+        log.info(
+            "revision.tag_points_at_existing",
+            path=outcome.path,
+            tag=tag,
+            revision_name=outcome.revision_name,
+            revision_id=outcome.revision_id,
+        )
+        notes.append(
+            f"{outcome.path}: tag {tag} points at the existing revision {outcome.revision_name} "
+            "(same content, no new revision; tag before pushing, or push the tag with the commit)"
+        )
+    return tuple(notes)
+
+
+_EVENTS = {status: f"package.{status.value}" for status in Status}
+
+
+def log_outcome(outcome: Outcome) -> None:
+    fields = {
+        "path": outcome.path,
+        "status": outcome.status.value,
+        "package_id": outcome.package_id,
+        "revision_name": outcome.revision_name,
+        "revision_id": outcome.revision_id,
+        "correlation_id": outcome.correlation_id,
+        "error": outcome.error,
+    }
+    if outcome.status is Status.FAILED:
+        log.warning("package.failed", **fields)
+    elif outcome.status is Status.UNCHANGED:
+        log.debug("package.unchanged", **fields)
+    else:
+        event = _EVENTS[outcome.status]
+        log.info(event, **fields)
