@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from daemon_support import DaemonProcess, StartDaemon, daemon_env, wait_until
 
-from e2e import API_KEY, SAMPLE_REPO
+from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
@@ -50,7 +50,7 @@ def emulator(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
 def repo(tmp_path: Path) -> GitRepo:
     """The sample repository, committed once."""
     repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repository.commit("Import the sample packages")
     return repository
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from e2e import SAMPLE_REPO
+from e2e import PACKAGES_ONLY, SAMPLE_REPO
 from faas_gitops.daemon import Daemon, parse_listen, retry_delay, stuck_after
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.server import MAX_WEBHOOK_BYTES, LoopState, create_app, signature_valid
@@ -269,7 +269,7 @@ def test_only_creates_for_packages_already_in_sync_at_the_same_commit_count_as_d
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repository.commit("Import the sample packages")
     return repository
 
