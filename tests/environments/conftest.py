@@ -24,7 +24,7 @@ def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def emulator_config(mode: dict[str, Any]) -> dict[str, Any]:
     """Override fields here (``emulator_config["max_running_deployments"] = 2``) per test."""
-    return {"api_key": API_KEY, "deploy_delay_ms": 20, **mode}
+    return {"api_key": API_KEY, "deploy_delay_ms": 20, "max_running_deployments": 20, **mode}
 
 
 @pytest.fixture

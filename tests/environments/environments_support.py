@@ -85,3 +85,12 @@ def statuses(document: dict[str, Any]) -> dict[tuple[str, str], str]:
         for package in document["packages"]
         for deployment in package["deployments"]
     }
+
+
+def deployments(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(package path, environment) -> its deployment document, from a JSON sync result."""
+    return {
+        (package["path"], deployment["environment"]): deployment
+        for package in document["packages"]
+        for deployment in package["deployments"]
+    }
