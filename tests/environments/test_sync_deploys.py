@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments, statuses
 
+from faas_gitops.state import Ledger
+
 
 def test_a_first_sync_on_main_deploys_every_package_to_staging_and_nothing_to_production(
     env: Env,
@@ -221,3 +223,29 @@ def test_environment_names_the_environments_to_act_on(env: Env) -> None:
     assert code == 0, [p["deployments"] for p in document["packages"]]
     assert statuses(document) == {(name, "production"): "deployed" for name in PACKAGES}
     assert env.running(STAGING) == {}
+
+
+def test_the_ledger_records_every_step_and_a_result_per_package_and_environment(
+    env: Env,
+) -> None:
+    _, document = env.sync_json()
+
+    with Ledger(env.state) as ledger:
+        results = ledger.history(environment="staging")
+        rows = ledger._db.conn.execute(  # the step rows have no query of their own yet
+            "SELECT path, step, status, correlation_id FROM deployments WHERE step != 'result'"
+            " ORDER BY id"
+        ).fetchall()
+    assert sorted((r.path, r.status) for r in results) == [(name, "deployed") for name in PACKAGES]
+    by_path = {k[0]: d for k, d in deployments(document).items()}
+    assert {r.path: r.correlation_id for r in results} == {
+        path: d["correlationId"] for path, d in by_path.items()
+    }
+    for name in PACKAGES:
+        steps = [(step, status) for path, step, status, _ in rows if path == name]
+        assert steps[:2] == [("create", "pending"), ("create", "ok")]
+        assert ("start", "pending") in steps
+        assert ("start", "ok") in steps
+    writes = [cid for _, step, status, cid in rows if status == "ok" and step != "running"]
+    assert writes
+    assert all(writes)  # every answered write carries the API's correlation ID
