@@ -249,3 +249,17 @@ def test_the_ledger_records_every_step_and_a_result_per_package_and_environment(
     writes = [cid for _, step, status, cid in rows if status == "ok" and step != "running"]
     assert writes
     assert all(writes)  # every answered write carries the API's correlation ID
+
+
+def test_an_environment_flag_without_faas_gitops_yaml_is_one_line_and_exit_2(env: Env) -> None:
+    env.repo.remove("faas-gitops.yaml")
+    env.repo.commit("No environments")
+
+    run = env.cli("--environment", "staging")
+
+    assert run.code == 2
+    assert run.stderr.strip().splitlines()[-1] == (
+        "faas-gitops: error: --environment staging: not defined in faas-gitops.yaml"
+        " (defined: none: there is no faas-gitops.yaml)"
+    )
+    assert env.writes() == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from environments_support import PRODUCTION, Env, deployments
 
 
+@pytest.mark.slow
 def test_a_423_while_another_start_is_in_flight_is_waited_out(env: Env) -> None:
     env.repo.remove("presence-tracker").remove("webhooks")
     env.repo.commit("Only chat-moderation")
@@ -17,7 +19,7 @@ def test_a_423_while_another_start_is_in_flight_is_waited_out(env: Env) -> None:
         if store.revision_deployments(r["id"])
     ]  # fmt: skip
     other = store.create_deployment(revision["id"], PRODUCTION)
-    store.start_deployment(other["id"], delay_ms=600, max_running=5)  # another replica's start
+    store.start_deployment(other["id"], delay_ms=3000, max_running=5)  # another replica's start
     env.clear()
 
     code, document = env.sync_json()
