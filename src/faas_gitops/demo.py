@@ -3,8 +3,8 @@
 It starts the emulator on loopback, makes a throw-away git repository from ``sample-repo/``,
 syncs it (deploying every package to staging), edits a function, commits and tags ``v1.1.0``,
 shows the dry-run plan, syncs again (staging rolls over), promotes what runs on staging to
-production and prints the history with correlation IDs. Everything it creates lives in a temporary directory
-that is removed at the end; nothing is left running.
+production and prints the history with correlation IDs. Everything it creates lives in a
+temporary directory that is removed at the end; nothing is left running.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ from environments_support import PACKAGES, STAGING, Env
 
 from e2e import API_KEY
 
+pytest_plugins = ["environments_fixtures"]
+
 DEADLINE_S = 15.0  # generous, for a loaded machine; the 2 s promise is checked on its own
 
 

@@ -8,6 +8,8 @@ from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments
 
 from faas_gitops.state import Ledger
 
+pytest_plugins = ["environments_fixtures"]
+
 
 def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env: Env) -> None:
     _, synced = env.sync_json()

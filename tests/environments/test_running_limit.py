@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from environments_support import STAGING, Env, deployments, statuses
 
+pytest_plugins = ["environments_fixtures"]
+
 
 @pytest.fixture
 def emulator_config(mode: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments
 
 from faas_gitops.state import Ledger
 
+pytest_plugins = ["environments_fixtures"]
+
 
 def test_a_first_sync_on_main_deploys_every_package_to_staging_and_nothing_to_production(
     env: Env,

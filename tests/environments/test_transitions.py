@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from environments_support import PRODUCTION, Env, deployments
 
+pytest_plugins = ["environments_fixtures"]
+
 
 @pytest.mark.slow
 def test_a_423_while_another_start_is_in_flight_is_waited_out(env: Env) -> None:

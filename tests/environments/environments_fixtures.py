@@ -1,5 +1,6 @@
-"""Fixtures for environment tests: the sample repository *with* its ``faas-gitops.yaml``, the
-emulator on loopback (fast deployments) in both list modes, and the real CLI run in-process."""
+"""Fixtures for environment tests, loaded with ``pytest_plugins = ["environments_fixtures"]``:
+the sample repository *with* its ``faas-gitops.yaml``, the emulator on loopback (fast
+deployments) in both list modes, and the real CLI run in-process."""
 
 from __future__ import annotations
 
