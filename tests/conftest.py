@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hardening_support import SyncCli, sync
 
-from e2e import API_KEY, MODES, SAMPLE_REPO, Run, RunCli
+from e2e import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run, RunCli
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
@@ -34,7 +34,7 @@ def emulator(mode: dict[str, Any]) -> Iterator[RunningEmulator]:
 def repo(tmp_path: Path) -> GitRepo:
     """The sample repository, committed as one real git commit."""
     repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repository.commit("Import the sample packages")
     return repository
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 API_KEY = "sk-test-0123456789-secret"
 SAMPLE_REPO = Path(__file__).resolve().parents[1] / "sample-repo"
+# The packages only: tests that are not about environments copy the sample without its
+# faas-gitops.yaml, so their syncs make no deployment call (tests/environments add it back).
+PACKAGES_ONLY = shutil.ignore_patterns("faas-gitops.yaml")
 CHAT_ID = "550e8400-e29b-41d4-a716-446655440000"
 WEBHOOKS_ID = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
 

@@ -28,5 +28,9 @@ def test_the_demo_syncs_edits_plans_and_syncs_again_then_exits_0() -> None:
     assert "would-create  chat-moderation   v1.1.0" in out
     assert '+const DEFAULT_WORDS = ["darn", "heck", "drat"];' in out
     assert "3 packages: 1 created, 2 unchanged, 0 failed" in out
+    assert "staging: (none) → v1.0.0 deployed" in out
+    assert "staging: v1.0.0 → v1.1.0 would-deploy" in out
+    assert "staging: v1.0.0 → v1.1.0 deployed" in out
+    assert "production: (none) → v1.1.0 deployed" in out  # promoted from staging
     assert "CORRELATION ID" in out
     assert "Traceback" not in done.stderr

@@ -1,9 +1,10 @@
 """``faas-gitops demo``: the whole product in a few seconds, with nothing to set up.
 
 It starts the emulator on loopback, makes a throw-away git repository from ``sample-repo/``,
-syncs it, edits a function, commits and tags ``v1.1.0``, shows the dry-run plan, syncs again and
-prints the history with correlation IDs. Everything it creates lives in a temporary directory
-that is removed at the end; nothing is left running.
+syncs it (deploying every package to staging), edits a function, commits and tags ``v1.1.0``,
+shows the dry-run plan, syncs again (staging rolls over), promotes what runs on staging to
+production and prints the history with correlation IDs. Everything it creates lives in a
+temporary directory that is removed at the end; nothing is left running.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from faas_gitops import logs
+from faas_gitops.cli.promote import PromoteOptions, promote_once
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.report import render, render_history
-from faas_gitops.settings import ApiSettings, GitSettings, LogSettings, Settings
+from faas_gitops.settings import ApiSettings, DeploySettings, GitSettings, LogSettings, Settings
 from faas_gitops.state import Ledger
 
 _SOURCE_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
@@ -86,19 +88,23 @@ async def _run(sample: Path, tmp: Path, key: str) -> int:
     _git(repo, "commit", "--quiet", "-m", "Import the sample packages")
     _git(repo, "tag", "v1.0.0")
 
-    with serve_in_thread(EmulatorConfig(api_key=key)) as emulator:
+    config = EmulatorConfig(api_key=key, deploy_delay_ms=20, max_running_deployments=10)
+    with serve_in_thread(config) as emulator:
         emulator.store.seed_from(repo)
         settings = Settings(
             git=GitSettings(repo=str(repo)),
             api=ApiSettings(url=emulator.url, key=key),
             log=LogSettings(level="warning"),
             state_dir=tmp / "state",
+            # Syncs act on staging only, so production gets exactly what is promoted (a real
+            # repository lets its v* tags deploy production; see faas-gitops.yaml).
+            deploy=DeploySettings(environments=("staging",)),
         )
         sys.stdout.write(
             f"FaaS API emulator on {emulator.url}; git repository {repo}\n"
             f"(the same as: faas-gitops --sync-once --repo {repo} --api-url {emulator.url})\n"
         )
-        _step("1. first sync: every package gets a revision named after the tag")
+        _step("1. first sync: every package gets a revision named after the tag, on staging")
         first = await sync_once(settings)
         sys.stdout.write(render(first, "text", show_diff=False))
 
@@ -117,11 +123,18 @@ async def _run(sample: Path, tmp: Path, key: str) -> int:
         plan = await sync_once(settings.model_copy(update={"dry_run": True}))
         sys.stdout.write(render(plan, "text", show_diff=True))
 
-        _step("4. sync again: one new revision v1.1.0, the others unchanged")
+        _step("4. sync again: one new revision v1.1.0, rolled over on staging")
         second = await sync_once(settings)
         sys.stdout.write(render(second, "text", show_diff=False))
 
-        _step("5. faas-gitops history: every sync with the API's correlation IDs")
+        _step("5. faas-gitops promote --from staging --to production: what runs on staging")
+        promoted = await promote_once(
+            settings.model_copy(update={"deploy": DeploySettings()}),
+            PromoteOptions(source="staging", target="production"),
+        )
+        sys.stdout.write(render(promoted, "text", show_diff=False))
+
+        _step("6. faas-gitops history: every sync with the API's correlation IDs")
         with Ledger(settings.state_dir) as ledger:
             sys.stdout.write(render_history(ledger.history(limit=20), "text"))
         posts = sum(1 for r in emulator.requests if r.method == "POST")
@@ -129,5 +142,5 @@ async def _run(sample: Path, tmp: Path, key: str) -> int:
             f"\n{len(emulator.requests)} API requests, {posts} of them creates. "
             "Done; the temporary repository and the emulator are gone.\n"
         )
-    ok = first.ok and second.ok and second.summary["created"] == 1
+    ok = first.ok and second.ok and promoted.ok and second.summary["created"] == 1
     return 0 if ok else 1

@@ -65,6 +65,7 @@ def test_readiness_is_503_until_a_full_sync_succeeds_and_then_200(
         "lastSuccess": body["lastSuccess"],
         "consecutiveFailures": 0,
         "failingPackages": [],
+        "failingDeployments": [],
         "lastError": None,
         "syncing": False,
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import API_KEY, MODES, SAMPLE_REPO, Run
+from e2e import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from gitrepo import GitRepo
@@ -42,7 +42,7 @@ def test_running_from_a_package_directory_syncs_the_whole_repository(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repo.root / "packages", dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repo.root / "packages", dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repo.commit("the sample packages below packages/")
     inside = repo.root / "packages" / "webhooks"
     monkeypatch.chdir(inside)

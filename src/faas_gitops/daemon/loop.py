@@ -54,7 +54,7 @@ from faas_gitops.daemon.server import LoopState, create_app
 from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.errors import ConfigError, FaasGitopsError
-from faas_gitops.models import Status, SyncResult
+from faas_gitops.models import DeployStatus, Status, SyncResult
 from faas_gitops.notify import Notifier
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
@@ -390,6 +390,12 @@ class Daemon:
             state.consecutive_failures += 1
             state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
         state.failing_packages = failed
+        state.failing_deployments = [
+            f"{o.path}@{d.environment}"
+            for o in result.outcomes
+            for d in o.deployments
+            if d.status is DeployStatus.FAILED
+        ]
         state.package_names = {o.path: o.name for o in result.outcomes if o.name}
         self.metrics.record_sync(
             result,

@@ -18,7 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from faas_gitops.models import Status, SyncResult
+from faas_gitops.models import DeployStatus, Status, SyncResult
 
 PREFIX = "faas_gitops"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -29,6 +29,8 @@ WEBHOOK_RESULTS = ("accepted", "duplicate", "unauthorized", "too_large", "stoppi
 DROP_REASONS = ("read_timeout", "connection_cap")
 NOTIFY_TARGETS = ("webhook", "slack", "github")
 NOTIFY_RESULTS = ("sent", "failed", "duplicate")
+#: Deployment results after which the revision named runs there.
+RUNS = (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
 
 
 class Metrics:
@@ -120,6 +122,24 @@ class Metrics:
         for target in NOTIFY_TARGETS:
             for outcome in NOTIFY_RESULTS:
                 self.notifications.labels(target=target, result=outcome)
+        self.deployments = Counter(
+            f"{PREFIX}_deployments",
+            "Package x environment results of the deployment stage, by environment and result",
+            ["environment", "result"],
+            registry=registry,
+        )
+        self.deployed_revision = Gauge(
+            f"{PREFIX}_deployed_revision_info",
+            "1 for the revision each package runs on each environment (as of its last result)",
+            ["environment", "package", "revision"],
+            registry=registry,
+        )
+        self.deployments_failing = Gauge(
+            f"{PREFIX}_deployments_failing",
+            "Package x environment deployments that failed in the last sync",
+            registry=registry,
+        )
+        self._running: dict[tuple[str, str], str] = {}  # (environment, path) -> revision name
         for reason in DROP_REASONS:
             self.http_connections_dropped.labels(reason=reason)
         for result in ("success", "failure"):
@@ -154,6 +174,33 @@ class Metrics:
         self.consecutive_failures.set(failures)
         if result.ok:
             self.last_success.set(result.finished_at.timestamp())
+        self.record_deployments(result)
+
+    def record_deployments(self, result: SyncResult) -> None:
+        """Count each deployment result; move the what-runs-where gauge to what now runs."""
+        failing = 0
+        for outcome in result.outcomes:
+            for deployment in outcome.deployments:
+                self.deployments.labels(
+                    environment=deployment.environment, result=deployment.status.value
+                ).inc()
+                failing += deployment.status is DeployStatus.FAILED
+                key = (deployment.environment, outcome.path)
+                if deployment.status is DeployStatus.PRUNED:
+                    self._set_running(key, None)
+                elif deployment.status in RUNS and deployment.revision_name:
+                    self._set_running(key, deployment.revision_name)
+        self.deployments_failing.set(failing)
+
+    def _set_running(self, key: tuple[str, str], revision: str | None) -> None:
+        previous = self._running.pop(key, None)
+        if previous is not None:
+            self.deployed_revision.remove(key[0], key[1], previous)
+        if revision is not None:
+            self._running[key] = revision
+            self.deployed_revision.labels(
+                environment=key[0], package=key[1], revision=revision
+            ).set(1)
 
     def record_error(self, *, duration: float, failures: int) -> None:
         """Count a sync that failed before it had a result (repository unreachable...)."""

@@ -68,6 +68,7 @@ class LoopState:
     commit: str | None = None  # of the last successful sync
     last_success: datetime | None = None
     failing_packages: list[str] = field(default_factory=list)
+    failing_deployments: list[str] = field(default_factory=list)  # "path@environment"
     package_names: dict[str, str] = field(default_factory=dict)  # path -> manifest name
     last_error: str | None = None
     sync_started: float | None = None  # clock() when the running sync began
@@ -87,6 +88,8 @@ class LoopState:
             return False, "no full sync has succeeded yet"
         if self.consecutive_failures >= self.unready_after:
             return False, f"{self.consecutive_failures} consecutive syncs failed"
+        if self.failing_deployments:
+            return True, f"ok; {len(self.failing_deployments)} deployment(s) failing"
         return True, "ok"
 
     def document(self) -> dict[str, Any]:
@@ -98,6 +101,7 @@ class LoopState:
             "lastSuccess": self.last_success.isoformat() if self.last_success else None,
             "consecutiveFailures": self.consecutive_failures,
             "failingPackages": list(self.failing_packages),
+            "failingDeployments": list(self.failing_deployments),
             "lastError": self.last_error,
             "syncing": self.sync_started is not None,
         }

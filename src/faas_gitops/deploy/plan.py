@@ -120,9 +120,17 @@ def plan_deployment(
             return replace(base, revision_name=pin, error=error)
         desired = pinned
     if desired is None or desired.id is None:
-        if dry_run:
+        if dry_run:  # a revision this run would create: show what it would replace
             name = desired.name if desired else None
-            return replace(base, action=DeployAction.WOULD_DEPLOY, revision_name=name)
+            here = [d for d in on_keyset if d.keyset_id == environment.keyset_id and d.running]
+            previous = min(here, key=_order) if here else None
+            return replace(
+                base,
+                action=DeployAction.WOULD_DEPLOY,
+                revision_name=name,
+                previous_deployment_id=previous.id if previous else None,
+                previous_revision_name=names.get(previous.revision_id) if previous else None,
+            )
         return replace(base, error=f"{path}: no revision to deploy to {environment.name}")
     name = desired.name or names.get(desired.id)
     return _plan_change(

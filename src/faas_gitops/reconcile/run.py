@@ -39,6 +39,7 @@ from faas_gitops.models import (
 )
 from faas_gitops.reconcile import plan as planning
 from faas_gitops.reconcile.classify import classify
+from faas_gitops.reconcile.deploy_hook import DeployHook
 from faas_gitops.reconcile.journal import SyncJournal
 from faas_gitops.reconcile.outcomes import failure, log_outcome, tag_notes, would_create
 from faas_gitops.reconcile.remote import RemoteReader, RemoteState, manifest_of
@@ -68,6 +69,7 @@ class _Run:
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
+    desired: dict[str, DesiredPackage] = field(default_factory=dict)  # read in this sync
     asked: int = 0  # packages the API was asked about
     on_package: Callable[[Outcome], None] | None = None
     told: set[str] = field(default_factory=set)  # paths already passed to ``on_package``
@@ -167,6 +169,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     run: _Run,
 ) -> SyncResult:
     settings = session.settings
+    deploy = await DeployHook.prepare(settings, source, commit, in_git)  # before any write
     ledger = session.ledger
     pending = ledger.pending_writes() if ledger is not None else []
     pending_by_path: defaultdict[str, list[PendingWrite]] = defaultdict(list)
@@ -200,6 +203,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                 )
             )
             return
+        run.desired[item.path] = item
         async with slots:
             run.asked += 1
             await _read_and_plan(reader, item, commit, run, journal, pending_by_path)
@@ -210,6 +214,11 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                       unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
+    if deploy is not None and fatal is None:
+        fatal = await deploy.run(
+            api=session.api, cache=session.cache, ledger=ledger, sync_id=journal.sync_id,
+            source=source, refs=refs, outcomes=run.outcomes, desired=run.desired, in_git=in_git,
+        )  # fmt: skip
     for outcome in run.outcomes.values():
         log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):

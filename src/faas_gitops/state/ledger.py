@@ -139,8 +139,12 @@ class Ledger(HistoryQueries, Closing):
         package_id: str | None,
         step: str,
         outcome: DeploymentOutcome,
+        status: str | None = None,
     ) -> None:
-        """One deployment step (create, start, update, stop, result), committed at once."""
+        """One deployment step (create, start, update, stop, result), committed at once.
+
+        ``status``: a step's own answer (``pending``, ``ok``, ``busy``...); default the outcome's.
+        """
         with self._lock, self._transaction():
             self._db.conn.execute(
                 "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
@@ -149,7 +153,7 @@ class Ledger(HistoryQueries, Closing):
                 " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
-                    outcome.status.value, outcome.revision_name, outcome.revision_id,
+                    status or outcome.status.value, outcome.revision_name, outcome.revision_id,
                     outcome.deployment_id, outcome.previous_deployment_id,
                     outcome.previous_revision_name, outcome.correlation_id, outcome.error,
                     to_utc_text(datetime.now(UTC)),

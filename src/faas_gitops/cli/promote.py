@@ -1,0 +1,274 @@
+"""``faas-gitops promote --from staging --to production``: run what was tested, as it was tested.
+
+No new revision: each package gets onto the ``--to`` keyset exactly the revision id RUNNING on
+the ``--from`` keyset, with the deployment stage's own steps, recorded in the ledger as a sync
+with trigger ``promote`` and rendered like one. The environments come from ``faas-gitops.yaml``
+at HEAD of ``--repo``/``--ref``/``--path`` (the same file a sync reads), package ids from the
+manifests or, for a package matched by name, from the state dir's record of the last sync.
+A package restricted away from ``--to`` or pinned there is left alone: the manifest wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from faas_gitops import logs
+from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from faas_gitops.errors import (
+    ApiAuthError,
+    ApiUnreachable,
+    ConfigError,
+    FaasGitopsError,
+    SourceError,
+)
+from faas_gitops.models import CommitInfo, DesiredPackage, Outcome, Status, SyncResult
+from faas_gitops.options import Opt, add_options, build
+from faas_gitops.settings import Settings
+from faas_gitops.source.environments import Environment
+from faas_gitops.state.cache import CACHE_FILENAME, StateCache, SyncedPackage
+
+log = structlog.get_logger(__name__)
+
+
+class PromoteOptions(BaseModel):
+    """Promote's own options; every sync flag (API, git, state dir, output) applies too."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="promote")
+
+    source: Annotated[
+        str, Opt("--from", "environment whose running revisions are promoted", "NAME", twin=False)
+    ]
+    target: Annotated[str, Opt("--to", "environment to deploy them onto", "NAME", twin=False)]
+    packages: Annotated[
+        tuple[str, ...],
+        Opt("--package", "only this package directory (repeatable)", "PATH", twin=False),
+    ] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Package:
+    path: str
+    name: str | None
+    package_id: str | None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faas-gitops promote",
+        description="Deploy onto one environment exactly the revisions running on another "
+        "(environments from faas-gitops.yaml at the synced ref).",
+    )
+    add_options(parser, PromoteOptions)
+    add_options(parser, Settings)
+    return parser
+
+
+def main(args: list[str]) -> int:
+    from faas_gitops.cli import load_settings  # noqa: PLC0415 - the package imports this lazily
+
+    namespace = build_parser().parse_args(args)
+    try:
+        options = build(PromoteOptions, namespace, {})
+        settings = load_settings(namespace, os.environ)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    logs.configure(settings.log.level, settings.log.format)
+    try:
+        return asyncio.run(_promote(settings, options))
+    except KeyboardInterrupt:
+        from faas_gitops.cli.common import EXIT_INTERRUPTED  # noqa: PLC0415
+
+        return fail("interrupted", EXIT_INTERRUPTED)
+
+
+async def _promote(settings: Settings, options: PromoteOptions) -> int:
+    from faas_gitops.report import render  # noqa: PLC0415 - keeps --help fast
+
+    try:
+        result = await promote_once(settings, options)
+    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
+        return fail(str(exc), EXIT_USAGE)  # stopped before anything was promoted
+    except FaasGitopsError as exc:
+        return fail(str(exc), EXIT_FAILED)
+    sys.stdout.write(render(result, settings.output, show_diff=False))
+    sys.stdout.flush()
+    if result.fatal_error is not None:
+        return fail(result.fatal_error, EXIT_USAGE)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResult:
+    """Promote, record, and return the result; ``ConfigError`` for a bad environment or path."""
+    from faas_gitops.deploy import Timing, promote  # noqa: PLC0415
+    from faas_gitops.deploy.environment import PackageRef  # noqa: PLC0415
+    from faas_gitops.reconcile.deploy_hook import (  # noqa: PLC0415
+        CacheDeployments,
+        DeploymentJournal,
+    )
+    from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
+    from faas_gitops.reconcile.session import Session  # noqa: PLC0415
+
+    started = datetime.now(UTC)
+    read = await asyncio.to_thread(_read_repository, settings, options)
+    commit, source_env, target_env, packages = read.commit, read.source, read.target, read.packages
+    async with Session.open(settings) as session:
+        known = _synced_packages(settings, session.cache)
+        refs: list[PackageRef] = []
+        failed: dict[str, Outcome] = {}
+        for package in packages:
+            package_id = package.package_id or getattr(known.get(package.path), "package_id", None)
+            if package_id:
+                refs.append(PackageRef(package.path, package_id))
+                continue
+            failed[package.path] = Outcome(
+                path=package.path,
+                status=Status.FAILED,
+                name=package.name,
+                error=f"{package.path}: no package id yet; sync it once before promoting it",
+            )
+        journal = SyncJournal.begin(session.ledger, commit, settings, "promote", started)
+        deploy_journal = None
+        if session.ledger is not None and journal.sync_id is not None:
+            ids = {ref.path: ref.package_id for ref in refs}
+            deploy_journal = DeploymentJournal(
+                session.ledger, journal.sync_id, [target_env], {}, ids
+            )
+        fatal = None
+        results = {}
+        try:
+            results = await promote(
+                session.api,
+                source_env=source_env,
+                target_env=target_env,
+                packages=refs,
+                dry_run=settings.dry_run,
+                concurrency=settings.api.concurrency,
+                known=CacheDeployments(session.cache),
+                journal=deploy_journal,
+                timing=Timing(deploy_timeout=settings.deploy.timeout),
+            )
+        except (ApiAuthError, ApiUnreachable) as exc:
+            fatal = str(exc)
+        names = {p.path: p.name for p in packages}
+        outcomes = dict(failed)
+        for ref in refs:
+            deployments = results.get(ref.path, ())
+            for deployment in deployments:
+                if deploy_journal is not None:
+                    deploy_journal.result(ref.path, deployment)
+            outcomes[ref.path] = Outcome(
+                path=ref.path,
+                status=Status.UNCHANGED,
+                package_id=ref.package_id,
+                name=names.get(ref.path),
+                revision_name=deployments[0].revision_name if deployments else None,
+                revision_id=deployments[0].revision_id if deployments else None,
+                deployments=deployments,
+            )
+        for outcome in failed.values():
+            journal.add(outcome)
+        result = SyncResult(
+            commit=commit.sha,
+            ref=settings.git.ref or "HEAD",
+            dry_run=settings.dry_run,
+            outcomes=tuple(sorted(outcomes.values(), key=lambda o: o.path)),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            fatal_error=fatal,
+        )
+        journal.finish(result)
+    log.info(
+        "promote.finished",
+        source=source_env.name,
+        target=target_env.name,
+        packages=len(outcomes),
+        ok=result.ok,
+    )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    commit: CommitInfo
+    source: Environment
+    target: Environment
+    packages: list[_Package]
+
+
+def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
+    """The commit, the two environments and the packages to promote (git, in a thread)."""
+    from faas_gitops.models import PackageFailure  # noqa: PLC0415
+    from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME, load_environments  # noqa: PLC0415
+
+    source = open_source(settings, None)
+    try:
+        commit = source.resolve(settings.git.ref or "HEAD")
+        config = load_environments(source, commit, settings.git.path)
+        if config is None:
+            raise ConfigError(
+                f"{CONFIG_NAME}: not found at the root of --path in {commit.sha[:12]};"
+                " promote needs the environments it defines"
+            )
+        defined = config.by_name()
+        chosen = []
+        for flag, name in (("--from", options.source), ("--to", options.target)):
+            if name not in defined:
+                raise ConfigError(
+                    f"{flag} {name}: not defined in {CONFIG_NAME} (defined: {', '.join(defined)})"
+                )
+            chosen.append(defined[name])
+        if options.source == options.target:
+            raise ConfigError(f"--from and --to both name {options.source}; name two environments")
+        refs = source.package_refs(commit, settings.git.path, settings.limits)
+        paths = {ref.path for ref in refs}
+        for wanted in options.packages:
+            if wanted not in paths:
+                raise ConfigError(
+                    f"--package {wanted}: no package directory there in {commit.sha[:12]}"
+                    f" (packages: {', '.join(sorted(paths))})"
+                )
+        packages: list[_Package] = []
+        for ref in refs:
+            if options.packages and ref.path not in options.packages:
+                continue
+            item = source.read_package(ref, settings.limits)
+            if isinstance(item, PackageFailure):
+                raise ConfigError(item.error)
+            if _left_alone(item, options.target):
+                log.info("promote.skipped", path=item.path, environment=options.target)
+                continue
+            packages.append(_Package(item.path, item.name, item.package_id))
+    finally:
+        source.close()
+    return _Read(commit, chosen[0], chosen[1], packages)
+
+
+def _synced_packages(settings: Settings, cache: StateCache) -> dict[str, SyncedPackage]:
+    """The package ids the last sync found; a dry run's memory-only cache reads the file too."""
+    if not settings.dry_run or not (settings.state_dir / CACHE_FILENAME).exists():
+        return cache.synced_packages()
+    on_disk = StateCache(settings.state_dir, settings.api.url)
+    try:
+        return on_disk.synced_packages()
+    finally:
+        on_disk.close()
+
+
+def _left_alone(package: DesiredPackage, target: str) -> bool:
+    """Restricted away from the target, or pinned there: the manifest decides, not promote."""
+    if package.environments is not None and target not in package.environments:
+        return True
+    return any(name == target for name, _ in package.pins)
+
+
+__all__ = ["PromoteOptions", "build_parser", "main", "promote_once"]
