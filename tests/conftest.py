@@ -79,7 +79,7 @@ def git_repo(tmp_path: Path) -> GitRepo:
 
 
 @pytest.fixture
-def cli_run(
+def hardened_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> SyncCli:
     def run(emulator: RunningEmulator, repo: GitRepo, *args: str, log_format: str = "json") -> Run:

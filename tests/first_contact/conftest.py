@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import API_KEY, SAMPLE_REPO, Run, RunCli
+from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO, Run, RunCli
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
@@ -29,7 +29,7 @@ def emulator() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     repository = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repository.commit("Import the sample packages")
     return repository
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from e2e import API_KEY, SAMPLE_REPO, Run
+from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO, Run
 from faas_gitops import cli
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
@@ -17,7 +17,7 @@ from gitrepo import GitRepo
 
 def sample_repo(root: Path) -> GitRepo:
     repository = GitRepo(root)
-    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repository.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repository.commit("Import the sample packages")
     return repository
 

@@ -48,13 +48,13 @@ def package_creates(records: list[Any]) -> int:
 
 
 def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_twice(
-    tmp_path: Path, cli_run: SyncCli
+    tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
     repo = with_package(sample_repo(tmp_path / "repo"), FRESH, MANIFEST.format(name=FRESH))
     config = EmulatorConfig(api_key=API_KEY, fault_drop_after_commit=1.0)
     with serve_in_thread(config) as emulator:
         emulator.store.seed_from(SAMPLE_REPO)
-        run = cli_run(emulator, repo, "--output", "json", "--create-packages")
+        run = hardened_cli(emulator, repo, "--output", "json", "--create-packages")
         assert run.code == 0, run.stderr
         fresh = by_path(run)[FRESH]
         assert fresh["status"] == "adopted"
@@ -64,14 +64,14 @@ def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_tw
 
 
 def test_a_5xx_package_create_that_stored_nothing_is_retried_and_creates_it_once(
-    tmp_path: Path, cli_run: SyncCli
+    tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
     repo = with_package(sample_repo(tmp_path / "repo"), FRESH, MANIFEST.format(name=FRESH))
     store = FailingFirstPackageCreate()
     store.seed_from(SAMPLE_REPO)
     store.failures = 1
     with serve_in_thread(EmulatorConfig(api_key=API_KEY), store) as emulator:
-        run = cli_run(emulator, repo, "--output", "json", "--create-packages")
+        run = hardened_cli(emulator, repo, "--output", "json", "--create-packages")
         assert run.code == 0, run.stderr
         fresh = by_path(run)[FRESH]
         assert fresh["status"] == "created"
@@ -86,7 +86,7 @@ def test_a_5xx_package_create_that_stored_nothing_is_retried_and_creates_it_once
 
 @pytest.mark.slow
 def test_control_characters_in_a_directory_name_are_escaped_in_every_human_output(
-    tmp_path: Path, cli_run: SyncCli
+    tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
     with serve_in_thread(EmulatorConfig(api_key=API_KEY)) as emulator:
         emulator.store.seed_from(SAMPLE_REPO)
@@ -95,7 +95,7 @@ def test_control_characters_in_a_directory_name_are_escaped_in_every_human_outpu
         repo = with_package(sample_repo(tmp_path / "repo"), HOSTILE, manifest)
         escaped = "evil\\nforged|row\\x1b[31mred"
 
-        text = cli_run(emulator, repo, "--output", "text", "--full-sync", log_format="console")
+        text = hardened_cli(emulator, repo, "--output", "text", "--full-sync", log_format="console")
         assert text.code == 0, text.stderr
         for stream in (text.stdout, text.stderr):
             assert "\x1b" not in stream
@@ -104,14 +104,14 @@ def test_control_characters_in_a_directory_name_are_escaped_in_every_human_outpu
         assert not [line for line in text.stdout.splitlines() if line.startswith("forged")]
         assert "\\nforged" in text.stderr  # the console log names the path, escaped
 
-        markdown = cli_run(emulator, repo, "--output", "markdown", "--full-sync")
+        markdown = hardened_cli(emulator, repo, "--output", "markdown", "--full-sync")
         assert markdown.code == 0, markdown.stderr
         assert "\x1b" not in markdown.stdout
         rows = [line for line in markdown.stdout.splitlines() if "evil" in line]
         assert len(rows) == 1, markdown.stdout
         assert rows[0].count("|") - rows[0].count("\\|") == rows_pipes(markdown.stdout)
 
-        raw = cli_run(emulator, repo, "--output", "json", "--full-sync")
+        raw = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
         assert HOSTILE in {p["path"] for p in document(raw)["packages"]}
         assert json.loads(raw.stdout)  # still one JSON document
 
@@ -126,13 +126,13 @@ def rows_pipes(markdown: str) -> int:
     ("package_id", "directory"), [("../../packages", "escape"), ("abc?size=1&x=", "inject")]
 )
 def test_a_package_id_that_is_not_an_id_fails_in_one_line_and_never_leaves_v2_faas(
-    package_id: str, directory: str, tmp_path: Path, cli_run: SyncCli
+    package_id: str, directory: str, tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
     manifest = f"packageId: {json.dumps(package_id)}\n" + MANIFEST.format(name=directory)
     repo = with_package(sample_repo(tmp_path / "repo"), directory, manifest)
     with serve_in_thread(EmulatorConfig(api_key=API_KEY)) as emulator:
         emulator.store.seed_from(SAMPLE_REPO)
-        run = cli_run(emulator, repo, "--output", "json", "--full-sync")
+        run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
         assert run.code == 1
         error = by_path(run)[directory]["error"]
         assert f"{directory}/package.yaml" in error

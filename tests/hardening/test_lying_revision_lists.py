@@ -109,7 +109,7 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
     fault: str,
     store: EmulatorStore,
     repo: GitRepo,
-    cli_run: SyncCli,
+    hardened_cli: SyncCli,
 ) -> None:
     # The oldest revision holds the tag with other content; 100 newer ones push it to page 5.
     store.add_revision(CHAT_ID, TAG, OTHER, description="made in the UI")
@@ -117,7 +117,7 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
     for emulator in lying(fault, store):
         for attempt in range(2):
             emulator.clear_requests()
-            run = cli_run(emulator, repo, "--output", "json", "--full-sync")
+            run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
             chat = by_path(run)["chat-moderation"]
             assert list_gets(emulator) <= BOUND
             assert chat_posts(emulator) <= 2
@@ -149,7 +149,7 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
         repo.write("chat-moderation/audit-log.js", "export default (r) => r.ok(); // v2\n")
         sha = repo.commit("Change the audit log")[:12]
         emulator.clear_requests()
-        run = cli_run(emulator, repo, "--output", "json", "--full-sync")
+        run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
         assert list_gets(emulator) <= BOUND
         if fault == "null-data":
             assert run.code == 1
@@ -167,19 +167,19 @@ def test_our_own_revision_hidden_beyond_page_0_is_adopted_never_created_again(
     fault: str,
     store: EmulatorStore,
     repo: GitRepo,
-    cli_run: SyncCli,
+    hardened_cli: SyncCli,
 ) -> None:
     # A first sync against an honest API made v1.0 for every package; then someone made 100
     # revisions with other content, so ours is the oldest, beyond page 0.
     with serve_in_thread(config("none"), store) as honest:
-        first = cli_run(honest, repo, "--output", "json")
+        first = hardened_cli(honest, repo, "--output", "json")
         assert first.code == 0, first.stderr
     add_old_revisions(store)
     before = len(names(store))
     for emulator in lying(fault, store):
         for _ in range(2):
             emulator.clear_requests()
-            run = cli_run(emulator, repo, "--output", "json", "--full-sync")
+            run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
             chat = by_path(run)["chat-moderation"]
             assert list_gets(emulator) <= BOUND
             assert chat_posts(emulator) <= 1
@@ -206,13 +206,13 @@ def test_our_own_revision_hidden_beyond_page_0_is_adopted_never_created_again(
 def test_a_409_on_a_name_no_listing_shows_fails_the_package_and_creates_no_suffix(
     store: EmulatorStore,
     repo: GitRepo,
-    cli_run: SyncCli,
+    hardened_cli: SyncCli,
 ) -> None:
     add_old_revisions(store)
     # The server says the name is taken, yet no listing, however made, shows it.
     store.force_error(CHAT_ID, status=409, code="FAAS-409", message="name taken", methods=("POST",))
     for emulator in lying("none", store):
-        run = cli_run(emulator, repo, "--output", "json")
+        run = hardened_cli(emulator, repo, "--output", "json")
         chat = by_path(run)["chat-moderation"]
         assert run.code == 1
         assert chat["status"] == "failed"

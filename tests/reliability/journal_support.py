@@ -55,7 +55,7 @@ def kill_after_creates(
 def history(state: Path, env: dict[str, str], cwd: Path) -> list[dict[str, Any]]:
     """Every ledger row, through ``faas-gitops history --output json`` (which must exit 0)."""
     done = run_cli(
-        "history", "--state-dir", str(state), "--output", "json", "--limit", "10000",
+        "history", "--state-dir", str(state), "--all", "--output", "json", "--limit", "10000",
         env=env, cwd=cwd,
     )  # fmt: skip
     assert done.code == 0, done.output

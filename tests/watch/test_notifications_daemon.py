@@ -12,7 +12,7 @@ import pytest
 from daemon_support import DaemonProcess, daemon_env, wait_until
 from notify_receivers import Receiver, always, serve
 
-from e2e import API_KEY, SAMPLE_REPO, WEBHOOKS_ID
+from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO, WEBHOOKS_ID
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
@@ -55,7 +55,7 @@ def test_a_failing_package_is_announced_once_even_across_a_daemon_restart(
     tmp_path: Path, daemon_emulator: RunningEmulator
 ) -> None:
     repo = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repo.root, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_REPO, repo.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     repo.commit("Import the sample packages")
     daemon_emulator.store.force_error(WEBHOOKS_ID)  # fails on every sync, retried with backoff
     with serve(Receiver(always(204, b""))) as hook:
