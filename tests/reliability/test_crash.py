@@ -119,8 +119,8 @@ def test_a_sync_killed_mid_way_then_restarted_converges_without_duplicates(tmp_p
     killed = [sync_id for sync_id, _, total, _, _ in syncs if not total]
     assert len(killed) == 2
     assert all(outcomes[sync_id] == PACKAGES for sync_id, _, total, _, _ in syncs if total)
-    history = run_cli("history", "--state-dir", str(state), "--all", "--output", "json", "--limit", "1000",
-                      env=env, cwd=tmp_path)  # fmt: skip
+    history = run_cli("history", "--state-dir", str(state), "--all", "--output", "json",
+                      "--limit", "1000", env=env, cwd=tmp_path)  # fmt: skip
     assert history.code == 0, history.stderr
     entries = json.loads(history.stdout)["entries"]
     assert len(entries) == 2 * PACKAGES + sum(outcomes.get(sync_id, 0) for sync_id in killed)
