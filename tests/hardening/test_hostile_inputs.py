@@ -142,4 +142,9 @@ def test_a_package_id_that_is_not_an_id_fails_in_one_line_and_never_leaves_v2_fa
         assert set(others.values()) == {"created"}
         assert emulator.requests
         assert all(r.path.startswith("/v2/faas/") for r in emulator.requests)
-        assert all("size" not in r.query or r.query["size"] != "1" for r in emulator.requests)
+        # Only the run's probe asks for a page of one, and only of the package list.
+        assert all(
+            r.path == "/v2/faas/packages"
+            for r in emulator.requests
+            if "size" in r.query and r.query["size"] == "1"
+        )
