@@ -1,7 +1,8 @@
 """Git is read while the API is already being asked; nothing is written before git is read.
 
-The reading thread is slowed down on purpose (each package handed over waits a little), so
-without the write gate the creates of the first packages would land before the read failed.
+The reading thread is slowed down on purpose (each chunk of packages handed over waits a
+little), so without the write gate the creates of the first packages would land before the read
+failed. Chunks are one package here (the sample has fewer packages than a real first chunk).
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ def mode() -> dict[str, Any]:
 
 @pytest.fixture
 def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> list[int]:
-    """Delay each package read from git; record the API requests seen by then."""
+    """Delay each chunk read from git; record the API requests seen by then."""
     seen: list[int] = []
     original = pipeline.open_source
+    monkeypatch.setattr(pipeline, "_FIRST_CHUNK", 1)
+    monkeypatch.setattr(pipeline, "_CHUNK", 1)
 
     def slowed(*args: Any, **kw: Any) -> Any:
         source = original(*args, **kw)
-        read = source.read_package
+        read = source.read_packages
 
         def read_slowly(*inner: Any) -> Any:
             item = read(*inner)
@@ -40,7 +43,7 @@ def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> li
             seen.append(len(emulator.requests))
             return item
 
-        monkeypatch.setattr(source, "read_package", read_slowly)
+        monkeypatch.setattr(source, "read_packages", read_slowly)
         return source
 
     monkeypatch.setattr(pipeline, "open_source", slowed)

@@ -4,9 +4,9 @@
     -> (read package -> read remote -> plan) each -> refuse shared targets -> write plans
     -> record
 
-Reads overlap: packages are read from git one after another in one thread (GitPython's object
-database is not thread-safe) while earlier packages are already being asked about, at most
-``--concurrency`` at once. Writes start only once the whole commit was read and checked, so a
+Reads overlap: packages are read from git in chunks (two pipelined ``cat-file`` round trips
+each) in one thread (GitPython's object database is not thread-safe) while earlier chunks are
+already being asked about, at most ``--concurrency`` requests at once. Writes start only once the whole commit was read and checked, so a
 repository-wide problem writes nothing. Every stage runs under an ``asyncio.TaskGroup``: a
 rejected key cancels the siblings without anyone polling a flag. A dry run is the same pipeline
 with no writer.
@@ -52,6 +52,9 @@ from faas_gitops.state.ledger import PendingWrite
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
+# Packages read from git per batch: the first small, so the first requests go out at once.
+_FIRST_CHUNK = 8
+_CHUNK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +193,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     slots = asyncio.Semaphore(settings.api.concurrency)
     fatal: str | None = None
 
-    async def read_one(ref: PackageRef) -> None:
-        item = await in_git(source.read_package, ref, settings.limits)  # type: ignore[misc]
-        assert isinstance(item, DesiredPackage | PackageFailure)  # noqa: S101
+    async def ask(item: DesiredPackage | PackageFailure) -> None:
         if isinstance(item, PackageFailure):
             run.settle(
                 Outcome(
@@ -208,8 +209,15 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
             run.asked += 1
             await _read_and_plan(reader, item, commit, run, journal, pending_by_path)
 
+    async def read_chunk(chunk: Sequence[PackageRef]) -> None:
+        items = await in_git(source.read_packages, chunk, settings.limits)
+        assert isinstance(items, list)  # noqa: S101
+        async with asyncio.TaskGroup() as group:
+            for item in items:
+                group.create_task(ask(item))
+
     try:
-        await _stages(run, classified.to_read, read_one, writer=None if settings.dry_run else
+        await _stages(run, _chunks(classified.to_read), read_chunk, writer=None if settings.dry_run else
                       Writer(reader, commit, journal), slots=slots, commit=commit,
                       unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
@@ -251,10 +259,21 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     return result
 
 
+def _chunks(refs: Sequence[PackageRef]) -> list[Sequence[PackageRef]]:
+    """The refs in read order, cut so the first requests leave early and later chunks are
+    big enough for git's batches to pay (two round trips per chunk)."""
+    chunks: list[Sequence[PackageRef]] = []
+    start, size = 0, _FIRST_CHUNK
+    while start < len(refs):
+        chunks.append(refs[start : start + size])
+        start, size = start + size, _CHUNK
+    return chunks
+
+
 async def _stages(
     run: _Run,
-    to_read: Sequence[PackageRef],
-    read_one: Callable[[PackageRef], Coroutine[Any, Any, None]],
+    to_read: Sequence[Sequence[PackageRef]],
+    read_one: Callable[[Sequence[PackageRef]], Coroutine[Any, Any, None]],
     *,
     writer: Writer | None,
     slots: asyncio.Semaphore,
@@ -268,8 +287,8 @@ async def _stages(
     """
     try:
         async with asyncio.TaskGroup() as group:
-            for ref in to_read:
-                group.create_task(read_one(ref))
+            for chunk in to_read:
+                group.create_task(read_one(chunk))
         _refuse_shared_targets(run, unchanged)
         if writer is None:
             for planned in run.planned.values():

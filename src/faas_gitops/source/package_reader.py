@@ -8,13 +8,21 @@ package with a line saying so, because following either would read outside the c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from faas_gitops.errors import ManifestError
 from faas_gitops.models import DesiredPackage, FunctionSpec, PackageFailure, PackageRef
 from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
 from faas_gitops.source.manifest import MANIFEST_NAME, PackageManifest, parse_manifest
-from faas_gitops.source.tree import GITLINK, SYMLINK, TREE, Entries, ObjectReader, kind
+from faas_gitops.source.tree import (
+    GITLINK,
+    REGULAR,
+    SYMLINK,
+    TREE,
+    Entries,
+    ObjectReader,
+    kind,
+)
 from faas_gitops.source.yaml_loader import decode_text, one_line
 
 
@@ -92,24 +100,56 @@ def build_package(
     )
 
 
+def read_packages(
+    objects: ObjectReader, refs: Sequence[PackageRef], limits: SizeLimits
+) -> list[DesiredPackage | PackageFailure]:
+    """Each package ``refs`` names, in order, or the reason it cannot be read.
+
+    Two pipelined git round trips for the whole chunk: every manifest, then every code file
+    the parsed manifests name. The per-package logic (and every error message) is the one of a
+    single read; the batches only make its ``blob()`` calls dictionary lookups.
+    """
+    readers = [_PackageFiles(objects, ref, limits) for ref in refs]
+    try:
+        objects.prefetch_blobs(
+            [sha for reader in readers if (sha := reader.manifest_sha())],
+            limit=limits.max_manifest_bytes,
+        )
+        parsed = [_parse(reader, ref, limits) for reader, ref in zip(readers, refs, strict=True)]
+        objects.prefetch_blobs(
+            [
+                sha
+                for reader, manifest in zip(readers, parsed, strict=True)
+                if isinstance(manifest, PackageManifest)
+                for sha in reader.code_shas(manifest)
+            ],
+            limit=limits.max_code_bytes,
+        )
+        return [
+            _build(reader, ref, manifest, limits) if isinstance(manifest, PackageManifest)
+            else manifest
+            for reader, ref, manifest in zip(readers, refs, parsed, strict=True)
+        ]  # fmt: skip
+    finally:
+        objects.forget_prefetched()
+
+
 def read_package(
     objects: ObjectReader, ref: PackageRef, limits: SizeLimits
 ) -> DesiredPackage | PackageFailure:
     """The package ``ref`` names, or the one-line (or one-per-problem) reason it cannot be."""
-    reader = _PackageFiles(objects, ref, limits)
+    return read_packages(objects, [ref], limits)[0]
+
+
+def _parse(
+    reader: _PackageFiles, ref: PackageRef, limits: SizeLimits
+) -> PackageManifest | PackageFailure:
     manifest_file = join(ref.path, MANIFEST_NAME)
     manifest: PackageManifest | None = None
     try:
         manifest = parse_manifest(reader.manifest(manifest_file), manifest_file, limits=limits)
         if ref.nested_in is None:
-            return build_package(
-                manifest,
-                path=ref.path,
-                manifest_file=manifest_file,
-                read_file=reader.code,
-                tree_id=ref.tree_id,
-                limits=limits,
-            )
+            return manifest
         error = str(_nested(manifest_file, ref.nested_in))
     except ManifestError as exc:
         # Inside another package the nesting is the first thing to fix, whatever else is
@@ -120,6 +160,23 @@ def read_package(
         error=error,
         package_id=manifest.package_id if manifest is not None else None,
     )
+
+
+def _build(
+    reader: _PackageFiles, ref: PackageRef, manifest: PackageManifest, limits: SizeLimits
+) -> DesiredPackage | PackageFailure:
+    manifest_file = join(ref.path, MANIFEST_NAME)
+    try:
+        return build_package(
+            manifest,
+            path=ref.path,
+            manifest_file=manifest_file,
+            read_file=reader.code,
+            tree_id=ref.tree_id,
+            limits=limits,
+        )
+    except ManifestError as exc:
+        return PackageFailure(path=ref.path, error=str(exc), package_id=manifest.package_id)
 
 
 class _PackageFiles:
@@ -147,8 +204,41 @@ class _PackageFiles:
             ),
         )
 
+    def manifest_sha(self) -> bytes | None:
+        """The manifest's blob id when it is a regular file (else ``manifest()`` explains)."""
+        entry = self._entries.get(MANIFEST_NAME)
+        return entry[1] if entry is not None and kind(entry[0]) == REGULAR else None
+
+    def code_shas(self, manifest: PackageManifest) -> list[bytes]:
+        """Blob ids of the code files ``manifest`` names that resolve to regular files; the
+        others are left for ``code()`` to explain."""
+        found: list[bytes] = []
+        for function in manifest.functions:
+            try:
+                entries, name = self._directory_of(function.file)
+            except ManifestError:
+                continue
+            entry = entries.get(name)
+            if entry is not None and kind(entry[0]) == REGULAR:
+                found.append(entry[1])
+        return found
+
     def code(self, relative: str) -> bytes:
         """A code file by package-relative path; ManifestError (message only) if unusable."""
+        entries, name = self._directory_of(relative)
+        return self._regular(
+            entries,
+            name,
+            shown=relative,
+            report_as="",
+            limit=self._limits.max_code_bytes,
+            too_large=lambda size: ManifestError(
+                "", None, code_too_large(relative, size, self._limits)
+            ),
+        )
+
+    def _directory_of(self, relative: str) -> tuple[Entries, str]:
+        """The entries of the directory holding ``relative``, and its last name."""
         parts = relative.split("/")
         entries = self._entries
         for depth, part in enumerate(parts[:-1]):
@@ -163,16 +253,7 @@ class _PackageFiles:
                     f"{relative!r} does not exist in commit {self._short}; add it or fix the path",
                 )
             entries = self._objects.entries(entry[1])
-        return self._regular(
-            entries,
-            parts[-1],
-            shown=relative,
-            report_as="",
-            limit=self._limits.max_code_bytes,
-            too_large=lambda size: ManifestError(
-                "", None, code_too_large(relative, size, self._limits)
-            ),
-        )
+        return entries, parts[-1]
 
     def _regular(
         self,
@@ -221,4 +302,11 @@ def _not_regular(shown: str, mode: int) -> str:
     return f"{subject} {what}; faas-gitops reads only regular files"
 
 
-__all__ = ["build_package", "code_too_large", "decode_code", "join", "read_package"]
+__all__ = [
+    "build_package",
+    "code_too_large",
+    "decode_code",
+    "join",
+    "read_package",
+    "read_packages",
+]

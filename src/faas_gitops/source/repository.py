@@ -15,6 +15,7 @@ or ``ManifestError`` (one package is), as the design's exception tree asks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +29,7 @@ from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure, Packa
 from faas_gitops.settings import is_remote_url
 from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
 from faas_gitops.source.mirror import Mirror, ensure_private_dir
-from faas_gitops.source.package_reader import read_package
+from faas_gitops.source.package_reader import read_packages
 from faas_gitops.source.tags import sort_tags
 from faas_gitops.source.tree import REGULAR, TREE, ObjectReader, kind
 from faas_gitops.source.walk import Walk, normalise_path
@@ -94,11 +95,12 @@ class Repository(Closing):
         if self._mirror is not None:
             self._mirror.sync()
         elif self.path.exists() and self.path.resolve() != self._target:
-            self._repo.close()
+            self.close()
             self._open()
 
     def close(self) -> None:
-        """Stop GitPython's persistent ``cat-file`` processes and release file handles."""
+        """Stop the ``cat-file`` processes (GitPython's and ours) and release file handles."""
+        self.objects.close()
         self._repo.close()
 
     # -- refs ------------------------------------------------------------------------------
@@ -236,7 +238,13 @@ class Repository(Closing):
         self, ref: PackageRef, limits: SizeLimits = DEFAULT_LIMITS
     ) -> DesiredPackage | PackageFailure:
         """The manifest and function files of one package, from the commit's tree."""
-        return read_package(self.objects, ref, limits)
+        return read_packages(self.objects, [ref], limits)[0]
+
+    def read_packages(
+        self, refs: Sequence[PackageRef], limits: SizeLimits = DEFAULT_LIMITS
+    ) -> list[DesiredPackage | PackageFailure]:
+        """``read_package`` of each ref, in order, with two git round trips for all of them."""
+        return read_packages(self.objects, refs, limits)
 
     def read_file(self, commit: CommitInfo | str, path: str, limit: int) -> bytes | None:
         """A regular file of the commit by repository path; None when absent.

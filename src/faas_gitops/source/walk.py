@@ -1,4 +1,4 @@
-"""Finding the package directories of a commit: trees only, no file is read.
+"""Finding the package directories of a commit: trees only (siblings in one batch), no file read.
 
 A package is a directory holding ``package.yaml``; dot-directories are skipped (also inside
 packages). Each package found is a ``PackageRef`` with the bytes of every file below it, taken
@@ -98,6 +98,13 @@ class Walk:
                     path=join(directory, "package.yml"),
                     hint="rename it to package.yaml; package.yml is ignored",
                 )
+            subtrees = [
+                (name, sha)
+                for name, (mode, sha) in entries.items()
+                if kind(mode) == TREE and not name.startswith(".")
+            ]
+            # Siblings in one batch: a monorepo's root lists its thousand packages at once.
+            self.objects.prefetch_trees([sha for _, sha in subtrees])
             for name, (mode, sha) in entries.items():
                 if name.startswith("."):
                     continue
