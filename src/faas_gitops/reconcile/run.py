@@ -5,10 +5,11 @@
     -> record
 
 Reads overlap: packages are read from git in chunks (two pipelined ``cat-file`` round trips
-each) in one thread (GitPython's object database is not thread-safe) while earlier chunks are
-already being asked about, at most ``--concurrency`` requests at once. Writes start only once the whole commit was read and checked, so a
-repository-wide problem writes nothing. Every stage runs under an ``asyncio.TaskGroup``: a
-rejected key cancels the siblings without anyone polling a flag. A dry run is the same pipeline
+each) in one thread (GitPython's object database is not thread-safe) while earlier chunks
+are already being asked about, at most ``--concurrency`` requests at once. Writes start only
+once the whole commit was read and checked, so a repository-wide problem writes nothing. Every
+stage runs under an ``asyncio.TaskGroup``: a rejected key cancels the siblings without anyone
+polling a flag. A dry run is the same pipeline
 with no writer.
 """
 
@@ -210,16 +211,16 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
             await _read_and_plan(reader, item, commit, run, journal, pending_by_path)
 
     async def read_chunk(chunk: Sequence[PackageRef]) -> None:
-        items = await in_git(source.read_packages, chunk, settings.limits)
+        items = await in_git(source.read_packages, chunk, settings.limits)  # type: ignore[misc]
         assert isinstance(items, list)  # noqa: S101
         async with asyncio.TaskGroup() as group:
             for item in items:
                 group.create_task(ask(item))
 
     try:
-        await _stages(run, _chunks(classified.to_read), read_chunk, writer=None if settings.dry_run else
-                      Writer(reader, commit, journal), slots=slots, commit=commit,
-                      unchanged=classified.unchanged)  # fmt: skip
+        await _stages(run, _chunks(classified.to_read), read_chunk,
+                      writer=None if settings.dry_run else Writer(reader, commit, journal),
+                      slots=slots, commit=commit, unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
         fatal = str(exc)
     if deploy is not None and fatal is None:

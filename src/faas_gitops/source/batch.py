@@ -44,8 +44,8 @@ class CatFileBatch:
     def _started(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
             env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
-            self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                ["git", "--git-dir", self._git_dir, "cat-file", "--batch"],  # noqa: S607
+            self._process = subprocess.Popen(
+                ["git", "--git-dir", self._git_dir, "cat-file", "--batch"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -65,7 +65,8 @@ class CatFileBatch:
 
     def _one_batch(self, shas: list[bytes], limit: int) -> Iterator[tuple[bytes, Fetched]]:
         process = self._started()
-        assert process.stdin is not None and process.stdout is not None  # noqa: S101
+        assert process.stdin is not None  # noqa: S101
+        assert process.stdout is not None  # noqa: S101
         try:
             process.stdin.write(b"".join(sha.hex().encode() + b"\n" for sha in shas))
             process.stdin.flush()
@@ -80,7 +81,7 @@ class CatFileBatch:
     def _answer(self, process: subprocess.Popen[bytes], sha: bytes, limit: int) -> Fetched:
         assert process.stdout is not None  # noqa: S101
         header = process.stdout.readline().split()
-        if len(header) != 3 or header[0] != sha.hex().encode():  # noqa: PLR2004
+        if len(header) != 3 or header[0] != sha.hex().encode():
             shown = b" ".join(header).decode("ascii", "replace") or "no answer"
             raise ValueError(f"object {sha.hex()}: {shown}")
         kind, size = header[1].decode("ascii"), int(header[2])

@@ -10,6 +10,7 @@ Prefetched blobs are kept only until ``forget_prefetched()``; trees go to the me
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import git
@@ -47,7 +48,7 @@ class ObjectReader:
         self._odb = repo.odb
         self._trees: dict[bytes, Entries] = {}
         self._tree_sizes: dict[bytes, int] = {}
-        self._batch = CatFileBatch(repo.git_dir)
+        self._batch = CatFileBatch(os.fspath(repo.git_dir))
         self._prefetched: dict[bytes, Fetched] = {}
         self.blobs_read = 0
         self.trees_read = 0
@@ -59,21 +60,20 @@ class ObjectReader:
     def prefetch_trees(self, binshas: list[bytes]) -> None:
         """Memoise every tree of ``binshas`` not yet known, in one batch."""
         wanted = [sha for sha in binshas if sha not in self._trees]
-        if len(wanted) < 2:  # noqa: PLR2004 - one object is no cheaper in a batch
+        if len(wanted) < 2:  # one object is no cheaper in a batch
             return
-        try:
-            for sha, fetched in self._batch.fetch(wanted, limit=1 << 62):
-                if fetched.type != "tree" or fetched.data is None:
-                    raise ValueError(f"{sha.hex()} is a {fetched.type}, not a tree")
-                self._remember_tree(sha, fetched.data)
-        except ValueError as exc:
-            raise SourceError(f"unreadable tree ({exc}); run git fsck on the repository") from None
+        for sha, fetched in self._batch.fetch(wanted, limit=1 << 62):
+            if fetched.type != "tree" or fetched.data is None:
+                raise SourceError(
+                    f"tree {sha.hex()}: is a {fetched.type}; run git fsck on the repository"
+                )
+            self._remember_tree(sha, fetched.data)
 
     def prefetch_blobs(self, binshas: list[bytes], *, limit: int) -> None:
         """Fetch these blobs in one batch for the ``blob()`` calls that follow; one over
         ``limit`` is only measured (its bytes are never held)."""
         wanted = [sha for sha in binshas if sha not in self._prefetched]
-        if len(wanted) < 2:  # noqa: PLR2004
+        if len(wanted) < 2:
             return
         self._prefetched.update(self._batch.fetch(wanted, limit=limit))
 
