@@ -17,6 +17,7 @@ from faas_gitops.errors import ManifestError
 from faas_gitops.models import FUNCTION_TYPES, DesiredPackage
 from faas_gitops.source.manifest import PackageManifest, parse_manifest
 from faas_gitops.source.package_reader import build_package
+from faas_gitops.source.yaml_loader import STRICT_LOADER, load_yaml
 
 FILE = "fuzz/package.yaml"
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,3 +138,34 @@ def test_nearly_valid_manifests_and_random_code_build_or_fail_with_a_manifest_er
         assert_one_line(result)
     else:
         assert [f.name for f in result.functions] == [e["name"] for e in entries]
+
+
+def _outcome(text: str, loader: Any) -> tuple[str, Any]:
+    try:
+        return ("value", load_yaml(text, loader=loader))
+    except Exception as exc:  # noqa: BLE001 - the kind and message are what is compared
+        return (type(exc).__name__, str(exc))
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(YAML_TOKENS + TOP_KEYS + FUNCTION_KEYS), max_size=40))
+def test_the_c_composed_fast_path_loads_and_refuses_exactly_like_the_strict_composer(
+    tokens: list[str],
+) -> None:
+    """``load_yaml`` composes shallow, anchor-free text in libyaml; the answer (value, or the
+    kind and message of the error) must be the strict composer's for any text at all."""
+    text = "".join(tokens).replace("\x00", "")
+    assert _outcome(text, None) == _outcome(text, STRICT_LOADER)
+
+
+@FUZZ
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.floats(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=20,
+    )
+)
+def test_documents_dumped_by_pyyaml_load_the_same_on_both_paths(value: Any) -> None:
+    text = yaml.safe_dump(value)
+    assert _outcome(text, None) == _outcome(text, STRICT_LOADER)

@@ -86,8 +86,27 @@ def canonical_functions(functions: Iterable[FunctionSpec]) -> str:
 
 
 def content_digest(functions: Iterable[FunctionSpec]) -> str:
-    """SHA-256 (hex) of ``canonical_functions``: equal digests mean equal functions."""
-    return hashlib.sha256(canonical_functions(functions).encode()).hexdigest()
+    """SHA-256 (hex) of ``canonical_functions``: equal digests mean equal functions.
+
+    A package's functions are digested by the reader (is the stamp equal?), the planner and
+    the writer: the last digests are remembered by the identity of their (immutable) tuple, so
+    12 KB of code is encoded and hashed once per package, not three times.
+    """
+    if isinstance(functions, tuple):
+        hit = _RECENT_DIGESTS.get(id(functions))
+        if hit is not None and hit[0] is functions:
+            return hit[1]
+    digest = hashlib.sha256(canonical_functions(functions).encode()).hexdigest()
+    if isinstance(functions, tuple):
+        if len(_RECENT_DIGESTS) >= _RECENT_LIMIT:
+            _RECENT_DIGESTS.clear()
+        # The tuple is kept with its digest, so its id cannot be reused while remembered.
+        _RECENT_DIGESTS[id(functions)] = (functions, digest)
+    return digest
+
+
+_RECENT_LIMIT = 256  # a few MB of code at most; the reader and planner run back to back
+_RECENT_DIGESTS: dict[int, tuple[tuple[FunctionSpec, ...], str]] = {}
 
 
 def stamp_of(description: str | None) -> str | None:
