@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -264,3 +266,78 @@ def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once
     assert startup == {**PROBE, LIST: PACKAGES, POST_REVISION: PACKAGES}
     assert one_commit == {**PROBE, LIST: 1, POST_REVISION: 1}
     assert resync == {**PROBE, LIST: PACKAGES}
+
+
+def _latest(emulator: RunningEmulator, index: int) -> dict[str, Any]:
+    return emulator.store.revisions(package_id(index))[-1]
+
+
+def _restamp(emulator: RunningEmulator, rewrite: Callable[[str], str]) -> None:
+    """Edit every package's latest description by hand, as someone in the portal could."""
+    for index in range(PACKAGES):
+        latest = _latest(emulator, index)
+        emulator.store.update_revision(latest["id"], description=rewrite(latest["description"]))
+
+
+def test_unstamped_revisions_cost_one_revision_fetch_each_when_lists_omit_code(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Revisions made by hand, or before stamps existed: the functions are fetched and compared."""
+    sync(emulator, repo, tmp_path / "first")
+    _restamp(emulator, lambda description: description.split("\n")[0])
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+
+    assert statuses(capsys) == {"unchanged": PACKAGES}
+    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    assert counts == {**PROBE, LIST: PACKAGES, **fetched}
+
+
+def test_a_tampered_stamp_is_not_trusted_the_functions_are_fetched_and_compared(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sync(emulator, repo, tmp_path / "first")
+    _restamp(
+        emulator,
+        lambda description: re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, description),
+    )
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+
+    # Still equal in content: nothing to create, but each stamp cost the fetch it could not spare.
+    assert statuses(capsys) == {"unchanged": PACKAGES}
+    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    assert counts == {**PROBE, LIST: PACKAGES, **fetched}
+
+
+def test_a_lying_stamp_hides_drift_from_a_plain_sync_but_not_from_verify_content(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand-made revision whose description copies the right stamp over other code: trusted
+    by a plain sync when lists omit code (one LIST), caught by ``--verify-content`` (and the
+    daemon's resync); with code in the list it is compared, so it is caught at once."""
+    sync(emulator, repo, tmp_path / "first")
+    honest = _latest(emulator, 5)
+    emulator.store.add_revision(
+        package_id(5),
+        "edited-by-hand",
+        [{**fn, "code": "export default 'edited';"} for fn in honest["functions"]],
+        description=honest["description"],
+    )
+    capsys.readouterr()
+
+    trusted = sync(emulator, repo, tmp_path / "fresh-runner")
+    if omitted(emulator):
+        assert statuses(capsys) == {"unchanged": PACKAGES}
+        assert trusted == {**PROBE, LIST: PACKAGES}
+    else:  # the list carries the code, so it is compared for free and the lie is seen
+        assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
+        assert trusted == {**PROBE, LIST: PACKAGES, POST_REVISION: 1}
+        return
+
+    verified = sync(emulator, repo, tmp_path / "verifying-runner", "--verify-content")
+    assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
+    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    assert verified == {**PROBE, LIST: PACKAGES, POST_REVISION: 1, **fetched}
