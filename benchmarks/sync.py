@@ -73,6 +73,7 @@ class Options:
     profile: Path | None
     scenarios: set[str]
     work: Path
+    daemon: bool = True
 
 
 @dataclass(slots=True)
@@ -455,7 +456,7 @@ def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
             document = sync_once_scenario("warm-10pct-changed", opts, emulator, arrivals, warm)
             document["changed_packages"] = len(changed)
             emit(document)
-        if "3" in want or "4" in want:
+        if ("3" in want or "4" in want) and opts.daemon:
             for document in daemon_scenarios(opts, emulator, arrivals, repo, warm):
                 emit(document)
 
@@ -477,6 +478,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, set[s
         "--profile", type=Path, default=None, help="cProfile each sync-once into DIR/<name>.prof"
     )
     parser.add_argument("--keep", type=Path, default=None, help="work in this directory")
+    parser.add_argument(
+        "--no-daemon", action="store_true", help="skip the daemon scenarios (3 and 4)"
+    )
     args = parser.parse_args(argv)
     return args, {part.strip() for part in args.scenarios.split(",") if part.strip()}
 
@@ -503,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile,
             scenarios=scenarios,
             work=work,
+            daemon=not args.no_daemon,
         )
         run(opts, emit)
     return 0

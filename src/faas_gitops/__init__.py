@@ -1,10 +1,21 @@
 """faas-gitops: reconcile a git repository of PubNub Functions packages into the FaaS v2 API."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("faas-gitops")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+def __getattr__(name: str) -> str:
+    """``__version__`` on first use: ``importlib.metadata`` costs ~70 ms of start-up, and only
+    ``--version`` and the User-Agent of a report ask for it."""
+    if name != "__version__":
+        raise AttributeError(f"module 'faas_gitops' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        found = version("faas-gitops")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found
+    return found
+
+
+__all__ = ["__version__"]  # provided by __getattr__

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faas_gitops import __version__, logs
+import faas_gitops
+from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.cli.subcommands import SUBCOMMANDS, run_subcommand
 from faas_gitops.errors import ConfigError, FaasGitopsError, SourceError
@@ -44,6 +45,20 @@ __all__ = [
 ]
 
 
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (see ``faas_gitops``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"faas-gitops {faas_gitops.__version__}")  # a result: stdout, as argparse does
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops",
@@ -54,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 in sync, 1 a package failed, 2 usage/configuration error "
         "(including a rejected API key), 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=f"faas-gitops {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     add_options(parser, Settings)
     return parser
 
