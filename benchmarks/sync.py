@@ -5,9 +5,10 @@
 
 Builds a synthetic repository (``benchmarks/synthetic.py``), serves the emulator with that
 latency on loopback in this process, and runs the reconciler as a **separate process**
-(``python -m faas_gitops.cli``), so its wall time, CPU time and peak RSS (``ru_maxrss`` from
-``os.wait4``) are its own. While a reconciler runs, this process only waits on it (the daemon
-scenarios poll a log file and the store every few milliseconds). Prints one JSON document per
+(``python -m faas_gitops.cli`` through ``benchmarks.peak``), so its wall time, CPU time (from
+``os.wait4``) and peak RSS (its own ``VmHWM``, see ``benchmarks/peak.py``) are its own. While
+a reconciler runs, this process only waits on it (the daemon scenarios poll a log file and the
+store every few milliseconds). Prints one JSON document per
 scenario:
 
 1. ``cold-equal``: sync-once, remote already equal, no state dir (CI on a fresh runner);
@@ -136,6 +137,7 @@ class Process:
     peak_rss_mb: float
     stdout: str
     events: list[dict[str, Any]]
+    maxrss_mb: float = 0.0  # ru_maxrss from wait4: children included, fork-inflated
 
 
 def _self_cpu() -> float:
@@ -177,7 +179,8 @@ def run_sync_once(
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
     argv = [
-        sys.executable, *profile, "-m", "faas_gitops.cli", "--sync-once",
+        sys.executable, *profile, "-m", "benchmarks.peak" if not profile else "faas_gitops.cli",
+        "--sync-once",
         "--repo", str(opts.work / "repo"),
         "--api-url", emulator.url,
         "--state-dir", str(state),
@@ -186,11 +189,15 @@ def run_sync_once(
         "--log-format", "json",
         *extra,
     ]  # fmt: skip
+    peak_file = opts.work / "peak.txt"
+    peak_file.unlink(missing_ok=True)
+    env = {**_env(), "FAAS_BENCH_PEAK_FILE": str(peak_file)}
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=_env())
+        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
         code, wall, cpu, rss = _reap(process, started)
-    return Process(code, wall, cpu, rss, out.read_text(), _events(err))
+    own = float(peak_file.read_text()) if peak_file.exists() else rss
+    return Process(code, wall, cpu, own, out.read_text(), _events(err), rss)
 
 
 def figures(
@@ -263,6 +270,7 @@ def sync_once_scenario(
             "summary": result["summary"],
             "max_rps": opts.max_rps if "--max-rps" in extra else None,
             "emulator_cpu_s": round(emulator_cpu, 3),
+            "wait4_maxrss_mb": round(run.maxrss_mb, 1),
         },
     )
 
