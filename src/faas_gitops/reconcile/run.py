@@ -218,7 +218,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                 group.create_task(ask(item))
 
     try:
-        await _stages(run, _chunks(classified.to_read), read_chunk,
+        await _stages(run, read_chunks(classified.to_read), read_chunk,
                       writer=None if settings.dry_run else Writer(reader, commit, journal),
                       slots=slots, commit=commit, unchanged=classified.unchanged)  # fmt: skip
     except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
@@ -260,7 +260,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     return result
 
 
-def _chunks(refs: Sequence[PackageRef]) -> list[Sequence[PackageRef]]:
+def read_chunks(refs: Sequence[PackageRef]) -> list[Sequence[PackageRef]]:
     """The refs in read order, cut so the first requests leave early and later chunks are
     big enough for git's batches to pay (two round trips per chunk)."""
     chunks: list[Sequence[PackageRef]] = []
@@ -398,4 +398,4 @@ def open_source(settings: Settings, repo: Path | None) -> Repository:
     return Repository.open(settings.git, settings.state_dir)
 
 
-__all__ = ["open_source", "sync_once"]
+__all__ = ["open_source", "read_chunks", "sync_once"]

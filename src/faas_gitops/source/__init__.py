@@ -7,14 +7,11 @@ the repository-level ``faas-gitops.yaml``.
 
 from __future__ import annotations
 
-from faas_gitops.source.compat import GitSource, PackageCache
 from faas_gitops.source.limits import SizeLimits
 from faas_gitops.source.repository import Repository
 from faas_gitops.source.tags import sort_tags, version_key
 
 __all__ = [
-    "GitSource",
-    "PackageCache",
     "Repository",
     "SizeLimits",
     "sort_tags",
