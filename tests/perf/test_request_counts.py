@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -341,3 +342,65 @@ def test_a_lying_stamp_hides_drift_from_a_plain_sync_but_not_from_verify_content
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
     fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
     assert verified == {**PROBE, LIST: PACKAGES, POST_REVISION: 1, **fetched}
+
+
+def _changes(capsys: pytest.CaptureFixture[str], path: str) -> list[dict[str, str]]:
+    document = json.loads(capsys.readouterr().out)
+    (package,) = [p for p in document["packages"] if p["path"] == path]
+    changes: list[dict[str, str]] = package["changes"]
+    return changes
+
+
+def test_a_change_after_a_stamp_trusting_run_reads_the_replaced_content_from_git(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The warm state came from a run that trusted stamps, so it never held the functions of
+    the revision a change replaces; the tree that was in sync with it still does, in git."""
+    sync(emulator, repo, tmp_path / "first")
+    state = tmp_path / "trusting-runner"
+    sync(emulator, repo, state)  # stamps trusted: nothing fetched, nothing cached by id
+    repo.change(7)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state)
+
+    assert counts == {**PROBE, LIST: 1, POST_REVISION: 1}
+    # The diff is against what the replaced revision held: one function, not all of them.
+    assert _changes(capsys, "pkg-07") == [{"function": "Filter", "change": "modified"}]
+
+
+def test_verify_content_fetches_the_replaced_revision_instead_of_reading_it_from_git(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sync(emulator, repo, tmp_path / "first")
+    state = tmp_path / "trusting-runner"
+    sync(emulator, repo, state)
+    repo.change(7)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state, "--verify-content")
+
+    assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
+    fetched = {GET_REVISION: 1} if omitted(emulator) else {}
+    assert counts == {**PROBE, LIST: 1, POST_REVISION: 1, **fetched}
+
+
+def test_a_tree_git_no_longer_has_costs_the_fetch_it_would_have_spared(
+    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shallow clone keeps no earlier trees: the record points at one that is gone, so the
+    replaced revision is fetched as before (and nothing fails)."""
+    sync(emulator, repo, tmp_path / "first")
+    state = tmp_path / "trusting-runner"
+    sync(emulator, repo, state)
+    with sqlite3.connect(state / "cache.sqlite3") as db:
+        db.execute("UPDATE packages SET tree_id = ? WHERE path = 'pkg-07'", ("ab" * 20,))
+    db.close()
+    repo.change(7)
+    capsys.readouterr()
+
+    counts = sync(emulator, repo, state)
+
+    assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
+    fetched = {GET_REVISION: 1} if omitted(emulator) else {}
+    assert counts == {**PROBE, LIST: 1, POST_REVISION: 1, **fetched}

@@ -7,7 +7,7 @@ commit was read and checked), so a repository-wide problem still writes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +15,11 @@ from faas_gitops.api import ApiClient
 from faas_gitops.errors import ApiNotFound, FaasGitopsError
 from faas_gitops.models import DesiredPackage, FunctionSpec, RemotePackage, RemoteRevision
 from faas_gitops.reconcile import plan as planning
+
+#: The functions a revision is known to hold without asking the API (see ``RemoteReader``).
+EarlierContent = Callable[
+    [DesiredPackage, RemoteRevision], Awaitable[tuple[FunctionSpec, ...] | None]
+]
 
 
 class RevisionCache(Protocol):
@@ -65,7 +70,13 @@ class PackageIndex:
 
 
 class RemoteReader:
-    """Reads remote state for desired packages; one per sync, shared by its tasks."""
+    """Reads remote state for desired packages; one per sync, shared by its tasks.
+
+    ``earlier`` may name, from git, what the latest revision holds when the state dir recorded
+    that a package directory was in sync with exactly that revision: a changed package then
+    needs no fetch of the revision it replaces. It is trusted as far as the warm shortcut is,
+    so it is never consulted with ``verify_content`` (``--verify-content``, the drift resync).
+    """
 
     def __init__(
         self,
@@ -74,12 +85,14 @@ class RemoteReader:
         *,
         create_packages: bool = False,
         verify_content: bool = False,
+        earlier: EarlierContent | None = None,
     ) -> None:
         self.api = api
         self.cache = cache
         self.index = PackageIndex(api)
         self._create_packages = create_packages
         self._verify_content = verify_content
+        self._earlier = None if verify_content else earlier
 
     async def read(self, desired: DesiredPackage) -> RemoteState:
         package_id = await self.package_id(desired)
@@ -89,7 +102,9 @@ class RemoteReader:
         latest = planning.latest_revision(revisions)
         functions = None
         if latest is not None and not self._trusted(latest, desired):
-            functions = await self.functions_of(latest)
+            functions = await self._from_earlier_sync(latest, desired)
+            if functions is None:
+                functions = await self.functions_of(latest)
         return RemoteState(package_id, tuple(revisions), functions, correlation)
 
     def _trusted(self, latest: RemoteRevision, desired: DesiredPackage) -> bool:
@@ -98,6 +113,17 @@ class RemoteReader:
         if self._verify_content or latest.functions is not None:
             return False
         return planning.stamp_of(latest.description) == planning.content_digest(desired.functions)
+
+    async def _from_earlier_sync(
+        self, latest: RemoteRevision, desired: DesiredPackage
+    ) -> tuple[FunctionSpec, ...] | None:
+        """``earlier``'s answer, asked only when neither the list item nor the cache of
+        fetched revisions has the functions (those are cheaper and never less sure)."""
+        if self._earlier is None or latest.functions is not None:
+            return None
+        if self.cache.get(latest.id) is not None:
+            return None
+        return await self._earlier(desired, latest)
 
     async def package_id(self, desired: DesiredPackage) -> str | None:
         """The remote id: the manifest's ``packageId``, else the one package with that name."""

@@ -31,10 +31,12 @@ from faas_gitops.models import (
     Action,
     CommitInfo,
     DesiredPackage,
+    FunctionSpec,
     Outcome,
     PackageFailure,
     PackagePlan,
     PackageRef,
+    RemoteRevision,
     Status,
     SyncResult,
 )
@@ -43,11 +45,13 @@ from faas_gitops.reconcile.classify import classify
 from faas_gitops.reconcile.deploy_hook import DeployHook
 from faas_gitops.reconcile.journal import SyncJournal
 from faas_gitops.reconcile.outcomes import failure, log_outcome, tag_notes, would_create
-from faas_gitops.reconcile.remote import RemoteReader, RemoteState, manifest_of
+from faas_gitops.reconcile.remote import EarlierContent, RemoteReader, RemoteState, manifest_of
 from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.writer import Writer
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
+from faas_gitops.source.limits import SizeLimits
+from faas_gitops.state.cache import SyncedPackage
 from faas_gitops.state.ledger import PendingWrite
 
 log = structlog.get_logger(__name__)
@@ -179,15 +183,15 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     pending_by_path: defaultdict[str, list[PendingWrite]] = defaultdict(list)
     for row in pending:
         pending_by_path[row.path].append(row)
-    classified = classify(
-        refs, session.cache.synced_packages(), full=full, force=set(pending_by_path)
-    )
+    synced = session.cache.synced_packages()
+    classified = classify(refs, synced, full=full, force=set(pending_by_path))
     journal = SyncJournal.begin(ledger, commit, settings, trigger, started)
     reader = RemoteReader(
         session.api,
         session.cache,
         create_packages=settings.create_packages,
         verify_content=settings.verify_content or full,
+        earlier=_earlier_sync(source, synced, in_git, settings.limits),
     )
     for outcome in classified.unchanged:
         run.settle(outcome)
@@ -258,6 +262,35 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         **result.summary,
     )
     return result
+
+
+def _earlier_sync(
+    source: Repository,
+    synced: Mapping[str, SyncedPackage],
+    in_git: Callable[..., object],
+    limits: SizeLimits,
+) -> EarlierContent:
+    """What a revision holds, read from the tree its package directory had when the state dir
+    last recorded it in sync with that very revision (a warm run's changed package: the diff
+    needs the old functions, and git still has them). ``None`` when the record names another
+    revision, or the old tree is gone (a shallow clone) or no longer reads as a package."""
+
+    async def earlier(
+        desired: DesiredPackage, revision: RemoteRevision
+    ) -> tuple[FunctionSpec, ...] | None:
+        known = synced.get(desired.path)
+        if known is None or known.revision_id != revision.id or not known.tree_id:
+            return None
+        then = PackageRef(desired.path, known.tree_id, commit="")  # its errors are dropped
+        try:
+            items = await in_git(source.read_packages, [then], limits)  # type: ignore[misc]
+        except FaasGitopsError:
+            return None
+        assert isinstance(items, list)  # noqa: S101
+        item = items[0]
+        return item.functions if isinstance(item, DesiredPackage) else None
+
+    return earlier
 
 
 def read_chunks(refs: Sequence[PackageRef]) -> list[Sequence[PackageRef]]:
