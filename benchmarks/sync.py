@@ -178,8 +178,10 @@ def run_sync_once(
 ) -> Process:
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
+    # FAAS_BENCH_PYSPY="py-spy record -f raw -o /tmp/{name}.txt --" samples each scenario.
+    spy = os.environ.get("FAAS_BENCH_PYSPY", "").replace("{name}", name).split()
     argv = [
-        sys.executable, *profile, "-m", "benchmarks.peak" if not profile else "faas_gitops.cli",
+        *spy, sys.executable, *profile, "-m", "benchmarks.peak" if not profile else "faas_gitops.cli",
         "--sync-once",
         "--repo", str(opts.work / "repo"),
         "--api-url", emulator.url,
@@ -197,7 +199,10 @@ def run_sync_once(
         process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
         code, wall, cpu, rss = _reap(process, started)
     own = float(peak_file.read_text()) if peak_file.exists() else rss
-    return Process(code, wall, cpu, own, out.read_text(), _events(err), rss)
+    printed = "".join(  # py-spy's own lines share the reconciler's stdout
+        line for line in out.read_text().splitlines(keepends=True) if not line.startswith("py-spy>")
+    )
+    return Process(code, wall, cpu, own, printed, _events(err), rss)
 
 
 def figures(
