@@ -180,8 +180,9 @@ def run_sync_once(
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
     # FAAS_BENCH_PYSPY="py-spy record -f raw -o /tmp/{name}.txt --" samples each scenario.
     spy = os.environ.get("FAAS_BENCH_PYSPY", "").replace("{name}", name).split()
+    module = "benchmarks.peak" if not profile else "faas_gitops.cli"
     argv = [
-        *spy, sys.executable, *profile, "-m", "benchmarks.peak" if not profile else "faas_gitops.cli",
+        *spy, sys.executable, *profile, "-m", module,
         "--sync-once",
         "--repo", str(opts.work / "repo"),
         "--api-url", emulator.url,

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+# ``import httpx`` also imports its command-line client (click, pygments, rich; ~25 ms of start-up)
+# only to define ``httpx.main``, which nothing here calls. A ``None`` entry makes that import fail
+# at once and httpx falls back to its stub, exactly as where those packages are not installed.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 def __getattr__(name: str) -> str:
     """``__version__`` on first use: ``importlib.metadata`` costs ~70 ms of start-up, and only

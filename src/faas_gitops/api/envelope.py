@@ -27,9 +27,12 @@ _CORRELATION_IN_TEXT = re.compile(r'"correlationId"\s*:\s*"([^"\\]{1,200})"')
 
 
 class _Lenient(BaseModel):
-    """Unknown fields are ignored: the API may add fields in a newer ``PubNub-Version``."""
+    """Unknown fields are ignored: the API may add fields in a newer ``PubNub-Version``.
 
-    model_config = ConfigDict(extra="ignore")
+    Validators are built on first use (``defer_build``): a sync that never touches
+    deployments or limits never pays for their models at start-up."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Paging(_Lenient):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from faas_gitops.notify import Notifier, OnResult, build_notifier, build_targets
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.mirror import local_checkout
+
+if TYPE_CHECKING:
+    from faas_gitops.notify import Notifier, OnResult
 
 #: Seconds ``--sync-once`` waits for notifications in flight before it exits.
 DRAIN_SECONDS = 10.0
@@ -21,9 +24,20 @@ DRAIN_SECONDS = 10.0
 def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> Notifier | None:
     """The configured notifier, or ``None`` when no target is set (``ConfigError`` if bad).
 
-    A dry run records nothing in the state dir, so it de-duplicates in memory only.
+    A dry run records nothing in the state dir, so it de-duplicates in memory only. With no
+    notification flag at all the notify package is not even imported (start-up time).
     """
     notify = settings.notify
+    if not (
+        notify.webhooks
+        or notify.secret_file
+        or notify.slack
+        or notify.github_repo
+        or notify.github_token_file
+    ):
+        return None
+    from faas_gitops.notify import build_notifier, build_targets  # noqa: PLC0415
+
     targets = build_targets(
         webhooks=[str(url) for url in notify.webhooks],
         secret_file=notify.secret_file,

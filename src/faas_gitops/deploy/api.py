@@ -105,7 +105,7 @@ class RunningLimit:
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
 
 class _DeploymentItem(_Lenient):

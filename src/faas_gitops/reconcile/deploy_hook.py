@@ -6,18 +6,19 @@ file, no hook: no deployment endpoint is ever called. ``DeployHook.run`` comes a
 revision stage; it deploys every package whose revision is known (created, adopted, unchanged;
 in a dry run also would-create), prunes with ``--prune``, journals every step and the result
 of each package x environment, and attaches the results to the outcomes.
+
+The deployment machinery (``faas_gitops.deploy``) is imported by the methods that use it: most
+repositories have no ``faas-gitops.yaml``, and their syncs should not pay for it at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from faas_gitops.deploy import DeployTarget, PackageRef, Timing, deploy_packages
-from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.errors import ApiAuthError, ApiUnreachable
 from faas_gitops.models import (
     CommitInfo,
@@ -39,6 +40,10 @@ from faas_gitops.source.environments import (
 )
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
+
+if TYPE_CHECKING:
+    from faas_gitops.deploy import DeployTarget, PackageRef
+    from faas_gitops.deploy.stage import Outcomes
 
 log = structlog.get_logger(__name__)
 
@@ -163,6 +168,8 @@ class DeployHook:
         """Deploy, attach the results to ``outcomes``; a rejected key is returned as fatal."""
         if not self.environments:
             return None
+        from faas_gitops.deploy import Timing, deploy_packages  # noqa: PLC0415 - see the top
+
         settings = self.settings
         targets, failed = await self._targets(source, refs, outcomes, desired, in_git)
         prune = self._prune_paths(cache, refs) if settings.deploy.prune else []
@@ -199,6 +206,8 @@ class DeployHook:
         in_git: InGit,
     ) -> tuple[dict[str, DeployTarget], Outcomes]:
         """One target per package with a known revision; unreadable ones fail here."""
+        from faas_gitops.deploy import DeployTarget  # noqa: PLC0415 - see the top
+
         by_path = {ref.path: ref for ref in refs}
         wanted = (*DEPLOYABLE, Status.WOULD_CREATE) if self.settings.dry_run else DEPLOYABLE
         targets: dict[str, DeployTarget] = {}
@@ -223,6 +232,8 @@ class DeployHook:
     @staticmethod
     def _prune_paths(cache: StateCache, refs: Sequence[TreeRef]) -> list[PackageRef]:
         """Packages the state dir knew in sync that this commit no longer holds."""
+        from faas_gitops.deploy import PackageRef  # noqa: PLC0415 - see the top
+
         present = {ref.path for ref in refs}
         return [
             PackageRef(path, known.package_id)

@@ -25,7 +25,8 @@ MAX_CONFIG_BYTES = 64 * 1024
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Built on first use: most repositories have no faas-gitops.yaml (start-up time).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _names(value: list[str], what: str) -> list[str]:
