@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import SourceError
@@ -12,6 +14,15 @@ from faas_gitops.models import DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.settings import GitSettings, LimitSettings
 from faas_gitops.source import Repository
 from gitrepo import GitRepo
+
+
+@pytest.fixture(autouse=True)
+def unfiltered_logs() -> Iterator[None]:
+    """``capture_logs`` swaps processors only: a level filter left by an earlier in-process
+    ``--log-level error`` run would drop the warnings these tests look for."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def manifest(package_id: str, *extra: str) -> str:

@@ -103,3 +103,40 @@ def test_two_directories_aimed_at_one_package_both_fail_and_neither_writes(
     assert packages["webhooks"]["status"] == "created"
     created_for = [r.body["packageId"] for r in emulator.requests if r.method == "POST" and r.body]
     assert CHAT_ID not in created_for
+
+
+def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unpaced, the git thread would read the whole commit first and, sharing the GIL, slow
+    every answer down meanwhile; so a chunk is read only when fewer than ``_CHUNKS_AHEAD``
+    earlier ones are still being asked about. With one chunk ahead, reads and questions take
+    strict turns."""
+    events: list[str] = []
+    monkeypatch.setattr(pipeline, "_FIRST_CHUNK", 1)
+    monkeypatch.setattr(pipeline, "_CHUNK", 1)
+    monkeypatch.setattr(pipeline, "_CHUNKS_AHEAD", 1)
+    original_open, original_ask = pipeline.open_source, pipeline._read_and_plan
+
+    def recording_open(*args: Any, **kw: Any) -> Any:
+        source = original_open(*args, **kw)
+        read = source.read_packages
+
+        def recorded(*inner: Any) -> Any:
+            events.append("read")
+            return read(*inner)
+
+        monkeypatch.setattr(source, "read_packages", recorded)
+        return source
+
+    async def recording_ask(*args: Any) -> None:
+        await original_ask(*args)
+        events.append("asked")
+
+    monkeypatch.setattr(pipeline, "open_source", recording_open)
+    monkeypatch.setattr(pipeline, "_read_and_plan", recording_ask)
+
+    result = run_cli()
+
+    assert result.code == 0, result.stderr
+    assert events == ["read", "asked"] * 3
