@@ -17,7 +17,9 @@ scenario:
    ``daemon-one-changed``: the same through the daemon, with its commit-to-revision latency;
 4. ``daemon-resync``: the daemon's drift resync (``full``) with no drift;
 5. ``warm-10pct-changed``: 10% of the packages changed, warm state dir;
-plus ``read-desired`` (CPU of reading the commit) and, with ``--max-rps``, ``cold-equal``
+plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
+``benchmarks/bare_client.py``: the API phase's practical floor here), ``read-desired`` (CPU of
+reading the commit) and, with ``--max-rps``, ``cold-equal``
 again under the rate limit (``cold-equal-max-rps``).
 
 The floor is ``requests x latency / concurrency``; ``ratio`` is the reconciler's wall time
@@ -281,6 +283,32 @@ def sync_once_scenario(
     )
 
 
+def bare_client_scenario(
+    opts: Options, emulator: RunningEmulator, arrivals: Arrivals
+) -> dict[str, Any]:
+    """``cold-equal``'s revision lists from ``benchmarks.bare_client``, in its own process."""
+    emulator.clear_requests()
+    arrivals.reset()
+    argv = [
+        sys.executable, "-m", "benchmarks.bare_client",
+        emulator.url, API_KEY, str(opts.packages), str(opts.concurrency),
+    ]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
+    wall = time.monotonic() - started
+    own = json.loads(done.stdout)
+    return figures(
+        "bare-client",
+        opts,
+        emulator,
+        arrivals,
+        wall_s=wall,
+        peak_rss_mb=0.0,
+        cpu_s=own["cpu_s"],
+        extra={"client_wall_s": round(own["wall_s"], 3)},
+    )
+
+
 def wait_for(check: Callable[[], bool], what: str, step: float = 0.005) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not check():
@@ -447,6 +475,7 @@ def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
         cold = sync_once_scenario("cold-equal", opts, emulator, arrivals, warm)
         if "1" in want:
             emit(cold)
+            emit(bare_client_scenario(opts, emulator, arrivals))
         if opts.max_rps is not None and "1" in want:
             emit(
                 sync_once_scenario(
