@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,16 @@ def test_an_empty_repository_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -
 
 def test_a_missing_path_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("--path", "packages")
+    assert result.code == 2
+    assert_one_clear_line(result.stderr, "--path", "packages")
+
+
+def test_a_missing_path_is_named_even_when_the_api_is_down_too(run_cli: RunCli) -> None:
+    """The probe travels while git lists the package directories; git's error still wins."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run_cli("--path", "packages", "--api-url", f"http://127.0.0.1:{port}")
     assert result.code == 2
     assert_one_clear_line(result.stderr, "--path", "packages")
 

@@ -150,13 +150,20 @@ async def _sync(  # noqa: PLR0917 - one call site
             repository if repository is not None else await in_git(open_source, settings, repo)
         )
         try:
-            commit = await in_git(source.resolve, ref_name)
-            refs: Sequence[PackageRef] = await in_git(
-                source.package_refs, commit, settings.git.path, settings.limits
-            )
+            commit = await in_git(source.resolve, ref_name)  # a bad --ref asks nothing
             # The first call proves the URL and the key, once: a wrong URL, a dead host or a
-            # rejected key stops the run before any package is asked about, with one line.
-            await session.api.probe()
+            # rejected key stops the run before any package is asked about, with one line. It
+            # travels while git lists the package directories; git's own error comes first.
+            probe = asyncio.create_task(session.api.probe())
+            try:
+                refs: Sequence[PackageRef] = await in_git(
+                    source.package_refs, commit, settings.git.path, settings.limits
+                )
+            except BaseException:
+                probe.cancel()
+                await asyncio.gather(probe, return_exceptions=True)
+                raise
+            await probe
             if on_start is not None:
                 on_start(len(refs))
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
