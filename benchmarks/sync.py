@@ -18,7 +18,9 @@ scenario:
 4. ``daemon-resync``: the daemon's drift resync (``full``) with no drift;
 5. ``warm-10pct-changed``: 10% of the packages changed, warm state dir;
 plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
-``benchmarks/bare_client.py``: the API phase's practical floor here), ``read-desired`` (CPU of
+``benchmarks/bare_client.py``: the API phase's practical floor here) and
+``bare-client-null-api`` (that client against ``benchmarks/null_api.py``, a server that only
+waits: the floor of httpx and asyncio on this machine), ``read-desired`` (CPU of
 reading the commit) and, with ``--max-rps``, ``cold-equal``
 again under the rate limit (``cold-equal-max-rps``).
 
@@ -309,6 +311,44 @@ def bare_client_scenario(
     )
 
 
+def null_api_scenario(opts: Options) -> dict[str, Any]:
+    """``bare-client`` against ``benchmarks.null_api``: the floor of any httpx client here."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.null_api", str(opts.latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        argv = [
+            sys.executable, "-m", "benchmarks.bare_client",
+            url, API_KEY, str(opts.packages), str(opts.concurrency),
+        ]  # fmt: skip
+        started = time.monotonic()
+        done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
+        wall = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    own = json.loads(done.stdout)
+    floor = opts.packages * opts.latency_ms / 1000 / opts.concurrency
+    return {
+        "scenario": "bare-client-null-api",
+        "packages": opts.packages,
+        "latency_ms": opts.latency_ms,
+        "concurrency": opts.concurrency,
+        "requests_total": opts.packages,
+        "wall_s": round(wall, 3),
+        "client_wall_s": round(own["wall_s"], 3),
+        "floor_s": round(floor, 3),
+        "ratio": round(wall / floor, 2) if floor else None,
+        "api_ratio": round(own["wall_s"] / floor, 2) if floor else None,
+        "cpu_s": round(own["cpu_s"], 3),
+    }
+
+
 def wait_for(check: Callable[[], bool], what: str, step: float = 0.005) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not check():
@@ -476,6 +516,7 @@ def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
         if "1" in want:
             emit(cold)
             emit(bare_client_scenario(opts, emulator, arrivals))
+            emit(null_api_scenario(opts))
         if opts.max_rps is not None and "1" in want:
             emit(
                 sync_once_scenario(

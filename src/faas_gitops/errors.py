@@ -155,7 +155,27 @@ class ApiUrlError(ApiError, ConfigError):
         Exception.__init__(self, f"--api-url {url}: {call} {answer}")
 
 
+class ApiUntrustedCertificate(ApiError, ConfigError):
+    """The API's TLS certificate chains to no CA this process trusts.
+
+    Retrying cannot make it trusted and every call would meet it, so it is a configuration
+    error (exit code 2) whose cure is ``--ca-bundle``. With ``url`` (the probe knows it) the
+    line starts with ``--api-url URL``, like the probe's other first-contact failures.
+    """
+
+    def __init__(self, call: str, message: str, *, url: str | None = None) -> None:
+        super().__init__(call, message)
+        self.url = url
+        if url is not None:
+            Exception.__init__(self, f"--api-url {url}: {call}: {message}")
+
+
+#: What every call of a run would meet alike (a dead key, no API there, an untrusted
+#: certificate): callers stop the run once with it instead of failing each package.
+RUN_STOPPERS: tuple[type[ApiError], ...] = (ApiAuthError, ApiUnreachable, ApiUntrustedCertificate)
+
 __all__ = [
+    "RUN_STOPPERS",
     "ApiAmbiguous",
     "ApiAuthError",
     "ApiBadResponse",
@@ -168,6 +188,7 @@ __all__ = [
     "ApiRetryable",
     "ApiTransitional",
     "ApiUnreachable",
+    "ApiUntrustedCertificate",
     "ApiUrlError",
     "ConfigError",
     "FaasGitopsError",

@@ -123,11 +123,15 @@ def test_an_unknown_ca_is_refused_and_ca_bundle_or_its_env_twin_trusts_it(
         results = {name: future.result() for name, future in futures.items()}
 
     untrusted = results["untrusted"]
-    assert untrusted.code == 1, untrusted.stderr
+    # A configuration error, like every other first-contact failure: exit 2, no retry.
+    assert untrusted.code == 2, untrusted.stderr
     assert "Traceback" not in untrusted.stderr
     # The probe, the run's first call, meets the certificate: one line, and no package table.
     assert untrusted.stdout == ""
-    assert untrusted.stderr.splitlines()[-1].endswith("not trusted; pass --ca-bundle FILE")
+    last = untrusted.stderr.splitlines()[-1]
+    assert last.startswith(f"faas-gitops: error: --api-url {https_emulator.url}: GET "), last
+    assert last.endswith("not trusted; pass --ca-bundle FILE"), last
+    assert "api.retry" not in untrusted.stderr
     assert results["flag"].code == 0, results["flag"].stderr
     assert results["env"].code == 0, results["env"].stderr
     # Two trusted runs, racing on one package: one revision, the other adopted it.

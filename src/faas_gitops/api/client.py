@@ -30,7 +30,13 @@ from faas_gitops.api.envelope import (
 from faas_gitops.api.paging import ListStrategy
 from faas_gitops.api.retry import PROBE_RETRY
 from faas_gitops.api.session import DEFAULT_API_URL
-from faas_gitops.errors import ApiAmbiguous, ApiBadResponse, ApiUnreachable, ApiUrlError
+from faas_gitops.errors import (
+    ApiAmbiguous,
+    ApiBadResponse,
+    ApiUnreachable,
+    ApiUntrustedCertificate,
+    ApiUrlError,
+)
 from faas_gitops.models import FunctionSpec, RemotePackage, RemoteRevision
 
 PACKAGES = "/v2/faas/packages"
@@ -76,6 +82,8 @@ class ApiClient(DeploymentCalls):
             )
         except ApiUnreachable as exc:
             raise ApiUnreachable(call, exc.message, url=self.base_url) from None
+        except ApiUntrustedCertificate as exc:
+            raise ApiUntrustedCertificate(call, exc.message, url=self.base_url) from None
 
     def _vet_probe_answer(self, response: httpx.Response) -> None:
         status = response.status_code

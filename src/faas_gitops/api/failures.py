@@ -26,6 +26,7 @@ from faas_gitops.errors import (
     ApiRetryable,
     ApiTransitional,
     ApiUnreachable,
+    ApiUntrustedCertificate,
 )
 
 NOT_FOUND_CODE = "FAAS-1004"
@@ -131,7 +132,9 @@ def transport_error(call: str, method: str, exc: httpx.TransportError) -> ApiErr
         "CERTIFICATE_VERIFY" in str(exc)
     ):
         # An untrusted certificate does not become trusted on retry.
-        return ApiError(call, f"TLS certificate of {where} not trusted; pass --ca-bundle FILE")
+        return ApiUntrustedCertificate(
+            call, f"TLS certificate of {where} not trusted; pass --ca-bundle FILE"
+        )
     unreachable = _unreachable_cause(exc, causes, where)
     if unreachable is not None:
         return ApiUnreachable(call, unreachable)

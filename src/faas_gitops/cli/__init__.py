@@ -153,7 +153,7 @@ async def _sync_once(settings: Settings) -> int:
 
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
     from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
-    from faas_gitops.errors import ApiAuthError, ApiUnreachable  # noqa: PLC0415
+    from faas_gitops.errors import RUN_STOPPERS  # noqa: PLC0415
     from faas_gitops.progress import Progress  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
@@ -172,11 +172,11 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
             if progress.active
             else None,
         )
-    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable, FaasGitopsError) as exc:
+    except FaasGitopsError as exc:
         if notifier is not None:
             await notifier.sync_failed(commit, settings.git.ref or "HEAD", logs.redact(str(exc)))
         # Stopped before any package was synced: one line, no misleading summary.
-        stopped = isinstance(exc, (ConfigError, SourceError, ApiAuthError, ApiUnreachable))
+        stopped = isinstance(exc, (ConfigError, SourceError, *RUN_STOPPERS))
         return fail(str(exc), EXIT_USAGE if stopped else EXIT_FAILED)
     finally:
         progress.finish()

@@ -23,13 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from faas_gitops.errors import (
-    ApiAuthError,
-    ApiUnreachable,
-    ConfigError,
-    FaasGitopsError,
-    SourceError,
-)
+from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
 from faas_gitops.models import CommitInfo, DesiredPackage, Outcome, Status, SyncResult
 from faas_gitops.options import Opt, add_options, build
 from faas_gitops.settings import Settings
@@ -37,6 +31,9 @@ from faas_gitops.source.environments import Environment
 from faas_gitops.state.cache import CACHE_FILENAME, StateCache, SyncedPackage
 
 log = structlog.get_logger(__name__)
+
+#: Failures that stop a promotion before anything was promoted (exit code 2).
+_STOPPED: tuple[type[FaasGitopsError], ...] = (ConfigError, SourceError, *RUN_STOPPERS)
 
 
 class PromoteOptions(BaseModel):
@@ -95,7 +92,7 @@ async def _promote(settings: Settings, options: PromoteOptions) -> int:
 
     try:
         result = await promote_once(settings, options)
-    except (ConfigError, SourceError, ApiAuthError, ApiUnreachable) as exc:
+    except _STOPPED as exc:
         return fail(str(exc), EXIT_USAGE)  # stopped before anything was promoted
     except FaasGitopsError as exc:
         return fail(str(exc), EXIT_FAILED)
@@ -156,7 +153,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                 journal=deploy_journal,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
             )
-        except (ApiAuthError, ApiUnreachable) as exc:
+        except RUN_STOPPERS as exc:
             fatal = str(exc)
         names = {p.path: p.name for p in packages}
         outcomes = dict(failed)

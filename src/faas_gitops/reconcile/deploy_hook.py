@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from faas_gitops.errors import ApiAuthError, ApiUnreachable
+from faas_gitops.errors import RUN_STOPPERS
 from faas_gitops.models import (
     CommitInfo,
     DeploymentOutcome,
@@ -191,7 +191,7 @@ class DeployHook:
                 journal=journal,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
             )
-        except (ApiAuthError, ApiUnreachable) as exc:
+        except RUN_STOPPERS as exc:
             return str(exc)
         results = {**failed, **results}
         self._attach(results, outcomes, prune, journal)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from faas_gitops.errors import ApiAuthError, ApiUnreachable, FaasGitopsError
+from faas_gitops.errors import RUN_STOPPERS, FaasGitopsError
 from faas_gitops.models import (
     Action,
     CommitInfo,
@@ -241,7 +241,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         await _stages(run, read_chunks(classified.to_read), read_chunk,
                       writer=None if settings.dry_run else Writer(reader, commit, journal),
                       slots=slots, commit=commit, unchanged=classified.unchanged)  # fmt: skip
-    except (ApiAuthError, ApiUnreachable) as exc:  # would fail every package alike
+    except RUN_STOPPERS as exc:  # would fail every package alike
         fatal = str(exc)
     if deploy is not None and fatal is None:
         fatal = await deploy.run(
@@ -332,8 +332,9 @@ async def _stages(
 ) -> None:
     """Read and plan every package, then (with a writer) write; unwrap task-group errors.
 
-    A rejected key (``ApiAuthError``) or a repository-wide problem (``SourceError``) in any
-    task cancels the others and is raised here as itself, the first one found.
+    A rejected key or an API out of reach (``RUN_STOPPERS``) or a repository-wide problem
+    (``SourceError``) in any task cancels the others and is raised here as itself, the first
+    one found.
     """
     try:
         async with asyncio.TaskGroup() as group:
@@ -348,7 +349,7 @@ async def _stages(
             for planned in run.planned.values():
                 group.create_task(_write(writer, planned, run, slots))
     except BaseExceptionGroup as group:
-        stopping = group.subgroup((ApiAuthError, ApiUnreachable))
+        stopping = group.subgroup(RUN_STOPPERS)
         first = (stopping or group).exceptions[0]
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
@@ -375,7 +376,7 @@ async def _read_and_plan(  # noqa: PLR0917 - one call site
                 latest_functions=remote.latest_functions,
             )
             journal.settle_pending(pending_by_path.get(desired.path, ()), remote, plan)
-    except (ApiAuthError, ApiUnreachable):
+    except RUN_STOPPERS:
         raise
     except FaasGitopsError as exc:
         run.settle(failure(desired, exc))
@@ -402,7 +403,7 @@ async def _write(writer: Writer, planned: _Planned, run: _Run, slots: asyncio.Se
                 outcome = await writer.create_package(planned.desired)
             else:
                 outcome = await writer.create_revision(planned.plan, planned.remote.revisions)
-        except (ApiAuthError, ApiUnreachable):
+        except RUN_STOPPERS:
             raise
         except FaasGitopsError as exc:
             outcome = failure(planned.desired, exc, planned.plan)
