@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from faas_gitops.api import ApiClient
+from faas_gitops.deploy import api as deploy_api
+from faas_gitops.deploy.api import DeploymentExists
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.errors import ApiConflict
 from faas_gitops.models import FunctionSpec
 from faas_gitops.settings import ApiSettings
 
@@ -22,6 +23,15 @@ KEYSET = 412345
 def emulator() -> Iterator[RunningEmulator]:
     with serve_in_thread(EmulatorConfig(api_key=KEY, deploy_delay_ms=0)) as running:
         yield running
+
+
+async def running(api: ApiClient, deployment_id: str) -> None:
+    """Wait until the emulator reports the deployment RUNNING (starts are asynchronous)."""
+    for _ in range(200):
+        if (await deploy_api.get_deployment(api, deployment_id))[0].running:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{deployment_id} never ran")
 
 
 def test_a_revision_is_deployed_started_listed_rolled_and_stopped(
@@ -38,29 +48,27 @@ def test_a_revision_is_deployed_started_listed_rolled_and_stopped(
             second, _ = await api.create_revision(
                 package_id=package.id, name="v2", description="", functions=[spec]
             )
-            old, correlation = await api.create_deployment(revision_id=first.id, keyset_id=KEYSET)
+            old, correlation = await deploy_api.create_deployment(api, first.id, KEYSET)
             assert correlation is not None
             assert old.state == "STOPPED"
-            with pytest.raises(ApiConflict) as caught:
-                await api.create_deployment(revision_id=first.id, keyset_id=KEYSET)
+            with pytest.raises(DeploymentExists) as caught:
+                await deploy_api.create_deployment(api, first.id, KEYSET)
             assert caught.value.code == "FAAS-1015"
-            limit = await api.running_deployments_limit()
+            limit, _ = await deploy_api.running_limit(api)
             assert limit.current == 0
-            await api.start_deployment(old.id)
+            await deploy_api.start_deployment(api, old.id)
+            await running(api, old.id)
+            listed = await deploy_api.list_revision_deployments(api, first.id)
+            assert [d.id for d in listed] == [old.id]
+            new, _ = await deploy_api.create_deployment(api, second.id, KEYSET)
+            await deploy_api.rolling_update(api, old.id, new.id)
+            await running(api, new.id)
+            assert (await deploy_api.running_limit(api))[0].current == 1
+            assert await deploy_api.stop_package(api, package.id) is not None
             for _ in range(200):
-                if (await api.get_deployment(old.id)).running:
+                if not (await deploy_api.get_deployment(api, new.id))[0].running:
                     break
                 await asyncio.sleep(0.01)
-            assert (await api.get_deployment(old.id)).running
-            assert [d.id for d in await api.list_deployments(first.id)] == [old.id]
-            new, _ = await api.create_deployment(revision_id=second.id, keyset_id=KEYSET)
-            await api.rolling_update(old.id, new.id)
-            for _ in range(200):
-                if (await api.get_deployment(new.id)).running:
-                    break
-                await asyncio.sleep(0.01)
-            assert (await api.get_deployment(new.id)).running
-            stopped, _ = await api.stop_package_deployments(package.id)
-            assert new.id in {d.id for d in stopped}
+            assert not (await deploy_api.get_deployment(api, new.id))[0].running
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ import pytest
 from api_support import envelope, mock_client
 
 from faas_gitops.api import faas_path
+from faas_gitops.deploy import api as deploy_api
 from faas_gitops.errors import ApiError
 
 
@@ -47,8 +48,8 @@ def test_every_id_the_client_sends_is_encoded() -> None:
     for call in (
         api.get_package("x/y"),
         api.get_revision("x/y"),
-        api.get_deployment("x/y"),
-        api.start_deployment("x/y"),
+        deploy_api.get_deployment(api, "x/y"),
+        deploy_api.start_deployment(api, "../y"),
     ):
         with contextlib.suppress(ApiError):  # only the paths sent matter here
             asyncio.run(call)
@@ -56,7 +57,7 @@ def test_every_id_the_client_sends_is_encoded() -> None:
         b"/v2/faas/packages/x%2Fy",
         b"/v2/faas/package-revisions/x%2Fy",
         b"/v2/faas/package-deployments/x%2Fy",
-        b"/v2/faas/package-deployments/x%2Fy/function-deployments",
+        b"/v2/faas/package-deployments/%2E%2E%2Fy/function-deployments",
     ]
 
 

@@ -36,7 +36,7 @@ def test_ids_are_percent_encoded_into_the_path() -> None:
 
     assert correlation == "c1"
     assert seen[0].url.raw_path == (
-        b"/v2/faas/package-deployments/..%2Fpackages%2Fx%3Fy/function-deployments"
+        b"/v2/faas/package-deployments/%2E%2E%2Fpackages%2Fx%3Fy/function-deployments"
     )
 
 

@@ -17,19 +17,16 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from faas_gitops.api.deployments import DeploymentCalls
 from faas_gitops.api.envelope import (
     ApiResponse,
     FunctionItem,
     PackageItem,
     RevisionItem,
     envelope_of,
-    faas_path,
-    parse,
 )
 from faas_gitops.api.paging import ListStrategy
 from faas_gitops.api.retry import PROBE_RETRY
-from faas_gitops.api.session import DEFAULT_API_URL
+from faas_gitops.api.session import DEFAULT_API_URL, ApiSession
 from faas_gitops.errors import (
     ApiAmbiguous,
     ApiBadResponse,
@@ -38,6 +35,7 @@ from faas_gitops.errors import (
     ApiUrlError,
 )
 from faas_gitops.models import FunctionSpec, RemotePackage, RemoteRevision
+from faas_gitops.wire import faas_path, parse
 
 PACKAGES = "/v2/faas/packages"
 PACKAGE = "/v2/faas/packages/{id}"
@@ -52,7 +50,7 @@ _M = TypeVar("_M", bound=BaseModel)
 _TRANSIENT = frozenset({429, 502, 503, 504})
 
 
-class ApiClient(DeploymentCalls):
+class ApiClient(ApiSession):
     """The FaaS v2 calls faas-gitops makes, over one shared ``httpx.AsyncClient``.
 
     Build it with ``ApiClient.open(settings.api)``; tests pass ``transport=`` (an

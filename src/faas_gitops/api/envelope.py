@@ -10,18 +10,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from faas_gitops.errors import ApiBadResponse
 from faas_gitops.models import DEFAULT_LANGUAGE, FunctionSpec, RemotePackage, RemoteRevision
 
-_M = TypeVar("_M", bound=BaseModel)
-
-FAAS_ROOT = "/v2/faas"
 CORRELATION_HEADER = "X-Correlation-Id"
 _CORRELATION_IN_TEXT = re.compile(r'"correlationId"\s*:\s*"([^"\\]{1,200})"')
 
@@ -69,20 +64,6 @@ class ApiResponse:
     paging: Paging | None = None
 
 
-def faas_path(*segments: str) -> str:
-    """``/v2/faas/<segment>/...`` with every segment percent-encoded, dots and slashes included.
-
-    Ids come from manifests and from answers; encoded, ``../../x`` or ``a?size=1`` stay one
-    segment inside ``/v2/faas`` instead of walking out of it or injecting a query.
-    """
-    encoded = []
-    for segment in segments:
-        if not segment:
-            raise ValueError("an empty path segment (an id) cannot go into a URL")
-        encoded.append(quote(segment, safe="").replace(".", "%2E"))
-    return "/".join([FAAS_ROOT, *encoded])
-
-
 def envelope_of(response: httpx.Response) -> Envelope | None:
     """The envelope of an answer, or ``None`` when the body is not one (HTML, other JSON)."""
     try:
@@ -104,17 +85,6 @@ def correlation_of(response: httpx.Response) -> str | None:
         return header
     match = _CORRELATION_IN_TEXT.search(response.content.decode("utf-8", "replace"))
     return match.group(1) if match else None
-
-
-def parse(model: type[_M], data: Any, call: str, correlation_id: str | None = None) -> _M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ApiBadResponse(
-            call, f"unexpected answer: {where}: {first['msg']}", correlation_id=correlation_id
-        ) from None
 
 
 class FunctionItem(_Lenient):

@@ -1,30 +1,34 @@
-"""The deployment calls of the FaaS v2 API (REFERENCE.md §5.12, §5.17-5.25), over any client.
+"""The deployment calls of the FaaS v2 API (REFERENCE.md §5.12, §5.17-5.25): the only ones.
 
-They take any object with ``ApiClient.request``'s signature, so this stage does not depend on
-which client class carries them. Ids are percent-encoded into paths (an id is input, never a
-path fragment). The deployment error codes are mapped to three exceptions the writer acts on:
+They take any object with ``ApiClient.request`` and ``ApiClient.listing`` (``Requester``), so the
+deployment stage does not depend on which client class carries them, and lists get the client's
+paging rules (a list that repeats or keeps growing fails loudly). Ids are percent-encoded into
+paths by ``faas_path``, dots included (an id is input, never a path fragment; an empty one is
+refused where the answer carrying it is parsed). The deployment error codes are mapped to three
+exceptions the writer acts on, each a subclass of the error ``api.failures`` sorted it into:
 ``DeploymentExists`` (409 FAAS-1015), ``DeploymentBusy`` (423 FAAS-1008/1009: transitional, wait
 and retry) and ``DeploymentStartFailed`` (FAAS-1012/1013).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-from urllib.parse import quote
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from faas_gitops.errors import ApiBadResponse, ApiConflict, ApiError
+from faas_gitops.errors import (
+    ApiConflict,
+    ApiDeploymentFailed,
+    ApiError,
+    ApiTransitional,
+)
+from faas_gitops.wire import faas_path, parse
 
-PAGE_SIZE = 100
-MAX_PAGES = 1_000
 EXISTS_CODE = "FAAS-1015"
 BUSY_CODES = frozenset({"FAAS-1008", "FAAS-1009"})
 FAILED_CODES = frozenset({"FAAS-1012", "FAAS-1013"})
-
-_M = TypeVar("_M", bound=BaseModel)
 
 RUNNING = "RUNNING"
 STOPPED = "STOPPED"
@@ -39,8 +43,15 @@ class Answer(Protocol):
     def correlation_id(self) -> str | None: ...
 
 
+class Pages(Protocol):
+    """What ``ApiClient.listing`` returns (``faas_gitops.api.paging.Listing``)."""
+
+    def pairs(self) -> Iterator[tuple[Any, str | None]]: ...
+
+
 class Requester(Protocol):
-    """Anything with ``ApiClient.request``: retries, rate limit and error mapping are its job."""
+    """Anything with ``ApiClient.request`` and ``.listing``: retries, rate limit, paging and
+    error mapping are its job."""
 
     async def request(
         self,
@@ -52,16 +63,18 @@ class Requester(Protocol):
         json_body: Any = None,
     ) -> Answer: ...
 
+    async def listing(self, path: str, *, endpoint: str, noun: str = "list") -> Pages: ...
+
 
 class DeploymentExists(ApiConflict):
     """409 FAAS-1015: this revision already has a deployment on this keyset."""
 
 
-class DeploymentBusy(ApiError):
+class DeploymentBusy(ApiTransitional):
     """423 FAAS-1008/1009: the deployment is starting or stopping; try again shortly."""
 
 
-class DeploymentStartFailed(ApiError):
+class DeploymentStartFailed(ApiDeploymentFailed):
     """FAAS-1012/1013: the platform failed to start (or stop) the deployment."""
 
 
@@ -109,8 +122,8 @@ class _Lenient(BaseModel):
 
 
 class _DeploymentItem(_Lenient):
-    id: str
-    packageRevisionId: str  # noqa: N815 - the API's spelling
+    id: str = Field(min_length=1)
+    packageRevisionId: str = Field(min_length=1)  # noqa: N815 - the API's spelling
     keysetId: int  # noqa: N815
     state: str = STOPPED
 
@@ -124,7 +137,7 @@ class _DeploymentItem(_Lenient):
 
 
 class _RevisionItem(_Lenient):
-    id: str
+    id: str = Field(min_length=1)
     name: str
     packageDeploymentsRunning: int | None = None  # noqa: N815
 
@@ -132,19 +145,6 @@ class _RevisionItem(_Lenient):
 class _LimitItem(_Lenient):
     currentValue: int = 0  # noqa: N815 - pydantic turns the docs' "3" into 3
     maxValue: int  # noqa: N815
-
-
-def _id(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _parse(model: type[_M], data: Any, call: str) -> _M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "data"
-        raise ApiBadResponse(call, f"unexpected answer: {where}: {first['msg']}") from None
 
 
 def _mapped(error: ApiError) -> ApiError:
@@ -185,59 +185,52 @@ async def _call(
         raise mapped from None
 
 
-async def _list(api: Requester, path: str, endpoint: str) -> tuple[list[Any], str | None]:
-    """Every item of a paged list (order not trusted), and the first page's correlation id."""
-    items: list[Any] = []
-    first: str | None = None
-    for page in range(MAX_PAGES):
-        params = {"page": str(page), "size": str(PAGE_SIZE)}
-        answer = await _call(api, "GET", path, endpoint, params=params)
-        if page == 0:
-            first = answer.correlation_id
-        data = answer.data if answer.data is not None else []
-        if not isinstance(data, list):
-            raise ApiBadResponse(f"GET {endpoint}", "expected a list in 'data'")
-        items.extend(data)
-        paging = getattr(answer, "paging", None)
-        total_pages = getattr(paging, "totalPages", 0) if paging is not None else 0
-        if total_pages > 0:
-            if page + 1 >= total_pages:
-                break
-        elif len(data) < PAGE_SIZE:
-            break
-    return items, first
+async def _list(
+    api: Requester, path: str, endpoint: str, noun: str
+) -> list[tuple[Any, str | None]]:
+    """Every item of a paged list (order not trusted) with the correlation id of its page."""
+    try:
+        listing = await api.listing(path, endpoint=endpoint, noun=noun)
+    except ApiError as exc:
+        mapped = _mapped(exc)
+        if mapped is exc:
+            raise
+        raise mapped from None
+    return list(listing.pairs())
 
 
 # --------------------------------------------------------------------------- reads
 async def list_revisions(api: Requester, package_id: str) -> list[RevisionInfo]:
     """5.6 with the ``packageDeploymentsRunning`` counter of each revision."""
     endpoint = "/v2/faas/packages/{id}/package-revisions"
-    items, _ = await _list(api, f"/v2/faas/packages/{_id(package_id)}/package-revisions", endpoint)
-    parsed = [_parse(_RevisionItem, item, f"GET {endpoint}") for item in items]
+    path = faas_path("packages", package_id, "package-revisions")
+    items = await _list(api, path, endpoint, "revision list")
+    parsed = [parse(_RevisionItem, item, f"GET {endpoint}", cid) for item, cid in items]
     return [RevisionInfo(i.id, i.name, i.packageDeploymentsRunning) for i in parsed]
 
 
 async def list_revision_deployments(api: Requester, revision_id: str) -> list[Deployment]:
     """5.12: every deployment of one revision, on any keyset, in any state."""
     endpoint = "/v2/faas/package-revisions/{id}/package-deployments"
-    path = f"/v2/faas/package-revisions/{_id(revision_id)}/package-deployments"
-    items, _ = await _list(api, path, endpoint)
-    return [_parse(_DeploymentItem, item, f"GET {endpoint}").to_value() for item in items]
+    path = faas_path("package-revisions", revision_id, "package-deployments")
+    items = await _list(api, path, endpoint, "deployment list")
+    call = f"GET {endpoint}"
+    return [parse(_DeploymentItem, item, call, cid).to_value() for item, cid in items]
 
 
 async def get_deployment(api: Requester, deployment_id: str) -> tuple[Deployment, str | None]:
     """5.18; raises ``ApiNotFound`` when the id is gone."""
     endpoint = "/v2/faas/package-deployments/{id}"
-    answer = await _call(api, "GET", f"/v2/faas/package-deployments/{_id(deployment_id)}", endpoint)
-    deployment = _parse(_DeploymentItem, answer.data, f"GET {endpoint}").to_value()
-    return deployment, answer.correlation_id
+    answer = await _call(api, "GET", faas_path("package-deployments", deployment_id), endpoint)
+    item = parse(_DeploymentItem, answer.data, f"GET {endpoint}", answer.correlation_id)
+    return item.to_value(), answer.correlation_id
 
 
 async def running_limit(api: Requester) -> tuple[RunningLimit, str | None]:
     """5.25: how many deployments run now, and how many may."""
     endpoint = "/v2/faas/limits/package-deployments-running"
     answer = await _call(api, "GET", endpoint, endpoint)
-    item = _parse(_LimitItem, answer.data, f"GET {endpoint}")
+    item = parse(_LimitItem, answer.data, f"GET {endpoint}", answer.correlation_id)
     return RunningLimit(item.currentValue, item.maxValue), answer.correlation_id
 
 
@@ -249,8 +242,8 @@ async def create_deployment(
     endpoint = "/v2/faas/package-deployments"
     body = {"packageRevisionId": revision_id, "keysetId": keyset_id}
     answer = await _call(api, "POST", endpoint, endpoint, body=body)
-    deployment = _parse(_DeploymentItem, answer.data, f"POST {endpoint}").to_value()
-    return deployment, answer.correlation_id
+    item = parse(_DeploymentItem, answer.data, f"POST {endpoint}", answer.correlation_id)
+    return item.to_value(), answer.correlation_id
 
 
 async def start_deployment(api: Requester, deployment_id: str) -> str | None:
@@ -260,14 +253,14 @@ async def start_deployment(api: Requester, deployment_id: str) -> str | None:
     and one that parses every JSON-typed POST body accepts.
     """
     endpoint = "/v2/faas/package-deployments/{id}/function-deployments"
-    path = f"/v2/faas/package-deployments/{_id(deployment_id)}/function-deployments"
+    path = faas_path("package-deployments", deployment_id, "function-deployments")
     return (await _call(api, "POST", path, endpoint, body={})).correlation_id
 
 
 async def rolling_update(api: Requester, old_id: str, new_id: str) -> str | None:
     """5.22: swap the running functions of ``old_id`` over to ``new_id`` (created beforehand)."""
     endpoint = "/v2/faas/package-deployments/{id}/function-deployments"
-    path = f"/v2/faas/package-deployments/{_id(old_id)}/function-deployments"
+    path = faas_path("package-deployments", old_id, "function-deployments")
     body = {"newPackageDeploymentId": new_id}
     return (await _call(api, "PUT", path, endpoint, body=body)).correlation_id
 
@@ -275,7 +268,7 @@ async def rolling_update(api: Requester, old_id: str, new_id: str) -> str | None
 async def stop_deployment(api: Requester, deployment_id: str) -> str | None:
     """5.21: stop one deployment (only that keyset)."""
     endpoint = "/v2/faas/package-deployments/{id}/function-deployments"
-    path = f"/v2/faas/package-deployments/{_id(deployment_id)}/function-deployments"
+    path = faas_path("package-deployments", deployment_id, "function-deployments")
     return (await _call(api, "DELETE", path, endpoint)).correlation_id
 
 
@@ -292,6 +285,7 @@ __all__ = [
     "DeploymentBusy",
     "DeploymentExists",
     "DeploymentStartFailed",
+    "Pages",
     "Requester",
     "RevisionInfo",
     "RunningLimit",

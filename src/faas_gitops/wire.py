@@ -1,0 +1,45 @@
+"""The FaaS API's paths and answer items, for code that must not depend on an HTTP client.
+
+``api`` (httpx) and ``deploy`` (written over any ``Requester``) both build paths and parse
+answer items; keeping the two rules here means there is one way to encode an id and one way to
+name a malformed answer, without ``deploy`` importing httpx.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel, ValidationError
+
+from faas_gitops.errors import ApiBadResponse
+
+FAAS_ROOT = "/v2/faas"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def faas_path(*segments: str) -> str:
+    """``/v2/faas/<segment>/...`` with every segment percent-encoded, dots and slashes included.
+
+    Ids come from manifests and from answers; encoded, ``../../x`` or ``a?size=1`` stay one
+    segment inside ``/v2/faas`` instead of walking out of it or injecting a query.
+    """
+    encoded = []
+    for segment in segments:
+        if not segment:
+            raise ValueError("an empty path segment (an id) cannot go into a URL")
+        encoded.append(quote(segment, safe="").replace(".", "%2E"))
+    return "/".join([FAAS_ROOT, *encoded])
+
+
+def parse(model: type[_M], data: Any, call: str, correlation_id: str | None = None) -> _M:
+    """``data`` as ``model``, or ``ApiBadResponse`` naming the call and the first bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise ApiBadResponse(
+            call, f"unexpected answer: {where}: {first['msg']}", correlation_id=correlation_id
+        ) from None
