@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from hardening_support import SyncCli, sync
 
 from e2e import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run, RunCli
@@ -88,3 +89,13 @@ def hardened_cli(
         )
 
     return run
+
+
+@pytest.fixture
+def unfiltered_logs() -> Iterator[None]:
+    """For tests that read events with ``capture_logs``, which swaps processors only: a level
+    filter left by an earlier in-process run (``--log-level error``) would drop the events the
+    test looks for, so the result would depend on test order."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

@@ -160,6 +160,7 @@ def test_a_path_that_is_not_a_directory_in_the_commit_fails_the_read(
         read(git_repo, path=path)
 
 
+@pytest.mark.usefixtures("unfiltered_logs")
 def test_a_misnamed_package_yml_is_ignored_with_a_warning(git_repo: GitRepo) -> None:
     git_repo.write("chat/package.yml", manifest())
     add_package(git_repo, "ok", "p-2")

@@ -241,6 +241,7 @@ def test_a_git_failure_is_left_alone_while_descriptors_remain() -> None:
     assert out_of_fds_hint("fatal: not a git repository") == "fatal: not a git repository"
 
 
+@pytest.mark.usefixtures("unfiltered_logs")
 def test_accept_failing_with_emfile_is_logged_once_per_interval_without_a_traceback() -> None:
     async def scenario() -> None:
         install_fd_exhaustion_handler(asyncio.get_running_loop())

@@ -142,6 +142,7 @@ def test_a_newer_status_of_the_same_context_replaces_a_pending_still_being_retri
     assert [r.json()["state"] for r in github.requests] == ["pending", "success"]
 
 
+@pytest.mark.usefixtures("unfiltered_logs")
 def test_no_secret_reaches_a_log_line_or_an_error(tmp_path: Path) -> None:
     token, secret = "ghp_TOPSECRETtoken", "whsec-TOPSECRET"
     (tmp_path / "token").write_text(token + "\n")

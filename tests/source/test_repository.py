@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import SourceError
@@ -15,14 +13,7 @@ from faas_gitops.settings import GitSettings, LimitSettings
 from faas_gitops.source import Repository
 from gitrepo import GitRepo
 
-
-@pytest.fixture(autouse=True)
-def unfiltered_logs() -> Iterator[None]:
-    """``capture_logs`` swaps processors only: a level filter left by an earlier in-process
-    ``--log-level error`` run would drop the warnings these tests look for."""
-    structlog.reset_defaults()
-    yield
-    structlog.reset_defaults()
+pytestmark = pytest.mark.usefixtures("unfiltered_logs")
 
 
 def manifest(package_id: str, *extra: str) -> str:
