@@ -101,6 +101,7 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
         "finishedAt",
         "durationSeconds",
         "fatalError",
+        "notes",
     ]
     assert document["commit"] == COMMIT
     assert document["ref"] == "main"

@@ -140,3 +140,13 @@ def test_a_tag_pushed_after_its_commit_was_synced_points_at_the_existing_revisio
         ("presence-tracker", "v1.0.0", sha),
         ("webhooks", "v1.0.0", sha),
     ]
+    # CI reads JSON and posts markdown: the same notes reach both.
+    note = f"chat-moderation: tag v1.0.0 points at the existing revision {sha} (same content,"
+    as_json = faas("--api-url", emulator.url, "--log-level", "error", "--output", "json")
+    notes = json.loads(as_json.stdout)["notes"]
+    assert len(notes) == 3
+    assert notes[0].startswith(note)
+    as_markdown = faas("--api-url", emulator.url, "--log-level", "error", "--output", "markdown")
+    lines = as_markdown.stdout.splitlines()
+    assert "**Notes**" in lines
+    assert sum(line.startswith(f"- `{note}") for line in lines) == 1

@@ -183,8 +183,6 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
     if notifier is not None:
         await notifier.sync_finished(result)
     sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
-    if settings.output == "text":
-        sys.stdout.writelines(f"note: {logs.printable(note)}\n" for note in result.notes)
     sys.stdout.flush()
     if result.fatal_error is not None:
         return fail(result.fatal_error, EXIT_USAGE)

@@ -51,6 +51,7 @@ def to_json_document(result: SyncResult) -> dict[str, Any]:
         "finishedAt": iso(result.finished_at),
         "durationSeconds": duration(result),
         "fatalError": result.fatal_error,
+        "notes": list(result.notes),
     }
 
 

@@ -74,6 +74,12 @@ def _errors(result: SyncResult) -> list[str]:
     return ["**Errors**", "", *items, ""] if items else []
 
 
+def _notes(result: SyncResult) -> list[str]:
+    """What needs no action but may surprise (a tag pushed after its commit was synced)."""
+    items = [f"- {md_cell(note)}" for note in result.notes]
+    return ["**Notes**", "", *items, ""] if items else []
+
+
 def _deployments(result: SyncResult) -> list[str]:
     rows = [
         [
@@ -132,5 +138,6 @@ def render_markdown(result: SyncResult, *, show_diff: bool) -> str:
     if rows:
         header = ["path", "package", "status", "revision", "correlation id"]
         lines += [*md_table(header, rows), ""]
-    lines += _deployments(result) + _errors(result) + _diffs(result, show_diff=show_diff)
+    lines += _deployments(result) + _errors(result) + _notes(result)
+    lines += _diffs(result, show_diff=show_diff)
     return "\n".join(lines).rstrip("\n") + "\n"

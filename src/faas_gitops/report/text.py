@@ -113,4 +113,5 @@ def render_text(result: SyncResult, *, show_diff: bool) -> str:
     if result.fatal_error:
         lines.append(f"stopped: {one_line(result.fatal_error)}")
     lines.append(summary_line(result))
+    lines += [f"note: {printable(note)}" for note in result.notes]
     return "\n".join(lines) + "\n"
