@@ -426,6 +426,16 @@ class Settings(_Group):
             doc_default="`$XDG_STATE_HOME/faas-gitops`",
         ),
     ]
+    history_days: Annotated[
+        float,
+        Field(ge=0),
+        Opt(
+            "--history-days",
+            "keep the ledger's rows of the last DAYS (0: keep everything); the newest row of "
+            "each package and environment is always kept",
+            "DAYS",
+        ),
+    ] = 90.0
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
     loop: LoopSettings = LoopSettings()

@@ -266,6 +266,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     if not settings.dry_run:
         session.cache.remember(refs, result.outcomes)
         session.cache.flush()
+        await session.prune_history()
     log.info(
         "sync.finished",
         commit=result.commit,

@@ -8,16 +8,28 @@ sync: under git-sync the checkout path is a symlink swapped to a new worktree on
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import structlog
 
+from faas_gitops import logs
 from faas_gitops.api import ApiClient, Observer, RetryPolicy
+from faas_gitops.errors import FaasGitopsError
 from faas_gitops.settings import Settings
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
+
+log = structlog.get_logger(__name__)
+
+#: A daemon's session lives for weeks; its ledger is pruned when it starts and then daily.
+PRUNE_EVERY_S = 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -26,6 +38,7 @@ class Session:
     api: ApiClient
     cache: StateCache
     ledger: Ledger | None  # None for a dry run: it records nothing and needs no state dir
+    _pruned_at: float | None = field(default=None, init=False)
 
     @classmethod
     @asynccontextmanager
@@ -49,3 +62,32 @@ class Session:
                 ApiClient.open(settings.api, observers=observers, transport=transport, retry=retry)
             )
             yield cls(settings, api, cache, ledger)
+
+    async def prune_history(self) -> None:
+        """Apply ``--history-days`` after a sync, at most once a day per session.
+
+        In a worker thread (a big ledger takes a while, and the daemon's probes must not wait),
+        and never a reason for the sync to fail: a ledger that cannot be pruned now is pruned
+        by a later sync.
+        """
+        days = self.settings.history_days
+        if self.ledger is None or days <= 0:
+            return
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        before = datetime.now(UTC) - timedelta(days=days)
+        try:
+            pruned = await asyncio.to_thread(self.ledger.prune, before)
+        except (sqlite3.Error, FaasGitopsError) as exc:
+            log.warning("ledger.prune_failed", error=logs.redact(str(exc)))
+            return
+        if pruned.rows:
+            log.info(
+                "ledger.pruned",
+                before=before.isoformat(),
+                syncs=pruned.syncs,
+                outcomes=pruned.outcomes,
+                deployments=pruned.deployments,
+            )

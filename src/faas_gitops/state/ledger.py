@@ -32,6 +32,7 @@ from faas_gitops.state.db import (
     transaction,
 )
 from faas_gitops.state.history import HistoryQueries
+from faas_gitops.state.retention import Pruned, prune
 from faas_gitops.state.schema import LEDGER_MIGRATIONS
 
 LEDGER_FILENAME = "ledger.sqlite3"
@@ -253,6 +254,16 @@ class Ledger(HistoryQueries, Closing):
                 "UPDATE outcomes SET status = ?, error = ? WHERE id = ? AND status = ?",
                 (Status.FAILED.value, error, row_id, PENDING),
             )
+
+    # ---- retention -------------------------------------------------------------------
+    def prune(self, before: datetime) -> Pruned:
+        """Forget what syncs that started before ``before`` recorded, except what the record's
+        questions still return (see ``state.retention``)."""
+        with self._lock:
+            if self._buffer:
+                with self._transaction():
+                    self._flush_buffer()
+            return prune(self._db.conn, to_utc_text(before))
 
     # ---- plumbing --------------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[None]:
