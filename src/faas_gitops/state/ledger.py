@@ -258,12 +258,10 @@ class Ledger(HistoryQueries, Closing):
     # ---- retention -------------------------------------------------------------------
     def prune(self, before: datetime) -> Pruned:
         """Forget what syncs that started before ``before`` recorded, except what the record's
-        questions still return (see ``state.retention``)."""
-        with self._lock:
-            if self._buffer:
-                with self._transaction():
-                    self._flush_buffer()
-            return prune(self._db.conn, to_utc_text(before))
+        questions still return (see ``state.retention``). Holds no lock of this object while it
+        computes what to keep, so other threads' writes and reads go on meanwhile."""
+        self.flush()  # buffered outcomes are rows like any other
+        return prune(self.path, to_utc_text(before))
 
     # ---- plumbing --------------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[None]:

@@ -13,38 +13,52 @@ go, except the rows the record's questions still return:
 - the newest finished real sync (per ref, and of a clean one per ref): where a restarted
   daemon starts from.
 
-A sync row goes once none of its rows is left. Pruning is one transaction: readers in other
-processes see the ledger before or after it, never half of it.
+A sync row goes once none of its rows is left. The deletes are one transaction: readers in
+other processes see the ledger before or after them, never half of it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
-from faas_gitops.state.db import transaction
+from faas_gitops.state.db import BUSY_TIMEOUT_S, transaction
 
 _OLD_SYNCS = "SELECT id FROM syncs WHERE started_at < :cutoff"
 
-_KEPT_OUTCOMES = """
-    SELECT max(id) FROM outcomes GROUP BY path
-    UNION SELECT max(id) FROM outcomes WHERE revision_id IS NOT NULL GROUP BY path
-    UNION SELECT max(o.id) FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id
-          WHERE s.dry_run = 0 GROUP BY o.path
-    UNION SELECT max(o.id) FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id
-          WHERE s.dry_run = 0 AND s.completed = 1 GROUP BY o.path
+# One pass over outcomes (joined to their syncs) for all four "newest per path" questions.
+_KEEP_OUTCOMES = """
+    WITH newest AS (
+        SELECT max(o.id) AS any_row,
+               max(CASE WHEN o.revision_id IS NOT NULL THEN o.id END) AS with_revision,
+               max(CASE WHEN s.dry_run = 0 THEN o.id END) AS real_sync,
+               max(CASE WHEN s.dry_run = 0 AND s.completed = 1 THEN o.id END) AS finished
+        FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id GROUP BY o.path
+    )
+    INSERT OR IGNORE INTO kept_outcomes (id)
+    SELECT id FROM (
+        SELECT any_row AS id FROM newest UNION SELECT with_revision FROM newest
+        UNION SELECT real_sync FROM newest UNION SELECT finished FROM newest
+    ) WHERE id IS NOT NULL
 """
 
-_KEPT_DEPLOYMENTS = """
-    SELECT max(id) FROM deployments GROUP BY path, environment
-    UNION SELECT max(id) FROM deployments GROUP BY path, environment, step
+# The newest row per path, environment and step is also the newest per path and environment.
+# (A NULL must never reach these INTEGER PRIMARY KEY columns: SQLite would make it a new id.)
+_KEEP_DEPLOYMENTS = """
+    INSERT OR IGNORE INTO kept_deployments (id)
+    SELECT max(id) FROM deployments GROUP BY path, environment, step
 """
 
-_KEPT_SYNCS = """
-    SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1
-    UNION SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1 GROUP BY ref
-    UNION SELECT max(id) FROM syncs
-          WHERE dry_run = 0 AND completed = 1 AND failed = 0 AND fatal_error IS NULL GROUP BY ref
+_KEEP_SYNCS = """
+    INSERT OR IGNORE INTO kept_syncs (id)
+    SELECT id FROM (
+        SELECT max(id) AS id FROM syncs WHERE dry_run = 0 AND completed = 1
+        UNION SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1 GROUP BY ref
+        UNION SELECT max(id) FROM syncs
+              WHERE dry_run = 0 AND completed = 1 AND failed = 0 AND fatal_error IS NULL
+              GROUP BY ref
+    ) WHERE id IS NOT NULL
 """
 
 
@@ -61,25 +75,43 @@ class Pruned:
         return self.syncs + self.outcomes + self.deployments
 
 
-def prune(conn: sqlite3.Connection, cutoff: str) -> Pruned:
+def prune(ledger_file: Path, cutoff: str) -> Pruned:
     """Remove what started before ``cutoff`` (``to_utc_text``) and no question needs.
 
-    The caller holds the connection's lock; this runs in one ``BEGIN IMMEDIATE`` transaction.
+    On a connection of its own: what to keep is computed from a read snapshot (WAL: no lock,
+    other processes and this one's ledger object go on writing), then the deletes take the
+    write lock for their own short transaction. Rows written in between are newer than every
+    candidate, so the kept set can only be larger than needed, never too small.
     """
-    params = {"cutoff": cutoff}
+    conn = sqlite3.connect(ledger_file, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        for table in ("kept_outcomes", "kept_deployments", "kept_syncs"):
+            conn.execute(f"CREATE TEMP TABLE {table} (id INTEGER PRIMARY KEY)")
+        conn.execute("BEGIN")  # one read snapshot for the three kept sets
+        for statement in (_KEEP_OUTCOMES, _KEEP_DEPLOYMENTS, _KEEP_SYNCS):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+        return _delete(conn, {"cutoff": cutoff})
+    finally:
+        conn.close()
+
+
+def _delete(conn: sqlite3.Connection, params: dict[str, str]) -> Pruned:
     with transaction(conn):
         outcomes = conn.execute(
             f"DELETE FROM outcomes WHERE sync_id IN ({_OLD_SYNCS}) AND status != 'pending'"  # noqa: S608 - constant SQL
-            f" AND id NOT IN ({_KEPT_OUTCOMES})",
+            " AND id NOT IN (SELECT id FROM kept_outcomes)",
             params,
         ).rowcount
         deployments = conn.execute(
             f"DELETE FROM deployments WHERE sync_id IN ({_OLD_SYNCS})"  # noqa: S608 - constant SQL
-            f" AND id NOT IN ({_KEPT_DEPLOYMENTS})",
+            " AND id NOT IN (SELECT id FROM kept_deployments)",
             params,
         ).rowcount
         syncs = conn.execute(
-            f"DELETE FROM syncs WHERE id IN ({_OLD_SYNCS}) AND id NOT IN ({_KEPT_SYNCS})"  # noqa: S608 - constant SQL
+            f"DELETE FROM syncs WHERE id IN ({_OLD_SYNCS})"  # noqa: S608 - constant SQL
+            " AND id NOT IN (SELECT id FROM kept_syncs)"
             " AND NOT EXISTS (SELECT 1 FROM outcomes AS o WHERE o.sync_id = syncs.id)"
             " AND NOT EXISTS (SELECT 1 FROM deployments AS d WHERE d.sync_id = syncs.id)",
             params,
