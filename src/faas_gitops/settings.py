@@ -428,7 +428,7 @@ class Settings(_Group):
     ]
     history_days: Annotated[
         float,
-        Field(ge=0),
+        Field(ge=0, le=36_500),  # 100 years: beyond, the horizon is before year 1
         Opt(
             "--history-days",
             "keep the ledger's rows of the last DAYS (0: keep everything); the newest row of "

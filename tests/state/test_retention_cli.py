@@ -75,8 +75,9 @@ def test_history_days_zero_keeps_everything_and_dry_runs_touch_nothing(
 
 
 @pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
-def test_a_negative_history_days_is_one_line_and_exit_2(run_cli: RunCli) -> None:
-    run = run_cli("--history-days", "-1")
+@pytest.mark.parametrize("days", ["-1", "1e9", "nan", "ninety"])
+def test_a_history_days_out_of_range_is_one_line_and_exit_2(run_cli: RunCli, days: str) -> None:
+    run = run_cli("--history-days", days)
 
     assert run.code == 2
     assert run.stdout == ""
