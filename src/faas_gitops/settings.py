@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from faas_gitops.api import DEFAULT_API_URL, DEFAULT_API_VERSION
+from faas_gitops.names import ENVIRONMENT_NAME_RULE, is_environment_name
 from faas_gitops.options import Opt
 
 OutputFormat = Literal["text", "json", "markdown"]
@@ -36,7 +37,6 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _URL = re.compile(r"^https?://[^\s/]+")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _http_url(value: str) -> str:
@@ -47,8 +47,8 @@ def _http_url(value: str) -> str:
 
 
 def _environment_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError("an environment name is letters, digits, '.', '_' or '-'")
+    if not is_environment_name(value):
+        raise ValueError(ENVIRONMENT_NAME_RULE)
     return value
 
 
@@ -297,6 +297,17 @@ class DeploySettings(_Group):
         bool,
         Opt("--prune", "undeploy from the environments what the repository no longer holds"),
     ] = False
+    config_ref: Annotated[
+        str | None,
+        Opt(
+            "--config-ref",
+            "read the environment policy (keysets, freezes, windows, owner) from the tip of this "
+            "branch instead of the synced commit (default: the repository's default branch: "
+            "origin's HEAD, else main, else master)",
+            "REF",
+            doc_default="default branch",
+        ),
+    ] = None
 
 
 class NotifySettings(_Group):

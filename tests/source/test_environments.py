@@ -53,9 +53,9 @@ def test_a_valid_file_gives_every_environment_in_file_order() -> None:
          "keyset id"),
         ("environments:\n  s: {keysetId: 1, branch: [main]}\n",
          "faas-gitops.yaml: environments.s.branch: unknown key; valid keys are keysetId, branches, "
-         "tags, frozen"),
+         "tags, frozen, windows"),
         ("environment: {}\n",
-         "faas-gitops.yaml: environment: unknown key; valid keys are environments"),
+         "faas-gitops.yaml: environment: unknown key; valid keys are environments, owner"),
         ("environments: {}\n",
          "faas-gitops.yaml: environments: is empty; define at least one environment, or remove "
          "the file"),

@@ -1,27 +1,66 @@
-"""``faas-gitops.yaml``: which keysets a commit runs on, read from the commit being synced.
+"""``faas-gitops.yaml``: the environment policy: which keysets a commit runs on, and when.
 
 The file sits at the root of ``--path`` and is read from git, like the manifests, so what runs
 where is decided by a reviewed commit. It is optional: without it no environment is active and
 no deployment is ever made. Any problem is one ``ConfigError`` line (exit 2): a half-understood
 map of environments to keysets must never deploy.
+
+The policy (keysets, freezes, windows, owner) is read from the tip of a configuration branch
+(``--config-ref``, default the repository's default branch), not from the commit being synced:
+a tag cut before a freeze must still see today's freeze (``load_policy``). ``load_environments``
+reads it from any one commit.
+
+Keyset ids must be written in plain decimal: YAML 1.1 reads ``0412345`` as the octal 136421 and
+``1_000`` as 1000, and a wrong keyset id deploys to someone else's keyset. The scalar's source
+text is checked, not only the number PyYAML made of it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import urlsplit
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from faas_gitops.errors import ConfigError, SourceError
 from faas_gitops.models import CommitInfo
+from faas_gitops.names import (
+    ENVIRONMENT_NAME_RULE,
+    OWNER_MAX,
+    OWNER_RULE,
+    is_environment_name,
+    is_owner,
+)
 from faas_gitops.source.repository import Repository
 from faas_gitops.source.walk import normalise_path
-from faas_gitops.source.yaml_loader import kind_of, load_document
+from faas_gitops.source.windows import (
+    Freeze,
+    Window,
+    freeze_state,
+    parse_duration,
+    parse_kind,
+    parse_schedule,
+    parse_timezone,
+)
+from faas_gitops.source.yaml_loader import StrictSafeLoader, decode_text, kind_of, load_document
 
 CONFIG_NAME = "faas-gitops.yaml"
 MAX_CONFIG_BYTES = 64 * 1024
+#: The API's keyset ids are signed 64-bit integers.
+KEYSET_ID_MAX = 2**63 - 1
+_PLAIN_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
+# What a YAML 1.1 author may have meant as a number although PyYAML made a string of it
+# (``0o17``, ``1e5``): refused with the plain-decimal advice, not "not a string".
+_NUMBER_LIKE = re.compile(r"[-+]?[0-9][0-9A-Za-z_:.+-]*")
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+_DEFAULT_OWNER = "repository"
 
 
 class _Strict(BaseModel):
@@ -36,24 +75,74 @@ def _names(value: list[str], what: str) -> list[str]:
     return value
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    """A value from a file or a flag, quoted, control characters escaped, cut short."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """One environment: a keyset, and the branches and tag globs whose commits it runs."""
+    """One environment: a keyset, the branches and tag globs whose commits it runs, and when
+    it may be deployed to (``frozen``, sync ``windows``)."""
 
     name: str
     keyset_id: int
     branches: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     frozen: bool = False
+    windows: tuple[Window, ...] = ()
+
+    def freeze(self, now: datetime) -> Freeze:
+        """Whether deployments to this environment are blocked at ``now`` (aware), and why."""
+        return freeze_state(self.frozen, self.windows, now)
+
+
+class WindowSpec(_Strict):
+    """One entry of an environment's ``windows:`` as written."""
+
+    kind: str
+    schedule: str
+    duration: str
+    timezone: str = "UTC"
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        return parse_kind(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return parse_schedule(value)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return parse_timezone(value)
+
+    def window(self) -> Window:
+        return Window(
+            kind=parse_kind(self.kind),
+            schedule=self.schedule,
+            duration=parse_duration(self.duration),
+            timezone=self.timezone,
+        )
 
 
 class EnvironmentSpec(_Strict):
     """One entry of ``environments:`` as written."""
 
-    keyset_id: int = Field(alias="keysetId", gt=0)
+    keyset_id: int = Field(alias="keysetId", gt=0, le=KEYSET_ID_MAX)
     branches: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     frozen: bool = False
+    windows: list[WindowSpec] = Field(default_factory=list)
 
     @field_validator("branches")
     @classmethod
@@ -67,16 +156,34 @@ class EnvironmentSpec(_Strict):
 
 
 class EnvironmentsConfig(_Strict):
-    """The whole file: environments by name, in file order."""
+    """The whole file: environments by name, in file order, and who owns them (``owner``)."""
 
     environments: dict[str, EnvironmentSpec]
+    owner: str | None = None
 
     @field_validator("environments")
     @classmethod
     def _named(cls, value: dict[str, EnvironmentSpec]) -> dict[str, EnvironmentSpec]:
         if not value:
             raise ValueError("is empty; define at least one environment, or remove the file")
-        _names(list(value), "an environment name")
+        for name in value:
+            if not is_environment_name(name):
+                raise ValueError(f"{_shown(name)} is not a valid name; {ENVIRONMENT_NAME_RULE}")
+        by_keyset: dict[int, str] = {}
+        for name, spec in value.items():
+            other = by_keyset.setdefault(spec.keyset_id, name)
+            if other != name:
+                raise ValueError(
+                    f"{other} and {name} both use keyset {spec.keyset_id}; give each "
+                    "environment its own keyset"
+                )
+        return value
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        if value is not None and not is_owner(value):
+            raise ValueError(f"{_shown(value)} is not a valid owner; {OWNER_RULE}")
         return value
 
     def by_name(self) -> dict[str, Environment]:
@@ -87,6 +194,7 @@ class EnvironmentsConfig(_Strict):
                 branches=tuple(spec.branches),
                 tags=tuple(spec.tags),
                 frozen=spec.frozen,
+                windows=tuple(window.window() for window in spec.windows),
             )
             for name, spec in self.environments.items()
         }
@@ -104,6 +212,8 @@ def parse_environments(data: bytes, file: str = CONFIG_NAME) -> EnvironmentsConf
         raise ConfigError(
             f"{file}: the top level must be a mapping with 'environments', not {kind_of(document)}"
         )
+    _check_names(document, file)
+    _check_keyset_ids(data, document, file)
     try:
         return EnvironmentsConfig.model_validate(document)
     except ValidationError as exc:
@@ -112,13 +222,96 @@ def parse_environments(data: bytes, file: str = CONFIG_NAME) -> EnvironmentsConf
         raise ConfigError(f"{file}: {_describe(errors[0])}") from None
 
 
-def _describe(error: Any) -> str:
+def _check_names(document: dict[Any, Any], file: str) -> None:
+    """Environment names first: every later message names the environment it is about, and
+    a name with a newline or a terminal escape must never reach a log line or a report."""
+    environments = document.get("environments")
+    if not isinstance(environments, dict):
+        return
+    for name in environments:
+        if isinstance(name, str) and not is_environment_name(name):
+            raise ConfigError(
+                f"{file}: environments: {_shown(name)} is not a valid environment name; "
+                f"{ENVIRONMENT_NAME_RULE}"
+            )
+
+
+def _check_keyset_ids(data: bytes, document: dict[Any, Any], file: str) -> None:
+    """Every ``keysetId`` written as a plain decimal integer within the API's range.
+
+    PyYAML has already turned ``0412345`` into 136421 by the time a value can be validated,
+    so the check reads the scalars' source text from the composed node tree. The text was
+    just loaded by the strict loader, so composing it again cannot meet anything it refuses.
+    """
+    root = yaml.compose(decode_text(data), Loader=StrictSafeLoader)
+    for name, node in _mapping_items(_value_node(root, "environments")):
+        scalar = _value_node(node, "keysetId")
+        if not isinstance(scalar, ScalarNode) or scalar.style is not None:
+            continue  # missing, a list, or quoted: the schema says what is wrong
+        text = scalar.value
+        if scalar.tag == _STR_TAG and not _NUMBER_LIKE.fullmatch(text):
+            continue  # a word: "must be an integer, not a string"
+        if scalar.tag not in (_INT_TAG, _STR_TAG):
+            continue  # a float or a boolean: the schema's message
+        where = f"{file}: environments.{name}.keysetId"
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            built = document["environments"][name].get("keysetId")
+            read = f" (YAML reads it as {built})" if isinstance(built, int) else ""
+            raise ConfigError(
+                f"{where}: {_shown(text)} is not plain decimal{read}; write the numeric keyset "
+                "id in plain decimal digits, without leading zeros, a sign, '_' or a prefix"
+            )
+        if len(text) > len(str(KEYSET_ID_MAX)) or int(text) > KEYSET_ID_MAX:
+            raise ConfigError(
+                f"{where}: {_shown(text)} is above the largest keyset id ({KEYSET_ID_MAX}); "
+                "write the environment's numeric keyset id in plain decimal"
+            )
+
+
+def _value_node(node: Node | None, key: str) -> Node | None:
+    for name, value in _mapping_items(node):
+        if name == key:
+            return value
+    return None
+
+
+def _mapping_items(node: Node | None) -> list[tuple[str, Node]]:
+    """The string-keyed entries of a mapping node (others are the schema's business)."""
+    if not isinstance(node, MappingNode):
+        return []
+    return [
+        (key.value, value)
+        for key, value in node.value
+        if isinstance(key, ScalarNode) and key.tag == _STR_TAG
+    ]
+
+
+_VALID_KEYS = {
+    1: "environments, owner",
+    3: "keysetId, branches, tags, frozen, windows",
+    5: "kind, schedule, duration, timezone",
+}
+_LISTS = frozenset({"branches", "tags", "windows"})
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """``environments.prod.windows[0].schedule``: list indexes in brackets."""
+    where = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int) and index and loc[index - 1] in _LISTS:
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    return where
+
+
+def _describe(error: Any) -> str:  # noqa: PLR0911 - flat dispatch
     loc = [str(part) for part in error["loc"]]
-    where = ".".join(loc)
+    where = _where(tuple(error["loc"]))
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
-        valid = "environments" if len(loc) == 1 else "keysetId, branches, tags, frozen"
+        valid = _VALID_KEYS.get(len(loc), _VALID_KEYS[3])
         return f"{where}: unknown key; valid keys are {valid}"
     if kind == "missing":
         hint = "give the environment's numeric keyset id" if loc[-1] == "keysetId" else "add it"
@@ -127,6 +320,13 @@ def _describe(error: Any) -> str:
         return f"{where}: must be an integer (the numeric keyset id), not {kind_of(value)}"
     if kind == "greater_than":
         return f"{where}: must be a positive keyset id, not {value!r}"
+    if kind == "less_than_equal":
+        return (
+            f"{where}: is above the largest keyset id ({KEYSET_ID_MAX}); write the "
+            "environment's numeric keyset id"
+        )
+    if kind == "string_type" and loc[-1] == "duration":
+        return f"{where}: must be a duration such as 30m, 2h, 1h30m or 1d, not {kind_of(value)}"
     if kind in ("list_type", "dict_type", "model_type", "bool_type", "string_type"):
         wanted = {
             "list_type": "a list",
@@ -144,13 +344,145 @@ def load_environments(
     repository: Repository, commit: CommitInfo | str, path: str = ""
 ) -> EnvironmentsConfig | None:
     """``faas-gitops.yaml`` at the root of ``path`` in the commit; None when there is none."""
+    return _load(repository, commit, path, where=None)
+
+
+def _load(
+    repository: Repository, commit: CommitInfo | str, path: str, where: str | None
+) -> EnvironmentsConfig | None:
     root = normalise_path(path)
     file = f"{root}/{CONFIG_NAME}" if root else CONFIG_NAME
     try:
         data = repository.read_file(commit, file, MAX_CONFIG_BYTES)
     except SourceError as exc:  # a link or a directory where the file should be, too big
         raise ConfigError(str(exc)) from None
-    return None if data is None else parse_environments(data, file)
+    if data is None:
+        return None
+    # Read from a configuration branch, the message says which one holds the line to fix.
+    return parse_environments(data, file if where is None else f"{file} on {where}")
+
+
+# -- the configuration branch ------------------------------------------------------------------
+
+SYNCED_COMMIT = "the synced commit"
+# Tried in this order after origin's HEAD (and a bare mirror's own HEAD): the remote-tracking
+# branch first, as it is what the server holds; a local one may not be pushed yet.
+_DEFAULT_BRANCHES = (
+    "refs/remotes/origin/main",
+    "refs/heads/main",
+    "refs/remotes/origin/master",
+    "refs/heads/master",
+)
+
+
+def _short(full: str) -> str:
+    return full.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+
+
+def _default_branch(repository: Repository) -> str | None:
+    """The full ref of the repository's default branch that exists here, or None."""
+    candidates: list[str] = []
+    origin_head = repository.symbolic_target("refs/remotes/origin/HEAD")
+    if origin_head is not None:
+        candidates.append(origin_head)
+    if repository.is_bare:
+        # A --repo URL's mirror (``clone --mirror``) has no remote-tracking refs: its branches
+        # are the remote's, and its HEAD is the remote's default branch.
+        head = repository.symbolic_target("HEAD")
+        if head is not None:
+            candidates.append(head)
+    candidates.extend(_DEFAULT_BRANCHES)
+    for full in candidates:
+        if full.startswith(("refs/heads/", "refs/remotes/")) and repository.rev_parse(full):
+            return full
+    return None
+
+
+def default_config_ref(repository: Repository) -> str | None:
+    """Where the policy is read without ``--config-ref``: the default branch's short name.
+
+    origin's HEAD (``refs/remotes/origin/HEAD`` -> ``origin/main``), a mirror's HEAD, else a
+    remote-tracking or local ``main``, else ``master``; None when none of them exists (a
+    git-sync worktree that fetched only a commit).
+    """
+    full = _default_branch(repository)
+    return None if full is None else _short(full)
+
+
+def load_policy(
+    repository: Repository,
+    commit: CommitInfo | str,
+    path: str,
+    config_ref: str | None,
+) -> tuple[EnvironmentsConfig | None, str]:
+    """The environment policy and where it was read (``"main@1a2b3c4d5e6f"``).
+
+    From the tip of ``config_ref`` when given (``--config-ref``; a name that does not resolve
+    is a ConfigError), else of the default branch (``default_config_ref``), so a tag cut
+    before a freeze still sees today's freeze. Only a repository without any default branch
+    falls back to the synced ``commit`` (``"the synced commit"``). A branch without the file
+    means no environment, as a commit without it does.
+    """
+    if config_ref is not None:
+        sha = repository.rev_parse(config_ref)
+        if sha is None:
+            raise ConfigError(
+                f"--config-ref {_shown(config_ref)}: not found in the repository (no such "
+                "branch, tag or commit); fetch that branch or fix the name"
+            )
+        where = f"{config_ref}@{sha[:12]}"
+    else:
+        full = _default_branch(repository)
+        sha = None if full is None else repository.rev_parse(full)
+        if full is None or sha is None:
+            return _load(repository, commit, path, where=None), SYNCED_COMMIT
+        where = f"{_short(full)}@{sha[:12]}"
+    return _load(repository, sha, path, where=where), where
+
+
+# -- the owner ---------------------------------------------------------------------------------
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_SCP_LIKE = re.compile(r"(?:[^@/:]+@)?[^@/:]+:(?P<path>.*)")
+_NOT_OWNER = re.compile(r"[^A-Za-z0-9._/-]+")
+
+
+def default_owner(repository: Repository) -> str:
+    """The owner a repository without ``owner:`` gets: from origin's URL, else the directory.
+
+    ``git@github.com:acme/functions.git`` -> ``acme/functions``,
+    ``https://user:token@gitlab.com/g/sub/proj`` -> ``sub/proj``: the last two path parts,
+    with the scheme, credentials, host and a trailing ``.git`` dropped; without a remote, the
+    name of the repository's top-level directory. Always a valid owner (``is_owner``).
+    """
+    url = repository.remote_url("origin")
+    found = owner_from_url(url) if url else None
+    if not found:
+        found = _sanitise_owner(repository.top_level().name.removesuffix(".git"))
+    return found or _DEFAULT_OWNER
+
+
+def owner_from_url(url: str) -> str | None:
+    """The owner a remote URL names (see ``default_owner``), or None when it names none."""
+    url = url.strip()
+    if _SCHEME.match(url):
+        try:
+            path = urlsplit(url).path  # the netloc (credentials, host, port) is dropped
+        except ValueError:
+            return None
+    elif (scp := _SCP_LIKE.fullmatch(url)) is not None and not url.startswith(("/", ".")):
+        path = scp["path"]
+    else:
+        path = url  # a local path
+    path = path.replace("\\", "/").strip("/").removesuffix(".git").rstrip("/")
+    parts = [part for part in path.split("/") if part and part not in (".", "..")]
+    return _sanitise_owner("/".join(parts[-2:])) or None
+
+
+def _sanitise_owner(text: str) -> str:
+    """``text`` in the owner alphabet (other runs become ``-``), at most 48 characters."""
+    cleaned = _NOT_OWNER.sub("-", text).strip("-/")[:OWNER_MAX].strip("-/")
+    return cleaned if is_owner(cleaned) else ""
 
 
 def active_environments(
@@ -185,10 +517,17 @@ def active_environments(
 
 __all__ = [
     "CONFIG_NAME",
+    "KEYSET_ID_MAX",
+    "SYNCED_COMMIT",
     "Environment",
     "EnvironmentSpec",
     "EnvironmentsConfig",
+    "WindowSpec",
     "active_environments",
+    "default_config_ref",
+    "default_owner",
     "load_environments",
+    "load_policy",
+    "owner_from_url",
     "parse_environments",
 ]

@@ -124,6 +124,38 @@ class Repository(Closing):
             return None
         return out.strip() or None
 
+    @property
+    def is_bare(self) -> bool:
+        """A bare repository (a ``--repo`` URL's mirror): its HEAD is the remote's default."""
+        return bool(self._repo.bare)
+
+    def top_level(self) -> Path:
+        """The working tree's root, or the git directory of a bare repository."""
+        return Path(self._repo.working_tree_dir or self._repo.git_dir)
+
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The configured URL of remote ``name``, or None; it may carry credentials (a local
+        clone's ``https://user:token@...``), so never log it as it is."""
+        if not name or name.startswith("-") or any(ch in name for ch in "\x00\n\r"):
+            return None
+        try:
+            out: str = self._repo.git.config("--get", f"remote.{name}.url")
+        except git.GitCommandError:  # exit 1: not set
+            return None
+        return out.strip() or None
+
+    def symbolic_target(self, ref: str) -> str | None:
+        """The full name a symbolic ref points at (``refs/remotes/origin/HEAD`` ->
+        ``refs/remotes/origin/main``, ``HEAD`` -> ``refs/heads/main``); None when ``ref`` is
+        missing or not symbolic (a detached HEAD). The target may itself be missing."""
+        if not ref or ref.startswith("-") or any(ch in ref for ch in "\x00\n\r"):
+            return None
+        try:
+            out: str = self._repo.git.symbolic_ref("--quiet", ref)
+        except git.GitCommandError:
+            return None
+        return out.strip() or None
+
     def _has_commits(self) -> bool:
         return self._repo.head.is_valid() or bool(self._repo.refs)
 
