@@ -48,7 +48,13 @@ from faas_gitops.source.windows import (
     parse_schedule,
     parse_timezone,
 )
-from faas_gitops.source.yaml_loader import StrictSafeLoader, decode_text, kind_of, load_document
+from faas_gitops.source.yaml_loader import (
+    StrictSafeLoader,
+    decode_text,
+    kind_of,
+    load_document,
+    one_line,
+)
 
 CONFIG_NAME = "faas-gitops.yaml"
 MAX_CONFIG_BYTES = 64 * 1024
@@ -243,7 +249,10 @@ def _check_keyset_ids(data: bytes, document: dict[Any, Any], file: str) -> None:
     so the check reads the scalars' source text from the composed node tree. The text was
     just loaded by the strict loader, so composing it again cannot meet anything it refuses.
     """
-    root = yaml.compose(decode_text(data), Loader=StrictSafeLoader)
+    try:
+        root = yaml.compose(decode_text(data), Loader=StrictSafeLoader)
+    except (yaml.YAMLError, ValueError) as exc:  # pragma: no cover - loaded just before
+        raise ConfigError(f"{file}: invalid YAML: {one_line(str(exc))}") from None
     for name, node in _mapping_items(_value_node(root, "environments")):
         scalar = _value_node(node, "keysetId")
         if not isinstance(scalar, ScalarNode) or scalar.style is not None:
