@@ -183,14 +183,28 @@ class Status(StrEnum):
 
 
 class DeployStatus(StrEnum):
-    """A package's outcome on one environment (keyset) in one sync."""
+    """A package's outcome on one environment (keyset) in one sync.
+
+    ``frozen``: a change is due but the environment's policy (``frozen:``, a window) forbids it;
+    ``held``: a rollback holds what runs; ``skipped``: promote left it alone (restricted,
+    pinned); ``orphaned``: the commit no longer declares the package (or no environment names
+    the keyset) but it still runs there; ``would-prune``/``pruned``: ``--prune`` stops it.
+    """
 
     DEPLOYED = "deployed"
     IN_SYNC = "in-sync"
     WOULD_DEPLOY = "would-deploy"
+    WOULD_PRUNE = "would-prune"
     FROZEN = "frozen"
+    HELD = "held"
+    SKIPPED = "skipped"
     PRUNED = "pruned"
+    ORPHANED = "orphaned"
     FAILED = "failed"
+
+
+#: Statuses after which ``revision_*`` is what runs there (the others leave ``previous_*``).
+_RUNS_DESIRED = frozenset({DeployStatus.DEPLOYED, DeployStatus.IN_SYNC})
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +225,25 @@ class DeploymentOutcome:
     previous_revision_name: str | None = None
     correlation_id: str | None = None
     error: str | None = None
+    note: str | None = None  # the human reason of a frozen, held, skipped or orphaned status
+    pinned: bool = False  # a pin in package.yaml chose the revision
+
+    @property
+    def running_revision_name(self) -> str | None:
+        """What runs there after this outcome, as last read from the API (never the wish)."""
+        if self.status in _RUNS_DESIRED:
+            return self.revision_name
+        if self.status is DeployStatus.PRUNED:
+            return None
+        return self.previous_revision_name
+
+    @property
+    def running_deployment_id(self) -> str | None:
+        if self.status in _RUNS_DESIRED:
+            return self.deployment_id
+        if self.status is DeployStatus.PRUNED:
+            return None
+        return self.previous_deployment_id
 
 
 @dataclass(frozen=True, slots=True)

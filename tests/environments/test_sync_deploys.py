@@ -212,9 +212,10 @@ def test_a_bad_faas_gitops_yaml_stops_the_sync_with_one_line_and_no_write(env: E
     run = env.cli()
 
     assert run.code == 2
-    assert run.stderr.strip().splitlines()[-1] == (
-        "faas-gitops: error: faas-gitops.yaml: environments.staging.keysetId: must be an"
-        " integer (the numeric keyset id), not a string"
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("faas-gitops: error: faas-gitops.yaml on main@")  # the policy's tip
+    assert last.endswith(
+        ": environments.staging.keysetId: must be an integer (the numeric keyset id), not a string"
     )
     assert env.writes() == []
 

@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -24,7 +24,15 @@ from pydantic import BaseModel, ConfigDict
 from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
-from faas_gitops.models import CommitInfo, DesiredPackage, Outcome, Status, SyncResult
+from faas_gitops.models import (
+    CommitInfo,
+    DeploymentOutcome,
+    DeployStatus,
+    DesiredPackage,
+    Outcome,
+    Status,
+    SyncResult,
+)
 from faas_gitops.options import Opt, add_options, build
 from faas_gitops.settings import Settings
 from faas_gitops.source.environments import Environment
@@ -53,9 +61,14 @@ class PromoteOptions(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class _Package:
+    """A package directory to promote; ``skip`` (a reason) leaves it alone, ``error`` (its
+    manifest's one line) fails it alone."""
+
     path: str
     name: str | None
     package_id: str | None
+    skip: str | None = None
+    error: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,21 +120,26 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
     """Promote, record, and return the result; ``ConfigError`` for a bad environment or path."""
     from faas_gitops.deploy import Timing, promote  # noqa: PLC0415
     from faas_gitops.deploy.environment import PackageRef  # noqa: PLC0415
-    from faas_gitops.reconcile.deploy_hook import (  # noqa: PLC0415
+    from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
+    from faas_gitops.reconcile.release import (  # noqa: PLC0415
         CacheDeployments,
         DeploymentJournal,
+        release_environments,
     )
-    from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.session import Session  # noqa: PLC0415
 
     started = datetime.now(UTC)
     read = await asyncio.to_thread(_read_repository, settings, options)
-    commit, source_env, target_env, packages = read.commit, read.source, read.target, read.packages
+    commit, packages = read.commit, read.packages
+    source_env, target_env = release_environments([read.source, read.target], started)
     async with Session.open(settings) as session:
         known = _synced_packages(settings, session.cache)
         refs: list[PackageRef] = []
         failed: dict[str, Outcome] = {}
         for package in packages:
+            if package.skip is not None or package.error is not None:
+                failed[package.path] = _left_alone_outcome(package, target_env)
+                continue
             package_id = package.package_id or getattr(known.get(package.path), "package_id", None)
             if package_id:
                 refs.append(PackageRef(package.path, package_id))
@@ -172,7 +190,11 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                 deployments=deployments,
             )
         for outcome in failed.values():
-            journal.add(outcome)
+            if outcome.status is Status.FAILED:
+                journal.add(outcome)
+            for deployment in outcome.deployments:
+                if deploy_journal is not None:
+                    deploy_journal.result(outcome.path, deployment)
         result = SyncResult(
             commit=commit.sha,
             ref=settings.git.ref or "HEAD",
@@ -205,12 +227,12 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
     """The commit, the two environments and the packages to promote (git, in a thread)."""
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
-    from faas_gitops.source.environments import CONFIG_NAME, load_environments  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
 
     source = open_source(settings, None)
     try:
         commit = source.resolve(settings.git.ref or "HEAD")
-        config = load_environments(source, commit, settings.git.path)
+        config, _ = load_policy(source, commit, settings.git.path, settings.deploy.config_ref)
         if config is None:
             raise ConfigError(
                 f"{CONFIG_NAME}: not found at the root of --path in {commit.sha[:12]};"
@@ -239,12 +261,13 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
             if options.packages and ref.path not in options.packages:
                 continue
             item = source.read_package(ref, settings.limits)
-            if isinstance(item, PackageFailure):
-                raise ConfigError(item.error)
-            if _left_alone(item, options.target):
-                log.info("promote.skipped", path=item.path, environment=options.target)
+            if isinstance(item, PackageFailure):  # fails that package alone
+                packages.append(_Package(item.path, None, item.package_id, error=item.error))
                 continue
-            packages.append(_Package(item.path, item.name, item.package_id))
+            skip = _left_alone(item, options.source, options.target)
+            if skip is not None:
+                log.info("promote.skipped", path=item.path, environment=options.target, why=skip)
+            packages.append(_Package(item.path, item.name, item.package_id, skip=skip))
     finally:
         source.close()
     return _Read(commit, chosen[0], chosen[1], packages)
@@ -261,11 +284,37 @@ def _synced_packages(settings: Settings, cache: StateCache) -> dict[str, SyncedP
         on_disk.close()
 
 
-def _left_alone(package: DesiredPackage, target: str) -> bool:
-    """Restricted away from the target, or pinned there: the manifest decides, not promote."""
-    if package.environments is not None and target not in package.environments:
-        return True
-    return any(name == target for name, _ in package.pins)
+def _left_alone(package: DesiredPackage, source: str, target: str) -> str | None:
+    """Why the manifest keeps promote away from this package (restricted, pinned), or None."""
+    if package.environments is not None:
+        for name in (source, target):
+            if name not in package.environments:
+                allowed = ", ".join(package.environments)
+                return f"restricted to {allowed} in package.yaml; not promoted to {target}"
+    pin = dict(package.pins).get(target)
+    if pin is not None:
+        return f"pinned to {pin} on {target} in package.yaml"
+    return None
+
+
+def _left_alone_outcome(package: _Package, target: Environment | Any) -> Outcome:
+    """A skipped package (in-sync for the exit code) or one whose manifest failed."""
+    deployment = DeploymentOutcome(
+        environment=target.name,
+        keyset_id=target.keyset_id,
+        status=DeployStatus.FAILED if package.error else DeployStatus.SKIPPED,
+        error=package.error,
+        note=package.skip,
+        pinned=bool(package.skip and package.skip.startswith("pinned")),
+    )
+    return Outcome(
+        path=package.path,
+        status=Status.FAILED if package.error else Status.UNCHANGED,
+        package_id=package.package_id,
+        name=package.name,
+        error=package.error,
+        deployments=(deployment,),
+    )
 
 
 __all__ = ["PromoteOptions", "build_parser", "main", "promote_once"]

@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "completion": "faas_gitops.cli.completion:main",
     "status": "faas_gitops.cli.status:main",
     "promote": "faas_gitops.cli.promote:main",
+    "rollback": "faas_gitops.cli.rollback:main",
 }
 
 

@@ -20,8 +20,10 @@ and no value holds a secret: the snapshot carries no API key, webhook secret or 
                     "status": "created|adopted|unchanged|would-create|failed",
                     "syncedAt", "commit", "correlationId", "error",
                     "deployments": [{"environment", "keysetId", "status", "revisionName",
-                                     "revisionId", "deploymentId", "correlationId",
-                                     "error"}]}],
+                                     "revisionId", "deploymentId", "previousDeploymentId",
+                                     "correlationId", "error",
+                                     "running": "<revision that runs there>" | null,
+                                     "note", "pinned"}]}],
       "syncs": [{"id", "commit", "ref", "trigger", "dryRun", "startedAt", "finishedAt",
                  "counts": {"created": 0, "unchanged": 4, "failed": 0, "total": 4, ...},
                  "fatalError"}]                 # newest first, at most 50
@@ -38,7 +40,8 @@ from html import escape
 from typing import Any
 
 from faas_gitops.daemon.statuspage_assets import SCRIPT, STYLE
-from faas_gitops.models import DeploymentOutcome, PackageStatus, SyncSummary
+from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus, SyncSummary
+from faas_gitops.report.deployments import deployment_document
 
 #: Syncs listed under the packages.
 SYNCS_SHOWN = 50
@@ -91,19 +94,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def _deployment_document(d: DeploymentOutcome) -> dict[str, Any]:
-    return {
-        "environment": d.environment,
-        "keysetId": d.keyset_id,
-        "status": str(d.status),
-        "revisionName": d.revision_name,
-        "revisionId": d.revision_id,
-        "deploymentId": d.deployment_id,
-        "correlationId": d.correlation_id,
-        "error": d.error,
-    }
-
-
 def snapshot_document(snapshot: StatusSnapshot) -> dict[str, Any]:
     """The ``/api/status`` body (shape in the module docstring)."""
     return {
@@ -130,7 +120,7 @@ def snapshot_document(snapshot: StatusSnapshot) -> dict[str, Any]:
                 "commit": p.commit,
                 "correlationId": p.correlation_id,
                 "error": p.error,
-                "deployments": [_deployment_document(d) for d in p.deployments],
+                "deployments": [deployment_document(d) for d in p.deployments],
             }
             for p in snapshot.packages
         ],
@@ -243,7 +233,7 @@ def _packages(snapshot: StatusSnapshot, now: datetime) -> str:
         ]
         for env in environments:
             d = by_env.get(env)
-            cell = "" if d is None else f"{_code(d.revision_name)} {_pill(str(d.status))}"
+            cell = "" if d is None else _environment_cell(d)
             cells.append(f'<td class="env">{cell or "<span class=muted>-</span>"}</td>')
         row_class = ' class="failing"' if failing else ""
         rows.append(f'<tr{row_class} data-path="{_e(p.path)}">{"".join(cells)}</tr>')
@@ -338,3 +328,19 @@ __all__ = [
     "render_page",
     "snapshot_document",
 ]
+
+
+def _environment_cell(d: DeploymentOutcome) -> str:
+    """What runs there (as last read from the API), then the last attempt when it was not a
+    plain success: ``v1.3.0 frozen → v1.4.0``."""
+    running = d.running_revision_name
+    cell = _code(running) if running else "<span class=muted>-</span>"
+    cell += f" {_pill(str(d.status))}"
+    changing = d.status not in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
+    if changing and d.revision_name and d.revision_name != running:
+        cell += f" → {_code(d.revision_name)}"
+    if d.pinned:
+        cell += f" {_pill('pinned')}"
+    if d.note:
+        cell += f' <span class="muted">{_e(d.note)}</span>'
+    return cell

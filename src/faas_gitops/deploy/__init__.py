@@ -1,15 +1,23 @@
-"""The deployment stage: git decides which revision runs on each environment's keyset.
+"""The release stage: git decides which revision runs on each environment's keyset.
 
-Entry points: ``deploy_packages`` (a sync's stage after the revisions), ``promote`` (run on one
-environment what runs on another). Pure planning is ``plan_deployment``; the API calls are in
-``deploy.api`` and take any object with ``ApiClient.request``.
+Entry points: ``run_release`` (a sync's stage after the revisions, from frozen
+``ReleaseInputs``), ``promote`` (run on one environment what runs on another) and
+``rollback`` (put a revision back and hold it). Pure planning is ``plan_deployment``; the API
+calls are in ``deploy.api`` and take any object with ``ApiClient.request``; ownership marks and
+holds are the package's tags (``deploy.marks``).
 """
 
-from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
+from faas_gitops.deploy.environment import (
+    DeployTarget,
+    EnvironmentLike,
+    PackageRef,
+    ReleaseEnvironment,
+    ReleaseInputs,
+)
 from faas_gitops.deploy.observe import KnownDeployments
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.promote import promote
-from faas_gitops.deploy.stage import deploy_packages
+from faas_gitops.deploy.stage import Release, RemovedPackage, run_release
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing, apply_plan
 
 __all__ = [
@@ -21,10 +29,14 @@ __all__ = [
     "Journal",
     "KnownDeployments",
     "PackageRef",
+    "Release",
+    "ReleaseEnvironment",
+    "ReleaseInputs",
+    "RemovedPackage",
     "RevisionRef",
     "Timing",
     "apply_plan",
-    "deploy_packages",
     "plan_deployment",
     "promote",
+    "run_release",
 ]

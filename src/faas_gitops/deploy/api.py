@@ -78,18 +78,40 @@ class DeploymentStartFailed(ApiDeploymentFailed):
     """FAAS-1012/1013: the platform failed to start (or stop) the deployment."""
 
 
+TRANSITIONAL = frozenset({"STARTING", "STOPPING"})
+
+
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """A package deployment: one revision assigned to one keyset, in some ``state``."""
+    """A package deployment: one revision assigned to one keyset, in some ``state``.
+
+    ``updated`` is the answer's ``updatedDttm`` as sent (ISO 8601 sorts as text), ``""`` when
+    absent: it orders a keyset's stopped deployments to find what ran before the current one.
+    """
 
     id: str
     revision_id: str
     keyset_id: int
     state: str
+    updated: str = ""
 
     @property
     def running(self) -> bool:
         return self.state == RUNNING
+
+    @property
+    def in_transition(self) -> bool:
+        """Starting or stopping: it holds (or is about to hold) the keyset, not yet settled."""
+        return self.state in TRANSITIONAL
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedPackage:
+    """A remote package with its ``tags`` (where ownership marks and holds live)."""
+
+    id: str
+    name: str
+    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,8 @@ class RevisionInfo:
     id: str
     name: str
     running: int | None
+    description: str | None = None
+    total: int | None = None  # ``packageDeploymentsTotal``: deployments in any state
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +150,7 @@ class _DeploymentItem(_Lenient):
     packageRevisionId: str = Field(min_length=1)  # noqa: N815 - the API's spelling
     keysetId: int  # noqa: N815
     state: str = STOPPED
+    updatedDttm: str | None = None  # noqa: N815
 
     @field_validator("state")
     @classmethod
@@ -133,13 +158,23 @@ class _DeploymentItem(_Lenient):
         return value.upper()
 
     def to_value(self) -> Deployment:
-        return Deployment(self.id, self.packageRevisionId, self.keysetId, self.state)
+        return Deployment(
+            self.id, self.packageRevisionId, self.keysetId, self.state, self.updatedDttm or ""
+        )
 
 
 class _RevisionItem(_Lenient):
     id: str = Field(min_length=1)
     name: str
     packageDeploymentsRunning: int | None = None  # noqa: N815
+    packageDeploymentsTotal: int | None = None  # noqa: N815
+    description: str | None = None
+
+
+class _PackageItem(_Lenient):
+    id: str = Field(min_length=1)
+    name: str
+    tags: list[str] | None = None
 
 
 class _LimitItem(_Lenient):
@@ -206,7 +241,20 @@ async def list_revisions(api: Requester, package_id: str) -> list[RevisionInfo]:
     path = faas_path("packages", package_id, "package-revisions")
     items = await _list(api, path, endpoint, "revision list")
     parsed = [parse(_RevisionItem, item, f"GET {endpoint}", cid) for item, cid in items]
-    return [RevisionInfo(i.id, i.name, i.packageDeploymentsRunning) for i in parsed]
+    return [
+        RevisionInfo(
+            i.id, i.name, i.packageDeploymentsRunning, i.description, i.packageDeploymentsTotal
+        )
+        for i in parsed
+    ]
+
+
+async def list_packages(api: Requester) -> list[TaggedPackage]:
+    """5.1 with each package's ``tags``: the inventory of what carries our marks."""
+    endpoint = "/v2/faas/packages"
+    items = await _list(api, endpoint, endpoint, "package list")
+    parsed = [parse(_PackageItem, item, f"GET {endpoint}", cid) for item, cid in items]
+    return [TaggedPackage(i.id, i.name, tuple(i.tags or ())) for i in parsed]
 
 
 async def list_revision_deployments(api: Requester, revision_id: str) -> list[Deployment]:
@@ -235,6 +283,13 @@ async def running_limit(api: Requester) -> tuple[RunningLimit, str | None]:
 
 
 # --------------------------------------------------------------------------- writes
+async def update_package_tags(api: Requester, package_id: str, tags: list[str]) -> str | None:
+    """5.4 with ``tags`` only (the other fields are left as they are); the correlation id."""
+    endpoint = "/v2/faas/packages/{id}"
+    path = faas_path("packages", package_id)
+    return (await _call(api, "PUT", path, endpoint, body={"tags": tags})).correlation_id
+
+
 async def create_deployment(
     api: Requester, revision_id: str, keyset_id: int
 ) -> tuple[Deployment, str | None]:
@@ -289,8 +344,10 @@ __all__ = [
     "Requester",
     "RevisionInfo",
     "RunningLimit",
+    "TaggedPackage",
     "create_deployment",
     "get_deployment",
+    "list_packages",
     "list_revision_deployments",
     "list_revisions",
     "rolling_update",
@@ -298,4 +355,5 @@ __all__ = [
     "start_deployment",
     "stop_deployment",
     "stop_package",
+    "update_package_tags",
 ]

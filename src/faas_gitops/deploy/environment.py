@@ -7,7 +7,8 @@ package never imports the git edge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from faas_gitops.models import DesiredPackage
@@ -39,6 +40,8 @@ class DeployTarget:
     revision_name: str | None
     environments: tuple[str, ...] | None = None
     pins: tuple[tuple[str, str], ...] = ()
+    digest: str | None = None  # git's content digest of the package (content, not ids)
+    name: str | None = None  # the manifest's name
 
     @classmethod
     def of(
@@ -47,6 +50,7 @@ class DeployTarget:
         package_id: str | None,
         revision_id: str | None,
         revision_name: str | None,
+        digest: str | None = None,
     ) -> DeployTarget:
         """From the desired package and its revision-stage ``Outcome`` fields."""
         return cls(
@@ -56,6 +60,8 @@ class DeployTarget:
             revision_name=revision_name,
             environments=package.environments,
             pins=package.pins,
+            digest=digest,
+            name=package.name,
         )
 
     def pin_for(self, environment: str) -> str | None:
@@ -69,3 +75,46 @@ class PackageRef:
 
     path: str
     package_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseEnvironment:
+    """An environment as the release stage acts on it: its policy evaluated once per run.
+
+    ``frozen`` is the policy's answer at the run's start (``frozen: true`` or a window), with
+    ``frozen_note`` saying why and until when, for every view.
+    """
+
+    name: str
+    keyset_id: int
+    frozen: bool = False
+    frozen_note: str | None = None
+    frozen_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInputs:
+    """Everything the release stage decides from, frozen before it starts.
+
+    ``environments`` are those this run acts on; ``configured`` every environment of the
+    policy (a keyset none of them names is where a deployment is orphaned). ``targets`` are the
+    declared packages whose revision is known; ``failed`` those that cannot deploy (their one
+    line). ``declared_ids``/``declared_names`` are every package id and manifest name a
+    directory of the commit targets: never a prune candidate (a rename is not a removal).
+    ``owner`` is this repository's mark; ``scope`` is ``--path``.
+    """
+
+    environments: tuple[ReleaseEnvironment, ...]
+    configured: tuple[ReleaseEnvironment, ...]
+    targets: tuple[DeployTarget, ...]
+    owner: str
+    scope: str = ""
+    failed: tuple[tuple[str, str], ...] = ()
+    declared_ids: frozenset[str] = frozenset()
+    declared_names: frozenset[str] = frozenset()
+    defined_names: frozenset[str] | None = None
+    prune: bool = False
+    dry_run: bool = False
+    concurrency: int = 8
+    mark: bool = True  # write ownership marks (off for promote and rollback: they read them)
+    notes: tuple[str, ...] = field(default=())

@@ -10,7 +10,7 @@ revision's list is skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +18,7 @@ from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.errors import ApiNotFound
+from faas_gitops.reconcile.plan import stamp_of
 
 
 class KnownDeployments(Protocol):
@@ -44,14 +45,30 @@ class PackageView:
     def name_of(self, revision_id: str) -> str | None:
         return next((r.name for r in self.revisions if r.id == revision_id), None)
 
+    def digest_of(self, revision_id: str) -> str | None:
+        return next((r.digest for r in self.revisions if r.id == revision_id), None)
+
+    def in_transition_on(self, keysets: Collection[int]) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.keyset_id in keysets and d.in_transition)
+
+    def active_keysets(self) -> list[int]:
+        """Keysets where something of the package runs or is starting."""
+        return sorted({d.keyset_id for d in self.deployments if d.running or d.in_transition})
+
 
 async def observe_package(
     api: Requester,
     package_id: str,
     keysets: Collection[int],
     known: KnownDeployments | None = None,
+    also: Collection[str] = (),
 ) -> PackageView:
-    """Read what runs for ``package_id``; raises ``ApiError`` when a read fails."""
+    """Read what runs for ``package_id``; raises ``ApiError`` when a read fails.
+
+    ``also``: revisions (the one the commit wants) whose deployments are listed whenever they
+    have any, running or not: one STARTING is not counted as running by the API, and a run
+    must see it in flight rather than start a second one.
+    """
     revisions = await deploy_api.list_revisions(api, package_id)
     ids = {rev.id for rev in revisions}
     remembered = await _verified(api, package_id, keysets, known, ids)
@@ -59,8 +76,11 @@ async def observe_package(
     to_list = []
     for rev in revisions:
         if rev.running == 0:
+            if rev.id in also and rev.total != 0:
+                to_list.append(rev.id)
             continue
         seen = sum(1 for d in remembered if d.revision_id == rev.id and d.running)
+        # A revision counted as running but only STARTING/STOPPING is not "seen": list it.
         if rev.running is None or seen < rev.running:
             to_list.append(rev.id)
     listed = await asyncio.gather(
@@ -68,8 +88,33 @@ async def observe_package(
     )
     for deployments in listed:
         found.update((d.id, d) for d in deployments)
-    refs = tuple(RevisionRef(rev.id, rev.name) for rev in revisions)
+    refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
     return PackageView(package_id, refs, tuple(found.values()))
+
+
+async def observe_settled(
+    api: Requester,
+    package_id: str,
+    keysets: Collection[int],
+    known: KnownDeployments | None,
+    *,
+    also: Collection[str] = (),
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    first_pause: float = 0.1,
+    max_pause: float = 1.0,
+) -> PackageView:
+    """``observe_package``, read again until nothing of the package is starting or stopping on
+    ``keysets`` (or ``deadline`` passes: then the view with the transition is returned and the
+    plan says ``wait``). A run never plans over a deployment in flight."""
+    pause = first_pause
+    while True:
+        view = await observe_package(api, package_id, keysets, known, also)
+        if not view.in_transition_on(keysets) or clock() >= deadline:
+            return view
+        await sleep(min(pause, max(0.0, deadline - clock())))
+        pause = min(max_pause, pause * 1.6)
 
 
 async def _verified(

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from faas_gitops.deploy import api as deploy_api
+from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester
 from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
-from faas_gitops.deploy.observe import KnownDeployments, observe_package
-from faas_gitops.deploy.plan import DeploymentPlan, RevisionRef, plan_deployment
+from faas_gitops.deploy.observe import KnownDeployments, observe_settled
+from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.stage import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
@@ -44,12 +46,21 @@ async def promote(
     timing = timing or Timing(deploy_timeout=deploy_timeout)
     gate = asyncio.Semaphore(max(1, concurrency))
     keysets = [source_env.keyset_id, target_env.keyset_id]
+    holds = await _holds(api, target_env.keyset_id)
 
     async def plan_one(
         package: PackageRef,
     ) -> tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]:
-        try:
-            view = await observe_package(api, package.package_id, keysets, known)
+        try:  # a package mid-rollover on either keyset is waited for, then read again
+            view = await observe_settled(
+                api,
+                package.package_id,
+                keysets,
+                known,
+                deadline=timing.clock() + timing.deploy_timeout,
+                clock=timing.clock,
+                sleep=timing.sleep,
+            )
         except ApiAuthError:
             raise
         except ApiError as exc:
@@ -61,7 +72,11 @@ async def promote(
                 f" {source_env.keyset_id}) to promote; deploy it there first"
             )
             return _target(package, None), [_failed(target_env, error)]
-        revision = RevisionRef(source[0].revision_id, view.name_of(source[0].revision_id))
+        revision = RevisionRef(
+            source[0].revision_id,
+            view.name_of(source[0].revision_id),
+            view.digest_of(source[0].revision_id),
+        )
         plan = plan_deployment(
             package.path,
             target_env,
@@ -69,7 +84,12 @@ async def promote(
             revisions=view.revisions,
             on_keyset=view.on(target_env.keyset_id),
             dry_run=dry_run,
+            freeze_note=getattr(target_env, "frozen_note", None),
+            hold=holds.get(package.package_id),
         )
+        if plan.action is DeployAction.WAIT:
+            error = f"{package.path}: still {plan.note} after {timing.deploy_timeout:g} s"
+            return _target(package, revision), [_failed(target_env, error)]
         return _target(package, revision), [plan]
 
     plans = await gather_gated(gate, [plan_one(package) for package in packages])
@@ -78,6 +98,17 @@ async def promote(
         api, planned, [target_env], gate=gate, timing=timing, journal=journal, known=known
     )
     return dict(sorted(results.items()))
+
+
+async def _holds(api: Requester, keyset_id: int) -> dict[str, tags.Hold]:
+    """Rollback holds on the target keyset, by package id (a promotion respects them too)."""
+    inventory = await deploy_api.list_packages(api)  # unreadable: no promotion over a hold
+    found = {}
+    for package in inventory:
+        hold = tags.parse(package.tags).hold_on(keyset_id)
+        if hold is not None:
+            found[package.id] = hold
+    return found
 
 
 def _target(package: PackageRef, revision: RevisionRef | None) -> DeployTarget:

@@ -1,113 +1,213 @@
-"""The deployment stage of a sync: every package onto every active environment it belongs to.
+"""The release stage: frozen inputs in, deployment outcomes out. It never reads git.
 
-Three phases: read and plan every package (concurrently), hand out running-deployment slots in
-a fixed order (environment, then path: so the limit fails exactly the deployments beyond it),
-then apply the plans (concurrently). One package's failure is its own outcome; the others go on.
+``run_release`` takes ``ReleaseInputs`` (the revision stage's results as targets, the policy
+read from the configuration branch, this repository's owner mark) and:
+
+1. reads the inventory once (``GET /v2/faas/packages``: every package's tags, where ownership
+   marks and rollback holds live, so a cold runner with an empty state dir knows them);
+2. reads and plans every target, concurrently; a deployment starting or stopping is waited for
+   (within ``--deploy-timeout``) and the package re-read before it is planned;
+3. hands out running-deployment slots in a fixed order (environment, then path), in a dry run
+   too, so the limit fails exactly the deployments beyond it and a pull request goes red;
+4. applies the plans (concurrently), stopping any second deployment overlapping runs left;
+5. marks the packages it deployed as this repository's (and lifts holds git's content ended);
+6. lists what the repository manages but no longer declares, and prunes it with ``--prune``.
+
+One package's failure is its own outcome; the others go on. Only a rejected key (or the API out
+of reach) stops the stage, raised as itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Coroutine, Sequence
+import functools
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from faas_gitops.deploy.api import Requester
-from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
-from faas_gitops.deploy.observe import KnownDeployments, PackageView, observe_package
+import structlog
+
+from faas_gitops.deploy import api as deploy_api
+from faas_gitops.deploy import marks as tags
+from faas_gitops.deploy.api import Requester, TaggedPackage
+from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, ReleaseInputs
+from faas_gitops.deploy.observe import KnownDeployments, PackageView, observe_settled
+from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyset
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.prune import prune_package
-from faas_gitops.deploy.writer import (
-    DEFAULT_DEPLOY_TIMEOUT,
-    Headroom,
-    Journal,
-    Timing,
-    apply_plan,
-)
+from faas_gitops.deploy.prune import _stop
+from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
+log = structlog.get_logger(__name__)
+
 _T = TypeVar("_T")
 Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
+Planned = list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]]
 
 
-async def deploy_packages(
+@dataclass(frozen=True, slots=True)
+class RemovedPackage:
+    """A package the repository manages that the commit no longer declares, and where it ran."""
+
+    path: str
+    package_id: str
+    name: str
+    deployments: tuple[DeploymentOutcome, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """The stage's results: per declared path, and the removed packages that still ran."""
+
+    deployments: Mapping[str, tuple[DeploymentOutcome, ...]]
+    removed: tuple[RemovedPackage, ...] = ()
+
+
+def _no_journal(*_: object) -> None:
+    return None
+
+
+async def run_release(
     api: Requester,
+    inputs: ReleaseInputs,
     *,
-    environments: Sequence[EnvironmentLike],
-    packages: Sequence[DeployTarget],
-    dry_run: bool = False,
-    deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT,
-    concurrency: int = 8,
     known: KnownDeployments | None = None,
-    prune_paths: Sequence[PackageRef] = (),
-    defined_environments: Collection[str] | None = None,
     journal: Journal | None = None,
     timing: Timing | None = None,
-) -> Outcomes:
-    """Deploy each target's revision (or its pin) onto the active ``environments``.
+) -> Release:
+    """Deploy every target onto the active environments it belongs to; see the module doc.
 
-    Needs: ``api`` with ``ApiClient.request``; ``environments`` the ones this sync acts on (any
-    objects with ``name``, ``keyset_id``, ``frozen``); ``packages`` one ``DeployTarget`` per
-    package whose revision stage did not fail (``DeployTarget.of(desired, outcome.package_id,
-    outcome.revision_id, outcome.revision_name)``); ``defined_environments`` every name in
-    ``faas-gitops.yaml``, to fail a package naming one that is not (``None``: no such check,
-    for a caller whose loader already did it);
-    ``known`` remembers deployment ids (read, verified, updated after each deploy);
-    ``prune_paths`` packages removed from the commit (``--prune``); ``journal`` gets every step.
-
-    Returns ``{path: outcomes}``, outcomes in the order of ``environments``; a path appears only
-    if it has at least one (a package restricted elsewhere has none). Makes no call at all when
-    ``environments`` is empty. Raises only ``ApiAuthError`` (every call would fail alike).
+    Makes no call at all when no environment is active. Raises only ``ApiAuthError`` and the
+    errors that would fail every call alike.
     """
-    if not environments:
-        return {}
-    timing = timing or Timing(deploy_timeout=deploy_timeout)
-    gate = asyncio.Semaphore(max(1, concurrency))
-    defined = None if defined_environments is None else set(defined_environments)
-    results: Outcomes = {}
-    planned: list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]] = []
+    if not inputs.environments:
+        return Release({})
+    timing = timing or Timing()
+    journal = journal or _no_journal
+    gate = asyncio.Semaphore(max(1, inputs.concurrency))
+    results: Outcomes = {
+        path: tuple(_failed(env, error) for env in inputs.environments)
+        for path, error in inputs.failed
+    }
+    try:
+        inventory = await deploy_api.list_packages(api)
+    except ApiAuthError:
+        raise
+    except ApiError as exc:  # holds and marks unknown: deploying could undo a rollback
+        error = f"cannot read the package inventory (holds, ownership): {exc}"
+        for target in inputs.targets:
+            results[target.path] = tuple(_failed(env, error) for env in inputs.environments)
+        return Release(dict(sorted(results.items())))
+    by_id = {package.id: package for package in inventory}
 
-    async def plan_one(target: DeployTarget) -> None:
-        planned.append(
-            (target, await _plan_target(api, target, environments, defined, known, dry_run=dry_run))
-        )
+    async def plan_one(target: DeployTarget) -> tuple[DeployTarget, list[Any]]:
+        return target, await _plan_target(api, target, inputs, by_id, known, timing)
 
-    await gather_gated(gate, [plan_one(t) for t in packages])
-    planned.sort(key=lambda item: item[0].path)
-    results.update(
-        await apply_plans(
-            api, planned, environments, gate=gate, timing=timing, journal=journal, known=known
-        )
+    planned: Planned = sorted(
+        await gather_gated(gate, [plan_one(t) for t in inputs.targets]), key=lambda i: i[0].path
     )
+    applied = await apply_plans(
+        api,
+        planned,
+        inputs.environments,
+        gate=gate,
+        timing=timing,
+        journal=journal,
+        known=known,
+        dry_run=inputs.dry_run,
+    )
+    results.update(applied)
+    if inputs.mark and not inputs.dry_run:
+        await _mark(api, planned, applied, inputs, by_id, gate)
+    removed = await _orphans(api, inventory, inputs, gate, timing, journal)
+    return Release(dict(sorted(results.items())), removed)
 
-    async def prune_one(target: PackageRef) -> None:
-        outcomes = await _prune_target(
-            api,
-            target,
-            environments,
-            known=known,
-            dry_run=dry_run,
-            timing=timing,
-            journal=journal,
+
+async def _plan_target(  # noqa: PLR0917 - one call site
+    api: Requester,
+    target: DeployTarget,
+    inputs: ReleaseInputs,
+    inventory: Mapping[str, TaggedPackage],
+    known: KnownDeployments | None,
+    timing: Timing,
+) -> list[DeploymentPlan | DeploymentOutcome]:
+    """The plans of one package, or failed outcomes (one per environment) when it cannot plan."""
+    error = None if inputs.defined_names is None else _undefined(target, inputs.defined_names)
+    if error is not None:
+        return [_failed(env, error) for env in inputs.environments]
+    mine = [
+        env
+        for env in inputs.environments
+        if target.environments is None or env.name in target.environments
+    ]
+    if not mine:
+        return []
+    desired = RevisionRef(target.revision_id, target.revision_name, target.digest)
+    if target.package_id is None:
+        view = PackageView("", (), ())
+    else:
+        try:
+            view = await observe_settled(
+                api,
+                target.package_id,
+                [env.keyset_id for env in mine],
+                known,
+                also=[target.revision_id] if target.revision_id else [],
+                deadline=timing.clock() + timing.deploy_timeout,
+                clock=timing.clock,
+                sleep=timing.sleep,
+            )
+        except ApiAuthError:
+            raise
+        except ApiError as exc:
+            return [_failed(env, str(exc), revision=desired) for env in mine]
+    package = inventory.get(target.package_id or "")
+    marks = tags.parse(package.tags if package else ())
+    plans: list[DeploymentPlan | DeploymentOutcome] = []
+    for env in mine:
+        plan = plan_deployment(
+            target.path,
+            env,
+            desired=desired,
+            pin=target.pin_for(env.name),
+            revisions=view.revisions,
+            on_keyset=view.on(env.keyset_id),
+            dry_run=inputs.dry_run,
+            freeze_note=env.frozen_note,
+            hold=marks.hold_on(env.keyset_id),
         )
-        if outcomes:
-            results[target.path] = outcomes
-
-    await gather_gated(gate, [prune_one(t) for t in prune_paths])
-    return dict(sorted(results.items()))
+        if plan.action is DeployAction.WAIT:
+            plan = replace(
+                plan,
+                action=DeployAction.FAILED,
+                error=f"{target.path}: still {plan.note} after {timing.deploy_timeout:g} s;"
+                " raise --deploy-timeout or look at the deployment in the portal",
+            )
+        plans.append(plan)
+    configured = {env.keyset_id for env in inputs.configured}
+    for keyset in view.active_keysets():
+        if keyset not in configured:
+            plans.append(_orphaned_keyset(view, keyset))
+    return plans
 
 
 async def apply_plans(
     api: Requester,
     planned: Sequence[tuple[DeployTarget, Sequence[DeploymentPlan | DeploymentOutcome]]],
-    environments: Sequence[EnvironmentLike],
+    environments: Sequence[ReleaseEnvironment] | Sequence[Any],
     *,
     gate: asyncio.Semaphore,
     timing: Timing,
     journal: Journal | None,
     known: KnownDeployments | None,
+    dry_run: bool = False,
 ) -> Outcomes:
-    """Reserve start slots in (environment, path) order, then apply every plan concurrently."""
+    """Reserve start slots in (environment, path) order, then apply every plan concurrently.
+
+    In a dry run the would-be starts reserve slots too: those beyond the account's limit fail
+    with the limit's line, so the plan of a pull request shows what the merge would fail.
+    """
     order = {env.name: index for index, env in enumerate(environments)}
     headroom = Headroom(api)
     starts = sorted(
@@ -115,12 +215,15 @@ async def apply_plans(
             item
             for _, items in planned
             for item in items
-            if isinstance(item, DeploymentPlan) and item.action is DeployAction.START
+            if isinstance(item, DeploymentPlan) and _starts(item)
         ),
         key=lambda plan: (order.get(plan.environment, len(order)), plan.path),
     )
+    refused: dict[tuple[str, str], str] = {}
     for plan in starts:
-        await headroom.reserve((plan.environment, plan.path))
+        answer = await headroom.reserve((plan.environment, plan.path))
+        if answer is not None:
+            refused[(plan.environment, plan.path)] = answer
     results: Outcomes = {}
 
     async def apply_one(
@@ -131,7 +234,16 @@ async def apply_plans(
             if isinstance(item, DeploymentOutcome):
                 outcomes.append(item)
                 continue
+            refusal = refused.get((item.environment, item.path))
+            if refusal is not None and dry_run:
+                outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
+                continue
             outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
+            if item.extra_running and outcome.status in (
+                DeployStatus.DEPLOYED,
+                DeployStatus.IN_SYNC,
+            ):
+                outcome = await _stop_extras(api, item, outcome, timing, journal or _no_journal)
             _remember(known, target.package_id, outcome)
             outcomes.append(outcome)
         if outcomes:
@@ -141,82 +253,108 @@ async def apply_plans(
     return results
 
 
-async def _plan_target(
+def _starts(plan: DeploymentPlan) -> bool:
+    """Whether the plan takes a running-deployment slot (a start; in a dry run, a would-be one)."""
+    if plan.action is DeployAction.START:
+        return True
+    return plan.action is DeployAction.WOULD_DEPLOY and plan.previous_deployment_id is None
+
+
+async def _stop_extras(
     api: Requester,
-    target: DeployTarget,
-    environments: Sequence[EnvironmentLike],
-    defined: Collection[str] | None,
-    known: KnownDeployments | None,
-    *,
-    dry_run: bool,
-) -> list[DeploymentPlan | DeploymentOutcome]:
-    """The plans of one package, or failed outcomes (one per environment) when it cannot plan."""
-    error = None if defined is None else _undefined(target, defined)
-    mine = [
-        env
-        for env in environments
-        if target.environments is None or env.name in target.environments
-    ]
-    if error is not None:
-        return [_failed(env, error) for env in environments]
-    if not mine:
-        return []
-    desired = RevisionRef(target.revision_id, target.revision_name)
-    if target.package_id is None:
-        view = PackageView("", (), ())
-    else:
+    plan: DeploymentPlan,
+    outcome: DeploymentOutcome,
+    timing: Timing,
+    journal: Journal,
+) -> DeploymentOutcome:
+    """Stop the second deployments overlapping runs left beside the one that now runs."""
+    for deployment_id in plan.extra_running:
+        if deployment_id == outcome.deployment_id:
+            continue
+        _, error = await _stop(
+            timing,
+            journal,
+            (plan.path, plan.environment, deployment_id),
+            functools.partial(deploy_api.stop_deployment, api, deployment_id),
+        )
+        if error is not None:
+            return replace(outcome, status=DeployStatus.FAILED, error=error)
+    return outcome
+
+
+async def _mark(  # noqa: PLR0917 - one call site
+    api: Requester,
+    planned: Planned,
+    applied: Outcomes,
+    inputs: ReleaseInputs,
+    inventory: Mapping[str, TaggedPackage],
+    gate: asyncio.Semaphore,
+) -> None:
+    """Mark each deployed package as this repository's, with its directory; lift holds that
+    git's new content ended once that content runs. Only changed tags are written."""
+
+    async def mark_one(target: DeployTarget, plans: Sequence[Any]) -> None:
+        package = inventory.get(target.package_id or "")
+        if package is None:
+            return  # created after the inventory was read: marked by the next run
+        outcomes = {d.environment: d for d in applied.get(target.path, ())}
+        lifted: dict[int, tags.Hold | None] = {
+            plan.keyset_id: None
+            for plan in plans
+            if isinstance(plan, DeploymentPlan)
+            and plan.lifts_hold
+            and outcomes.get(plan.environment, plan.outcome(DeployStatus.FAILED)).status
+            is DeployStatus.DEPLOYED
+        }
+        wanted = tags.with_marks(
+            package.tags, owner=inputs.owner, directory=target.path, holds=lifted
+        )
+        if wanted == list(package.tags):
+            return
         try:
-            view = await observe_package(
-                api, target.package_id, [env.keyset_id for env in mine], known
-            )
+            await deploy_api.update_package_tags(api, package.id, wanted)
         except ApiAuthError:
             raise
         except ApiError as exc:
-            return [_failed(env, str(exc), revision=desired) for env in mine]
-    return [
-        plan_deployment(
-            target.path,
-            env,
-            desired=desired,
-            pin=target.pin_for(env.name),
-            revisions=view.revisions,
-            on_keyset=view.on(env.keyset_id),
-            dry_run=dry_run,
-        )
-        for env in mine
-    ]
+            log.warning(
+                "deploy.mark_failed", path=target.path, package_id=package.id, error=str(exc)
+            )
+
+    await gather_gated(gate, [mark_one(target, plans) for target, plans in planned])
 
 
-async def _prune_target(
+async def _orphans(  # noqa: PLR0917 - one call site
     api: Requester,
-    target: PackageRef,
-    environments: Sequence[EnvironmentLike],
-    *,
-    known: KnownDeployments | None,
-    dry_run: bool,
+    inventory: Sequence[TaggedPackage],
+    inputs: ReleaseInputs,
+    gate: asyncio.Semaphore,
     timing: Timing,
-    journal: Journal | None,
-) -> tuple[DeploymentOutcome, ...]:
-    try:
-        view = await observe_package(
-            api, target.package_id, [env.keyset_id for env in environments], known
-        )
-    except ApiAuthError:
-        raise
-    except ApiError as exc:
-        return tuple(_failed(env, str(exc)) for env in environments)
-    return await prune_package(
-        api,
-        target.path,
-        view,
-        environments,
-        dry_run=dry_run,
-        timing=timing,
-        journal=journal or _no_journal,
+    journal: Journal,
+) -> tuple[RemovedPackage, ...]:
+    found = candidates(inventory, inputs)
+
+    async def one(path: str, package: TaggedPackage) -> RemovedPackage:
+        outcomes = await release_orphan(api, path, package, inputs, timing=timing, journal=journal)
+        return RemovedPackage(path, package.id, package.name, outcomes)
+
+    removed = await gather_gated(gate, [one(path, package) for path, package in found])
+    return tuple(r for r in removed if r.deployments)
+
+
+def _orphaned_keyset(view: PackageView, keyset: int) -> DeploymentOutcome:
+    env = unnamed_keyset(keyset)
+    first = next(d for d in view.on(keyset) if d.running or d.in_transition)
+    return DeploymentOutcome(
+        environment=env.name,
+        keyset_id=keyset,
+        status=DeployStatus.ORPHANED,
+        previous_deployment_id=first.id,
+        previous_revision_name=view.name_of(first.revision_id),
+        note=f"runs on keyset {keyset}, which no environment names any more",
     )
 
 
-def _undefined(target: DeployTarget, defined: Collection[str]) -> str | None:
+def _undefined(target: DeployTarget, defined: frozenset[str]) -> str | None:
     """The one line for a ``package.yaml`` naming an environment ``faas-gitops.yaml`` lacks."""
     for key, names in (
         ("environments", target.environments or ()),
@@ -232,7 +370,7 @@ def _undefined(target: DeployTarget, defined: Collection[str]) -> str | None:
 
 
 def _failed(
-    env: EnvironmentLike, error: str, *, revision: RevisionRef | None = None
+    env: ReleaseEnvironment | Any, error: str, *, revision: RevisionRef | None = None
 ) -> DeploymentOutcome:
     return DeploymentOutcome(
         environment=env.name,
@@ -251,10 +389,6 @@ def _remember(
         return
     if outcome.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
         known.put(package_id, outcome.keyset_id, outcome.deployment_id)
-
-
-def _no_journal(*_: object) -> None:
-    return None
 
 
 async def gather_gated(
@@ -284,3 +418,6 @@ async def gather_gated(
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     first = group.exceptions[0]
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+__all__ = ["Outcomes", "Release", "RemovedPackage", "apply_plans", "gather_gated", "run_release"]

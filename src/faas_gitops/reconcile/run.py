@@ -43,9 +43,9 @@ from faas_gitops.models import (
 )
 from faas_gitops.reconcile import plan as planning
 from faas_gitops.reconcile.classify import classify
-from faas_gitops.reconcile.deploy_hook import DeployHook
 from faas_gitops.reconcile.journal import SyncJournal
 from faas_gitops.reconcile.outcomes import failure, log_outcome, tag_notes, would_create
+from faas_gitops.reconcile.release import ReleasePrep
 from faas_gitops.reconcile.remote import EarlierContent, RemoteReader, RemoteState, manifest_of
 from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.writer import Writer
@@ -190,7 +190,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     run: _Run,
 ) -> SyncResult:
     settings = session.settings
-    deploy = await DeployHook.prepare(settings, source, commit, in_git)  # before any write
+    release = await ReleasePrep.prepare(settings, source, commit, in_git)  # before any write
     ledger = session.ledger
     pending = ledger.pending_writes() if ledger is not None else []
     pending_by_path: defaultdict[str, list[PendingWrite]] = defaultdict(list)
@@ -243,11 +243,12 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                       slots=slots, commit=commit, unchanged=classified.unchanged)  # fmt: skip
     except RUN_STOPPERS as exc:  # would fail every package alike
         fatal = str(exc)
-    if deploy is not None and fatal is None:
-        fatal = await deploy.run(
+    if release is not None and fatal is None:
+        attached, fatal = await release.run(
             api=session.api, cache=session.cache, ledger=ledger, sync_id=journal.sync_id,
             source=source, refs=refs, outcomes=run.outcomes, desired=run.desired, in_git=in_git,
         )  # fmt: skip
+        run.outcomes.update(attached)
     for outcome in run.outcomes.values():
         log_outcome(outcome)
         if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
@@ -260,7 +261,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         started_at=started,
         finished_at=datetime.now(UTC),
         fatal_error=fatal,
-        notes=tag_notes(commit, run.outcomes.values()),
+        notes=tag_notes(commit, run.outcomes.values()) + (release.notes if release else ()),
     )
     journal.finish(result)
     if not settings.dry_run:

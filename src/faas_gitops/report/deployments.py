@@ -16,15 +16,24 @@ from faas_gitops.report.common import EMPTY_CELL, NONE
 ARROW = "→"
 #: Statuses whose line shows where the environment came from as well as where it goes.
 _MOVES = frozenset(
-    {DeployStatus.DEPLOYED, DeployStatus.WOULD_DEPLOY, DeployStatus.FROZEN, DeployStatus.FAILED}
+    {
+        DeployStatus.DEPLOYED,
+        DeployStatus.WOULD_DEPLOY,
+        DeployStatus.FROZEN,
+        DeployStatus.HELD,
+        DeployStatus.FAILED,
+    }
 )
+
+#: Statuses about something that runs and is (or would be) stopped: the one revision it runs.
+_STOPS = frozenset({DeployStatus.PRUNED, DeployStatus.WOULD_PRUNE, DeployStatus.ORPHANED})
 
 
 def revisions(deployment: DeploymentOutcome) -> str:
     """``v1.3.0 → v1.4.0`` for a move, the one revision name otherwise."""
     target = printable(deployment.revision_name) if deployment.revision_name else EMPTY_CELL
     previous = deployment.previous_revision_name
-    if deployment.status is DeployStatus.PRUNED:
+    if deployment.status in _STOPS:
         return printable(previous or deployment.revision_name or EMPTY_CELL)
     if deployment.status in _MOVES and previous != deployment.revision_name:
         return f"{printable(previous) if previous else NONE} {ARROW} {target}"
@@ -37,7 +46,12 @@ def sorted_deployments(deployments: Iterable[DeploymentOutcome]) -> list[Deploym
 
 def deployment_line(deployment: DeploymentOutcome) -> str:
     """``staging: v1.3.0 → v1.4.0 deployed`` (the error and its first line come after)."""
-    return f"{printable(deployment.environment)}: {revisions(deployment)} {deployment.status.value}"
+    line = f"{printable(deployment.environment)}: {revisions(deployment)} {deployment.status.value}"
+    if deployment.pinned:
+        line += " (pinned)"
+    if deployment.note:
+        line += f" ({printable(deployment.note)})"
+    return line
 
 
 def deployment_document(deployment: DeploymentOutcome) -> dict[str, Any]:
@@ -51,6 +65,9 @@ def deployment_document(deployment: DeploymentOutcome) -> dict[str, Any]:
         "previousDeploymentId": deployment.previous_deployment_id,
         "correlationId": deployment.correlation_id,
         "error": deployment.error,
+        "running": deployment.running_revision_name,
+        "note": deployment.note,
+        "pinned": deployment.pinned,
     }
 
 
@@ -63,8 +80,13 @@ def deployment_counts(deployments: Iterable[DeploymentOutcome]) -> dict[str, int
 
 
 def running_cell(deployment: DeploymentOutcome) -> str:
-    """What a status table shows for one environment: the revision, and trouble if any."""
-    name = printable(deployment.revision_name) if deployment.revision_name else EMPTY_CELL
+    """What a status table shows for one environment: what runs there, then the last attempt
+    when it was not a plain success (``v1.3.0 (frozen: v1.4.0)``, ``v1.3.0 (held)``)."""
+    running = deployment.running_revision_name
+    name = printable(running) if running else EMPTY_CELL
     if deployment.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
-        return name
+        return f"{name} (pinned)" if deployment.pinned else name
+    wanted = deployment.revision_name
+    if wanted and wanted != running and deployment.status is not DeployStatus.PRUNED:
+        return f"{name} ({deployment.status.value}: {printable(wanted)})"
     return f"{name} ({deployment.status.value})"

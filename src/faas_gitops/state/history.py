@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from faas_gitops.errors import ConfigError
@@ -59,6 +59,12 @@ _QUIET_SYNC = (
     " AND d.step = 'result' AND d.status != 'in-sync')"
 )
 _RUNNING_REVISION = (DeployStatus.DEPLOYED.value, DeployStatus.IN_SYNC.value)
+#: The newest deployment rows of a kind (the caller closes the sub-select's WHERE ... GROUP BY).
+_RESULT_ROWS = (
+    "SELECT path, environment, keyset_id, status, revision_name, revision_id, deployment_id,"
+    " previous_deployment_id, previous_revision_name, correlation_id, error, note, pinned"
+    " FROM deployments WHERE id IN (SELECT max(id) FROM deployments"
+)
 
 
 class HistoryQueries:
@@ -259,32 +265,58 @@ class HistoryQueries:
         return statuses
 
     def _running_deployments(self) -> dict[str, list[DeploymentOutcome]]:
-        """Per path, the newest deployment result per environment that left something running."""
-        found: dict[str, list[DeploymentOutcome]] = defaultdict(list)
-        for row in self._rows(
-            "SELECT path, environment, keyset_id, status, revision_name, revision_id,"
-            " deployment_id, previous_deployment_id, previous_revision_name, correlation_id,"
-            " error FROM deployments WHERE id IN (SELECT max(id) FROM deployments"
-            " WHERE step = 'result' GROUP BY path, environment)"
-            " AND status IN (?, ?) ORDER BY path, environment",
-            _RUNNING_REVISION,
-        ):
-            path, env, keyset, status, *rest = row
-            found[str(path)].append(
-                DeploymentOutcome(
-                    environment=str(env),
-                    keyset_id=int(str(keyset)),
-                    status=DeployStatus(str(status)),
-                    revision_name=_text(rest[0]),
-                    revision_id=_text(rest[1]),
-                    deployment_id=_text(rest[2]),
-                    previous_deployment_id=_text(rest[3]),
-                    previous_revision_name=_text(rest[4]),
-                    correlation_id=_text(rest[5]),
-                    error=_text(rest[6]),
-                )
+        """Per path, the newest deployment result per environment, carrying what runs there.
+
+        A result that changed nothing (frozen, held, failed...) names what ran before it as
+        ``previous_*``; when it could not even read that (a failed read), what runs is taken
+        from the newest result that knew, so a view never shows ``-`` for something running.
+        """
+        newest = self._rows(
+            _RESULT_ROWS + " WHERE step = 'result' GROUP BY path, environment)"
+            " ORDER BY path, environment"
+        )
+        known = {
+            (str(row[0]), str(row[1])): row
+            for row in self._rows(
+                _RESULT_ROWS + " WHERE step = 'result' AND (status IN (?, ?)"
+                " OR previous_revision_name IS NOT NULL) GROUP BY path, environment)",
+                _RUNNING_REVISION,
             )
+        }
+        found: dict[str, list[DeploymentOutcome]] = defaultdict(list)
+        for row in newest:
+            outcome = _deployment(row)
+            if outcome.status is DeployStatus.PRUNED:
+                continue
+            if outcome.running_revision_name is None:
+                earlier = known.get((str(row[0]), str(row[1])))
+                if earlier is not None:
+                    before = _deployment(earlier)
+                    outcome = replace(
+                        outcome,
+                        previous_revision_name=before.running_revision_name,
+                        previous_deployment_id=before.running_deployment_id,
+                    )
+            found[str(row[0])].append(outcome)
         return found
+
+
+def _deployment(row: tuple[object, ...]) -> DeploymentOutcome:
+    _path, env, keyset, status, *rest = row
+    return DeploymentOutcome(
+        environment=str(env),
+        keyset_id=int(str(keyset)),
+        status=DeployStatus(str(status)),
+        revision_name=_text(rest[0]),
+        revision_id=_text(rest[1]),
+        deployment_id=_text(rest[2]),
+        previous_deployment_id=_text(rest[3]),
+        previous_revision_name=_text(rest[4]),
+        correlation_id=_text(rest[5]),
+        error=_text(rest[6]),
+        note=_text(rest[7]),
+        pinned=bool(rest[8]),
+    )
 
 
 def _text(value: object) -> str | None:

@@ -151,13 +151,14 @@ class Ledger(HistoryQueries, Closing):
                 "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
                 " step, status, revision_name, revision_id, deployment_id,"
                 " previous_deployment_id, previous_revision_name, correlation_id, error,"
-                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " recorded_at, note, pinned)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
                     status or outcome.status.value, outcome.revision_name, outcome.revision_id,
                     outcome.deployment_id, outcome.previous_deployment_id,
                     outcome.previous_revision_name, outcome.correlation_id, outcome.error,
-                    to_utc_text(datetime.now(UTC)),
+                    to_utc_text(datetime.now(UTC)), outcome.note, int(outcome.pinned),
                 ),
             )  # fmt: skip
 

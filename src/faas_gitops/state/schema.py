@@ -71,4 +71,10 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deployments_by_environment ON deployments (environment, sync_id);
     CREATE INDEX deployments_by_path ON deployments (path, environment, id)
     """,
+    # 2 -> 3: a deployment row's human reason (frozen until, held since, skipped why) and
+    # whether a pin chose its revision.
+    """
+    ALTER TABLE deployments ADD COLUMN note TEXT;
+    ALTER TABLE deployments ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -1,11 +1,13 @@
-"""The sync's deployment stage: after the revisions, run them on the environments git names.
+"""The sync's side of the release stage: freeze its inputs, run it, record what it returned.
 
-``DeployHook.prepare`` reads ``faas-gitops.yaml`` from the commit before anything is written,
-so a bad file (or an unknown ``--environment``) stops the sync with one line and no write. No
-file, no hook: no deployment endpoint is ever called. ``DeployHook.run`` comes after the
-revision stage; it deploys every package whose revision is known (created, adopted, unchanged;
-in a dry run also would-create), prunes with ``--prune``, journals every step and the result
-of each package x environment, and attaches the results to the outcomes.
+``ReleasePrep.prepare`` runs before anything is written: it reads the environment policy
+(``faas-gitops.yaml`` at the tip of the configuration branch, so a sync of an old tag obeys
+today's freeze), checks ``--environment`` and picks the active environments, so a bad file
+stops the sync with one line and no write. No file: no deployment endpoint is ever called.
+After the revision stage, ``ReleasePrep.run`` turns the revision outcomes into frozen
+``ReleaseInputs`` (reading from git the manifests of packages the revision stage skipped as
+unchanged: git is read here, never in ``deploy/``), calls ``deploy.run_release``, journals
+every result and returns the outcomes with their deployments attached.
 
 The deployment machinery (``faas_gitops.deploy``) is imported by the methods that use it: most
 repositories have no ``faas-gitops.yaml``, and their syncs should not pay for it at start-up.
@@ -13,8 +15,9 @@ repositories have no ``faas-gitops.yaml``, and their syncs should not pay for it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -36,14 +39,15 @@ from faas_gitops.source.environments import (
     Environment,
     EnvironmentsConfig,
     active_environments,
-    load_environments,
+    default_owner,
+    load_policy,
 )
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
 
 if TYPE_CHECKING:
-    from faas_gitops.deploy import DeployTarget, PackageRef
-    from faas_gitops.deploy.stage import Outcomes
+    from faas_gitops.deploy import DeployTarget, ReleaseEnvironment
+    from faas_gitops.deploy.stage import Release
 
 log = structlog.get_logger(__name__)
 
@@ -66,13 +70,13 @@ class CacheDeployments:
 
 
 class DeploymentJournal:
-    """The deployment stage's ``Journal`` writing into the ledger row of one sync."""
+    """The release stage's ``Journal`` writing into the ledger row of one sync."""
 
     def __init__(
         self,
         ledger: Ledger,
         sync_id: int,
-        environments: Sequence[Environment],
+        environments: Sequence[Any],
         targets: Mapping[str, DeployTarget],
         package_ids: Mapping[str, str | None],
     ) -> None:
@@ -80,7 +84,11 @@ class DeploymentJournal:
         self._sync_id = sync_id
         self._keysets = {env.name: env.keyset_id for env in environments}
         self._targets = targets
-        self._package_ids = package_ids
+        self._package_ids = dict(package_ids)
+
+    def know(self, path: str, package_id: str) -> None:
+        """A path journaled that is not a target (a removed package being pruned)."""
+        self._package_ids[path] = package_id
 
     def __call__(  # noqa: PLR0917 - the stage's Journal signature
         self,
@@ -121,36 +129,70 @@ class DeploymentJournal:
         )
 
 
+def release_environments(
+    environments: Sequence[Environment], now: datetime
+) -> tuple[ReleaseEnvironment, ...]:
+    """The policy evaluated once, at the run's start: frozen (and why, until when) or not."""
+    from faas_gitops.deploy import ReleaseEnvironment  # noqa: PLC0415 - see the top
+
+    released = []
+    for env in environments:
+        freeze = env.freeze(now)
+        note = None
+        if freeze.frozen:
+            note = freeze.reason or "frozen"
+            if freeze.until is not None:
+                note += f" until {freeze.until.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+        released.append(
+            ReleaseEnvironment(env.name, env.keyset_id, freeze.frozen, note, freeze.until)
+        )
+    return tuple(released)
+
+
 @dataclass(frozen=True, slots=True)
-class DeployHook:
-    """The environments of this sync, read from the commit (``None`` from ``prepare``: none)."""
+class ReleasePrep:
+    """The environments of this sync, read from the policy (``None`` from ``prepare``: none)."""
 
     settings: Settings
     config: EnvironmentsConfig
-    environments: tuple[Environment, ...]
+    active: tuple[Environment, ...]
+    owner: str
+    started: datetime
+    notes: tuple[str, ...] = ()
 
     @classmethod
     async def prepare(
         cls, settings: Settings, source: Repository, commit: CommitInfo, in_git: InGit
-    ) -> DeployHook | None:
-        """Read ``faas-gitops.yaml`` and pick the active environments; ``ConfigError`` if bad.
+    ) -> ReleasePrep | None:
+        """Read the policy and pick the active environments; ``ConfigError`` if bad.
 
         ``--environment`` naming an environment is an error without the file too.
         """
-        config = await in_git(load_environments, source, commit, settings.git.path)
+        config, where = await in_git(
+            load_policy, source, commit, settings.git.path, settings.deploy.config_ref
+        )
         names = tuple(settings.deploy.environments)
         if config is None:
             active_environments(None, branch=None, tags=(), names=names)  # raises if names
             return None
         branch = await in_git(source.branch_of, settings.git.ref)
         active = active_environments(config, branch=branch, tags=commit.tags, names=names)
+        owner = config.owner or await in_git(default_owner, source)
         log.info(
             "deploy.environments",
             branch=branch,
             tags=list(commit.tags),
             active=[env.name for env in active],
+            policy=where,
+            owner=owner,
         )
-        return cls(settings, config, active)
+        notes: tuple[str, ...] = ()
+        if not active and branch is None and not commit.tags:
+            notes = (
+                "no environment is active: HEAD is detached, so no branch names the commit;"
+                " pass --ref BRANCH (or set FAAS_GITOPS_REF) or --environment NAME",
+            )
+        return cls(settings, config, active, owner, datetime.now(UTC), notes)
 
     async def run(
         self,
@@ -161,41 +203,53 @@ class DeployHook:
         sync_id: int | None,
         source: Repository,
         refs: Sequence[TreeRef],
-        outcomes: MutableMapping[str, Outcome],
+        outcomes: Mapping[str, Outcome],
         desired: Mapping[str, DesiredPackage],
         in_git: InGit,
-    ) -> str | None:
-        """Deploy, attach the results to ``outcomes``; a rejected key is returned as fatal."""
-        if not self.environments:
-            return None
-        from faas_gitops.deploy import Timing, deploy_packages  # noqa: PLC0415 - see the top
+    ) -> tuple[dict[str, Outcome], str | None]:
+        """Deploy; the outcomes with their deployments attached, and a fatal error if any."""
+        if not self.active:
+            return dict(outcomes), None
+        from faas_gitops.deploy import ReleaseInputs, Timing, run_release  # noqa: PLC0415
 
         settings = self.settings
         targets, failed = await self._targets(source, refs, outcomes, desired, in_git)
-        prune = self._prune_paths(cache, refs) if settings.deploy.prune else []
-        package_ids = {path: t.package_id for path, t in targets.items()}
-        package_ids.update({ref.path: ref.package_id for ref in prune})
+        declared = [desired.get(ref.path) for ref in refs]
+        inputs = ReleaseInputs(
+            environments=release_environments(self.active, self.started),
+            configured=release_environments(tuple(self.config.by_name().values()), self.started),
+            targets=tuple(targets.values()),
+            owner=self.owner,
+            scope=settings.git.path.strip("/"),
+            failed=tuple(sorted(failed.items())),
+            declared_ids=frozenset(
+                {o.package_id for o in outcomes.values() if o.package_id}
+                | {d.package_id for d in declared if d is not None and d.package_id}
+            ),
+            declared_names=frozenset(
+                {o.name for o in outcomes.values() if o.name}
+                | {d.name for d in declared if d is not None and d.name}
+            ),
+            defined_names=frozenset(self.config.environments),
+            prune=settings.deploy.prune,
+            dry_run=settings.dry_run,
+            concurrency=settings.api.concurrency,
+        )
         journal = None
         if ledger is not None and sync_id is not None:
-            journal = DeploymentJournal(ledger, sync_id, self.environments, targets, package_ids)
+            ids = {path: t.package_id for path, t in targets.items()}
+            journal = DeploymentJournal(ledger, sync_id, inputs.configured, targets, ids)
         try:
-            results = await deploy_packages(
+            release = await run_release(
                 api,
-                environments=self.environments,
-                packages=list(targets.values()),
-                dry_run=settings.dry_run,
-                concurrency=settings.api.concurrency,
+                inputs,
                 known=CacheDeployments(cache),
-                prune_paths=prune,
-                defined_environments=tuple(self.config.environments),
                 journal=journal,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
             )
         except RUN_STOPPERS as exc:
-            return str(exc)
-        results = {**failed, **results}
-        self._attach(results, outcomes, prune, journal)
-        return None
+            return dict(outcomes), str(exc)
+        return self._attach(release, outcomes, journal), None
 
     async def _targets(
         self,
@@ -204,14 +258,15 @@ class DeployHook:
         outcomes: Mapping[str, Outcome],
         desired: Mapping[str, DesiredPackage],
         in_git: InGit,
-    ) -> tuple[dict[str, DeployTarget], Outcomes]:
+    ) -> tuple[dict[str, DeployTarget], dict[str, str]]:
         """One target per package with a known revision; unreadable ones fail here."""
         from faas_gitops.deploy import DeployTarget  # noqa: PLC0415 - see the top
+        from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
 
         by_path = {ref.path: ref for ref in refs}
         wanted = (*DEPLOYABLE, Status.WOULD_CREATE) if self.settings.dry_run else DEPLOYABLE
         targets: dict[str, DeployTarget] = {}
-        failed: Outcomes = {}
+        failed: dict[str, str] = {}
         for path, outcome in sorted(outcomes.items()):
             if outcome.status not in wanted:
                 continue
@@ -219,56 +274,53 @@ class DeployHook:
             if package is None and path in by_path:  # skipped as unchanged: read it now
                 item = await in_git(source.read_package, by_path[path], self.settings.limits)
                 if isinstance(item, PackageFailure):
-                    failed[path] = tuple(self._failed(env, item.error) for env in self.environments)
+                    failed[path] = item.error
                     continue
                 package = item
             if package is None:
                 continue
             targets[path] = DeployTarget.of(
-                package, outcome.package_id, outcome.revision_id, outcome.revision_name
+                package,
+                outcome.package_id,
+                outcome.revision_id,
+                outcome.revision_name,
+                content_digest(package.functions),
             )
         return targets, failed
 
-    @staticmethod
-    def _prune_paths(cache: StateCache, refs: Sequence[TreeRef]) -> list[PackageRef]:
-        """Packages the state dir knew in sync that this commit no longer holds."""
-        from faas_gitops.deploy import PackageRef  # noqa: PLC0415 - see the top
-
-        present = {ref.path for ref in refs}
-        return [
-            PackageRef(path, known.package_id)
-            for path, known in sorted(cache.synced_packages().items())
-            if path not in present and known.package_id
-        ]
-
-    @staticmethod
-    def _failed(env: Environment, error: str) -> DeploymentOutcome:
-        return DeploymentOutcome(
-            environment=env.name, keyset_id=env.keyset_id, status=DeployStatus.FAILED, error=error
-        )
-
     def _attach(
         self,
-        results: Outcomes,
-        outcomes: MutableMapping[str, Outcome],
-        prune: Sequence[PackageRef],
+        release: Release,
+        outcomes: Mapping[str, Outcome],
         journal: DeploymentJournal | None,
-    ) -> None:
-        pruned = {ref.path: ref for ref in prune}
-        for path, deployments in sorted(results.items()):
+    ) -> dict[str, Outcome]:
+        attached = dict(outcomes)
+        for path, deployments in release.deployments.items():
             for deployment in deployments:
                 _log_deployment(path, deployment)
                 if journal is not None:
                     journal.result(path, deployment)
-            outcome = outcomes.get(path)
-            if outcome is None and path in pruned:
-                # Removed from the commit: reported (and then forgotten by the cache) as an
-                # unchanged package whose deployments were stopped.
-                outcome = Outcome(
-                    path=path, status=Status.UNCHANGED, package_id=pruned[path].package_id
-                )
-            if outcome is not None:
-                outcomes[path] = replace(outcome, deployments=deployments)
+            if path in attached:
+                attached[path] = replace(attached[path], deployments=deployments)
+        for removed in release.removed:
+            if journal is not None:
+                journal.know(removed.path, removed.package_id)
+            for deployment in removed.deployments:
+                _log_deployment(removed.path, deployment)
+                if journal is not None:
+                    journal.result(removed.path, deployment)
+            # Removed from the commit: reported as an unchanged package with where it ran.
+            attached.setdefault(
+                removed.path,
+                Outcome(
+                    path=removed.path,
+                    status=Status.UNCHANGED,
+                    package_id=removed.package_id,
+                    name=removed.name,
+                    deployments=removed.deployments,
+                ),
+            )
+        return attached
 
 
 _EVENTS = {status: f"deployment.{status.value}" for status in DeployStatus}
@@ -285,6 +337,7 @@ def _log_deployment(path: str, deployment: DeploymentOutcome) -> None:
         "deployment_id": deployment.deployment_id,
         "correlation_id": deployment.correlation_id,
         "error": deployment.error,
+        "note": deployment.note,
     }
     if deployment.status is DeployStatus.FAILED:
         log.warning("deployment.failed", **fields)
@@ -294,4 +347,10 @@ def _log_deployment(path: str, deployment: DeploymentOutcome) -> None:
         log.info(_EVENTS[deployment.status], **fields)
 
 
-__all__ = ["DEPLOYABLE", "CacheDeployments", "DeployHook", "DeploymentJournal"]
+__all__ = [
+    "DEPLOYABLE",
+    "CacheDeployments",
+    "DeploymentJournal",
+    "ReleasePrep",
+    "release_environments",
+]

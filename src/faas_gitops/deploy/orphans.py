@@ -1,0 +1,153 @@
+"""Packages this repository manages that its commit no longer declares: listed, and pruned.
+
+A candidate carries this repository's ownership mark, lies under ``--path``, and no directory
+of the commit targets its id or its name (a renamed directory is not a removal). Where it
+still runs: on an active, unfrozen environment with ``--prune`` each deployment there is
+stopped by its own id (never the package-wide stop, which would reach keysets this run does
+not act on); everywhere else it is reported ``orphaned`` with where it runs, so no view
+forgets it while it runs anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from faas_gitops.deploy import api as deploy_api
+from faas_gitops.deploy import marks as tags
+from faas_gitops.deploy.api import Requester, TaggedPackage
+from faas_gitops.deploy.environment import ReleaseEnvironment, ReleaseInputs
+from faas_gitops.deploy.observe import observe_package
+from faas_gitops.deploy.prune import _stop
+from faas_gitops.deploy.writer import Journal, Timing
+from faas_gitops.errors import ApiAuthError, ApiError
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+
+
+def candidates(
+    inventory: Sequence[TaggedPackage], inputs: ReleaseInputs
+) -> list[tuple[str, TaggedPackage]]:
+    """``(path, package)`` for each package marked as ours, in scope, that git no longer
+    declares; ``path`` is its directory mark (else its name)."""
+    found = []
+    for package in inventory:
+        marks = tags.parse(package.tags)
+        if not marks.owned_by(inputs.owner) or not tags.within(marks.directory, inputs.scope):
+            continue
+        if package.id in inputs.declared_ids or package.name in inputs.declared_names:
+            continue
+        found.append((marks.directory or package.name, package))
+    return sorted(found, key=lambda item: item[0])
+
+
+def unnamed_keyset(keyset_id: int) -> ReleaseEnvironment:
+    """A keyset no environment names any more, as a row's environment."""
+    return ReleaseEnvironment(name=f"keyset:{keyset_id}", keyset_id=keyset_id)
+
+
+async def release_orphan(
+    api: Requester,
+    path: str,
+    package: TaggedPackage,
+    inputs: ReleaseInputs,
+    *,
+    timing: Timing,
+    journal: Journal,
+) -> tuple[DeploymentOutcome, ...]:
+    """One outcome per keyset where the removed package still runs (none: it runs nowhere)."""
+    keysets = [env.keyset_id for env in inputs.configured]
+    try:
+        view = await observe_package(api, package.id, keysets)
+    except ApiAuthError:
+        raise
+    except ApiError as exc:
+        return tuple(_failed(env, str(exc)) for env in inputs.environments)
+    by_keyset = {env.keyset_id: env for env in inputs.configured}
+    active = {env.keyset_id for env in inputs.environments}
+    outcomes = []
+    for keyset in view.active_keysets():
+        env = by_keyset.get(keyset) or unnamed_keyset(keyset)
+        here = [d for d in view.on(keyset) if d.running or d.in_transition]
+        first = here[0]
+        row = DeploymentOutcome(
+            environment=env.name,
+            keyset_id=keyset,
+            status=DeployStatus.ORPHANED,
+            previous_deployment_id=first.id,
+            previous_revision_name=view.name_of(first.revision_id),
+        )
+        if keyset not in active or not inputs.prune:
+            outcomes.append(_orphaned(row, env, keyset in by_keyset))
+        elif env.frozen:
+            outcomes.append(_with(row, DeployStatus.FROZEN, note=env.frozen_note))
+        elif inputs.dry_run:
+            outcomes.append(_with(row, DeployStatus.WOULD_PRUNE))
+        else:
+            outcomes.append(await _prune(api, path, env, here, row, timing, journal))
+    return tuple(outcomes)
+
+
+async def _prune(  # noqa: PLR0917 - one call site
+    api: Requester,
+    path: str,
+    env: ReleaseEnvironment,
+    here: Sequence[deploy_api.Deployment],
+    row: DeploymentOutcome,
+    timing: Timing,
+    journal: Journal,
+) -> DeploymentOutcome:
+    answers = [
+        await _stop(
+            timing,
+            journal,
+            (path, env.name, d.id),
+            functools.partial(deploy_api.stop_deployment, api, d.id),
+        )
+        for d in here
+    ]
+    error = next((e for _, e in answers if e is not None), None)
+    status = DeployStatus.FAILED if error else DeployStatus.PRUNED
+    return _with(row, status, correlation_id=answers[-1][0], error=error)
+
+
+def _orphaned(row: DeploymentOutcome, env: ReleaseEnvironment, named: bool) -> DeploymentOutcome:
+    if not named:
+        note = (
+            f"runs on keyset {env.keyset_id}, which no environment names any more; stop it"
+            " there by hand or name the keyset again"
+        )
+    else:
+        note = (
+            f"no longer in the commit; still runs on {env.name}; a sync of {env.name} with"
+            " --prune stops it"
+        )
+    return _with(row, DeployStatus.ORPHANED, note=note)
+
+
+def _with(
+    row: DeploymentOutcome,
+    status: DeployStatus,
+    *,
+    note: str | None = None,
+    correlation_id: str | None = None,
+    error: str | None = None,
+) -> DeploymentOutcome:
+    return DeploymentOutcome(
+        environment=row.environment,
+        keyset_id=row.keyset_id,
+        status=status,
+        previous_deployment_id=row.previous_deployment_id,
+        previous_revision_name=row.previous_revision_name,
+        correlation_id=correlation_id,
+        error=error,
+        note=note,
+    )
+
+
+def _failed(env: ReleaseEnvironment, error: str) -> DeploymentOutcome:
+    return DeploymentOutcome(
+        environment=env.name, keyset_id=env.keyset_id, status=DeployStatus.FAILED, error=error
+    )
+
+
+__all__ = ["candidates", "release_orphan", "unnamed_keyset"]
