@@ -61,7 +61,8 @@ def test_bash_offers_the_choices_of_a_choice_option(tmp_path: Path) -> None:
 
 def test_bash_offers_every_subcommand_and_their_own_flags(tmp_path: Path) -> None:
     names = complete_in_bash(tmp_path, "")[1]
-    assert names == ["history", "emulator", "demo", "completion", "status", "promote"]
+    assert names == ["history", "emulator", "demo", "completion", "status", "promote", "rollback"]
+    assert "--release" in complete_in_bash(tmp_path, "rollback", "--rel")[1]
     assert complete_in_bash(tmp_path, "emulator", "--fault-4")[1] == ["--fault-429"]
     assert complete_in_bash(tmp_path, "completion", "")[1] == ["bash", "zsh"]
 
@@ -79,7 +80,7 @@ def test_the_zsh_script_declares_flags_with_their_help_and_choices() -> None:
     assert text.startswith("#compdef faas-gitops\n")
     assert "'--output[result format on stdout]:output:(text json markdown)'" in text
     assert "'*--environment[" in text  # repeatable
-    assert "'1:subcommand:(history emulator demo completion status promote)'" in text
+    assert "'1:subcommand:(history emulator demo completion status promote rollback)'" in text
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")

@@ -647,7 +647,6 @@ def test_the_kubernetes_polling_variant_deploys_its_branch_to_staging(world: Wor
 # --- the failure mode, visible ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="stdout line lands with the release stage")
 def test_a_detached_head_that_activates_no_environment_says_why_on_stdout(world: World) -> None:
     detached = world.tmp / "detached"
     git(world.upstream.root, world.git_env, "worktree", "add", "--quiet", "--detach", str(detached))

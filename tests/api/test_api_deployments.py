@@ -19,6 +19,7 @@ from faas_gitops.errors import (
     ApiTransitional,
 )
 
+UPDATED = "2026-01-15T10:30:00.000Z"  # kept as sent: it orders a keyset's earlier deployments
 DEPLOYMENT = {
     "id": "d1",
     "packageRevisionId": "r1",
@@ -56,7 +57,9 @@ def test_create_sends_revision_and_keyset_and_returns_the_stopped_deployment() -
     assert rec.sent() == [
         ("POST", "/v2/faas/package-deployments", {"packageRevisionId": "r1", "keysetId": 12345})
     ]
-    assert deployment == Deployment(id="d1", revision_id="r1", keyset_id=12345, state="STOPPED")
+    assert deployment == Deployment(
+        id="d1", revision_id="r1", keyset_id=12345, state="STOPPED", updated=UPDATED
+    )
     assert not deployment.running
     assert correlation == "corr-1"
 
@@ -74,7 +77,9 @@ def test_get_and_list_read_deployments() -> None:
     running = {**DEPLOYMENT, "state": "running"}  # the state is compared upper-cased
     rec = Recorder(httpx.Response(200, json=envelope(running)))
     got, correlation = asyncio.run(deploy_api.get_deployment(mock_client(rec), "d1"))
-    assert got == Deployment(id="d1", revision_id="r1", keyset_id=12345, state="RUNNING")
+    assert got == Deployment(
+        id="d1", revision_id="r1", keyset_id=12345, state="RUNNING", updated=UPDATED
+    )
     assert got.running
     assert correlation == "corr-1"
     paging = {"totalElements": 1, "totalPages": 1, "pageSize": 100, "pageNumber": 0}

@@ -46,12 +46,14 @@ class FakeFaas:
     busy: int = 0  # the next N transitions answer 423
     fail_start: bool = False  # starts answer 500 FAAS-1012
     revisions: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (package, name)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # package id -> its tags
     deployments: dict[str, FakeDeployment] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def add_revision(self, package_id: str, revision_id: str, name: str) -> None:
         self.revisions[revision_id] = (package_id, name)
+        self.tags.setdefault(package_id, [])
 
     def run(self, revision_id: str, keyset_id: int) -> str:
         """Seed a RUNNING deployment, as if deployed by hand earlier."""
@@ -70,6 +72,10 @@ class FakeFaas:
     def writes(self) -> list[tuple[str, str]]:
         return [entry for entry in self.log if entry[0] != "GET"]
 
+    def deployment_writes(self) -> list[tuple[str, str]]:
+        """The writes that change what runs (not the ownership marks on package tags)."""
+        return [entry for entry in self.writes() if not entry[1].startswith("/v2/faas/packages/")]
+
     def client(self) -> ApiClient:
         http = httpx.AsyncClient(
             base_url="http://faas.test", transport=httpx.MockTransport(self._handle)
@@ -83,6 +89,13 @@ class FakeFaas:
         body: Any = json.loads(request.content) if request.content else {}
         parts = path.removeprefix("/v2/faas/").split("/")
         method = request.method
+        if parts == ["packages"] and method == "GET":
+            return self._list(
+                [{"id": pid, "name": pid, "tags": tags} for pid, tags in self.tags.items()]
+            )
+        if parts[0] == "packages" and len(parts) == 2 and method == "PUT":
+            self.tags[parts[1]] = list(body["tags"])
+            return _ok({"id": parts[1], "name": parts[1], "tags": self.tags[parts[1]]})
         if method == "GET" and parts[0] == "packages" and parts[2:] == ["package-revisions"]:
             return self._list(
                 [self._revision(r) for r, (p, _) in self.revisions.items() if p == parts[1]]

@@ -1,4 +1,4 @@
-"""The deployment stage against an in-memory deployment API (the real ``ApiClient`` over it)."""
+"""The release stage against an in-memory deployment API (the real ``ApiClient`` over it)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,20 @@ from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
     PackageRef,
+    ReleaseEnvironment,
+    ReleaseInputs,
     Timing,
-    deploy_packages,
     promote,
+    run_release,
 )
+from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
-from faas_gitops.source.environments import Environment
 
-STAGING = Environment("staging", 412345, branches=("main",))
-PROD = Environment("production", 498765, tags=("v*",))
+STAGING = ReleaseEnvironment("staging", 412345)
+PROD = ReleaseEnvironment("production", 498765)
+OWNER = "acme/functions"
 
 
 class FakeClock:
@@ -66,13 +69,40 @@ def run(
     targets: list[DeployTarget],
     *,
     deploy_timeout: float = 5.0,
-    **kwargs: Any,
+    environments: list[ReleaseEnvironment] | None = None,
+    configured: list[ReleaseEnvironment] | None = None,
+    journal: Any = None,
+    **inputs: Any,
 ) -> Outcomes:
-    """One ``deploy_packages`` over a fresh client; staging is the default environment."""
+    """One ``run_release`` over a fresh client; staging is the default environment, and both
+    staging and production are configured. Removed packages' rows are merged in by path."""
     timing = Timing(deploy_timeout=deploy_timeout, sleep=clock.sleep, clock=clock)
-    kwargs.setdefault("environments", [STAGING])
-    stage = deploy_packages(fake.client(), packages=targets, timing=timing, **kwargs)
-    return asyncio.run(stage)
+    active = environments if environments is not None else [STAGING]
+    names = {env.keyset_id for env in active}
+    everything = [*active, *(env for env in (STAGING, PROD) if env.keyset_id not in names)]
+    release = asyncio.run(
+        run_release(
+            fake.client(),
+            ReleaseInputs(
+                environments=tuple(active),
+                configured=tuple(configured if configured is not None else everything),
+                targets=tuple(targets),
+                owner=OWNER,
+                declared_ids=frozenset(t.package_id for t in targets if t.package_id),
+                **inputs,
+            ),
+            journal=journal,
+            timing=timing,
+        )
+    )
+    outcomes = dict(release.deployments)
+    outcomes.update({removed.path: removed.deployments for removed in release.removed})
+    return outcomes
+
+
+def ours(fake: FakeFaas, package_id: str, path: str, owner: str = OWNER) -> None:
+    """Mark a package as managed by ``owner`` from ``path``, as an earlier sync would have."""
+    fake.tags[package_id] = tags.with_marks(fake.tags[package_id], owner=owner, directory=path)
 
 
 def statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:
@@ -93,7 +123,7 @@ def test_a_first_deploy_creates_and_starts_and_waits_until_running(
     (outcome,) = outcomes["packages/a"]
     assert outcome.status is DeployStatus.DEPLOYED
     assert fake.running(STAGING.keyset_id) == {"v1.1.0": outcome.deployment_id}
-    assert [m for m, _ in fake.writes()] == ["POST", "POST"]
+    assert [m for m, _ in fake.deployment_writes()] == ["POST", "POST"]
     assert steps == [
         ("create", "pending"),
         ("create", "ok"),
@@ -127,7 +157,7 @@ def test_a_new_revision_rolls_the_running_one_over(fake: FakeFaas, clock: FakeCl
     )
     assert fake.deployments[old].state == "STOPPED"
     assert fake.running(STAGING.keyset_id) == {"v1.1.0": outcome.deployment_id}
-    assert [m for m, _ in fake.writes()] == ["POST", "PUT"]
+    assert [m for m, _ in fake.deployment_writes()] == ["POST", "PUT"]
 
 
 def test_an_existing_deployment_of_the_revision_is_found_after_a_409(
@@ -175,7 +205,7 @@ def test_a_package_naming_an_undefined_environment_fails_alone(
         fake,
         clock,
         [target("a", "a2", "v1.1.0", environments=("qa",)), target("b", "b2", "v1.1.0")],
-        defined_environments=["staging", "production"],
+        defined_names=frozenset({"staging", "production"}),
     )
 
     (failed,) = outcomes["packages/a"]
@@ -190,7 +220,7 @@ def test_a_frozen_environment_shows_the_change_and_writes_nothing(
     fake: FakeFaas, clock: FakeClock
 ) -> None:
     fake.run("a1", PROD.keyset_id)
-    frozen = Environment("production", PROD.keyset_id, frozen=True)
+    frozen = ReleaseEnvironment("production", PROD.keyset_id, True, "frozen in faas-gitops.yaml")
 
     outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], environments=[frozen])
 
@@ -199,6 +229,10 @@ def test_a_frozen_environment_shows_the_change_and_writes_nothing(
         DeployStatus.FROZEN,
         "v1.0.0",
         "v1.1.0",
+    )
+    assert (outcome.running_revision_name, outcome.note) == (
+        "v1.0.0",
+        "frozen in faas-gitops.yaml",
     )
     assert fake.writes() == []
 
@@ -216,7 +250,7 @@ def test_423_answers_are_waited_out(fake: FakeFaas, clock: FakeClock) -> None:
     outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.DEPLOYED}
-    assert [m for m, _ in fake.writes()] == ["POST"] + ["POST"] * 4
+    assert [m for m, _ in fake.deployment_writes()] == ["POST"] + ["POST"] * 4
     assert clock.sleeps[:3] == pytest.approx([0.1, 0.16, 0.256])
 
 
@@ -273,13 +307,20 @@ def test_the_running_limit_fails_exactly_the_deployments_over_it(
 def test_prune_stops_a_removed_package_on_the_active_keysets_only(
     fake: FakeFaas, clock: FakeClock
 ) -> None:
+    ours(fake, "pkg-a", "packages/a")
     on_staging = fake.run("a1", STAGING.keyset_id)
     on_prod = fake.run("a1", PROD.keyset_id)
 
-    outcomes = run(fake, clock, [], prune_paths=[PackageRef("packages/a", "pkg-a")])
+    outcomes = run(fake, clock, [], prune=True)
 
-    (outcome,) = outcomes["packages/a"]
-    assert (outcome.status, outcome.previous_deployment_id) == (DeployStatus.PRUNED, on_staging)
+    staging, production = sorted(outcomes["packages/a"], key=lambda o: o.environment != "staging")
+    assert (staging.status, staging.previous_deployment_id) == (DeployStatus.PRUNED, on_staging)
+    assert (production.status, production.running_revision_name) == (
+        DeployStatus.ORPHANED,
+        "v1.0.0",
+    )
+    assert production.note is not None
+    assert "--prune stops it" in production.note
     assert fake.deployments[on_staging].state == "STOPPED"
     assert fake.deployments[on_prod].state == "RUNNING"
     assert fake.writes() == [
@@ -287,14 +328,59 @@ def test_prune_stops_a_removed_package_on_the_active_keysets_only(
     ]
 
 
-def test_prune_stops_by_package_when_it_runs_nowhere_else(fake: FakeFaas, clock: FakeClock) -> None:
-    fake.run("a1", STAGING.keyset_id)
+def test_prune_stops_each_deployment_by_id_never_the_whole_package(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    ours(fake, "pkg-a", "packages/a")
+    on_staging = fake.run("a1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [], prune_paths=[PackageRef("packages/a", "pkg-a")])
+    outcomes = run(fake, clock, [], prune=True)
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.PRUNED}
-    assert fake.writes() == [("DELETE", "/v2/faas/function-deployments")]
+    assert fake.writes() == [
+        ("DELETE", f"/v2/faas/package-deployments/{on_staging}/function-deployments")
+    ]
     assert fake.running(STAGING.keyset_id) == {}
+
+
+def test_prune_never_stops_a_package_it_did_not_mark_or_another_owner_marked(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    ours(fake, "pkg-b", "packages/b", owner="someone/else")
+    fake.run("a1", STAGING.keyset_id)  # pkg-a: no mark at all
+    fake.run("b1", STAGING.keyset_id)
+
+    outcomes = run(fake, clock, [], prune=True)
+
+    assert outcomes == {}
+    assert fake.writes() == []
+
+
+def test_prune_never_stops_what_a_directory_of_the_commit_still_targets(
+    fake: FakeFaas, clock: FakeClock
+) -> None:
+    ours(fake, "pkg-a", "packages/old-name")  # renamed: same package id, another directory
+    fake.run("a1", STAGING.keyset_id)
+
+    outcomes = run(fake, clock, [target("a", "a1", "v1.0.0")], prune=True)
+
+    assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.IN_SYNC}
+    assert fake.deployment_writes() == []
+    assert tags.parse(fake.tags["pkg-a"]).directory == "packages/a"  # the mark follows the move
+
+
+def test_prune_stays_inside_path(fake: FakeFaas, clock: FakeClock) -> None:
+    ours(fake, "pkg-a", "teamA/a")
+    ours(fake, "pkg-b", "teamB/b")
+    fake.run("a1", STAGING.keyset_id)
+    on_b = fake.run("b1", STAGING.keyset_id)
+
+    outcomes = run(fake, clock, [], prune=True, scope="teamB")
+
+    assert statuses(outcomes) == {("teamB/b", "staging"): DeployStatus.PRUNED}
+    assert fake.writes() == [
+        ("DELETE", f"/v2/faas/package-deployments/{on_b}/function-deployments")
+    ]
 
 
 def test_no_environment_makes_no_call(fake: FakeFaas, clock: FakeClock) -> None:
@@ -334,21 +420,21 @@ def test_promote_deploys_the_revision_running_on_the_source(
 def test_a_dry_run_prune_would_stop_and_a_frozen_one_is_frozen_and_neither_writes(
     fake: FakeFaas, clock: FakeClock
 ) -> None:
+    ours(fake, "pkg-a", "packages/a")
     on_staging = fake.run("a1", STAGING.keyset_id)
     fake.run("a1", PROD.keyset_id)
-    frozen = Environment("production", PROD.keyset_id, frozen=True)
-    removed = [PackageRef("packages/a", "pkg-a")]
+    frozen = ReleaseEnvironment("production", PROD.keyset_id, True, "frozen in faas-gitops.yaml")
 
-    dry = run(fake, clock, [], prune_paths=removed, dry_run=True)
-    held = run(fake, clock, [], prune_paths=removed, environments=[frozen])
+    dry = run(fake, clock, [], prune=True, dry_run=True)
+    held = run(fake, clock, [], prune=True, environments=[frozen])
 
-    (would,) = dry["packages/a"]
+    would = next(o for o in dry["packages/a"] if o.environment == "staging")
     assert (would.status, would.revision_id, would.previous_deployment_id) == (
-        DeployStatus.WOULD_DEPLOY,
+        DeployStatus.WOULD_PRUNE,
         None,
         on_staging,
     )
-    assert statuses(held) == {("packages/a", "production"): DeployStatus.FROZEN}
+    assert statuses(held)[("packages/a", "production")] is DeployStatus.FROZEN
     assert fake.writes() == []
 
 
@@ -384,10 +470,14 @@ def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeCl
         return httpx.Response(401, json={"meta": {}, "errors": errors})
 
     http = httpx.AsyncClient(base_url="http://faas.test", transport=httpx.MockTransport(refuse))
-    stage = deploy_packages(
+    stage = run_release(
         ApiClient(http),
-        environments=[STAGING],
-        packages=[target("a", "a2", "v1.1.0"), target("b", "b2", "v1.1.0")],
+        ReleaseInputs(
+            environments=(STAGING,),
+            configured=(STAGING,),
+            targets=(target("a", "a2", "v1.1.0"), target("b", "b2", "v1.1.0")),
+            owner=OWNER,
+        ),
         timing=Timing(sleep=clock.sleep, clock=clock),
     )
 

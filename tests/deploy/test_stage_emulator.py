@@ -1,4 +1,4 @@
-"""The deployment stage and promotion over real HTTP against the emulator, in both list modes."""
+"""The release stage and promotion over real HTTP against the emulator, in both list modes."""
 
 from __future__ import annotations
 
@@ -12,16 +12,24 @@ import pytest
 
 from e2e import API_KEY, MODES
 from faas_gitops.api import ApiClient
-from faas_gitops.deploy import DeployTarget, PackageRef, deploy_packages, promote
+from faas_gitops.deploy import (
+    DeployTarget,
+    PackageRef,
+    ReleaseEnvironment,
+    ReleaseInputs,
+    Timing,
+    promote,
+    run_release,
+)
 from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec
-from faas_gitops.source.environments import Environment
 
 _T = TypeVar("_T")
-STAGING = Environment("staging", 412345, branches=("main",))
-PROD = Environment("production", 498765, tags=("v*",))
+STAGING = ReleaseEnvironment("staging", 412345)
+PROD = ReleaseEnvironment("production", 498765)
+OWNER = "acme/functions"
 LIMIT_CALL = "/v2/faas/limits/package-deployments-running"
 
 
@@ -70,10 +78,31 @@ class Faas:
 
         return self.call(create)
 
-    def deploy(self, targets: list[DeployTarget], **kwargs: Any) -> Outcomes:
-        kwargs.setdefault("environments", [STAGING])
-        kwargs.setdefault("deploy_timeout", 20.0)
-        return self.call(lambda api: deploy_packages(api, packages=targets, **kwargs))
+    def deploy(
+        self,
+        targets: list[DeployTarget],
+        *,
+        environments: list[ReleaseEnvironment] | None = None,
+        known: Any = None,
+        **inputs: Any,
+    ) -> Outcomes:
+        """One release of ``targets`` (removed packages' rows merged in by path)."""
+        release_inputs = ReleaseInputs(
+            environments=tuple(environments or [STAGING]),
+            configured=(STAGING, PROD),
+            targets=tuple(targets),
+            owner=OWNER,
+            declared_ids=frozenset(t.package_id for t in targets if t.package_id),
+            **inputs,
+        )
+        release = self.call(
+            lambda api: run_release(
+                api, release_inputs, known=known, timing=Timing(deploy_timeout=20.0)
+            )
+        )
+        outcomes = dict(release.deployments)
+        outcomes.update({removed.path: removed.deployments for removed in release.removed})
+        return outcomes
 
     def running(self, package: Package, keyset_id: int) -> list[str]:
         """Names of the package's revisions RUNNING on a keyset, read from the emulator's store."""
@@ -88,6 +117,10 @@ class Faas:
 
     def writes(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.emulator.requests if r.method != "GET"]
+
+    def deployment_writes(self) -> list[tuple[str, str]]:
+        """The writes that change what runs (not the ownership marks on package tags)."""
+        return [w for w in self.writes() if not w[1].startswith("/v2/faas/packages/")]
 
     def gets(self, path: str) -> int:
         return sum(1 for r in self.emulator.requests if r.method == "GET" and r.path == path)
@@ -140,6 +173,7 @@ def test_a_first_deploy_starts_the_revision_on_staging_and_a_rerun_writes_nothin
     assert faas.writes() == [
         ("POST", "/v2/faas/package-deployments"),
         ("POST", f"/v2/faas/package-deployments/{outcome.deployment_id}/function-deployments"),
+        ("PUT", f"/v2/faas/packages/{a.id}"),  # marked as this repository's
     ]
     faas.clear()
 
@@ -164,7 +198,7 @@ def test_a_changed_revision_rolls_the_running_one_over(faas: Faas) -> None:
     assert faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
     old = faas.emulator.store.get_deployment(str(first.deployment_id))
     assert old["state"] == "STOPPED"
-    assert [method for method, _ in faas.writes()] == ["POST", "PUT"]
+    assert [method for method, _ in faas.deployment_writes()] == ["POST", "PUT"]
 
 
 def test_a_package_restricted_to_staging_never_reaches_production(faas: Faas) -> None:
@@ -203,7 +237,7 @@ def test_a_pin_holds_production_on_the_pinned_revision_while_staging_moves_on(
 
 def test_a_frozen_environment_writes_nothing(faas: Faas) -> None:
     a = faas.package("a", "v1.0.0")
-    frozen = Environment("production", PROD.keyset_id, frozen=True)
+    frozen = ReleaseEnvironment("production", PROD.keyset_id, frozen=True)
     faas.clear()
 
     outcomes = faas.deploy([a.target("v1.0.0")], environments=[frozen])
@@ -213,7 +247,7 @@ def test_a_frozen_environment_writes_nothing(faas: Faas) -> None:
 
 
 @pytest.mark.slow
-def test_a_423_while_another_start_is_in_flight_is_waited_out(
+def test_a_start_in_flight_elsewhere_is_waited_for_and_never_sent_again(
     start_faas: Callable[..., Faas],
 ) -> None:
     faas = start_faas(deploy_delay_ms=3000)
@@ -225,14 +259,10 @@ def test_a_423_while_another_start_is_in_flight_is_waited_out(
 
     (outcome,) = faas.deploy([a.target("v1.0.0")])[a.path]
 
-    assert (outcome.status, outcome.deployment_id) == (DeployStatus.DEPLOYED, other["id"])
-    starts = [
-        r.status
-        for r in faas.emulator.requests
-        if r.method == "POST" and r.path.endswith("/function-deployments")
-    ]
-    assert starts  # it did try, was told "in transition", waited and found it RUNNING:
-    assert set(starts) == {423}  # never a second, restarting start
+    # The STARTING deployment is in flight, not absent: the stage waited for it to settle,
+    # read the package again and found it running: in sync, with no start of its own.
+    assert (outcome.status, outcome.deployment_id) == (DeployStatus.IN_SYNC, other["id"])
+    assert faas.deployment_writes() == []
     assert faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
 
 
@@ -284,12 +314,14 @@ def test_prune_stops_a_removed_package_on_the_active_keysets(faas: Faas) -> None
     faas.deploy([a.target("v1.0.0"), kept.target("v1.0.0")], environments=[STAGING, PROD])
     faas.clear()
 
-    outcomes = faas.deploy([kept.target("v1.0.0")], prune_paths=[a.ref])
+    outcomes = faas.deploy([kept.target("v1.0.0")], prune=True)
 
     assert _statuses(outcomes) == {
         (a.path, "staging"): DeployStatus.PRUNED,
+        (a.path, "production"): DeployStatus.ORPHANED,  # still runs there, and says so
         (kept.path, "staging"): DeployStatus.IN_SYNC,
     }
+    assert not any(path == "/v2/faas/function-deployments" for _, path in faas.writes())
     assert faas.running(a, STAGING.keyset_id) == []
     assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]  # production was not synced
     assert faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]

@@ -19,13 +19,27 @@ SHELLS = ("bash", "zsh")
 _PATHS = ("FILE", "DIR", "PATH")
 
 
-def _models() -> dict[str, type[BaseModel]]:
-    """Main command under ``""``; subcommands whose options are declared as models."""
+def _models() -> dict[str, tuple[type[BaseModel], ...]]:
+    """Main command under ``""``; each subcommand with the option models its parser adds."""
     from faas_gitops.cli.history import HistoryOptions  # noqa: PLC0415 - only for completion
+    from faas_gitops.cli.promote import PromoteOptions  # noqa: PLC0415
+    from faas_gitops.cli.rollback import RollbackOptions  # noqa: PLC0415
+    from faas_gitops.cli.status import StatusOptions  # noqa: PLC0415
     from faas_gitops.emulator.cli import EmulatorOptions  # noqa: PLC0415
     from faas_gitops.settings import Settings  # noqa: PLC0415
 
-    return {"": Settings, "history": HistoryOptions, "emulator": EmulatorOptions}
+    return {
+        "": (Settings,),
+        "history": (HistoryOptions,),
+        "emulator": (EmulatorOptions,),
+        "status": (StatusOptions,),
+        "promote": (PromoteOptions, Settings),
+        "rollback": (RollbackOptions, Settings),
+    }
+
+
+def _options(models: Sequence[type[BaseModel]]) -> list[Option]:
+    return [option for model in models for option in options(model)]
 
 
 def _takes_path(option: Option) -> bool:
@@ -43,7 +57,7 @@ def bash_script() -> str:
     flag_cases: list[str] = []
     value_cases: list[str] = []
     for command, model in models.items():
-        opts = options(model)
+        opts = _options(model)
         extra = ("--version",) if command == "" else ()
         flag_cases.append(f'        "{command}") opts="{_flags(opts, extra)}" ;;')
         for option in opts:
@@ -114,9 +128,9 @@ def zsh_script() -> str:
     cases: list[str] = []
     for command, model in models.items():
         if command:
-            specs = " ".join(_zsh_spec(option) for option in options(model))
+            specs = " ".join(_zsh_spec(option) for option in _options(model))
             cases.append(f"    {command}) _arguments {specs} ;;")
-    main_specs = " \\\n    ".join(_zsh_spec(option) for option in options(models[""]))
+    main_specs = " \\\n    ".join(_zsh_spec(option) for option in _options(models[""]))
     names = " ".join(SUBCOMMANDS)
     return "\n".join(
         [

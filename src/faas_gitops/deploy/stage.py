@@ -42,6 +42,7 @@ from faas_gitops.models import DeploymentOutcome, DeployStatus
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
+_RUNS = (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
 Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
 Planned = list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]]
 
@@ -290,14 +291,17 @@ async def _mark(  # noqa: PLR0917 - one call site
     inventory: Mapping[str, TaggedPackage],
     gate: asyncio.Semaphore,
 ) -> None:
-    """Mark each deployed package as this repository's, with its directory; lift holds that
-    git's new content ended once that content runs. Only changed tags are written."""
+    """Mark each package that runs from this repository (deployed or in sync somewhere) as
+    this repository's, with its directory; lift holds that git's new content ended once that
+    content runs. Only changed tags are written."""
 
     async def mark_one(target: DeployTarget, plans: Sequence[Any]) -> None:
         package = inventory.get(target.package_id or "")
         if package is None:
             return  # created after the inventory was read: marked by the next run
         outcomes = {d.environment: d for d in applied.get(target.path, ())}
+        if not any(d.status in _RUNS for d in outcomes.values()):
+            return  # nothing of ours runs (frozen, failed): a frozen keyset sees no write at all
         lifted: dict[int, tags.Hold | None] = {
             plan.keyset_id: None
             for plan in plans
