@@ -194,7 +194,9 @@ def test_reset_forgets_write_faults(running: RunningEmulator, http: httpx.Client
         ("stop:applied-500:forever:pkg-1", ("stop", "applied-500", None, "pkg-1")),
     ],
 )
-def test_the_fault_flag_reads_op_mode_times_and_package(spec: str, parsed: tuple[Any]) -> None:
+def test_the_fault_flag_reads_op_mode_times_and_package(
+    spec: str, parsed: tuple[object, ...]
+) -> None:
     assert write_fault_of(spec) == parsed
 
 
