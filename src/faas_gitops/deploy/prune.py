@@ -13,15 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, DeploymentBusy, Requester
 from faas_gitops.deploy.environment import EnvironmentLike
+from faas_gitops.deploy.landed import package_stop_landed, stop_landed
 from faas_gitops.deploy.observe import PackageView
-from faas_gitops.deploy.writer import (
-    STOPPED_STATES,
-    UNKNOWN,
-    Journal,
-    Pacer,
-    Timing,
-    ambiguous,
-)
+from faas_gitops.deploy.writer import UNKNOWN, Journal, Pacer, Timing, ambiguous
 from faas_gitops.errors import ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
@@ -53,7 +47,7 @@ async def prune_package(
             journal,
             (path, acting[0].name, None),
             functools.partial(deploy_api.stop_package, api, view.package_id),
-            functools.partial(_package_stopped, api, view.package_id),
+            functools.partial(package_stop_landed, api, view.package_id),
         )
     for env in environments:
         here = running[env.name]
@@ -70,7 +64,7 @@ async def prune_package(
                     journal,
                     (path, env.name, d.id),
                     functools.partial(deploy_api.stop_deployment, api, d.id),
-                    functools.partial(_deployment_stopped, api, d.id),
+                    functools.partial(stop_landed, api, d.id),
                 )
                 for d in here
             ]
@@ -173,22 +167,3 @@ async def _look(
         except ApiError as exc:
             if not ambiguous(exc) or not await pacer.pause():
                 return f"{cause}; checking whether the stop was applied: {exc}"
-
-
-async def _deployment_stopped(api: Requester, deployment_id: str) -> tuple[bool, str | None]:
-    """Whether a stop of one deployment was applied: it is STOPPING or STOPPED."""
-    deployment, correlation = await deploy_api.get_deployment(api, deployment_id)
-    return deployment.state in STOPPED_STATES, correlation
-
-
-async def _package_stopped(api: Requester, package_id: str) -> tuple[bool, str | None]:
-    """Whether a stop of a whole package was applied: none of its deployments runs."""
-    for revision in await deploy_api.list_revisions(api, package_id):
-        if revision.running == 0:
-            continue
-        if revision.running is not None:
-            return False, None
-        deployments = await deploy_api.list_revision_deployments(api, revision.id)
-        if any(d.state not in STOPPED_STATES for d in deployments if d.state != "FAILED"):
-            return False, None
-    return True, None

@@ -33,6 +33,7 @@ from faas_gitops.deploy.api import (
     DeploymentStartFailed,
     Requester,
 )
+from faas_gitops.deploy.landed import deployment_on, rolling_update_landed, start_landed
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.errors import RUN_STOPPERS, ApiError, ApiRetryable
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -43,10 +44,6 @@ LIMIT_CALL = "GET /v2/faas/limits/package-deployments-running"
 #: Journal status of a write whose answer was ambiguous (a 5xx, none, or 429s to the end):
 #: the next row of the same step says whether it was applied.
 UNKNOWN = "unknown"
-#: States that show a start (or the new side of a rolling update) was applied.
-STARTED_STATES = frozenset({"RUNNING", "STARTING"})
-#: States that show a stop (or the old side of a rolling update) was applied.
-STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
 _T = TypeVar("_T")
 
 Journal = Callable[[str, str, str, str | None, str | None, str], None]
@@ -258,8 +255,7 @@ class _Run:
     async def _find_existing(self) -> Deployment | None:
         """This revision's deployment on this keyset, if there is one (raises ``ApiError``)."""
         assert self.plan.revision_id is not None  # noqa: S101
-        found = await deploy_api.list_revision_deployments(self.api, self.plan.revision_id)
-        return next((d for d in found if d.keyset_id == self.plan.keyset_id), None)
+        return await deployment_on(self.api, self.plan.revision_id, self.plan.keyset_id)
 
     async def write(
         self,
@@ -307,25 +303,6 @@ class _Run:
                 continue
             self.note(step, deployment_id, self.last_write, "ok")
             return
-
-    async def started(self, deployment_id: str) -> tuple[bool, str | None]:
-        """Whether a start of ``deployment_id`` was applied: it is STARTING or RUNNING."""
-        deployment, correlation = await deploy_api.get_deployment(self.api, deployment_id)
-        return deployment.state in STARTED_STATES, correlation
-
-    async def rolled_over(self, old_id: str, new_id: str) -> tuple[bool, str | None]:
-        """Whether a rolling update from ``old_id`` to ``new_id`` was applied.
-
-        The new deployment starting or running says so; so does the old one stopping or
-        stopped while the new one has left STOPPED (it may have failed since).
-        """
-        new, correlation = await deploy_api.get_deployment(self.api, new_id)
-        if new.state in STARTED_STATES:
-            return True, correlation
-        if new.state == deploy_api.STOPPED:
-            return False, correlation
-        old, old_correlation = await deploy_api.get_deployment(self.api, old_id)
-        return old.state in STOPPED_STATES, old_correlation
 
     async def _already_running(self, deployment_id: str) -> bool:
         try:
@@ -381,7 +358,7 @@ async def apply_plan(
                 old,
                 new_id,
                 lambda: deploy_api.rolling_update(api, old, new_id),
-                lambda: run.rolled_over(old, new_id),
+                lambda: rolling_update_landed(api, old, new_id),
             )
         else:
             await run.write(
@@ -389,7 +366,7 @@ async def apply_plan(
                 new_id,
                 new_id,
                 lambda: deploy_api.start_deployment(api, new_id),
-                lambda: run.started(new_id),
+                lambda: start_landed(api, new_id),
             )
         await run.until_running(new_id)
     except _Failed as failure:
