@@ -244,7 +244,9 @@ def test_a_start_that_never_applies_fails_naming_the_call_and_its_answer(faas: F
     assert "--deploy-timeout" not in outcome.error
     starts = [r for r in faas.writes("POST") if r.path.endswith(STARTS)]
     assert len(starts) > 1  # it was sent again before giving up
-    assert faas.steps("start")[-1] == "unknown"  # the last answer was never known to apply
+    statuses = faas.steps("start")
+    assert statuses[-2:] == ["unknown", "failed"]  # checked, not applied, and given up on
+    assert "ok" not in statuses
 
 
 def test_a_stop_answered_500_without_applying_is_sent_again(faas: Faas) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -185,6 +186,15 @@ class _Run:
             raise failure
         raise _Failed(f"{what} within {self.timing.deploy_timeout:g} s; raise --deploy-timeout")
 
+    @contextmanager
+    def failing(self, step: str, deployment_id: str | None) -> Iterator[None]:
+        """A ``_Failed`` raised inside ends the step: journal it ``failed``, not left unknown."""
+        try:
+            yield
+        except _Failed as failure:
+            self.note(step, deployment_id, failure.correlation_id, "failed")
+            raise
+
     def gave_up(self, what: str, cause: ApiError, tries: int) -> _Failed:
         """The failure of a write that was sent ``tries`` times and never applied."""
         times = "once" if tries == 1 else f"{tries} times"
@@ -231,7 +241,8 @@ class _Run:
                     self.api, plan.revision_id, plan.keyset_id
                 )
             except DeploymentExists as exc:
-                found = await self.look(self._find_existing, what, exc)
+                with self.failing("create", None):
+                    found = await self.look(self._find_existing, what, exc)
                 if found is None:
                     self.note("create", None, exc.correlation_id, "failed")
                     raise _Failed(str(exc), exc.correlation_id) from None
@@ -242,12 +253,13 @@ class _Run:
                     self.note("create", None, exc.correlation_id, "failed")
                     raise _Failed(str(exc), exc.correlation_id) from None
                 self.note("create", None, exc.correlation_id, UNKNOWN)
-                found = await self.look(self._find_existing, what, exc)
-                if found is not None:
-                    self.note("create", found.id, exc.correlation_id, "exists")
-                    return found.id
-                await self.wait(what, self.gave_up(what, exc, tries))
-                continue
+                with self.failing("create", None):
+                    found = await self.look(self._find_existing, what, exc)
+                    if found is None:
+                        await self.wait(what, self.gave_up(what, exc, tries))
+                        continue
+                self.note("create", found.id, exc.correlation_id, "exists")
+                return found.id
             self.last_write = correlation
             self.note("create", deployment.id, correlation, "ok")
             return deployment.id
@@ -294,13 +306,14 @@ class _Run:
                     self.note(step, deployment_id, exc.correlation_id, "failed")
                     raise _Failed(str(exc), exc.correlation_id) from None
                 self.note(step, deployment_id, exc.correlation_id, UNKNOWN)
-                landed, correlation = await self.look(applied, what, exc)
-                if landed:
-                    self.last_write = correlation
-                    self.note(step, deployment_id, correlation, "ok")
-                    return
-                await self.wait(what, self.gave_up(what, exc, tries))
-                continue
+                with self.failing(step, deployment_id):
+                    landed, correlation = await self.look(applied, what, exc)
+                    if not landed:
+                        await self.wait(what, self.gave_up(what, exc, tries))
+                        continue
+                self.last_write = correlation
+                self.note(step, deployment_id, correlation, "ok")
+                return
             self.note(step, deployment_id, self.last_write, "ok")
             return
 
