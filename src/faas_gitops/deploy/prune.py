@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, DeploymentBusy, Requester
 from faas_gitops.deploy.environment import EnvironmentLike
+from faas_gitops.deploy.landed import package_stop_landed, stop_landed
 from faas_gitops.deploy.observe import PackageView
-from faas_gitops.deploy.writer import Journal, Timing
+from faas_gitops.deploy.writer import UNKNOWN, Journal, Pacer, Timing, ambiguous
 from faas_gitops.errors import ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
@@ -46,6 +47,7 @@ async def prune_package(
             journal,
             (path, acting[0].name, None),
             functools.partial(deploy_api.stop_package, api, view.package_id),
+            functools.partial(package_stop_landed, api, view.package_id),
         )
     for env in environments:
         here = running[env.name]
@@ -62,6 +64,7 @@ async def prune_package(
                     journal,
                     (path, env.name, d.id),
                     functools.partial(deploy_api.stop_deployment, api, d.id),
+                    functools.partial(stop_landed, api, d.id),
                 )
                 for d in here
             ]
@@ -99,28 +102,68 @@ async def _stop(
     journal: Journal,
     where: tuple[str, str, str | None],
     send: Callable[[], Awaitable[str | None]],
+    applied: Callable[[], Awaitable[tuple[bool, str | None]]],
 ) -> tuple[str | None, str | None]:
-    """Send one stop, waiting out 423s until the deadline: (correlation id, error or None)."""
+    """Send one stop until it is applied or the deadline passes: (correlation id, error or None).
+
+    423s are waited out. An ambiguous answer (a 5xx, none) is journaled ``unknown`` and
+    ``applied`` reads whether the stop landed: if so that is its answer (``ok``, with the read's
+    correlation id); if not it is sent again after a pause. The error names the last call and
+    its answer.
+    """
     path, environment, deployment_id = where
-    deadline = timing.clock() + timing.deploy_timeout
-    pause = timing.first_poll
+    pacer = Pacer(timing)
+    tries = 0
     while True:
+        tries += 1
         journal("stop", environment, path, deployment_id, None, "pending")
         try:
             correlation = await send()
         except DeploymentBusy as exc:
             journal("stop", environment, path, deployment_id, exc.correlation_id, "busy")
-            remaining = deadline - timing.clock()
-            if remaining <= 0:
+            if not await pacer.pause():
                 return exc.correlation_id, (
                     f"stop still refused as in transition after {timing.deploy_timeout:g} s;"
                     " raise --deploy-timeout"
                 )
-            await timing.sleep(min(pause, remaining))
-            pause = min(timing.max_poll, pause * 1.6)
             continue
         except ApiError as exc:
-            journal("stop", environment, path, deployment_id, exc.correlation_id, "failed")
-            return exc.correlation_id, str(exc)
+            if not ambiguous(exc):
+                journal("stop", environment, path, deployment_id, exc.correlation_id, "failed")
+                return exc.correlation_id, str(exc)
+            journal("stop", environment, path, deployment_id, exc.correlation_id, UNKNOWN)
+            looked = await _look(pacer, applied, exc)
+            if isinstance(looked, str):
+                journal("stop", environment, path, deployment_id, exc.correlation_id, "failed")
+                return exc.correlation_id, looked
+            landed, read_correlation = looked
+            if landed:
+                journal("stop", environment, path, deployment_id, read_correlation, "ok")
+                return read_correlation, None
+            if not await pacer.pause():
+                times = "once" if tries == 1 else f"{tries} times"
+                journal("stop", environment, path, deployment_id, exc.correlation_id, "failed")
+                return exc.correlation_id, (
+                    f"stop not applied: {exc} (sent {times} within {timing.deploy_timeout:g} s)"
+                )
+            continue
         journal("stop", environment, path, deployment_id, correlation, "ok")
         return correlation, None
+
+
+async def _look(
+    pacer: Pacer,
+    applied: Callable[[], Awaitable[tuple[bool, str | None]]],
+    cause: ApiError,
+) -> tuple[bool, str | None] | str:
+    """Read whether an ambiguously answered stop landed, until a read answers.
+
+    ``(landed, the read's correlation id)``, or the error line when no read could tell (the
+    deployment is gone, or the reads failed until the deadline).
+    """
+    while True:
+        try:
+            return await applied()
+        except ApiError as exc:
+            if not ambiguous(exc) or not await pacer.pause():
+                return f"{cause}; checking whether the stop was applied: {exc}"

@@ -2,17 +2,29 @@
 
 Every answer is journaled as it arrives (the step, the deployment id, the answer's correlation
 id), and a write is journaled ``pending`` before it is sent, so a killed run leaves a record the
-next one can explain. 423 (FAAS-1008/1009) means "in transition": wait and try again until the
-deadline. Any other refusal ends this deployment as ``failed`` with one line; nothing raised
-here escapes to stop the other packages, except cancellation.
+next one can explain (``deploy.recover`` settles such rows). 423 (FAAS-1008/1009) means "in
+transition": wait and try again until the deadline.
+
+A write answered 5xx, or not answered at all (``ApiAmbiguous``), or still refused by 429s after
+the client's retries (``ApiRetryable``) may or may not have been applied. It is journaled
+``unknown`` and the deployment is read to find out: applied, the run goes on as if the answer
+had arrived (journaled ``ok`` with the read's correlation id, ``exists`` for a create); not
+applied, the write is sent again, with growing pauses, until the deploy deadline. Sending it
+blindly could restart what just started or fail a rolling update that already happened;
+waiting for the poll instead sat out the whole deadline for a write that never landed.
+
+Any other refusal ends this deployment as ``failed`` with one line naming the call and its
+answer; nothing raised here escapes to stop the other packages, except cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import (
@@ -22,24 +34,41 @@ from faas_gitops.deploy.api import (
     DeploymentStartFailed,
     Requester,
 )
+from faas_gitops.deploy.landed import deployment_on, rolling_update_landed, start_landed
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
-from faas_gitops.errors import ApiAmbiguous, ApiError
+from faas_gitops.errors import RUN_STOPPERS, ApiError, ApiRetryable
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
 DEFAULT_DEPLOY_TIMEOUT = 120.0
 LIMIT_CALL = "GET /v2/faas/limits/package-deployments-running"
+
+#: Journal status of a write whose answer was ambiguous (a 5xx, none, or 429s to the end):
+#: the next row of the same step says whether it was applied.
+UNKNOWN = "unknown"
+_T = TypeVar("_T")
 
 Journal = Callable[[str, str, str, str | None, str | None, str], None]
 """``(step, environment, package path, deployment id, correlation id, status)``.
 
 Steps: ``create``, ``start``, ``rolling-update``, ``stop``, ``running`` (the poll that saw it
 RUNNING). Status: ``pending`` (before a write), ``ok``, ``exists`` (409 FAAS-1015 or an
-ambiguous create: the deployment was found and used), ``busy`` (423), ``failed``.
+ambiguous create: the deployment was found and used), ``busy`` (423), ``unknown`` (an ambiguous
+answer, being checked: the step's next row says how it ended), ``failed``; ``abandoned`` is
+written by ``deploy.recover`` for a killed run's write that never landed.
 """
 
 
 def _no_journal(*_: object) -> None:
     return None
+
+
+def ambiguous(error: ApiError) -> bool:
+    """Whether a write that met ``error`` may have landed, or may land if sent again.
+
+    A 5xx or a lost answer (``ApiAmbiguous``) or retries that ran out (``ApiRetryable``); not
+    what every call of the run would meet alike (no API there, a dead key).
+    """
+    return isinstance(error, ApiRetryable) and not isinstance(error, RUN_STOPPERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +80,28 @@ class Timing:
     max_poll: float = 1.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.monotonic
+
+
+class Pacer:
+    """One deployment's deadline, and the growing pauses between its tries and polls.
+
+    Pauses start at ``timing.first_poll`` and grow by 1.6 to ``timing.max_poll``; the last one
+    is cut to the deadline. Shared by the writer's waits and prune's stops.
+    """
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+        self.deadline = timing.clock() + timing.deploy_timeout
+        self._pause = timing.first_poll
+
+    async def pause(self) -> bool:
+        """Sleep before the next try; ``False`` (no sleep) once the deadline has passed."""
+        remaining = self.deadline - self.timing.clock()
+        if remaining <= 0:
+            return False
+        await self.timing.sleep(min(self._pause, remaining))
+        self._pause = min(self.timing.max_poll, self._pause * 1.6)
+        return True
 
 
 class Headroom:
@@ -113,9 +164,8 @@ class _Run:
         self.plan = plan
         self.timing = timing
         self.journal = journal
-        self.deadline = timing.clock() + timing.deploy_timeout
+        self.pacer = Pacer(timing)
         self.last_write: str | None = None
-        self._pause = timing.first_poll
 
     def note(
         self, step: str, deployment_id: str | None, correlation: str | None, status: str
@@ -124,13 +174,52 @@ class _Run:
             step, self.plan.environment, self.plan.path, deployment_id, correlation, status
         )
 
-    async def wait(self, what: str) -> None:
-        """Sleep before the next try, or fail when the deadline would pass."""
-        remaining = self.deadline - self.timing.clock()
-        if remaining <= 0:
-            raise _Failed(f"{what} within {self.timing.deploy_timeout:g} s; raise --deploy-timeout")
-        await self.timing.sleep(min(self._pause, remaining))
-        self._pause = min(self.timing.max_poll, self._pause * 1.6)
+    async def wait(self, what: str, failure: _Failed | None = None) -> None:
+        """Sleep before the next try, or fail when the deadline has passed.
+
+        ``failure`` is what to fail with when the last answer was an error (it names the call
+        and its answer); without one, waiting longer might have helped, and the line says so.
+        """
+        if await self.pacer.pause():
+            return
+        if failure is not None:
+            raise failure
+        raise _Failed(f"{what} within {self.timing.deploy_timeout:g} s; raise --deploy-timeout")
+
+    @contextmanager
+    def failing(self, step: str, deployment_id: str | None) -> Iterator[None]:
+        """A ``_Failed`` raised inside ends the step: journal it ``failed``, not left unknown."""
+        try:
+            yield
+        except _Failed as failure:
+            self.note(step, deployment_id, failure.correlation_id, "failed")
+            raise
+
+    def gave_up(self, what: str, cause: ApiError, tries: int) -> _Failed:
+        """The failure of a write that was sent ``tries`` times and never applied."""
+        times = "once" if tries == 1 else f"{tries} times"
+        return _Failed(
+            f"{what} not applied: {cause} (sent {times} within {self.timing.deploy_timeout:g} s)",
+            cause.correlation_id,
+        )
+
+    async def look(self, read: Callable[[], Awaitable[_T]], what: str, cause: ApiError) -> _T:
+        """After an ambiguous answer to ``what``: ``read`` until it answers, or fail.
+
+        Until the read answers, whether the write was applied is unknown, so it is not sent
+        again (a second start restarts, a second rolling update is refused).
+        """
+        while True:
+            try:
+                return await read()
+            except ApiError as exc:
+                failure = _Failed(
+                    f"{what}: {cause}; checking whether it was applied: {exc}",
+                    exc.correlation_id or cause.correlation_id,
+                )
+                if not ambiguous(exc):  # gone (not found), forbidden...: reading again won't do
+                    raise failure from None
+                await self.wait(what, failure)
 
     async def reserve(self, headroom: Headroom) -> None:
         refusal = await headroom.reserve((self.plan.environment, self.plan.path))
@@ -142,31 +231,43 @@ class _Run:
         assert plan.revision_id is not None  # noqa: S101 - writes() plans always carry one
         if plan.deployment_id is not None:
             return plan.deployment_id
-        self.note("create", None, None, "pending")
-        try:
-            deployment, correlation = await deploy_api.create_deployment(
-                self.api, plan.revision_id, plan.keyset_id
-            )
-        except (DeploymentExists, ApiAmbiguous) as exc:
-            found = await self._find_existing()
-            if found is None:
-                raise _Failed(str(exc), exc.correlation_id) from None
-            self.note("create", found.id, exc.correlation_id, "exists")
-            return found.id
-        except ApiError as exc:
-            self.note("create", None, exc.correlation_id, "failed")
-            raise _Failed(str(exc), exc.correlation_id) from None
-        self.last_write = correlation
-        self.note("create", deployment.id, correlation, "ok")
-        return deployment.id
+        what = f"create of revision {plan.revision_id} on keyset {plan.keyset_id}"
+        tries = 0
+        while True:
+            tries += 1
+            self.note("create", None, None, "pending")
+            try:
+                deployment, correlation = await deploy_api.create_deployment(
+                    self.api, plan.revision_id, plan.keyset_id
+                )
+            except DeploymentExists as exc:
+                with self.failing("create", None):
+                    found = await self.look(self._find_existing, what, exc)
+                if found is None:
+                    self.note("create", None, exc.correlation_id, "failed")
+                    raise _Failed(str(exc), exc.correlation_id) from None
+                self.note("create", found.id, exc.correlation_id, "exists")
+                return found.id
+            except ApiError as exc:
+                if not ambiguous(exc):
+                    self.note("create", None, exc.correlation_id, "failed")
+                    raise _Failed(str(exc), exc.correlation_id) from None
+                self.note("create", None, exc.correlation_id, UNKNOWN)
+                with self.failing("create", None):
+                    found = await self.look(self._find_existing, what, exc)
+                    if found is None:
+                        await self.wait(what, self.gave_up(what, exc, tries))
+                        continue
+                self.note("create", found.id, exc.correlation_id, "exists")
+                return found.id
+            self.last_write = correlation
+            self.note("create", deployment.id, correlation, "ok")
+            return deployment.id
 
     async def _find_existing(self) -> Deployment | None:
+        """This revision's deployment on this keyset, if there is one (raises ``ApiError``)."""
         assert self.plan.revision_id is not None  # noqa: S101
-        try:
-            found = await deploy_api.list_revision_deployments(self.api, self.plan.revision_id)
-        except ApiError as exc:
-            raise _Failed(str(exc), exc.correlation_id) from None
-        return next((d for d in found if d.keyset_id == self.plan.keyset_id), None)
+        return await deployment_on(self.api, self.plan.revision_id, self.plan.keyset_id)
 
     async def write(
         self,
@@ -174,29 +275,45 @@ class _Run:
         deployment_id: str,
         new_id: str,
         send: Callable[[], Awaitable[str | None]],
+        applied: Callable[[], Awaitable[tuple[bool, str | None]]],
     ) -> None:
-        """Send a start/rolling-update, waiting out 423s; an ambiguous answer is left to the poll.
+        """Send a start/rolling-update, waiting out 423s and checking ambiguous answers.
 
         After a 423 the new deployment is looked at before sending again: if whatever was in
         transition (another replica's start of it) left it RUNNING, sending again would restart
-        it for nothing.
+        it for nothing. After an ambiguous answer ``applied`` reads whether the write landed
+        (and the read's correlation id): if it did, that is the step's answer; if not, the
+        write is sent again after a pause.
         """
+        what = f"{step} of {deployment_id}"
+        tries = 0
         while True:
+            tries += 1
             self.note(step, deployment_id, None, "pending")
             try:
                 self.last_write = await send()
             except DeploymentBusy as exc:
                 self.note(step, deployment_id, exc.correlation_id, "busy")
-                await self.wait(f"{step} of {deployment_id} still refused as in transition")
+                await self.wait(f"{what} still refused as in transition")
                 if await self._already_running(new_id):
                     return
                 continue
-            except ApiAmbiguous as exc:
-                self.note(step, deployment_id, exc.correlation_id, "failed")
-                return
-            except (DeploymentStartFailed, ApiError) as exc:
+            except DeploymentStartFailed as exc:
                 self.note(step, deployment_id, exc.correlation_id, "failed")
                 raise _Failed(str(exc), exc.correlation_id) from None
+            except ApiError as exc:
+                if not ambiguous(exc):
+                    self.note(step, deployment_id, exc.correlation_id, "failed")
+                    raise _Failed(str(exc), exc.correlation_id) from None
+                self.note(step, deployment_id, exc.correlation_id, UNKNOWN)
+                with self.failing(step, deployment_id):
+                    landed, correlation = await self.look(applied, what, exc)
+                    if not landed:
+                        await self.wait(what, self.gave_up(what, exc, tries))
+                        continue
+                self.last_write = correlation
+                self.note(step, deployment_id, correlation, "ok")
+                return
             self.note(step, deployment_id, self.last_write, "ok")
             return
 
@@ -250,11 +367,19 @@ async def apply_plan(
         if plan.action is DeployAction.ROLL and plan.previous_deployment_id is not None:
             old = plan.previous_deployment_id
             await run.write(
-                "rolling-update", old, new_id, lambda: deploy_api.rolling_update(api, old, new_id)
+                "rolling-update",
+                old,
+                new_id,
+                lambda: deploy_api.rolling_update(api, old, new_id),
+                lambda: rolling_update_landed(api, old, new_id),
             )
         else:
             await run.write(
-                "start", new_id, new_id, lambda: deploy_api.start_deployment(api, new_id)
+                "start",
+                new_id,
+                new_id,
+                lambda: deploy_api.start_deployment(api, new_id),
+                lambda: start_landed(api, new_id),
             )
         await run.until_running(new_id)
     except _Failed as failure:

@@ -25,8 +25,9 @@ from faas_gitops.emulator import (
     revisions_api,
 )
 from faas_gitops.emulator.config import EmulatorConfig
-from faas_gitops.emulator.envelope import API_PREFIX, problem_response
+from faas_gitops.emulator.envelope import API_PREFIX, FAULT_KEY, problem_response
 from faas_gitops.emulator.faults import FaultInjector
+from faas_gitops.emulator.forced import InjectedWriteFault
 from faas_gitops.emulator.gateway import ConnectionDropped, Gateway
 from faas_gitops.emulator.problems import ApiProblem
 from faas_gitops.emulator.requestlog import RequestLog
@@ -51,6 +52,8 @@ def _exception_handlers(
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiProblem)  # noqa: S101 - registered for ApiProblem only
+        if isinstance(exc, InjectedWriteFault):
+            request.scope[FAULT_KEY] = exc.fault
         return problem_response(exc, envelope.correlation_id(request), config.not_found_status)
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -15,12 +15,13 @@ import socket
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from faas_gitops.emulator.config import DEFAULT_API_KEY, PUBNUB_VERSION, EmulatorConfig
+from faas_gitops.emulator.forced import DEPLOYMENT_WRITES, WRITE_FAULT_MODES, DeploymentWrite
 from faas_gitops.emulator.list_faults import RevisionListFault
 from faas_gitops.emulator.requestlog import RequestLog
 from faas_gitops.emulator.server import build_server
@@ -171,6 +172,19 @@ class EmulatorOptions(BaseModel):
             _FAULTS,
         ),
     ] = "none"
+    fault_deployment_write: Annotated[
+        tuple[str, ...],
+        _opt(
+            "--fault-deployment-write",
+            "force a fault on the next deployment writes (repeatable): OP is create, start, "
+            "rolling-update or stop; MODE unapplied (500, nothing changes), dropped (applied, "
+            "then the connection closes unanswered) or applied-500 (applied, answered 500); "
+            "TIMES how many writes meet it (default 1, 'forever'); PACKAGE_ID limits it to "
+            "deployments of that package",
+            _FAULTS,
+            "OP:MODE[:TIMES[:PACKAGE_ID]]",
+        ),
+    ] = ()
     deploy_delay_ms: Annotated[
         int,
         Field(ge=0),
@@ -301,13 +315,48 @@ def _prepare(args: EmulatorOptions) -> tuple[EmulatorConfig, EmulatorStore]:
     )
     if args.seed_from is not None and not args.seed_from.is_dir():
         raise ValueError(f"--seed-from: {args.seed_from} is not a directory")
+    faults = [write_fault_of(spec) for spec in args.fault_deployment_write]
     try:
         store = EmulatorStore(config.state_file)
     except OSError as exc:
         raise ValueError(f"--state-file: cannot read {config.state_file}: {exc.strerror}") from None
     except ValueError as exc:
         raise ValueError(f"--state-file: {exc}") from None
+    for operation, mode, times, package_id in faults:
+        store.fault_deployment_writes(
+            operation,
+            applied=mode != "unapplied",
+            answer="500" if mode == "applied-500" else "drop",
+            times=times,
+            package_id=package_id,
+        )
     return config, store
+
+
+def write_fault_of(spec: str) -> tuple[DeploymentWrite, str, int | None, str | None]:
+    """``OP:MODE[:TIMES[:PACKAGE_ID]]`` as (operation, mode, times, package id).
+
+    ``ValueError`` names the flag and the part that is wrong.
+    """
+    flag = "--fault-deployment-write"
+    parts = spec.split(":", 3)
+    if len(parts) < 2:
+        raise ValueError(f"{flag}: {spec!r} is not OP:MODE[:TIMES[:PACKAGE_ID]]")
+    operation, mode = parts[0], parts[1]
+    if operation not in DEPLOYMENT_WRITES:
+        raise ValueError(f"{flag}: {operation!r} is not one of {', '.join(DEPLOYMENT_WRITES)}")
+    if mode not in WRITE_FAULT_MODES:
+        raise ValueError(f"{flag}: {mode!r} is not one of {', '.join(WRITE_FAULT_MODES)}")
+    times: int | None = 1
+    if len(parts) > 2 and parts[2] != "":
+        if parts[2] == "forever":
+            times = None
+        elif parts[2].isdigit() and int(parts[2]) > 0:
+            times = int(parts[2])
+        else:
+            raise ValueError(f"{flag}: TIMES {parts[2]!r} is not a positive number or 'forever'")
+    package_id = (parts[3] or None) if len(parts) > 3 else None
+    return cast("DeploymentWrite", operation), mode, times, package_id
 
 
 def main(argv: list[str] | None = None) -> int:

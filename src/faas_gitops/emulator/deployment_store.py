@@ -15,7 +15,10 @@ The rules (REFERENCE.md §5.17-5.25, §4; where the docs are silent, the emulato
 * while a deployment is ``STARTING``/``STOPPING``: start and rolling update answer
   ``423 FAAS-1008``, stop answers ``423 FAAS-1009``; delete of an active one ``409 FAAS-1014``;
 * a start (or rolling update) that tests made fail answers ``500 FAAS-1012`` and changes
-  nothing.
+  nothing;
+* a deployment write (create, start, rolling update, stop) that tests gave a fault
+  (``fault_deployment_writes``) answers 500 without applying, or applies and then answers 500
+  or closes the connection unanswered: what a client must check before it sends again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ import structlog
 
 from faas_gitops.emulator import lifecycle
 from faas_gitops.emulator.clock import format_timestamp
+from faas_gitops.emulator.forced import (
+    AnswerLost,
+    DeploymentWrite,
+    InjectedWriteFault,
+    WriteFaultMode,
+)
 from faas_gitops.emulator.lifecycle import RUNNING, STARTING, STOPPED, STOPPING
 from faas_gitops.emulator.problems import (
     ApiProblem,
@@ -70,6 +79,7 @@ class DeploymentStore(StoreCore):
                         f"Package revision [{revision_id}] is already assigned to keyset "
                         f"[{keyset_id}] as package deployment [{record['id']}]",
                     )
+            fault = self._write_fault("create", revision["packageId"])
             did = str(uuid.uuid4())
             stamp = format_timestamp(self._tick())
             self._data.deployments[did] = {
@@ -92,6 +102,7 @@ class DeploymentStore(StoreCore):
             }
             self._save()
             _log.debug("deployment created", deployment_id=did, revision_id=revision_id)
+            _after_write(fault)
             return lifecycle.view(self._data.deployments[did])
 
     def get_deployment(self, deployment_id: str) -> dict[str, Any]:
@@ -130,8 +141,10 @@ class DeploymentStore(StoreCore):
                     "first (GET /v2/faas/limits/package-deployments-running)",
                 )
             self._fail_if_forced(record)
+            fault = self._write_fault("start", record[lifecycle.PACKAGE_ID])
             lifecycle.begin(record, STARTING, RUNNING, self._ticker.now_ms(), delay_ms)
             self._save()
+            _after_write(fault)
             return lifecycle.view(record)
 
     def rolling_update(self, old_id: str, new_id: str, *, delay_ms: int) -> dict[str, Any]:
@@ -156,16 +169,18 @@ class DeploymentStore(StoreCore):
             if new[lifecycle.PACKAGE_ID] != old[lifecycle.PACKAGE_ID]:
                 raise invalid(field, f"deployment [{new_id}] is of another package")
             self._fail_if_forced(new)
+            fault = self._write_fault("rolling-update", old[lifecycle.PACKAGE_ID])
             now = self._ticker.now_ms()
             lifecycle.begin(old, STOPPING, STOPPED, now, delay_ms)
             lifecycle.begin(new, STARTING, RUNNING, now, delay_ms)
             self._save()
+            _after_write(fault)
             return lifecycle.view(new)
 
     def stop_deployment(self, deployment_id: str) -> dict[str, Any]:
         with self._lock:
             record = self._deployment(deployment_id)
-            self._stop([record])
+            self._stop([record], record[lifecycle.PACKAGE_ID])
             return lifecycle.view(record)
 
     def stop_deployments(
@@ -184,7 +199,9 @@ class DeploymentStore(StoreCore):
                 and (package_id is None or record[lifecycle.PACKAGE_ID] == package_id)
                 and (revision_id is None or record["packageRevisionId"] == revision_id)
             ]
-            self._stop(chosen)
+            if package_id is None and revision_id is not None:
+                package_id = self._data.revisions[revision_id]["packageId"]
+            self._stop(chosen, package_id or "")
             return [lifecycle.view(record) for record in chosen]
 
     def delete_deployment(self, deployment_id: str) -> None:
@@ -209,14 +226,51 @@ class DeploymentStore(StoreCore):
         """
         self._forced.add_start_failure(package_id, times)
 
-    def _stop(self, records: list[dict[str, Any]]) -> None:
+    def fault_deployment_writes(
+        self,
+        operation: DeploymentWrite,
+        *,
+        applied: bool = False,
+        answer: str = "drop",
+        times: int | None = 1,
+        package_id: str | None = None,
+    ) -> None:
+        """Give the next ``times`` writes of ``operation`` a fault, for tests of the client.
+
+        ``operation``: ``create``, ``start``, ``rolling-update`` or ``stop`` (one deployment,
+        or all of a package or revision). ``applied=False``: answer ``500 FAAS-500`` and
+        change nothing. ``applied=True``: apply the write, then ``answer="drop"`` closes the
+        connection without an answer, ``answer="500"`` answers 500 anyway. Only writes that
+        would otherwise succeed meet the fault (a 423 or 409 is answered as usual).
+        ``package_id=None``: deployments of any package; ``times=None``: forever.
+        """
+        if not applied:
+            mode: WriteFaultMode = "unapplied"
+        elif answer == "drop":
+            mode = "dropped"
+        elif answer == "500":
+            mode = "applied-500"
+        else:
+            raise ValueError("answer must be 'drop' or '500'")
+        self._forced.add_write_fault(operation, mode, package_id, times)
+
+    def _write_fault(self, operation: DeploymentWrite, package_id: str) -> WriteFaultMode | None:
+        """The fault forced on this write; an ``unapplied`` one is answered here, unapplied."""
+        mode = self._forced.take_write_fault(operation, package_id)
+        if mode == "unapplied":
+            raise InjectedWriteFault("write-unapplied")
+        return mode
+
+    def _stop(self, records: list[dict[str, Any]], package_id: str) -> None:
         busy = [record for record in records if record["state"] in lifecycle.TRANSITIONAL]
         if busy:
             raise _transitional(busy[0], "FAAS-1009", "stopped")
+        fault = self._write_fault("stop", package_id)
         stamp = format_timestamp(self._ticker.now_ms())
         for record in records:
             lifecycle.set_state(record, STOPPED, stamp)
         self._save()
+        _after_write(fault)
 
     def _fail_if_forced(self, record: dict[str, Any]) -> None:
         if self._forced.take_start_failure(record[lifecycle.PACKAGE_ID]):
@@ -232,3 +286,11 @@ class DeploymentStore(StoreCore):
             raise deployment_not_found(deployment_id)
         lifecycle.settle(record, self._ticker.now_ms())
         return record
+
+
+def _after_write(fault: WriteFaultMode | None) -> None:
+    """After an applied write (saved): lose its answer, or answer 500, if a fault says so."""
+    if fault == "dropped":
+        raise AnswerLost("the write was applied; its answer is lost (injected)")
+    if fault == "applied-500":
+        raise InjectedWriteFault("write-applied-500")

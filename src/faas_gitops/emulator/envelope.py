@@ -19,6 +19,8 @@ from faas_gitops.emulator.problems import ApiProblem, NotFound
 API_PREFIX = "/v2/faas"
 CORRELATION_KEY = "faas.correlation_id"
 BODY_KEY = "faas.body"
+#: Set by a handler whose answer is an injected fault: the request log names it.
+FAULT_KEY = "faas.fault"
 
 
 def meta(correlation_id: str) -> dict[str, Any]:

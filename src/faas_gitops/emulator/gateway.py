@@ -4,7 +4,9 @@
 2. ``Authorization`` must equal the configured key: missing ``FAAS-1001``, wrong ``FAAS-1002``
    (both 401). The raw key is expected; ``Bearer <key>`` is treated as a wrong key;
 3. ``PubNub-Version`` must be a ``YYYY-MM-DD`` date (400 ``FAAS-400`` naming the header);
-4. injected faults (latency, 429, 5xx) from ``faults.FaultInjector``;
+4. injected faults (latency, 429, 5xx) from ``faults.FaultInjector``; a deployment write a
+   test forced to lose its answer (``AnswerLost``, raised by the store once the write is
+   applied) has its connection closed unanswered;
 5. POST/PUT with a body (or a ``Content-Type``) need ``Content-Type: application/json`` (415
    ``FAAS-415``) and a parseable body (400 ``FAAS-1003``); a bare POST, such as starting a
    deployment (REFERENCE.md §5.20: no body), passes with no body.
@@ -25,10 +27,22 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faas_gitops.emulator.config import EmulatorConfig
-from faas_gitops.emulator.envelope import API_PREFIX, BODY_KEY, CORRELATION_KEY, problem_response
+from faas_gitops.emulator.envelope import (
+    API_PREFIX,
+    BODY_KEY,
+    CORRELATION_KEY,
+    FAULT_KEY,
+    problem_response,
+)
 from faas_gitops.emulator.faults import FaultInjector
+from faas_gitops.emulator.forced import AnswerLost
 from faas_gitops.emulator.problems import ApiProblem, invalid
-from faas_gitops.emulator.requestlog import FAULT_DROPPED, RequestLog, RequestRecord
+from faas_gitops.emulator.requestlog import (
+    FAULT_DROPPED,
+    FAULT_WRITE_DROPPED,
+    RequestLog,
+    RequestRecord,
+)
 
 
 class ConnectionDropped(Exception):
@@ -62,6 +76,7 @@ class Gateway:
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = int(message["status"])
+                exchange.fault = exchange.fault or scope.get(FAULT_KEY)
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 exchange.finish()  # before the client can see the answer
             await send(message)
@@ -69,7 +84,7 @@ class Gateway:
         try:
             await self._handle(scope, exchange, send_recording)
         except ConnectionDropped:
-            exchange.status, exchange.fault = 0, FAULT_DROPPED
+            exchange.status, exchange.fault = 0, exchange.fault or FAULT_DROPPED
             raise
         except Exception:
             exchange.status = exchange.status or 500  # ServerErrorMiddleware answers it
@@ -105,7 +120,11 @@ class Gateway:
         if plan.drop_after_commit and method == "POST":
             await self._drop_after_commit(scope, replay, send)
             return
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, replay, send)
+        except AnswerLost:
+            exchange.fault = FAULT_WRITE_DROPPED
+            await _start_then_drop(send)
 
     def _check_headers(self, headers: dict[str, str]) -> ApiProblem | None:
         key = headers.get("authorization", "")
@@ -152,6 +171,21 @@ class Gateway:
             }
         )
         raise ConnectionDropped("dropping the connection after a committed create (injected)")
+
+
+async def _start_then_drop(send: Send) -> None:
+    """Begin a 200 answer whose body never comes, then abort: the client sees no status.
+
+    As in ``_drop_after_commit``: uvicorn closes the transport mid-response.
+    """
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+        }
+    )
+    raise ConnectionDropped("dropping the connection after an applied write (injected)")
 
 
 def _is_date(value: str) -> bool:

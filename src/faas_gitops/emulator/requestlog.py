@@ -8,6 +8,11 @@ from typing import Any
 
 #: ``RequestRecord.fault`` values.
 FAULT_DROPPED = "drop-after-commit"
+#: A forced deployment-write fault (``EmulatorStore.fault_deployment_writes``): answered 500
+#: and not applied; applied and answered 500; applied and dropped (the status is ``0``).
+FAULT_WRITE_UNAPPLIED = "write-unapplied"
+FAULT_WRITE_APPLIED_500 = "write-applied-500"
+FAULT_WRITE_DROPPED = "write-dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +22,10 @@ class RequestRecord:
     ``body`` is the request body: parsed JSON, the raw text if it was not JSON, ``None`` if
     empty. ``status`` is the HTTP status answered, or ``0`` when the connection was dropped
     on purpose (``fault == "drop-after-commit"``; the create was stored nonetheless).
-    ``fault`` also names injected ``"429"`` and ``"5xx"`` answers. ``headers`` are the
-    request headers (lower-case names) without ``authorization``: the key is never recorded.
+    ``fault`` also names injected ``"429"`` and ``"5xx"`` answers and forced deployment-write
+    faults (``"write-unapplied"``, ``"write-applied-500"``, ``"write-dropped"``). ``headers``
+    are the request headers (lower-case names) without ``authorization``: the key is never
+    recorded.
     """
 
     method: str

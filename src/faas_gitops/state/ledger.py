@@ -46,6 +46,40 @@ _MIGRATIONS: list[str] = list(LEDGER_MIGRATIONS)
 #: The status of a journal row written before a create whose answer has not arrived yet.
 PENDING = "pending"
 
+#: Deployment step statuses still waiting for their answer: a write sent (``pending``) or
+#: answered ambiguously (``unknown``). A later row of the same step is its answer.
+UNSETTLED_STEPS = ("pending", "unknown")
+
+# A later row of the same step (same sync, path, environment; same deployment unless the
+# unsettled row names none, as a create's ``pending`` row does) answers an unsettled one.
+_LATER_ROW_OF_STEP = (
+    "SELECT 1 FROM deployments AS later WHERE later.sync_id = d.sync_id"
+    " AND later.path = d.path AND later.environment = d.environment AND later.step = d.step"
+    " AND later.id > d.id"
+    " AND (d.deployment_id IS NULL OR later.deployment_id = d.deployment_id)"
+)
+
+# ``?1`` is the sync to search before (-1: every sync), then the unsettled statuses.
+_PENDING_STEPS_SQL = (
+    "SELECT d.id, d.sync_id, d.path, d.package_id, d.environment, d.keyset_id, d.step,"  # noqa: S608 - constant SQL
+    " d.status, d.revision_id, d.deployment_id FROM deployments AS d"
+    " WHERE d.sync_id IN (SELECT id FROM syncs WHERE (completed = 0 OR failed > 0)"
+    " AND (?1 < 0 OR id < ?1))"
+    f" AND d.status IN ({', '.join('?' * len(UNSETTLED_STEPS))})"
+    f" AND NOT EXISTS ({_LATER_ROW_OF_STEP}) ORDER BY d.id"
+)
+
+# A copy of an unsettled row with its answer, unless another row answered it first.
+_SETTLE_STEP_SQL = (
+    "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id, step, status,"  # noqa: S608 - constant SQL
+    " revision_name, revision_id, deployment_id, previous_deployment_id,"
+    " previous_revision_name, correlation_id, error, recorded_at)"
+    " SELECT sync_id, path, package_id, environment, keyset_id, step, ?, revision_name,"
+    " revision_id, COALESCE(?, deployment_id), previous_deployment_id,"
+    " previous_revision_name, ?, ?, ?"
+    f" FROM deployments AS d WHERE d.id = ? AND NOT EXISTS ({_LATER_ROW_OF_STEP})"
+)
+
 _OUTCOME_COLUMNS = (
     "sync_id, path, package_id, status, revision_name, revision_id, correlation_id, error,"
     " name, digest, lookup_correlation_id"
@@ -62,6 +96,26 @@ class PendingWrite:
     package_id: str | None
     revision_name: str | None
     digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDeploymentStep:
+    """A deployment write journaled ``pending`` or ``unknown`` that no later row answered.
+
+    ``deployment_id`` is the one the step wrote to (the old one, for a rolling update; none for
+    a create or a stop by package); ``revision_id`` the revision being deployed, if known.
+    """
+
+    row_id: int
+    sync_id: int
+    path: str
+    package_id: str | None
+    environment: str
+    keyset_id: int
+    step: str
+    status: str
+    revision_id: str | None
+    deployment_id: str | None
 
 
 class Ledger(HistoryQueries, Closing):
@@ -256,6 +310,50 @@ class Ledger(HistoryQueries, Closing):
                 (Status.FAILED.value, error, row_id, PENDING),
             )
 
+    def pending_deployment_steps(
+        self, *, before_sync: int | None = None
+    ) -> list[PendingDeploymentStep]:
+        """Deployment writes of earlier syncs left ``pending`` or ``unknown``, oldest first.
+
+        Only syncs that were killed (never finished) or had a failure are searched: a sync
+        that finished cleanly answered every write it journaled, and the deployments table of
+        a long-lived ledger is too big to scan at the start of every sync.
+        """
+        params = (before_sync if before_sync is not None else -1, *UNSETTLED_STEPS)
+        with self._lock:
+            rows = self._db.conn.execute(_PENDING_STEPS_SQL, params).fetchall()
+        return [PendingDeploymentStep(*row) for row in rows]
+
+    def settle_deployment_step(
+        self,
+        row_id: int,
+        *,
+        status: str,
+        deployment_id: str | None = None,
+        correlation_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Answer an unsettled step: a copy of its row with ``status`` (``ok``, ``abandoned``).
+
+        ``deployment_id`` replaces the row's (a create found its deployment); the correlation
+        id is that of the read that told. Appended, like every answer, so the ``pending`` row
+        stays as written. ``False`` when the step had an answer already (another process
+        settled it first), and nothing is written.
+        """
+        with self._lock, self._transaction():
+            cursor = self._db.conn.execute(
+                _SETTLE_STEP_SQL,
+                (
+                    status,
+                    deployment_id,
+                    correlation_id,
+                    error,
+                    to_utc_text(datetime.now(UTC)),
+                    row_id,
+                ),
+            )
+        return cursor.rowcount == 1
+
     # ---- retention -------------------------------------------------------------------
     def prune(self, before: datetime) -> Pruned:
         """Forget what syncs that started before ``before`` recorded, except what the record's
@@ -334,4 +432,12 @@ def _row_id(value: int | None) -> int:
     return value
 
 
-__all__ = ["APPLICATION_ID", "LEDGER_FILENAME", "PENDING", "Ledger", "PendingWrite"]
+__all__ = [
+    "APPLICATION_ID",
+    "LEDGER_FILENAME",
+    "PENDING",
+    "UNSETTLED_STEPS",
+    "Ledger",
+    "PendingDeploymentStep",
+    "PendingWrite",
+]
