@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from release_support import release
 
 from e2e import API_KEY
 from faas_gitops.api import ApiClient
 from faas_gitops.api.retry import RetryPolicy
-from faas_gitops.deploy import DeployTarget, Timing, deploy_packages
+from faas_gitops.deploy import DeployTarget, Timing
 from faas_gitops.deploy.recover import settle_pending_deployments
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import FunctionSpec
-from faas_gitops.reconcile.deploy_hook import DeploymentJournal
+from faas_gitops.reconcile.release import DeploymentJournal
 from faas_gitops.source.environments import Environment
 from faas_gitops.state import Ledger
 
@@ -98,10 +99,10 @@ class World:
 
         with pytest.raises(ExceptionGroup) as killed:
             self.call(
-                lambda api: deploy_packages(
+                lambda api: release(
                     api,
+                    [target],
                     environments=[STAGING],
-                    packages=[target],
                     journal=dying,
                     timing=Timing(deploy_timeout=10.0),
                 )

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
+from release_support import release
 
 from e2e import API_KEY
 from faas_gitops.api import ApiClient
-from faas_gitops.deploy import DeployTarget, PackageRef, Timing, deploy_packages
+from faas_gitops.deploy import DeployTarget, Timing
 from faas_gitops.deploy.stage import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.requestlog import RequestRecord
@@ -71,7 +72,7 @@ class Faas:
     def deploy(
         self, targets: list[DeployTarget], *, deploy_timeout: float = 20.0, **kwargs: Any
     ) -> Outcomes:
-        kwargs.setdefault("environments", [STAGING])
+        environments = kwargs.pop("environments", [STAGING])
         timing = Timing(deploy_timeout=deploy_timeout)
 
         def note(  # noqa: PLR0917 - the stage's Journal signature
@@ -86,8 +87,8 @@ class Faas:
 
         return _with_client(
             self.emulator,
-            lambda api: deploy_packages(
-                api, packages=targets, journal=note, timing=timing, **kwargs
+            lambda api: release(
+                api, targets, environments=environments, journal=note, timing=timing, **kwargs
             ),
         )
 
@@ -255,7 +256,8 @@ def test_a_stop_answered_500_without_applying_is_sent_again(faas: Faas) -> None:
     faas.emulator.store.fault_deployment_writes("stop", applied=False)
     faas.clear()
 
-    outcome = _only(faas.deploy([], prune_paths=[PackageRef(a.path, a.id)]), a.path)
+    pruned = faas.deploy([], prune=True)[a.path]  # the first run marked it as ours
+    outcome = next(o for o in pruned if o.environment == "staging")  # production: orphaned
 
     assert (outcome.status, outcome.error) == (DeployStatus.PRUNED, None)
     assert faas.state(running.deployment_id) == "STOPPED"
@@ -263,17 +265,17 @@ def test_a_stop_answered_500_without_applying_is_sent_again(faas: Faas) -> None:
     assert faas.steps("stop") == ["pending", "unknown", "pending", "ok"]
 
 
-def test_a_stop_of_a_package_applied_but_answered_500_is_not_sent_again(faas: Faas) -> None:
+def test_a_stop_applied_but_answered_500_is_not_sent_again(faas: Faas) -> None:
     a = faas.package("a", "v1.0.0")
     (running,) = faas.deploy([a.target("v1.0.0")])[a.path]
     faas.emulator.store.fault_deployment_writes("stop", applied=True, answer="500")
     faas.clear()
 
-    outcome = _only(faas.deploy([], prune_paths=[PackageRef(a.path, a.id)]), a.path)
+    outcome = _only(faas.deploy([], prune=True), a.path)
 
     assert (outcome.status, outcome.error) == (DeployStatus.PRUNED, None)
     assert faas.state(running.deployment_id) == "STOPPED"
     assert [(r.path, r.status) for r in faas.writes("DELETE")] == [
-        ("/v2/faas/function-deployments", 500)
+        (f"/v2/faas/package-deployments/{running.deployment_id}/function-deployments", 500)
     ]
     assert faas.steps("stop") == ["pending", "unknown", "ok"]

@@ -10,7 +10,6 @@ forgets it while it runs anywhere.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from faas_gitops.deploy import api as deploy_api
@@ -18,7 +17,7 @@ from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester, TaggedPackage
 from faas_gitops.deploy.environment import ReleaseEnvironment, ReleaseInputs
 from faas_gitops.deploy.observe import observe_package
-from faas_gitops.deploy.prune import _stop
+from faas_gitops.deploy.prune import stop_deployment
 from faas_gitops.deploy.writer import Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -97,12 +96,7 @@ async def _prune(  # noqa: PLR0917 - one call site
     journal: Journal,
 ) -> DeploymentOutcome:
     answers = [
-        await _stop(
-            timing,
-            journal,
-            (path, env.name, d.id),
-            functools.partial(deploy_api.stop_deployment, api, d.id),
-        )
+        await stop_deployment(api, d.id, timing=timing, journal=journal, where=(path, env.name))
         for d in here
     ]
     error = next((e for _, e in answers if e is not None), None)

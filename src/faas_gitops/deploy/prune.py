@@ -1,99 +1,44 @@
-"""``--prune``: stop what a removed package directory still runs on the active keysets.
+"""The one stop the release stage makes: one deployment, by its id (5.21), checked when the
+answer is ambiguous.
 
-The only stop this tool ever makes. One call by package id (5.24) when everything the package
-runs is on keysets being pruned; otherwise one stop per deployment (5.21), so a keyset outside
-this sync (production, while syncing ``main``) keeps running.
+Prune (``deploy.orphans``) and the clean-up after overlapping runs (``deploy.stage``) stop
+deployments one by one on the keysets a run acts on; never the package-wide stop (5.24), which
+would also reach a keyset outside the run (a ``STARTING`` deployment on production while only
+staging is synced).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from faas_gitops.deploy import api as deploy_api
-from faas_gitops.deploy.api import Deployment, DeploymentBusy, Requester
-from faas_gitops.deploy.environment import EnvironmentLike
-from faas_gitops.deploy.landed import package_stop_landed, stop_landed
-from faas_gitops.deploy.observe import PackageView
+from faas_gitops.deploy.api import DeploymentBusy, Requester
+from faas_gitops.deploy.landed import stop_landed
 from faas_gitops.deploy.writer import UNKNOWN, Journal, Pacer, Timing, ambiguous
 from faas_gitops.errors import ApiError
-from faas_gitops.models import DeploymentOutcome, DeployStatus
 
 
-async def prune_package(
+async def stop_deployment(
     api: Requester,
-    path: str,
-    view: PackageView,
-    environments: Sequence[EnvironmentLike],
+    deployment_id: str,
     *,
-    dry_run: bool,
     timing: Timing,
     journal: Journal,
-) -> tuple[DeploymentOutcome, ...]:
-    """One outcome per environment where the package runs: pruned, frozen, would-deploy, failed.
+    where: tuple[str, str],
+) -> tuple[str | None, str | None]:
+    """Stop one deployment by its id (5.21): ``(correlation id, error or None)``.
 
-    A dry run reports ``would-deploy`` with no revision (the deployment would stop).
+    ``where`` is ``(package path, environment)`` for the journal. The only stop the release
+    stage makes: the package-wide stop (5.24) would reach keysets the run does not act on.
     """
-    running = {env.name: view.running_on(env.keyset_id) for env in environments}
-    acting = [env for env in environments if running[env.name] and not env.frozen]
-    stopping = {d.id for env in acting for d in running[env.name]}
-    everything = {d.id for d in view.deployments if d.running}
-    outcomes: list[DeploymentOutcome] = []
-    by_package = not dry_run and bool(stopping) and stopping == everything
-    package_answer: tuple[str | None, str | None] | None = None
-    if by_package:
-        package_answer = await _stop(
-            timing,
-            journal,
-            (path, acting[0].name, None),
-            functools.partial(deploy_api.stop_package, api, view.package_id),
-            functools.partial(package_stop_landed, api, view.package_id),
-        )
-    for env in environments:
-        here = running[env.name]
-        if not here:
-            continue
-        if env.frozen or dry_run:
-            status = DeployStatus.FROZEN if env.frozen else DeployStatus.WOULD_DEPLOY
-            outcomes.append(_outcome(env, view, here[0], status))
-            continue
-        if package_answer is None:
-            answers = [
-                await _stop(
-                    timing,
-                    journal,
-                    (path, env.name, d.id),
-                    functools.partial(deploy_api.stop_deployment, api, d.id),
-                    functools.partial(stop_landed, api, d.id),
-                )
-                for d in here
-            ]
-        else:
-            answers = [package_answer]
-        error = next((e for _, e in answers if e is not None), None)
-        correlation = answers[-1][0]
-        status = DeployStatus.FAILED if error else DeployStatus.PRUNED
-        outcomes.append(_outcome(env, view, here[0], status, correlation=correlation, error=error))
-    return tuple(outcomes)
-
-
-def _outcome(
-    env: EnvironmentLike,
-    view: PackageView,
-    first: Deployment,
-    status: DeployStatus,
-    *,
-    correlation: str | None = None,
-    error: str | None = None,
-) -> DeploymentOutcome:
-    return DeploymentOutcome(
-        environment=env.name,
-        keyset_id=env.keyset_id,
-        status=status,
-        previous_deployment_id=first.id,
-        previous_revision_name=view.name_of(first.revision_id),
-        correlation_id=correlation,
-        error=error,
+    path, environment = where
+    return await _stop(
+        timing,
+        journal,
+        (path, environment, deployment_id),
+        functools.partial(deploy_api.stop_deployment, api, deployment_id),
+        functools.partial(stop_landed, api, deployment_id),
     )
 
 

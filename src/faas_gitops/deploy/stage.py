@@ -20,7 +20,6 @@ of reach) stops the stage, raised as itself.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -34,7 +33,7 @@ from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, Rel
 from faas_gitops.deploy.observe import KnownDeployments, PackageView, observe_settled
 from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyset
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.prune import _stop
+from faas_gitops.deploy.prune import stop_deployment
 from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -272,11 +271,8 @@ async def _stop_extras(
     for deployment_id in plan.extra_running:
         if deployment_id == outcome.deployment_id:
             continue
-        _, error = await _stop(
-            timing,
-            journal,
-            (plan.path, plan.environment, deployment_id),
-            functools.partial(deploy_api.stop_deployment, api, deployment_id),
+        _, error = await stop_deployment(
+            api, deployment_id, timing=timing, journal=journal, where=(plan.path, plan.environment)
         )
         if error is not None:
             return replace(outcome, status=DeployStatus.FAILED, error=error)

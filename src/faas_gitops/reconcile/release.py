@@ -240,6 +240,11 @@ class ReleasePrep:
             ids = {path: t.package_id for path, t in targets.items()}
             journal = DeploymentJournal(ledger, sync_id, inputs.configured, targets, ids)
         try:
+            if journal is not None and ledger is not None and not settings.dry_run:
+                # A killed run's unanswered deployment steps are settled first, on their own.
+                from faas_gitops.deploy.recover import settle_pending_deployments  # noqa: PLC0415
+
+                await settle_pending_deployments(api, ledger, sync_id=sync_id)
             release = await run_release(
                 api,
                 inputs,
