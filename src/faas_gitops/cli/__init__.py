@@ -63,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops",
         description="Reconcile a git repository of PubNub Functions packages into the FaaS v2 "
-        "API. Subcommands: 'history' (the ledger of syncs), 'emulator' (a local FaaS API), "
-        "'demo' (a throw-away end-to-end run), 'completion bash|zsh' (a shell completion "
-        "script).",
+        "API. Subcommands: 'status' (what runs where), 'history' (the ledger of syncs), "
+        "'promote' (run on one environment what runs on another), 'rollback' (put an earlier "
+        "revision back and hold it), 'emulator' (a local FaaS API), 'demo' (a throw-away "
+        "end-to-end run), 'completion bash|zsh' (a shell completion script).",
         epilog="Exit codes: 0 in sync, 1 a package failed, 2 usage/configuration error "
         "(including a rejected API key), 130 interrupted.",
     )
