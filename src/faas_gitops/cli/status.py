@@ -80,7 +80,12 @@ class StatusOptions(BaseModel):
 
     live: Annotated[
         bool,
-        Opt("--live", "ask the API for each package's latest revision (needs the key)", twin=False),
+        Opt(
+            "--live",
+            "ask the API for each package's latest revision and what runs in each environment"
+            " (needs the key)",
+            twin=False,
+        ),
     ] = False
     output: Annotated[
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
@@ -102,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops status",
         description="One row per package: latest known revision, status, last sync, "
-        "correlation ID and what runs in each environment. Reads the state dir; --live asks "
-        "the API.",
+        "correlation ID and what runs in each environment (with the last attempt when it did not "
+        "ship). Reads the state dir; --live asks the API.",
     )
     add_options(parser, StatusOptions)
     return parser
