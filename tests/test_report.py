@@ -97,6 +97,7 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
         "dryRun",
         "packages",
         "summary",
+        "deploymentSummary",
         "startedAt",
         "finishedAt",
         "durationSeconds",
@@ -118,6 +119,7 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
         "failed": 1,
         "total": 3,
     }
+    assert set(document["deploymentSummary"].values()) == {0}
 
 
 def test_json_packages_are_sorted_by_path_with_every_field() -> None:

@@ -78,7 +78,12 @@ CASES = [
             )
         ),
         set(),
-        [("deployed", "a", "dev"), ("deploy-failed", "a", "prod")],
+        [
+            ("deployed", "a", "dev"),
+            ("deploy-failed", "a", "prod"),
+            ("frozen", "a", "x"),
+            ("pruned", "a", "y"),
+        ],
         id="deployments",
     ),
 ]

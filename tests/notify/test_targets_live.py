@@ -120,7 +120,7 @@ def test_github_reports_failure_for_a_failed_package_and_a_failed_deployment() -
         r.json()["context"]: r.json() for r in github.requests if r.json()["state"] != "pending"
     }
     assert finals["faas-gitops"]["state"] == "failure"
-    assert finals["faas-gitops"]["description"] == "1 failed, 1 unchanged"
+    assert finals["faas-gitops"]["description"] == "1 failed, 1 unchanged; 1 deploy failed"
     assert finals["faas-gitops/prod"]["state"] == "failure"
     assert "target_url" not in finals["faas-gitops"]
     assert all(len(doc["description"]) <= 140 for doc in finals.values())

@@ -26,6 +26,9 @@ def test_json_packages_carry_their_deployments_with_every_documented_key() -> No
             "previousDeploymentId": None,
             "correlationId": None,
             "error": None,
+            "running": "v1.4.0",
+            "note": None,
+            "pinned": False,
         },
         {
             "environment": "staging",
@@ -37,6 +40,9 @@ def test_json_packages_carry_their_deployments_with_every_documented_key() -> No
             "previousDeploymentId": "dep-1",
             "correlationId": "corr-d",
             "error": None,
+            "running": "v1.4.0",
+            "note": None,
+            "pinned": False,
         },
     ]
 
@@ -114,10 +120,10 @@ def test_markdown_has_a_deployment_table_and_lists_deployment_errors() -> None:
     markdown = render(make_result(outcome), "markdown", show_diff=False)
 
     assert (
-        "| path | environment | revision | status | correlation id |\n"
-        "| --- | --- | --- | --- | --- |\n"
-        "| `geo-fence` | `qa` | `(none) → v1.4.0` | failed | - |\n"
-        "| `geo-fence` | `staging` | `v1.3.0 → v1.4.0` | deployed | `corr-d` |\n"
+        "| path | environment | revision | status | note | correlation id |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+        "| `geo-fence` | `qa` | `(none) → v1.4.0` | failed | - | - |\n"
+        "| `geo-fence` | `staging` | `v1.3.0 → v1.4.0` | deployed | - | `corr-d` |\n"
     ) in markdown
     assert "- `geo-fence` on `qa`: `FAAS-1012: start failed`\n" in markdown
 

@@ -49,9 +49,9 @@ PLAIN = PackageStatus(
 def test_status_text_has_one_row_per_package_and_a_column_per_environment() -> None:
     assert render_status([GEO, BROKEN], "text").splitlines() == [
         "PATH           NAME            PACKAGE ID  REVISION  STATUS   LAST SYNC"
-        "             CORRELATION ID  PRODUCTION  STAGING        ERROR",
+        "             CORRELATION ID  PRODUCTION  STAGING           ERROR",
         "broken\\x1b[2J  -               -           -         failed   -"
-        "                     -               -           v0.1 (failed)"
+        "                     -               -           - (failed: v0.1)"
         "  manifest invalid: 2 problems functions[0].file missing",
         "geo-fence      geo-fence-prod  pkg-geo     v1.4.0    created  2024-05-01T12:00:02Z"
         "  corr-c          v1.4.0      v1.4.0",
@@ -106,7 +106,7 @@ def test_status_markdown_is_a_table_with_escaped_cells() -> None:
     )
     assert lines[2].startswith("| `broken\\x1b[2J` | - | - | - | `failed` |")
     assert lines[2].endswith(
-        "| `v0.1 (failed)` | `manifest invalid: 2 problems functions[0].file missing` |"
+        "| `- (failed: v0.1)` | `manifest invalid: 2 problems functions[0].file missing` |"
     )
 
 

@@ -2,7 +2,10 @@
 
 The default reads only the ledger (no API key, no network: it works on a laptop holding a CI
 runner's state dir). ``--live`` asks the API instead: one revision list per package the
-ledger knows, and the latest revision found there, compared with what the ledger last saw.
+ledger knows, and the latest revision found there, compared with what the ledger last saw;
+and, for a package with deployments, what runs on each environment's keyset *now* (the
+deployment stage's own read, ``deploy.observe``: the revision list with its running counts,
+then the deployments of the revisions that run), beside the last attempt the ledger recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,9 +26,13 @@ from faas_gitops.api import DEFAULT_API_URL
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
-from faas_gitops.models import PackageStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
 from faas_gitops.options import Opt, add_options, resolve, validate
 from faas_gitops.settings import ApiSettings, HttpUrl, default_state_dir
+
+if TYPE_CHECKING:
+    from faas_gitops.deploy.api import Requester
+    from faas_gitops.deploy.observe import PackageView
 
 #: ``--live`` statuses: the API's latest revision is the one the ledger knows, or another.
 LIVE_LATEST = "latest"
@@ -33,6 +40,9 @@ LIVE_CHANGED = "changed"
 LIVE_NO_REVISION = "no-revision"
 LIVE_FAILED = "failed"
 _LIVE_CONCURRENCY = 8
+#: Last attempts after which the wanted revision runs (``report.deployments.PLAIN_SUCCESS``;
+#: not imported from there, so ``status`` without ``--live`` loads no more than it needs).
+_PLAIN_SUCCESS = frozenset({DeployStatus.DEPLOYED, DeployStatus.IN_SYNC})
 
 
 class LiveApiOptions(BaseModel):
@@ -70,7 +80,12 @@ class StatusOptions(BaseModel):
 
     live: Annotated[
         bool,
-        Opt("--live", "ask the API for each package's latest revision (needs the key)", twin=False),
+        Opt(
+            "--live",
+            "ask the API for each package's latest revision and what runs in each environment"
+            " (needs the key)",
+            twin=False,
+        ),
     ] = False
     output: Annotated[
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
@@ -92,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops status",
         description="One row per package: latest known revision, status, last sync, "
-        "correlation ID and what runs in each environment. Reads the state dir; --live asks "
-        "the API.",
+        "correlation ID and what runs in each environment (with the last attempt when it did not "
+        "ship). Reads the state dir; --live asks the API.",
     )
     add_options(parser, StatusOptions)
     return parser
@@ -172,6 +187,15 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
                 raise
             except FaasGitopsError as exc:
                 return dataclasses.replace(package, status=LIVE_FAILED, error=str(exc))
+            try:
+                async with slots:
+                    deployments = await live_deployments(
+                        client, package.package_id, package.deployments
+                    )
+            except ApiAuthError:
+                raise
+            except FaasGitopsError as exc:
+                return dataclasses.replace(package, status=LIVE_FAILED, error=str(exc))
             latest = latest_revision(revisions)
             if latest is None:
                 return dataclasses.replace(
@@ -181,6 +205,7 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
                     revision_id=None,
                     correlation_id=correlation,
                     error=None,
+                    deployments=deployments,
                 )
             same = latest.id == package.revision_id
             return dataclasses.replace(
@@ -190,6 +215,63 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
                 revision_id=latest.id,
                 correlation_id=correlation,
                 error=None,
+                deployments=deployments,
             )
 
         return list(await asyncio.gather(*(one(package) for package in packages)))
+
+
+async def live_deployments(
+    api: Requester, package_id: str, recorded: Sequence[DeploymentOutcome]
+) -> tuple[DeploymentOutcome, ...]:
+    """The ledger's last attempt per environment, with what runs there as the API says now.
+
+    No call at all when the ledger knows no environment of the package (nothing to compare).
+    """
+    from faas_gitops.deploy.observe import observe_package  # noqa: PLC0415
+
+    if not recorded:
+        return ()
+    view = await observe_package(api, package_id, sorted({d.keyset_id for d in recorded}))
+    return tuple(live_deployment(d, view) for d in recorded)
+
+
+def live_deployment(recorded: DeploymentOutcome, view: PackageView) -> DeploymentOutcome:
+    """``recorded`` (the ledger's last attempt on its keyset) made to say what runs now.
+
+    Its ``status``, wanted revision, note and pin stay the last attempt's, so a frozen, held or
+    failed release still shows as such beside what runs. Two cases rewrite the status, because
+    the API contradicts the ledger:
+
+    - the last attempt was a plain success (deployed, in-sync) but something else (or nothing)
+      runs now: ``would-deploy`` from what runs to what the ledger deployed, with a note; the
+      next sync puts it back unless the environment is frozen or held.
+    - the last attempt was not a success but the revision it wanted runs now: ``in-sync``.
+    """
+    running = view.running_on(recorded.keyset_id)
+    names = [view.name_of(d.revision_id) or d.revision_id for d in running]
+    name = ", ".join(names) or None
+    deployment_id = running[0].id if running else None
+    if name == recorded.running_revision_name:
+        return recorded
+    wanted = recorded.revision_name
+    if recorded.status in _PLAIN_SUCCESS:
+        was = wanted or "nothing"
+        return dataclasses.replace(
+            recorded,
+            status=DeployStatus.WOULD_DEPLOY,
+            previous_revision_name=name,
+            previous_deployment_id=deployment_id,
+            note=f"changed outside faas-gitops: the last sync left {was} running here",
+        )
+    if wanted is not None and name == wanted:
+        return dataclasses.replace(
+            recorded,
+            status=DeployStatus.IN_SYNC,
+            deployment_id=deployment_id,
+            error=None,
+            note=f"runs now; the last sync recorded {recorded.status.value}",
+        )
+    return dataclasses.replace(
+        recorded, previous_revision_name=name, previous_deployment_id=deployment_id
+    )

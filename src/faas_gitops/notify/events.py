@@ -4,6 +4,22 @@
 outcome becomes which event are a table in the tests, and every target (webhook, Slack, GitHub)
 agrees on them. ``at`` is the time the sync finished, not the time of sending, so a retried or
 re-sent event carries the same body.
+
+Per package x environment (``DeploymentOutcome.status``):
+
+- ``deployed`` -> ``deployed``; ``failed`` -> ``deploy-failed``; ``pruned`` (``--prune``
+  stopped a package the commit no longer holds) -> ``pruned``: each changed what runs, or
+  tried to.
+- ``frozen`` -> ``frozen``: a change is due (a new revision, or a prune) but the environment's
+  freeze forbids it. It says what runs (``previousRevisionName``), what waits
+  (``revisionName``) and why (``note``). Announced once per package, environment and waiting
+  revision, not once per commit: a daemon syncing a frozen production every minute, or every
+  later commit that leaves the package as it is, does not repeat it. A dry run sends none.
+- ``held``: none. The rollback that set the hold was the news; every later sync would only
+  repeat "still held" (the status page, ``status`` and the GitHub status say it).
+- ``orphaned``: none. Nothing changed: the package left the commit and still runs; the sync's
+  output, ``status`` and the page say so until someone prunes it (which is ``pruned``).
+- ``in-sync``, ``would-deploy``, ``would-prune``, ``skipped``: none (nothing happened).
 """
 
 from __future__ import annotations
@@ -24,10 +40,16 @@ class EventKind(StrEnum):
     SYNC_FAILED = "sync-failed"
     DEPLOYED = "deployed"
     DEPLOY_FAILED = "deploy-failed"
+    FROZEN = "frozen"
+    PRUNED = "pruned"
 
 
 #: Events that mean something went wrong: they make a Slack message and a status a failure.
 FAILURES = frozenset({EventKind.PACKAGE_FAILED, EventKind.SYNC_FAILED, EventKind.DEPLOY_FAILED})
+#: Events about one package on one environment: their JSON names the environment and keyset.
+DEPLOYMENT_EVENTS = frozenset(
+    {EventKind.DEPLOYED, EventKind.DEPLOY_FAILED, EventKind.FROZEN, EventKind.PRUNED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +67,24 @@ class Event:
     revision_id: str | None = None
     correlation_id: str | None = None
     error: str | None = None
-    environment: str | None = None  # deployment events only
+    environment: str | None = None  # deployment events only, as the three below
+    keyset_id: int | None = None
+    previous_revision_name: str | None = None  # what ran there (frozen: what still runs)
+    note: str | None = None  # why (frozen: the freeze's note)
 
     @property
     def key(self) -> str:
-        """What makes this event the same event again: the de-duplication key (without target)."""
-        parts = (self.kind.value, self.commit, self.path or "", self.environment or "")
+        """What makes this event the same event again: the de-duplication key (without target).
+
+        ``frozen`` is keyed by the revision that waits instead of the commit (see the module).
+        """
+        if self.kind is EventKind.FROZEN:
+            waiting = (
+                self.revision_id or self.revision_name or f"stop {self.previous_revision_name}"
+            )
+            parts = (self.kind.value, waiting, self.path or "", self.environment or "")
+        else:
+            parts = (self.kind.value, self.commit, self.path or "", self.environment or "")
         return "|".join(parts)
 
     @property
@@ -76,8 +110,11 @@ class Event:
             "error": self.error,
             "at": _utc_text(self.at),
         }
-        if self.kind in (EventKind.DEPLOYED, EventKind.DEPLOY_FAILED):
+        if self.kind in DEPLOYMENT_EVENTS:
             doc["environment"] = self.environment
+            doc["keysetId"] = self.keyset_id
+            doc["previousRevisionName"] = self.previous_revision_name
+            doc["note"] = self.note
         return doc
 
 
@@ -137,27 +174,33 @@ def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str])
                 error=outcome.error or "failed",
             )
         )
-    for deployment in sorted(outcome.deployments, key=lambda d: d.environment):
-        if deployment.status not in _DEPLOY_EVENTS:
+    for deployment in sorted(outcome.deployments, key=lambda d: (d.environment, d.keyset_id)):
+        news = _DEPLOY_EVENTS.get(deployment.status)
+        if news is None or (news is EventKind.FROZEN and result.dry_run):
             continue
-        kind = _DEPLOY_EVENTS[deployment.status]
         events.append(
             replace(
                 package,
-                kind=kind,
+                kind=news,
                 revision_name=deployment.revision_name,
                 revision_id=deployment.revision_id,
                 correlation_id=deployment.correlation_id,
-                error=(deployment.error or "failed") if kind is EventKind.DEPLOY_FAILED else None,
+                error=(deployment.error or "failed") if news is EventKind.DEPLOY_FAILED else None,
                 environment=deployment.environment,
+                keyset_id=deployment.keyset_id,
+                previous_revision_name=deployment.previous_revision_name,
+                note=deployment.note,
             )
         )
     return events
 
 
+#: The deployment statuses that are news (the others: see the module docstring).
 _DEPLOY_EVENTS = {
     DeployStatus.DEPLOYED: EventKind.DEPLOYED,
     DeployStatus.FAILED: EventKind.DEPLOY_FAILED,
+    DeployStatus.FROZEN: EventKind.FROZEN,
+    DeployStatus.PRUNED: EventKind.PRUNED,
 }
 
 

@@ -1,10 +1,22 @@
-"""GitHub commit statuses: ``pending`` when a sync of a commit starts, then success or failure.
+"""GitHub commit statuses: ``pending`` when a sync of a commit starts, then what it ended as.
 
 ``faas-gitops`` is the sync as a whole; once deployments exist each environment gets its own
 context ``faas-gitops/<environment>``, so a branch protection rule can require "staging is
 green". A status is claimed by commit + context + state + description: a daemon re-syncing the
 same commit every minute posts nothing new until something changes (GitHub keeps at most 1,000
 statuses per commit and context).
+
+The final state, for an environment and for the whole sync alike, is the worst of:
+
+- ``failure``: the run exits 1 (a package or a deployment failed) or stopped (``sync-failed``);
+  an environment: one of its deployments failed.
+- ``pending``: the commit did not ship everywhere git says it should, and no one has to fix
+  anything for it to ship later: a deployment ``frozen`` (a change freeze) or ``held`` (a
+  rollback holds what runs). The description starts with the freeze's or the hold's note.
+  Never ``success`` for a release that did not ship; it turns ``success`` when a later sync of
+  the same commit deploys it.
+- ``success`` otherwise (``orphaned`` rows, packages the commit no longer holds, are left out:
+  they say nothing about this commit, and their environment may be ``keyset:<id>``).
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from faas_gitops.errors import ConfigError
-from faas_gitops.models import DeployStatus, Status, SyncResult
+from faas_gitops.models import DeploymentOutcome, DeployStatus, Status, SyncResult
 from faas_gitops.notify.outgoing import USER_AGENT, Claim, Finished, Outgoing
 from faas_gitops.notify.secrets import mask_url
 
@@ -86,7 +98,9 @@ class GitHubStatusTarget:
             environments = per_environment(sync.result)
         for env in self._pending_envs.pop(sync.commit, ()):
             if env not in environments:  # started pending, and nothing happened there
-                environments[env] = (state, description if state == "failure" else "no changes")
+                environments[env] = (
+                    ("failure", description) if state == "failure" else ("success", "no changes")
+                )
         statuses = [(CONTEXT, state, description)]
         statuses += [(f"{CONTEXT}/{env}", *s) for env, s in sorted(environments.items())]
         return [
@@ -126,29 +140,61 @@ class GitHubStatusTarget:
         )
 
 
+#: Deployment statuses that leave the commit not shipped there, with nothing to fix: pending.
+NOT_SHIPPED = (DeployStatus.FROZEN, DeployStatus.HELD)
+
+
 def overall(result: SyncResult) -> tuple[str, str]:
-    """State and description of the ``faas-gitops`` context (``2 created, 9 unchanged``)."""
+    """State and description of the ``faas-gitops`` context (``2 created, 9 unchanged``; then
+    ``; 1 deploy failed, 1 frozen`` when deployments failed or did not ship)."""
     if result.fatal_error is not None:
         return "failure", f"sync failed: {result.fatal_error}"
     counts = Counter(outcome.status for outcome in result.outcomes)
     order = (Status.CREATED, Status.ADOPTED, Status.WOULD_CREATE, Status.FAILED, Status.UNCHANGED)
     parts = [f"{counts[s]} {s.value.replace('-', ' ')}" for s in order if counts[s]]
     description = ", ".join(parts) or "no packages"
+    deployments = Counter(d.status for d in _release_rows(result))
+    unusual = [
+        f"{deployments[s]} {'deploy failed' if s is DeployStatus.FAILED else s.value}"
+        for s in (DeployStatus.FAILED, *NOT_SHIPPED)
+        if deployments[s]
+    ]
+    if unusual:
+        description += "; " + ", ".join(unusual)
     if result.dry_run:
         description = "dry run: " + description
-    state = "failure" if counts[Status.FAILED] else "success"
-    return state, description
+    if not result.ok:  # exactly when the run exits 1
+        return "failure", description
+    return ("pending" if any(deployments[s] for s in NOT_SHIPPED) else "success"), description
 
 
 def per_environment(result: SyncResult) -> dict[str, tuple[str, str]]:
-    """One (state, description) per environment that any package deploys to."""
-    counts: dict[str, Counter[DeployStatus]] = {}
-    for outcome in result.outcomes:
-        for deployment in outcome.deployments:
-            counts.setdefault(deployment.environment, Counter())[deployment.status] += 1
+    """One (state, description) per environment that any package of the commit deploys to."""
+    rows: dict[str, list[DeploymentOutcome]] = {}
+    for deployment in _release_rows(result):
+        rows.setdefault(deployment.environment, []).append(deployment)
     answer: dict[str, tuple[str, str]] = {}
-    for env, by_status in sorted(counts.items()):
-        parts = [f"{n} {s.value.replace('-', ' ')}" for s, n in by_status.items()]
-        state = "failure" if by_status[DeployStatus.FAILED] else "success"
-        answer[env] = (state, ", ".join(sorted(parts)))
+    for env, deployments in sorted(rows.items()):
+        by_status = Counter(d.status for d in deployments)
+        parts = ", ".join(sorted(f"{n} {s.value.replace('-', ' ')}" for s, n in by_status.items()))
+        if by_status[DeployStatus.FAILED]:
+            answer[env] = ("failure", parts)
+            continue
+        waiting = [d for d in deployments if d.status in NOT_SHIPPED]
+        if not waiting:
+            answer[env] = ("success", parts)
+            continue
+        why = next((d.note for d in waiting if d.note), None)
+        answer[env] = ("pending", f"{why}: {parts}" if why else parts)
     return answer
+
+
+def _release_rows(result: SyncResult) -> list[DeploymentOutcome]:
+    """The deployments of the commit's release: orphaned rows (packages it no longer holds,
+    maybe on a keyset no environment names) are not about this commit."""
+    return [
+        d
+        for outcome in result.outcomes
+        for d in outcome.deployments
+        if d.status is not DeployStatus.ORPHANED
+    ]

@@ -1,8 +1,11 @@
-"""Slack incoming webhooks: one message per sync that created or failed something.
+"""Slack incoming webhooks: one message per sync that created, deployed, froze or failed
+something.
 
 One message per sync, not per package: a commit touching 40 packages is one thing that happened
 to a person reading a channel. Every event in it is still claimed on its own, so a package that
-keeps failing on later syncs of the same commit is not announced again.
+keeps failing on later syncs of the same commit is not announced again. A ``frozen`` event is
+counted apart (``2 changed, 1 frozen``): it is neither a change nor a failure, it is a release
+waiting for the freeze to end.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ _VERBS = {
     EventKind.SYNC_FAILED: ":x: sync failed",
     EventKind.DEPLOYED: ":rocket: deployed",
     EventKind.DEPLOY_FAILED: ":x: deploy failed",
+    EventKind.FROZEN: ":snowflake: frozen",
+    EventKind.PRUNED: ":wastebasket: pruned",
 }
 
 
@@ -77,11 +82,16 @@ def message(
 ) -> dict[str, Any]:
     """The Slack payload: ``text`` (notifications, old clients) and ``blocks`` (the message)."""
     failed = sum(1 for e in events if e.kind in FAILURES)
-    good = len(events) - failed
-    mood = ":x:" if failed else ":white_check_mark:"
+    frozen = sum(1 for e in events if e.kind is EventKind.FROZEN)
+    good = len(events) - failed - frozen
+    mood = ":x:" if failed else ":snowflake:" if frozen and not good else ":white_check_mark:"
     counts = ", ".join(
         part
-        for part in (f"{good} changed" if good else "", f"{failed} failed" if failed else "")
+        for part in (
+            f"{good} changed" if good else "",
+            f"{frozen} frozen" if frozen else "",
+            f"{failed} failed" if failed else "",
+        )
         if part
     )
     where = f"`{escape(ref)}` @ `{escape(commit[:12])}`"
@@ -105,11 +115,16 @@ def _line(event: Event) -> str:
         parts.append(f"(`{escape(event.path)}`)")
     if event.environment:
         parts.append(f"on *{escape(event.environment)}*")
-    if event.revision_name:
-        parts.append(f"revision `{escape(event.revision_name)}`")
+    before, after = event.previous_revision_name, event.revision_name
+    if before and after and before != after:
+        parts.append(f"`{escape(before)}` → `{escape(after)}`")
+    elif after or before:
+        parts.append(f"revision `{escape(after or before or '')}`")
     if event.correlation_id:
         parts.append(f"correlation `{escape(event.correlation_id)}`")
     line = " ".join(parts)
+    if event.note:
+        line += f"\n> {escape(event.note)}"
     if event.error:
         error = (
             event.error

@@ -45,7 +45,9 @@ def sorted_deployments(deployments: Iterable[DeploymentOutcome]) -> list[Deploym
 
 
 def deployment_line(deployment: DeploymentOutcome) -> str:
-    """``staging: v1.3.0 → v1.4.0 deployed`` (the error and its first line come after)."""
+    """``staging: v1.3.0 → v1.4.0 deployed``, then ``(pinned)`` and the note in brackets
+    (``production: v1.3.0 → v1.4.0 frozen (frozen in faas-gitops.yaml)``); the correlation id
+    and the error's first line come after, from the caller."""
     line = f"{printable(deployment.environment)}: {revisions(deployment)} {deployment.status.value}"
     if deployment.pinned:
         line += " (pinned)"
@@ -79,14 +81,31 @@ def deployment_counts(deployments: Iterable[DeploymentOutcome]) -> dict[str, int
     return {status: count for status, count in counts.items() if count}
 
 
+#: Outcomes after which what git asked for runs there: nothing more to say than its name.
+PLAIN_SUCCESS = frozenset({DeployStatus.DEPLOYED, DeployStatus.IN_SYNC})
+
+
 def running_cell(deployment: DeploymentOutcome) -> str:
     """What a status table shows for one environment: what runs there, then the last attempt
-    when it was not a plain success (``v1.3.0 (frozen: v1.4.0)``, ``v1.3.0 (held)``)."""
+    when it was not a plain success (``v1.3.0 (frozen: v1.4.0)``, ``v1.3.0 (held)``,
+    ``- (failed: v1.4.0)`` when nothing runs), and ``pinned`` when a pin chose the revision."""
     running = deployment.running_revision_name
     name = printable(running) if running else EMPTY_CELL
-    if deployment.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
+    if deployment.status in PLAIN_SUCCESS:
         return f"{name} (pinned)" if deployment.pinned else name
+    attempt = deployment.status.value
     wanted = deployment.revision_name
     if wanted and wanted != running and deployment.status is not DeployStatus.PRUNED:
-        return f"{name} ({deployment.status.value}: {printable(wanted)})"
-    return f"{name} ({deployment.status.value})"
+        attempt += f": {printable(wanted)}"
+    if deployment.pinned:
+        attempt += ", pinned"
+    return f"{name} ({attempt})"
+
+
+def deployment_remark(deployment: DeploymentOutcome) -> str | None:
+    """``pinned``, the note, or both (``pinned; frozen in faas-gitops.yaml``): the words a
+    table cell adds to a status, printable; ``None`` when there is nothing to add."""
+    parts = ["pinned"] if deployment.pinned else []
+    if deployment.note:
+        parts.append(printable(deployment.note))
+    return "; ".join(parts) or None

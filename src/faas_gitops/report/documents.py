@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faas_gitops.models import Outcome, PackageStatus, SyncResult
+from faas_gitops.models import DeployStatus, Outcome, PackageStatus, SyncResult
 from faas_gitops.report.common import iso, iso_or_none
-from faas_gitops.report.deployments import deployment_document, sorted_deployments
+from faas_gitops.report.deployments import (
+    deployment_counts,
+    deployment_document,
+    sorted_deployments,
+)
 from faas_gitops.report.text import duration, sorted_outcomes
 from faas_gitops.state import LedgerEntry
 
@@ -39,7 +43,10 @@ def to_json_document(result: SyncResult) -> dict[str, Any]:
 
     ``summary`` has one count per status value (``created``, ``adopted``, ``unchanged``,
     ``would-create``, ``failed``) plus ``total``, so a consumer can index it with a package's
-    ``status``.
+    ``status``; ``deploymentSummary`` does the same for the deployments' statuses (every
+    ``DeployStatus`` value: ``deployed``, ``in-sync``, ``would-deploy``, ``would-prune``,
+    ``frozen``, ``held``, ``skipped``, ``pruned``, ``orphaned``, ``failed``, plus ``total``),
+    the counts the text's summary line names.
     """
     return {
         "commit": result.commit,
@@ -47,12 +54,21 @@ def to_json_document(result: SyncResult) -> dict[str, Any]:
         "dryRun": result.dry_run,
         "packages": [_package_document(outcome) for outcome in sorted_outcomes(result)],
         "summary": dict(result.summary),
+        "deploymentSummary": _deployment_summary(result),
         "startedAt": iso(result.started_at),
         "finishedAt": iso(result.finished_at),
         "durationSeconds": duration(result),
         "fatalError": result.fatal_error,
         "notes": list(result.notes),
     }
+
+
+def _deployment_summary(result: SyncResult) -> dict[str, int]:
+    deployments = [d for outcome in result.outcomes for d in outcome.deployments]
+    counts = {status.value: 0 for status in DeployStatus}
+    counts.update(deployment_counts(deployments))
+    counts["total"] = len(deployments)
+    return counts
 
 
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:
@@ -82,7 +98,10 @@ def status_document(packages: Sequence[PackageStatus]) -> list[dict[str, Any]]:
     ``[{"path", "name", "packageId", "revisionName", "revisionId", "status", "syncedAt",
     "commit", "correlationId", "error", "deployments": [{"environment", "keysetId", "status",
     "revisionName", "revisionId", "deploymentId", "previousDeploymentId", "correlationId",
-    "error"}]}]``; ``syncedAt`` is ISO 8601 UTC or ``null``.
+    "error", "running", "note", "pinned"}]}]``; ``syncedAt`` is ISO 8601 UTC or ``null``. A
+    deployment's ``status`` is that of the last attempt there and ``revisionName`` what it
+    wanted; ``running`` is the revision that runs there (``null``: nothing does), which after a
+    frozen, held, failed or skipped attempt is not ``revisionName``.
     """
     return [
         {

@@ -18,7 +18,7 @@ from faas_gitops.report.common import (
     package_label,
     text_lines,
 )
-from faas_gitops.report.deployments import revisions, sorted_deployments
+from faas_gitops.report.deployments import deployment_remark, revisions, sorted_deployments
 from faas_gitops.report.diffs import change_items, changes_phrase, package_diff
 from faas_gitops.report.text import sorted_outcomes, stopped_before_start, summary_line
 
@@ -81,12 +81,16 @@ def _notes(result: SyncResult) -> list[str]:
 
 
 def _deployments(result: SyncResult) -> list[str]:
+    """One row per package x environment, as the text's indented lines say it: from → to, the
+    status (any ``DeployStatus``), then ``pinned`` and the note (why frozen, held, skipped or
+    orphaned), so a reviewer sees why a release did not ship without opening the log."""
     rows = [
         [
             md_cell(outcome.path),
             md_cell(deployment.environment),
             md_cell(revisions(deployment)),
             deployment.status.value,
+            md_cell(deployment_remark(deployment)),
             md_cell(deployment.correlation_id),
         ]
         for outcome in sorted_outcomes(result)
@@ -94,7 +98,7 @@ def _deployments(result: SyncResult) -> list[str]:
     ]
     if not rows:
         return []
-    header = ["path", "environment", "revision", "status", "correlation id"]
+    header = ["path", "environment", "revision", "status", "note", "correlation id"]
     return ["**Deployments**", "", *md_table(header, rows), ""]
 
 

@@ -20,7 +20,7 @@ from faas_gitops.report.common import (
     one_line,
     table_time,
 )
-from faas_gitops.report.deployments import running_cell
+from faas_gitops.report.deployments import running_cell, sorted_deployments
 from faas_gitops.report.documents import entry_document, status_document
 from faas_gitops.report.markdown import md_cell, md_table
 from faas_gitops.state import LedgerEntry
@@ -73,9 +73,13 @@ def render_status(packages: Sequence[PackageStatus], fmt: TableFormat) -> str:
     """``faas-gitops status``: one row per package, by path, from what the state dir knows.
 
     Columns: path, manifest name, package id, latest revision, status of its last sync, when
-    (UTC ISO), correlation ID, then one column per environment (the revision running there,
-    with its status when that is not deployed/in-sync) once any package has deployments, then
-    the error. JSON: ``status_document``.
+    (UTC ISO), correlation ID, then one column per environment once any package has
+    deployments, then the error. An environment's cell names the revision that runs there
+    (``-``: nothing does), then the last attempt when it was not a plain success
+    (``v1.3.0 (frozen: v1.4.0)``, ``v1.3.0 (held: v1.4.0)``, ``- (failed: v1.4.0)``). The
+    notes of those attempts (why frozen, held, skipped, orphaned) follow the table, one line
+    each (``note: path on production: frozen in faas-gitops.yaml``), so the table stays one
+    line per package. JSON: ``status_document``.
     """
     if fmt == "json":
         return json.dumps(status_document(packages), indent=2, sort_keys=False) + "\n"
@@ -103,4 +107,26 @@ def render_status(packages: Sequence[PackageStatus], fmt: TableFormat) -> str:
                 package.error,
             ]
         )
-    return _table(header, rows, fmt)
+    return _table(header, rows, fmt) + _status_notes(ordered, fmt)
+
+
+def _status_notes(packages: Sequence[PackageStatus], fmt: TableFormat) -> str:
+    """The notes of every environment's last attempt, by path then environment."""
+    notes = [
+        (package.path, deployment.environment, deployment.note)
+        for package in packages
+        for deployment in sorted_deployments(package.deployments)
+        if deployment.note
+    ]
+    if not notes:
+        return ""
+    if fmt == "markdown":
+        items = [
+            f"- {md_cell(path)} on {md_cell(env)}: {md_cell(note)}" for path, env, note in notes
+        ]
+        return "\n" + "\n".join(["**Notes**", "", *items]) + "\n"
+    lines = [
+        f"note: {printable(path)} on {printable(env)}: {one_line(note)}"
+        for path, env, note in notes
+    ]
+    return "\n".join(lines) + "\n"

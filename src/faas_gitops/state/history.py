@@ -224,8 +224,13 @@ class HistoryQueries:
 
         The status, time and error are those of its newest row; the revision is the newest one
         it was known to be in sync with, so a failed sync does not hide what the API holds.
+        A ``promote`` or ``rollback`` is not a "real sync" here: it records deployments, not
+        the commit's packages, so it must not hide them.
         """
-        newest = self._rows("SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1")[0][0]
+        newest = self._rows(
+            "SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1"
+            " AND trigger_name NOT IN ('promote', 'rollback')"
+        )[0][0]
         floor = int(str(newest)) if newest is not None else 0
         rows = self._rows(
             "SELECT o.path, o.name, o.package_id, o.status, s.finished_at, s.commit_sha,"
