@@ -297,6 +297,16 @@ class DeploySettings(_Group):
         bool,
         Opt("--prune", "undeploy from the environments what the repository no longer holds"),
     ] = False
+    config_ref: Annotated[
+        str | None,
+        Opt(
+            "--config-ref",
+            "read the environment policy (keysets, freezes, windows, owner) from the tip of this "
+            "branch instead of the synced commit (default: the repository's default branch: "
+            "origin's HEAD, else main, else master)",
+            "REF",
+        ),
+    ] = None
 
 
 class NotifySettings(_Group):
