@@ -5,9 +5,11 @@ the ``Wakeup``; the sync loop is the one place that acts on it. Triggers that ar
 runs collapse into one pending wake-up, like git-sync's size-1 channel, and the sync that follows
 resolves the ref afresh, so the newest commit always wins and no commit is synced twice in a row.
 
-The ``RepoWatcher`` watches only what changes when a commit lands: ``HEAD``, ``packed-refs`` and
-``refs/`` of the repository's git directories (never the working tree, whose edits are not
-commits), and, when ``--repo`` is a git-sync ``--link`` symlink (or does not exist yet), the
+The ``RepoWatcher`` watches only what changes when a commit lands or a ref moves: ``HEAD``,
+``packed-refs`` and ``refs/`` of the repository's git directories (so a new tag below
+``refs/tags/`` or in ``packed-refs``, and a moved configuration branch, wake it too; whether they
+change anything is the sync loop's comparison), never the working tree, whose edits are not
+commits; and, when ``--repo`` is a git-sync ``--link`` symlink (or does not exist yet), the
 link's parent directory, non-recursively, for the atomic rename that swaps the link. A swap
 re-aims the watcher at the new worktree's git directories.
 """

@@ -221,3 +221,28 @@ def test_the_resync_corrects_a_revision_made_by_hand(
     assert (corrected["path"], corrected["package_id"]) == ("chat-moderation", CHAT_ID)
     assert daemon.metrics()["faas_gitops_drift_corrections_total"] == 1
     wait_until(lambda: daemon.events("sync.finished", trigger="resync"), "the resync's log")
+
+
+def test_moving_back_to_the_good_commit_already_synced_clears_the_failure(
+    start_daemon: StartDaemon, repo: GitRepo
+) -> None:
+    good = repo.head()
+    daemon = start_daemon(repo.root, *QUIET)
+    daemon.wait_ready()
+    repo.write("broken/package.yaml", "name: [unclosed\n").commit("Add a broken package")
+
+    def failing() -> dict[str, object] | None:
+        body: dict[str, object] = daemon.get("/readyz").json()
+        return body if body["failingPackages"] else None
+
+    wait_until(failing, "/readyz to report the broken package")
+
+    repo.git("reset", "--hard", "--quiet", good)  # back to a commit the daemon synced already
+
+    def cleared() -> dict[str, object] | None:
+        body: dict[str, object] = daemon.get("/readyz").json()
+        return body if not body["failingPackages"] and body["consecutiveFailures"] == 0 else None
+
+    body = wait_until(cleared, "the failure to clear on the good commit")
+    assert body["commit"] == good
+    assert body["lastError"] is None

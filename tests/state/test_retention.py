@@ -2,7 +2,8 @@
 
 Real SQLite files; the property test builds random histories (real, dry, killed and failed
 syncs, pending creates, deployment steps, several refs) and compares every query the product
-asks of the ledger before and after pruning.
+asks of the ledger before and after pruning, and "what runs where, with the correlation IDs of
+the revision and of the deploy".
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ def unchanged(path: str) -> Outcome:
     return Outcome(path=path, status=Status.UNCHANGED, package_id=f"p-{path}")
 
 
-def created(path: str, revision: str) -> Outcome:
+def created(path: str, revision: str, status: Status = Status.CREATED) -> Outcome:
     return Outcome(
-        path=path, status=Status.CREATED, package_id=f"p-{path}", revision_name=revision,
-        revision_id=f"r-{revision}", correlation_id=f"corr-{revision}",
+        path=path, status=status, package_id=f"p-{path}", revision_name=revision,
+        revision_id=f"r-{revision}", correlation_id=f"corr-{path}-{revision}",
     )  # fmt: skip
 
 
@@ -66,7 +67,60 @@ def answers(ledger: Ledger) -> dict[str, Any]:
         "last": {ref: ledger.last_synced_commit(ref) for ref in refs},
         "pending": ledger.pending_writes(),
         "newest_sync": ledger.recent_syncs(limit=1),
+        "running": what_runs_where(ledger),
     }
+
+
+_RESULT_COLUMNS = "d.sync_id, d.status, d.revision_name, d.revision_id, d.deployment_id"
+_STEPS = (
+    "SELECT step, status, deployment_id, correlation_id FROM deployments"
+    " WHERE sync_id = ? AND path = ? AND environment = ? ORDER BY id"
+)
+_MADE = (
+    "SELECT o.sync_id, o.status, o.revision_name, o.correlation_id"
+    " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
+    " WHERE o.path = ? AND o.status IN ('created', 'adopted') AND s.dry_run = 0 {also}"
+    " ORDER BY o.id DESC LIMIT 1"
+)
+
+
+def what_runs_where(ledger: Ledger) -> dict[str, Any]:
+    """Per package and environment: the revision running there (the newest real ``deployed``
+    or ``in-sync`` result), the rows of the sync that reported it and of the newest sync that
+    deployed one (with their correlation IDs), and the row that made that revision; per package
+    the row that made its newest revision. Read with SQL from the file itself."""
+    with sqlite3.connect(ledger.path) as conn:
+        results = conn.execute(
+            f"SELECT d.path, d.environment, {_RESULT_COLUMNS}"  # noqa: S608 - constant SQL
+            " FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id WHERE d.step = 'result'"
+            " AND d.status IN ('deployed', 'in-sync') AND s.dry_run = 0 ORDER BY d.id"
+        ).fetchall()
+        running: dict[tuple[str, str], tuple[Any, ...]] = {}
+        deployed: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for path, environment, *row in results:
+            running[path, environment] = tuple(row)
+            if row[1] == "deployed":
+                deployed[path, environment] = tuple(row)
+
+        def steps(row: tuple[Any, ...] | None, key: tuple[str, str]) -> list[Any] | None:
+            return None if row is None else conn.execute(_STEPS, (row[0], *key)).fetchall()
+
+        where = {
+            f"{path}@{environment}": {
+                "running": row,
+                "steps": steps(row, (path, environment)),
+                "deployed_by": deployed.get((path, environment)),
+                "deploy_steps": steps(deployed.get((path, environment)), (path, environment)),
+                "revision_made": conn.execute(
+                    _MADE.format(also="AND o.revision_id = ?"), (path, row[3])
+                ).fetchone(),
+            }
+            for (path, environment), row in running.items()
+        }
+        newest_made = {
+            path: conn.execute(_MADE.format(also=""), (path,)).fetchone() for path in PATHS
+        }
+    return {"where": where, "newest_made": newest_made}
 
 
 def test_old_unchanged_rows_go_and_the_newest_row_of_each_package_stays(tmp_path: Path) -> None:
@@ -114,6 +168,80 @@ def test_a_pending_create_outlives_the_horizon(tmp_path: Path) -> None:
         assert [w.revision_name for w in ledger.pending_writes()] == ["v9"]
 
 
+def deploy(
+    ledger: Ledger, sync: int, target: str, revision: str, steps: tuple[str, ...], *,
+    status: DeployStatus,
+) -> None:  # fmt: skip
+    """The steps (correlation ``dc-<sync>-<step>``) and the result of one deployment of
+    ``target`` (``path@environment``)."""
+    path, environment = target.split("@")
+    for step in (*steps, "result"):
+        ledger.record_deployment(
+            sync, path=path, package_id=f"p-{path}", step=step,
+            outcome=DeploymentOutcome(
+                environment=environment, keyset_id=7, status=status, revision_name=revision,
+                revision_id=f"r-{revision}", deployment_id=f"dep-{environment}-{revision}",
+                correlation_id=f"dc-{sync}-{step}" if step != "result" else None,
+            ),
+        )  # fmt: skip
+
+
+def test_what_runs_where_keeps_the_correlation_ids_of_its_revision_and_its_deploy(
+    tmp_path: Path,
+) -> None:
+    """The report: production runs v1, created and deployed 400 days ago; since then it was
+    only found in sync, and v2 (newer) failed to roll out there. Pruning at 90 days must keep
+    v1's creation and the deployment steps that put it there, with their correlation IDs."""
+    with Ledger(tmp_path / "state") as ledger:
+
+        def sync(age: float, *outcomes: Outcome) -> int:
+            number = ledger.begin_sync(
+                commit=f"{int(age):040d}", ref="main", trigger="daemon", dry_run=False,
+                started_at=NOW - timedelta(days=age),
+            )  # fmt: skip
+            for outcome in outcomes:
+                ledger.add_outcome(number, outcome)
+            return number
+
+        def finish(number: int, age: float, *outcomes: Outcome) -> None:
+            ledger.finish_sync(number, result(*outcomes, age_days=age, commit=f"{int(age):040d}"))
+
+        v1 = created("a", "v1")
+        first = sync(400, v1)
+        deploy(ledger, first, "a@production", "v1", ("create", "start", "running"),
+               status=DeployStatus.DEPLOYED)  # fmt: skip
+        finish(first, 400, v1)
+        still = Outcome(path="a", status=Status.UNCHANGED, package_id="p-a",
+                        revision_name="v1", revision_id="r-v1")  # fmt: skip
+        for age in (300, 200):
+            number = sync(age, still)
+            deploy(ledger, number, "a@production", "v1", (), status=DeployStatus.IN_SYNC)
+            finish(number, age, still)
+        v2 = created("a", "v2")
+        number = sync(120, v2)
+        deploy(ledger, number, "a@staging", "v2", ("create", "start", "running"),
+               status=DeployStatus.DEPLOYED)  # fmt: skip
+        deploy(ledger, number, "a@production", "v2", ("create", "rolling-update"),
+               status=DeployStatus.FAILED)  # fmt: skip
+        finish(number, 120, v2)
+        before = what_runs_where(ledger)
+
+        assert ledger.prune(CUTOFF).rows > 0
+
+        after = what_runs_where(ledger)
+        assert after == before
+        production = after["where"]["a@production"]
+        assert production["running"][1:4] == ("in-sync", "v1", "r-v1")
+        assert production["revision_made"][1:] == ("created", "v1", "corr-a-v1")
+        assert [row[0] for row in production["deploy_steps"]] == [
+            "create", "start", "running", "result"
+        ]  # fmt: skip
+        assert [row[3] for row in production["deploy_steps"]] == [
+            f"dc-{first}-create", f"dc-{first}-start", f"dc-{first}-running", None
+        ]  # fmt: skip
+        assert after["newest_made"]["a"][2:] == ("v2", "corr-a-v2")
+
+
 @st.composite
 def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     steps = []
@@ -127,7 +255,9 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                     st.lists(
                         st.tuples(
                             st.sampled_from(PATHS),
-                            st.sampled_from(["unchanged", "created", "failed", "pending"]),
+                            st.sampled_from(
+                                ["unchanged", "created", "adopted", "failed", "pending"]
+                            ),
                         ),
                         max_size=3,
                         unique_by=lambda t: t[0],
@@ -138,12 +268,15 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                         st.tuples(
                             st.sampled_from(PATHS),
                             st.sampled_from(ENVIRONMENTS),
-                            st.sampled_from(["create", "start", "result"]),
+                            st.sampled_from(
+                                ["create", "start", "rolling-update", "running", "result"]
+                            ),
                             st.sampled_from(
                                 [DeployStatus.DEPLOYED, DeployStatus.IN_SYNC, DeployStatus.FAILED]
                             ),
+                            st.integers(0, 2),  # deploys the revision of that many steps ago
                         ),
-                        max_size=3,
+                        max_size=4,
                     )
                 ),
             }
@@ -152,6 +285,7 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def replay(ledger: Ledger, steps: list[dict[str, Any]]) -> None:
+    latest: dict[str, str] = {}  # path -> its newest revision, which unchanged rows carry
     for number, step in enumerate(steps):
         started = NOW - timedelta(days=step["age"])
         sync = ledger.begin_sync(
@@ -166,19 +300,27 @@ def replay(ledger: Ledger, steps: list[dict[str, Any]]) -> None:
                     revision_name=f"v{number}", digest="0" * 64,
                 )  # fmt: skip
                 continue
-            outcome = (
-                created(path, f"v{number}")
-                if status == "created"
-                else Outcome(path=path, status=Status(status), package_id=f"p-{path}")
-            )
+            if status in ("created", "adopted"):
+                outcome = created(path, f"v{number}", Status(status))
+                latest[path] = f"v{number}"
+            elif status == "unchanged" and path in latest:
+                outcome = Outcome(
+                    path=path, status=Status.UNCHANGED, package_id=f"p-{path}",
+                    revision_name=latest[path], revision_id=f"r-{latest[path]}",
+                )  # fmt: skip
+            else:
+                outcome = Outcome(path=path, status=Status(status), package_id=f"p-{path}")
             outcomes.append(outcome)
             ledger.add_outcome(sync, outcome)
-        for path, environment, step_name, deploy_status in step["deploy"]:
+        for path, environment, step_name, deploy_status, back in step["deploy"]:
+            revision = f"v{max(0, number - back)}"
             ledger.record_deployment(
                 sync, path=path, package_id=f"p-{path}", step=step_name,
                 outcome=DeploymentOutcome(
                     environment=environment, keyset_id=7, status=deploy_status,
-                    revision_name=f"v{number}", revision_id=f"r-v{number}",
+                    revision_name=revision, revision_id=f"r-{revision}",
+                    deployment_id=f"dep-{path}-{environment}-{revision}",
+                    correlation_id=f"dc-{number}-{path}-{environment}-{step_name}",
                 ),
             )  # fmt: skip
         if step["kind"] == "killed":

@@ -5,8 +5,14 @@ time), the triggers that wake it (``triggers.RepoWatcher`` for a local ``--repo`
 every ``--interval``, a drift resync every ``--resync-interval``, ``POST /hooks/sync``, and a
 retry with capped exponential backoff after a failed sync) and the HTTP server (``daemon.server``
 under uvicorn, hardened by ``daemon.listener``). Triggers collapse in a size-1 ``Wakeup``; a watch
-or poll wake-up that finds the commit already synced does nothing, a webhook, resync or retry
-always syncs.
+or poll wake-up that finds nothing changed does nothing, a webhook, resync or retry always syncs.
+"Nothing changed" compares ``daemon.identity.watched_identity``: the synced commit, the tags on
+it, the branch HEAD is on and the configuration branch's commit, so a tag on an already-synced
+commit or a moved configuration branch syncs like a new commit does.
+
+Each sync's ``/healthz`` deadline is the base allowance plus the deployment stage's bound for
+the packages x environments it may touch (``daemon.policy.stuck_after``), worked out when the
+sync starts.
 
 One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
 trees in sync), the package cache and the API connection pool are shared by every sync. An
@@ -40,6 +46,13 @@ import structlog
 from faas_gitops import logs
 from faas_gitops.cli.notifications import notifier_for
 from faas_gitops.daemon.drift import DriftTracker
+from faas_gitops.daemon.identity import (
+    BranchAdvisor,
+    WatchedIdentity,
+    deploy_scope,
+    environment_configs,
+    watched_identity,
+)
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
@@ -86,7 +99,9 @@ class Daemon:
         self.exit_code = EXIT_OK
         self._stop = asyncio.Event()
         self._signals = 0
-        self._last_ok_commit: str | None = None
+        self._last_ok: WatchedIdentity | None = None  # of the last successful sync
+        self._advisor = BranchAdvisor()
+        self._known_paths = 0  # packages of the last sync: what --prune may act on
         self._last_full_at = time.monotonic()
         self._drift = DriftTracker()
         self._retry: asyncio.TimerHandle | None = None
@@ -120,10 +135,13 @@ class Daemon:
                 await self.notifier.aclose()
 
     def _remember_from(self, session: Session) -> None:
-        """Start from the record, so a restarted daemon knows what was already in sync."""
+        """Start from the record, so a restarted daemon knows what was already in sync.
+
+        The last synced identity is not restored: the ledger has its commit but not the tags
+        and configuration commit it was synced with, and the startup sync runs regardless.
+        """
         if session.ledger is None:
             return
-        self._last_ok_commit = session.ledger.last_synced_commit(self.settings.git.ref or "HEAD")
         self._drift = DriftTracker(session.ledger.in_sync_commits())
 
     async def _serve(
@@ -317,16 +335,22 @@ class Daemon:
     async def _sync(self, wake: Wake) -> None:
         settings = self.settings
         started = time.monotonic()
+        self.state.stuck_after = stuck_after(settings)  # until the deployments are counted
         self.state.sync_started = started
         if wake.full:
             self._last_full_at = started
         commit = ""
+        identity: WatchedIdentity | None = None
         try:
             repository = await asyncio.to_thread(self._fetched_repository)
-            if not wake.force and await self._already_synced(repository):
+            identity = await asyncio.to_thread(watched_identity, repository, settings)
+            if not wake.force and identity == self._last_ok:
                 self.metrics.syncs_skipped.inc()
-                log.debug("sync.skipped", reason=wake.reason, commit=self._last_ok_commit)
+                log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
                 return
+            self.state.stuck_after = await asyncio.to_thread(
+                self._before_sync, repository, identity
+            )
             commit = await self._announce_start(repository)
             result = await sync_once(
                 settings,
@@ -341,7 +365,7 @@ class Daemon:
             log.exception("sync.crashed")
             await self._sync_errored(f"{type(exc).__name__}: {exc}", started, commit)
         else:
-            await self._sync_finished(result, started)
+            await self._sync_finished(result, started, identity)
         finally:
             self.state.sync_started = None
 
@@ -354,12 +378,16 @@ class Daemon:
             self._repository.fetch()
         return self._repository
 
-    async def _already_synced(self, repository: Repository) -> bool:
-        if self._last_ok_commit is None:
-            return False
-        ref = self.settings.git.ref or "HEAD"
-        sha = await asyncio.to_thread(repository.rev_parse, ref)
-        return sha == self._last_ok_commit
+    def _before_sync(self, repository: Repository, identity: WatchedIdentity) -> float:
+        """Blocking git reads before a sync: the branch advice; returns its stuck deadline."""
+        settings = self.settings
+        configs = environment_configs(repository, identity, settings.git.path)
+        self._advisor.check(identity, settings, configs)
+        scope = deploy_scope(repository, identity, settings, configs)
+        packages = scope.packages
+        if settings.deploy.prune and scope.environments:
+            packages += self._known_paths  # the removed ones are among the last sync's
+        return stuck_after(settings, packages=packages, environments=scope.environments)
 
     async def _announce_start(self, repository: Repository) -> str:
         """GitHub ``pending`` (and the like) for the commit about to sync; '' if unknown."""
@@ -372,7 +400,9 @@ class Daemon:
             await self.notifier.sync_started(commit, ref, environments=envs)
         return commit
 
-    async def _sync_finished(self, result: SyncResult, started: float) -> None:
+    async def _sync_finished(
+        self, result: SyncResult, started: float, identity: WatchedIdentity | None = None
+    ) -> None:
         drift_paths = self._drift.observe(result)
         drift = len(drift_paths)
         if self.notifier is not None:
@@ -385,10 +415,16 @@ class Daemon:
             state.commit = result.commit
             state.last_success = datetime.now(UTC)
             state.last_error = None
-            self._last_ok_commit = result.commit
+            # The identity read before the sync; if a commit landed in between, the sync read
+            # the newer one, so nothing is remembered and the next wake-up syncs again.
+            same = identity is not None and identity.commit == result.commit
+            self._last_ok = identity if same else None
         else:
             state.consecutive_failures += 1
             state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
+            # What failed is now what the daemon reports: a move back to the last good commit
+            # must sync (cheaply, it is warm) so the failure clears, not be skipped as known.
+            self._last_ok = None
         state.failing_packages = failed
         state.failing_deployments = [
             f"{o.path}@{d.environment}"
@@ -397,6 +433,7 @@ class Daemon:
             if d.status is DeployStatus.FAILED
         ]
         state.package_names = {o.path: o.name for o in result.outcomes if o.name}
+        self._known_paths = len(result.outcomes)
         self.metrics.record_sync(
             result,
             duration=time.monotonic() - started,
@@ -412,6 +449,7 @@ class Daemon:
             await self.notifier.sync_failed(commit, ref, logs.redact(error))
         self.state.consecutive_failures += 1
         self.state.last_error = logs.redact(error)
+        self._last_ok = None  # as in ``_sync_finished``: the next wake-up must sync to clear it
         log.error("sync.failed", error=error, failures=self.state.consecutive_failures)
         self.metrics.record_error(
             duration=time.monotonic() - started, failures=self.state.consecutive_failures

@@ -60,7 +60,7 @@ class LoopState:
     """What the probes report; written by the daemon, read here (same thread, no locks)."""
 
     unready_after: int
-    stuck_after: float
+    stuck_after: float  # seconds; the loop sets each sync's own (deploy-aware) deadline
     loop_alive: Callable[[], bool] = lambda: True
     clock: Callable[[], float] = time.monotonic
     synced_once: bool = False  # a sync in which every package succeeded has happened

@@ -8,10 +8,15 @@ go, except the rows the record's questions still return:
 - a ``pending`` create (the journal must still settle it);
 - the newest outcome of every path (overall, of real syncs, of finished real syncs) and its
   newest outcome with a revision id (``status``, the daemon's drift memory, the status page);
-- the newest deployment row of every path and environment (overall and of each step):
-  what runs where;
+- the newest deployment row of every path and environment (overall and of each step);
+- what runs where, with the correlation IDs that explain it: per path and environment the
+  newest ``result`` that left a revision running (``deployed`` or ``in-sync``) and the newest
+  ``deployed`` one (the sync that put a revision there), each with every row of its sync for
+  that path and environment (the steps: ``create``, ``start``, ``rolling-update``,
+  ``running``...); per path the newest ``created``/``adopted`` row, and that of every revision
+  still running (which may be older than the package's newest);
 - the newest finished real sync (per ref, and of a clean one per ref): where a restarted
-  daemon starts from.
+  daemon starts from; and the newest sync of all, dry or not (the history's first line).
 
 A sync row goes once none of its rows is left. The deletes are one transaction: readers in
 other processes see the ledger before or after them, never half of it.
@@ -27,20 +32,53 @@ from faas_gitops.state.db import BUSY_TIMEOUT_S, transaction
 
 _OLD_SYNCS = "SELECT id FROM syncs WHERE started_at < :cutoff"
 
+# Per path and environment, the results that say what runs there: the newest that left a
+# revision running, and the newest that deployed one (an in-sync result's revision was put
+# there by an earlier sync, whose rows hold the deploy's correlation IDs). Real syncs only.
+_KEEP_RUNNING = """
+    WITH results AS (
+        SELECT d.id, d.path, d.environment, d.status
+        FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id
+        WHERE d.step = 'result' AND d.status IN ('deployed', 'in-sync') AND s.dry_run = 0
+    )
+    INSERT OR IGNORE INTO running (id)
+    SELECT id FROM (
+        SELECT max(id) AS id FROM results GROUP BY path, environment
+        UNION SELECT max(id) FROM results WHERE status = 'deployed' GROUP BY path, environment
+    ) WHERE id IS NOT NULL
+"""
+
 # One pass over outcomes (joined to their syncs) for all four "newest per path" questions.
 _KEEP_OUTCOMES = """
     WITH newest AS (
         SELECT max(o.id) AS any_row,
                max(CASE WHEN o.revision_id IS NOT NULL THEN o.id END) AS with_revision,
                max(CASE WHEN s.dry_run = 0 THEN o.id END) AS real_sync,
-               max(CASE WHEN s.dry_run = 0 AND s.completed = 1 THEN o.id END) AS finished
+               max(CASE WHEN s.dry_run = 0 AND s.completed = 1 THEN o.id END) AS finished,
+               max(CASE WHEN s.dry_run = 0 AND o.status IN ('created', 'adopted')
+                        THEN o.id END) AS made
         FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id GROUP BY o.path
     )
     INSERT OR IGNORE INTO kept_outcomes (id)
     SELECT id FROM (
         SELECT any_row AS id FROM newest UNION SELECT with_revision FROM newest
         UNION SELECT real_sync FROM newest UNION SELECT finished FROM newest
+        UNION SELECT made FROM newest
     ) WHERE id IS NOT NULL
+"""
+
+# The creation of each revision still running. Rows that made a revision are few, so a plain
+# scan (NOT INDEXED: walking outcomes_by_path would visit every row through the index) that
+# probes the running revisions' list beats any grouping of the whole table.
+_KEEP_RUNNING_REVISIONS = """
+    INSERT OR IGNORE INTO kept_outcomes (id)
+    SELECT max(o.id) FROM outcomes AS o NOT INDEXED CROSS JOIN syncs AS s
+    WHERE o.status IN ('created', 'adopted') AND s.id = o.sync_id AND s.dry_run = 0
+      AND (o.path, o.revision_id) IN (
+          SELECT path, revision_id FROM deployments
+          WHERE id IN (SELECT id FROM running) AND revision_id IS NOT NULL
+      )
+    GROUP BY o.path, o.revision_id
 """
 
 # The newest row per path, environment and step is also the newest per path and environment.
@@ -50,10 +88,27 @@ _KEEP_DEPLOYMENTS = """
     SELECT max(id) FROM deployments GROUP BY path, environment, step
 """
 
+# Those results and every row of their sync for the same path and environment. The sync's rows
+# lie between its first and last deployment row: a range of deployments_by_path, not a walk
+# through all of the sync's rows (``+`` keeps the planner off deployments_by_sync for that).
+_KEEP_RUNNING_STEPS = """
+    WITH bounds AS (
+        SELECT r.path, r.environment, r.sync_id,
+               (SELECT min(f.id) FROM deployments AS f WHERE f.sync_id = r.sync_id) AS first,
+               (SELECT max(f.id) FROM deployments AS f WHERE f.sync_id = r.sync_id) AS last
+        FROM deployments AS r WHERE r.id IN (SELECT id FROM running)
+    )
+    INSERT OR IGNORE INTO kept_deployments (id)
+    SELECT d.id FROM bounds AS b JOIN deployments AS d
+        ON d.path = b.path AND d.environment = b.environment AND d.id BETWEEN b.first AND b.last
+    WHERE +d.sync_id = b.sync_id
+"""
+
 _KEEP_SYNCS = """
     INSERT OR IGNORE INTO kept_syncs (id)
     SELECT id FROM (
-        SELECT max(id) AS id FROM syncs WHERE dry_run = 0 AND completed = 1
+        SELECT max(id) AS id FROM syncs
+        UNION SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1
         UNION SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1 GROUP BY ref
         UNION SELECT max(id) FROM syncs
               WHERE dry_run = 0 AND completed = 1 AND failed = 0 AND fatal_error IS NULL
@@ -86,10 +141,17 @@ def prune(ledger_file: Path, cutoff: str) -> Pruned:
     conn = sqlite3.connect(ledger_file, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        for table in ("kept_outcomes", "kept_deployments", "kept_syncs"):
+        for table in ("running", "kept_outcomes", "kept_deployments", "kept_syncs"):
             conn.execute(f"CREATE TEMP TABLE {table} (id INTEGER PRIMARY KEY)")
-        conn.execute("BEGIN")  # one read snapshot for the three kept sets
-        for statement in (_KEEP_OUTCOMES, _KEEP_DEPLOYMENTS, _KEEP_SYNCS):
+        conn.execute("BEGIN")  # one read snapshot for the kept sets
+        for statement in (
+            _KEEP_RUNNING,
+            _KEEP_OUTCOMES,
+            _KEEP_RUNNING_REVISIONS,
+            _KEEP_DEPLOYMENTS,
+            _KEEP_RUNNING_STEPS,
+            _KEEP_SYNCS,
+        ):
             conn.execute(statement)
         conn.execute("COMMIT")
         return _delete(conn, {"cutoff": cutoff})
