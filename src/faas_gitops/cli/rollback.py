@@ -58,12 +58,20 @@ class RollbackOptions(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Found:
-    commit: CommitInfo
-    environment: Environment
+class _Declared:
+    """A package directory of the commit: its manifest's name and id (``None`` when unread)."""
+
     path: str
     name: str | None
     package_id: str | None
+    error: str | None = None  # its manifest's one line, when it cannot be read
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    commit: CommitInfo
+    environment: Environment
+    packages: tuple[_Declared, ...]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,17 +139,19 @@ async def rollback_once(settings: Settings, options: RollbackOptions, package: s
     from faas_gitops.reconcile.session import Session  # noqa: PLC0415
 
     started = datetime.now(UTC)
-    found = await asyncio.to_thread(_read_repository, settings, package)
+    found = await asyncio.to_thread(_read_repository, settings)
     (environment,) = release_environments([found.environment], started)
     async with Session.open(settings) as session:
         inventory = await deploy_api.list_packages(session.api)
-        remote = _match(inventory, found, package)
-        target = RollbackTarget(found.path, remote.id, remote.tags)
+        remote = _match(inventory, found.packages, package)
+        declared = _directory_of(remote, found.packages, package)
+        path = declared.path if declared else _marked_directory(remote) or package
+        target = RollbackTarget(path, remote.id, remote.tags)
         journal = SyncJournal.begin(session.ledger, found.commit, settings, "rollback", started)
         steps = None
         if session.ledger is not None and journal.sync_id is not None:
             steps = DeploymentJournal(
-                session.ledger, journal.sync_id, [environment], {}, {found.path: remote.id}
+                session.ledger, journal.sync_id, [environment], {}, {path: remote.id}
             )
 
         async def read_digest(revision_id: str) -> str | None:
@@ -164,29 +174,29 @@ async def rollback_once(settings: Settings, options: RollbackOptions, package: s
                 read_digest=read_digest,
             )
         if steps is not None:
-            steps.result(found.path, outcome)
+            steps.result(path, outcome)
+        package_outcome = Outcome(
+            path=path,
+            status=Status.UNCHANGED,
+            package_id=remote.id,
+            name=declared.name if declared and declared.name else remote.name,
+            revision_name=outcome.revision_name,
+            revision_id=outcome.revision_id,
+            deployments=(outcome,),
+        )
+        journal.add(package_outcome)  # the row 'faas-gitops history' lists the rollback by
         result = SyncResult(
             commit=found.commit.sha,
             ref=settings.git.ref or "HEAD",
             dry_run=settings.dry_run,
-            outcomes=(
-                Outcome(
-                    path=found.path,
-                    status=Status.UNCHANGED,
-                    package_id=remote.id,
-                    name=found.name or remote.name,
-                    revision_name=outcome.revision_name,
-                    revision_id=outcome.revision_id,
-                    deployments=(outcome,),
-                ),
-            ),
+            outcomes=(package_outcome,),
             started_at=started,
             finished_at=datetime.now(UTC),
         )
         journal.finish(result)
     log.info(
         "rollback.finished",
-        path=found.path,
+        path=path,
         environment=environment.name,
         status=outcome.status.value,
         revision=outcome.revision_name,
@@ -194,8 +204,13 @@ async def rollback_once(settings: Settings, options: RollbackOptions, package: s
     return result
 
 
-def _read_repository(settings: Settings, wanted: str) -> _Found:
-    """The commit, the environment and what the commit knows of PACKAGE (git, in a thread)."""
+def _read_repository(settings: Settings) -> _Found:
+    """The commit, the environment and the package directories of ``--ref`` (git, in a thread).
+
+    ``--ref`` only names packages (a directory, a manifest name): the rollback acts on what
+    runs, so a manifest the bad commit broke does not stand in the way (the package is then
+    found by the directory mark the syncs left on it).
+    """
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
     from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
@@ -215,41 +230,73 @@ def _read_repository(settings: Settings, wanted: str) -> _Found:
                 f"--environment {name}: not defined in {CONFIG_NAME} (defined:"
                 f" {', '.join(defined)})"
             )
+        packages = []
         for ref in source.package_refs(commit, settings.git.path, settings.limits):
             item = source.read_package(ref, settings.limits)
             if isinstance(item, PackageFailure):
-                if wanted == ref.path:
-                    raise ConfigError(item.error)
-                continue
-            if wanted in (item.path, item.name, item.package_id):
-                return _Found(commit, defined[name], item.path, item.name, item.package_id)
+                packages.append(_Declared(ref.path, None, item.package_id, item.error))
+            else:
+                packages.append(_Declared(item.path, item.name, item.package_id))
     finally:
         source.close()
-    return _Found(commit, defined[name], wanted, None, None)
+    return _Found(commit, defined[name], tuple(packages))
 
 
-def _match(inventory: Sequence[TaggedPackage], found: _Found, wanted: str) -> TaggedPackage:
-    """The remote package: by the manifest's id, else its name, else a directory mark (a
-    package the commit no longer holds), else ``wanted`` as an id or a name."""
+def _match(
+    inventory: Sequence[TaggedPackage], declared: Sequence[_Declared], wanted: str
+) -> TaggedPackage:
+    """The remote package ``wanted`` names: a directory of the commit (by its manifest's id,
+    else its name, else the directory mark), a package id, a manifest name, or the directory
+    mark of a package the commit no longer holds."""
     from faas_gitops.deploy import marks  # noqa: PLC0415
 
     by_id = {p.id: p for p in inventory}
-    for key in (found.package_id, wanted):
+    local = next((d for d in declared if d.path == wanted), None)
+    local = local or next((d for d in declared if wanted in (d.name, d.package_id)), None)
+    for key in (local.package_id if local else None, wanted):
         if key and key in by_id:
             return by_id[key]
-    for name in (found.name, wanted):
+    for name in (local.name if local else None, wanted):
         named = [p for p in inventory if p.name == name]
         if len(named) == 1:
             return named[0]
-    marked = [
-        p for p in inventory if marks.directory_matches(marks.parse(p.tags).directory, wanted)
-    ]
+    path = local.path if local else wanted
+    marked = [p for p in inventory if marks.directory_matches(marks.parse(p.tags).directory, path)]
     if len(marked) == 1:
         return marked[0]
+    if local is not None and local.error is not None:
+        raise ConfigError(local.error)
     raise ConfigError(
         f"{wanted}: no such package (not a package directory, manifest name or package id the"
         " API knows); check the name with 'faas-gitops status'"
     )
+
+
+def _directory_of(
+    remote: TaggedPackage, declared: Sequence[_Declared], wanted: str
+) -> _Declared | None:
+    """The commit's directory of ``remote`` (whichever way PACKAGE named it), for every view."""
+    from faas_gitops.deploy import marks  # noqa: PLC0415
+
+    directory = marks.parse(remote.tags).directory
+    for matches in (
+        lambda d: d.package_id == remote.id,
+        lambda d: d.package_id is None and d.name == remote.name,
+        lambda d: marks.directory_matches(directory, d.path),
+        lambda d: d.path == wanted,
+    ):
+        found = [d for d in declared if matches(d)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _marked_directory(remote: TaggedPackage) -> str | None:
+    """The directory a sync marked ``remote`` with (a package the commit no longer holds)."""
+    from faas_gitops.deploy import marks  # noqa: PLC0415
+
+    directory = marks.parse(remote.tags).directory
+    return directory if directory and "~" not in directory else None
 
 
 __all__ = ["RollbackOptions", "build_parser", "main", "rollback_once"]
