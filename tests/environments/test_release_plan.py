@@ -90,7 +90,7 @@ def _sync_in_a_child(env: Env, state: Path) -> subprocess.Popen[str]:
         child_env.pop(name, None)
     base = env.base()
     base[base.index("--state-dir") + 1] = str(state)
-    return subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+    return subprocess.Popen(
         [sys.executable, "-m", "faas_gitops.cli", "--sync-once", *base],
         env=child_env,
         stdout=subprocess.PIPE,
