@@ -260,3 +260,58 @@ def test_a_manifest_the_bad_commit_broke_does_not_block_the_rollback(
     assert code == 0, document
     assert document["packages"][0]["path"] == PACKAGE  # found by the directory mark
     assert env.running(PRODUCTION)[PACKAGE] == released["v1"]
+
+
+def test_ref_on_the_command_line_puts_back_the_content_that_ref_deployed(
+    env: Env, released: dict[str, str]
+) -> None:
+    _release(env, "v3.0.0", "export default (r) => r.ok(); // v3\n")  # v2 ran before v3
+
+    code, document = rollback_json(env, PACKAGE, "--environment", "production",
+                                   "--ref", "v1.0.0")  # fmt: skip
+
+    assert code == 0, document
+    assert deployments(document)[(PACKAGE, "production")]["revisionName"] == released["v1"]
+    assert env.running(PRODUCTION)[PACKAGE] == released["v1"]
+
+
+def test_the_ref_a_daemon_sets_in_its_environment_does_not_choose_the_revision(
+    env: Env, released: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _release(env, "v3.0.0", "export default (r) => r.ok(); // v3\n")
+    monkeypatch.setenv("FAAS_GITOPS_REF", "v1.0.0")  # names packages only
+
+    code, document = rollback_json(env, PACKAGE, "--environment", "production")
+
+    assert code == 0, document
+    assert env.running(PRODUCTION)[PACKAGE] == released["v2"]  # the one that ran before
+
+
+def test_a_ref_whose_content_never_ran_is_one_line_and_exit_2(
+    env: Env, released: dict[str, str]
+) -> None:
+    env.repo.write(SOURCE, "export default (r) => r.ok(); // never synced\n")
+    env.repo.commit("Not synced yet")
+    env.repo.tag("v9.0.0")
+
+    run = rollback(env, PACKAGE, "--environment", "production", "--ref", "v9.0.0")
+
+    assert run.code == 2
+    assert run.stderr == (
+        "faas-gitops: error: --ref v9.0.0: no revision of presence-tracker has the content"
+        " presence-tracker has there (was that commit ever synced?); name the revision with"
+        " --to REVISION\n"
+    )
+    assert env.writes() == []
+    assert env.running(PRODUCTION)[PACKAGE] == released["v2"]
+
+
+def test_a_ref_that_names_nothing_is_one_line_and_exit_2(
+    env: Env, released: dict[str, str]
+) -> None:
+    run = rollback(env, PACKAGE, "--environment", "production", "--ref", "v0.0.404")
+
+    assert run.code == 2
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "v0.0.404" in run.stderr
+    assert env.writes() == []

@@ -65,6 +65,7 @@ class _Declared:
     name: str | None
     package_id: str | None
     error: str | None = None  # its manifest's one line, when it cannot be read
+    digest: str | None = None  # its content at --ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Put an earlier revision of one package back on one environment now, and "
         "hold it there: no later sync deploys over it until git changes the package's content "
         "or 'rollback --release'.",
-        epilog="Exit codes: 0 rolled back (or released), 1 the rollback failed, 2 usage or "
-        "configuration error (unknown package, environment or revision).",
+        epilog="Which revision: --to REVISION; else, with --ref REF on the command line, the "
+        "one with the package's content at REF ('--ref v1.4.0': what that tag deployed); else "
+        "the one that ran there before. --ref also names the commit PACKAGE is looked up in "
+        "(default HEAD); FAAS_GITOPS_REF only does that. Exit codes: 0 rolled back (or "
+        "released), 1 the rollback failed, 2 usage or configuration error (unknown package, "
+        "environment or revision).",
     )
     parser.add_argument(
         "package", metavar="PACKAGE", help="package directory, manifest name or package id"
@@ -104,16 +109,21 @@ def main(args: list[str]) -> int:
         return fail("--environment NAME: name exactly one environment to roll back on", EXIT_USAGE)
     logs.configure(settings.log.level, settings.log.format)
     try:
-        return asyncio.run(_rollback(settings, options, namespace.package))
+        # --ref on the command line (not FAAS_GITOPS_REF, which a daemon's pod sets for its
+        # syncs) also says which content to put back: 'rollback X --ref v1.4.0'.
+        ref = getattr(namespace, "ref", None)
+        return asyncio.run(_rollback(settings, options, namespace.package, ref))
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_INTERRUPTED)
 
 
-async def _rollback(settings: Settings, options: RollbackOptions, package: str) -> int:
+async def _rollback(
+    settings: Settings, options: RollbackOptions, package: str, ref: str | None
+) -> int:
     from faas_gitops.report import render  # noqa: PLC0415 - keeps --help fast
 
     try:
-        result = await rollback_once(settings, options, package)
+        result = await rollback_once(settings, options, package, content_of=ref)
     except _STOPPED as exc:
         return fail(str(exc), EXIT_USAGE)
     except FaasGitopsError as exc:
@@ -125,8 +135,15 @@ async def _rollback(settings: Settings, options: RollbackOptions, package: str) 
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-async def rollback_once(settings: Settings, options: RollbackOptions, package: str) -> SyncResult:
-    """Roll back (or release), record, and return the result."""
+async def rollback_once(
+    settings: Settings, options: RollbackOptions, package: str, *, content_of: str | None = None
+) -> SyncResult:
+    """Roll back (or release), record, and return the result.
+
+    ``content_of`` (the ``--ref`` flag): without ``--to``, put back the revision with the
+    package's content at that ref, not the one that ran before. ``--ref`` always names the
+    commit whose directories and manifests PACKAGE is looked up in.
+    """
     from faas_gitops.deploy import Timing  # noqa: PLC0415
     from faas_gitops.deploy import api as deploy_api  # noqa: PLC0415
     from faas_gitops.deploy.rollback import RollbackTarget, release_hold, rollback  # noqa: PLC0415
@@ -147,6 +164,14 @@ async def rollback_once(settings: Settings, options: RollbackOptions, package: s
         declared = _directory_of(remote, found.packages, package)
         path = declared.path if declared else _marked_directory(remote) or package
         target = RollbackTarget(path, remote.id, remote.tags)
+        content = None
+        if content_of is not None and options.to is None and not options.release:
+            if declared is None or declared.digest is None:
+                raise ConfigError(
+                    f"--ref {content_of}: {package} is not a readable package directory there;"
+                    " name the revision to put back with --to REVISION"
+                )
+            content = (f"--ref {content_of}", declared.digest)
         journal = SyncJournal.begin(session.ledger, found.commit, settings, "rollback", started)
         steps = None
         if session.ledger is not None and journal.sync_id is not None:
@@ -168,6 +193,7 @@ async def rollback_once(settings: Settings, options: RollbackOptions, package: s
                 target,
                 environment,
                 to=options.to,
+                content=content,
                 dry_run=settings.dry_run,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
                 journal=steps,
@@ -212,6 +238,7 @@ def _read_repository(settings: Settings) -> _Found:
     found by the directory mark the syncs left on it).
     """
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
+    from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
     from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
 
@@ -236,7 +263,8 @@ def _read_repository(settings: Settings) -> _Found:
             if isinstance(item, PackageFailure):
                 packages.append(_Declared(ref.path, None, item.package_id, item.error))
             else:
-                packages.append(_Declared(item.path, item.name, item.package_id))
+                digest = content_digest(item.functions)
+                packages.append(_Declared(item.path, item.name, item.package_id, digest=digest))
     finally:
         source.close()
     return _Found(commit, defined[name], tuple(packages))

@@ -118,7 +118,7 @@ class DeploymentPlan:
         return None if status is None else self.outcome(status)
 
 
-def plan_deployment(  # noqa: PLR0911, PLR0913 - one return per row of the decision table
+def plan_deployment(  # noqa: PLR0911 - one return per row of the decision table
     path: str,
     environment: EnvironmentLike,
     *,
