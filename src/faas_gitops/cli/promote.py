@@ -190,11 +190,11 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                 deployments=deployments,
             )
         for outcome in failed.values():
-            if outcome.status is Status.FAILED:
-                journal.add(outcome)
             for deployment in outcome.deployments:
                 if deploy_journal is not None:
                     deploy_journal.result(outcome.path, deployment)
+        for outcome in sorted(outcomes.values(), key=lambda o: o.path):
+            journal.add(outcome)  # the rows 'faas-gitops history' lists the promotion by
         result = SyncResult(
             commit=commit.sha,
             ref=settings.git.ref or "HEAD",
@@ -287,10 +287,14 @@ def _synced_packages(settings: Settings, cache: StateCache) -> dict[str, SyncedP
 def _left_alone(package: DesiredPackage, source: str, target: str) -> str | None:
     """Why the manifest keeps promote away from this package (restricted, pinned), or None."""
     if package.environments is not None:
-        for name in (source, target):
-            if name not in package.environments:
-                allowed = ", ".join(package.environments)
-                return f"restricted to {allowed} in package.yaml; not promoted to {target}"
+        allowed = ", ".join(package.environments)
+        if target not in package.environments:
+            return f"restricted to {allowed} in package.yaml; not promoted to {target}"
+        if source not in package.environments:  # the reason is the source, not the target
+            return (
+                f"restricted to {allowed} in package.yaml: it is not deployed to {source},"
+                " so there is nothing of it to promote"
+            )
     pin = dict(package.pins).get(target)
     if pin is not None:
         return f"pinned to {pin} on {target} in package.yaml"

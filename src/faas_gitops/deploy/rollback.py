@@ -7,8 +7,10 @@ later sync from deploying over it until git's content for the package differs fr
 that was rolled back, or until ``rollback --release``. That is the gap Argo CD users have asked
 about for years (a rollback the next sync silently undoes).
 
-Which revision: ``to`` (a revision name or id), else the one that ran on the keyset before the
-current one: the most recently updated stopped deployment of another revision there.
+Which revision: ``to`` (a revision name or id); else ``content`` (a content digest: the
+revision stamped with it, ``rollback --ref v1.4.0`` puts back what that tag deployed); else the
+one that ran on the keyset before the current one: the most recently updated stopped deployment
+of another revision there.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ async def rollback(
     environment: ReleaseEnvironment,
     *,
     to: str | None = None,
+    content: tuple[str, str] | None = None,
     dry_run: bool = False,
     timing: Timing | None = None,
     journal: Journal | None = None,
@@ -54,8 +57,10 @@ async def rollback(
 ) -> DeploymentOutcome:
     """Roll ``target`` back on ``environment`` and hold it there; the outcome says what ran.
 
-    Raises ``ConfigError`` (one line) when there is nothing to roll back to, or ``to`` names no
-    revision of the package; ``ApiError`` when a read fails. A failed write is the outcome's
+    ``content`` is ``(where, digest)``: put back the revision with that content (``where``
+    names it in the error when none has it, e.g. ``--ref v1.4.0``). Raises ``ConfigError``
+    (one line) when there is nothing to roll back to, or ``to``/``content`` names no revision
+    of the package; ``ApiError`` when a read fails. A failed write is the outcome's
     ``failed`` status (the hold is only set once the earlier revision runs).
     """
     timing = timing or Timing()
@@ -63,7 +68,10 @@ async def rollback(
     deployments = await _keyset_deployments(api, revisions, environment.keyset_id)
     current = next((d for d in deployments if d.running or d.in_transition), None)
     refs = [RevisionRef(r.id, r.name, stamp_of(r.description)) for r in revisions]
-    wanted = _choose(refs, deployments, current, to, target.path, environment)
+    if to is None and content is not None:
+        wanted = _with_content(refs, deployments, content, target.path)
+    else:
+        wanted = _choose(refs, deployments, current, to, target.path, environment)
     plan = plan_deployment(
         target.path,
         replace(environment, frozen=False),  # a rollback is the incident's manual action
@@ -178,6 +186,28 @@ def _choose(  # noqa: PLR0917 - one call site
         )
     previous = earlier[-1].revision_id
     return next(r for r in refs if r.id == previous)
+
+
+def _with_content(
+    refs: list[RevisionRef],
+    deployments: list[Deployment],
+    content: tuple[str, str],
+    path: str,
+) -> RevisionRef:
+    """The revision stamped with ``content``'s digest; of twins, one that ran on the keyset
+    (the most recently updated deployment), else the last listed with that content."""
+    where, digest = content
+    same = [r for r in refs if r.digest == digest and r.id is not None]
+    if not same:
+        raise ConfigError(
+            f"{where}: no revision of {path} has the content {path} has there (was that commit"
+            " ever synced?); name the revision with --to REVISION"
+        )
+    ids = {r.id for r in same}
+    ran = sorted((d for d in deployments if d.revision_id in ids), key=lambda d: (d.updated, d.id))
+    if ran:
+        return next(r for r in same if r.id == ran[-1].revision_id)
+    return same[-1]
 
 
 async def _replaced_digest(
