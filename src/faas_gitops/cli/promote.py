@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,9 +19,9 @@ from typing import Annotated, Any
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops import logs
-from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
+from faas_gitops.cli import release_command
+from faas_gitops.cli.common import EXIT_USAGE, fail
+from faas_gitops.errors import RUN_STOPPERS, ConfigError
 from faas_gitops.models import (
     CommitInfo,
     DeploymentOutcome,
@@ -39,9 +37,6 @@ from faas_gitops.source.environments import Environment
 from faas_gitops.state.cache import CACHE_FILENAME, StateCache, SyncedPackage
 
 log = structlog.get_logger(__name__)
-
-#: Failures that stop a promotion before anything was promoted (exit code 2).
-_STOPPED: tuple[type[FaasGitopsError], ...] = (ConfigError, SourceError, *RUN_STOPPERS)
 
 
 class PromoteOptions(BaseModel):
@@ -83,37 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    from faas_gitops.cli import load_settings  # noqa: PLC0415 - the package imports this lazily
-
     namespace = build_parser().parse_args(args)
     try:
         options = build(PromoteOptions, namespace, {})
-        settings = load_settings(namespace, os.environ)
+        settings = release_command.load(namespace)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    logs.configure(settings.log.level, settings.log.format)
-    try:
-        return asyncio.run(_promote(settings, options))
-    except KeyboardInterrupt:
-        from faas_gitops.cli.common import EXIT_INTERRUPTED  # noqa: PLC0415
-
-        return fail("interrupted", EXIT_INTERRUPTED)
-
-
-async def _promote(settings: Settings, options: PromoteOptions) -> int:
-    from faas_gitops.report import render  # noqa: PLC0415 - keeps --help fast
-
-    try:
-        result = await promote_once(settings, options)
-    except _STOPPED as exc:
-        return fail(str(exc), EXIT_USAGE)  # stopped before anything was promoted
-    except FaasGitopsError as exc:
-        return fail(str(exc), EXIT_FAILED)
-    sys.stdout.write(render(result, settings.output, show_diff=False))
-    sys.stdout.flush()
-    if result.fatal_error is not None:
-        return fail(result.fatal_error, EXIT_USAGE)
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return release_command.run(settings, lambda: promote_once(settings, options))
 
 
 async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResult:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +19,9 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops import logs
-from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
-from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
+from faas_gitops.cli import release_command
+from faas_gitops.cli.common import EXIT_USAGE, fail
+from faas_gitops.errors import ConfigError
 from faas_gitops.models import CommitInfo, Outcome, Status, SyncResult
 from faas_gitops.options import Opt, add_options, build
 from faas_gitops.settings import Settings
@@ -33,8 +31,6 @@ if TYPE_CHECKING:
     from faas_gitops.deploy.api import TaggedPackage
 
 log = structlog.get_logger(__name__)
-
-_STOPPED: tuple[type[FaasGitopsError], ...] = (ConfigError, SourceError, *RUN_STOPPERS)
 
 
 class RollbackOptions(BaseModel):
@@ -97,42 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    from faas_gitops.cli import load_settings  # noqa: PLC0415 - the package imports this lazily
-
     namespace = build_parser().parse_args(args)
     try:
         options = build(RollbackOptions, namespace, {})
-        settings = load_settings(namespace, os.environ)
+        settings = release_command.load(namespace)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
     if len(settings.deploy.environments) != 1:
         return fail("--environment NAME: name exactly one environment to roll back on", EXIT_USAGE)
-    logs.configure(settings.log.level, settings.log.format)
-    try:
-        # --ref on the command line (not FAAS_GITOPS_REF, which a daemon's pod sets for its
-        # syncs) also says which content to put back: 'rollback X --ref v1.4.0'.
-        ref = getattr(namespace, "ref", None)
-        return asyncio.run(_rollback(settings, options, namespace.package, ref))
-    except KeyboardInterrupt:
-        return fail("interrupted", EXIT_INTERRUPTED)
-
-
-async def _rollback(
-    settings: Settings, options: RollbackOptions, package: str, ref: str | None
-) -> int:
-    from faas_gitops.report import render  # noqa: PLC0415 - keeps --help fast
-
-    try:
-        result = await rollback_once(settings, options, package, content_of=ref)
-    except _STOPPED as exc:
-        return fail(str(exc), EXIT_USAGE)
-    except FaasGitopsError as exc:
-        return fail(str(exc), EXIT_FAILED)
-    sys.stdout.write(render(result, settings.output, show_diff=False))
-    sys.stdout.flush()
-    if result.fatal_error is not None:
-        return fail(result.fatal_error, EXIT_USAGE)
-    return EXIT_OK if result.ok else EXIT_FAILED
+    # --ref on the command line (not FAAS_GITOPS_REF, which a daemon's pod sets for its
+    # syncs) also says which content to put back: 'rollback X --ref v1.4.0'.
+    ref = getattr(namespace, "ref", None)
+    return release_command.run(
+        settings, lambda: rollback_once(settings, options, namespace.package, content_of=ref)
+    )
 
 
 async def rollback_once(

@@ -32,6 +32,7 @@ from faas_gitops.source.environments import (
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass(frozen=True, slots=True)
 class WatchedIdentity:
     """Everything in git a sync's outcome depends on; equal identities sync to the same result.

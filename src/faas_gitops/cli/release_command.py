@@ -1,0 +1,62 @@
+"""What ``promote`` and ``rollback`` share: load the settings, run the release-stage function
+once, render its result like a sync's, and map the outcome to the documented exit code.
+
+Stopped before anything was written (configuration, git, a rejected key, the API out of
+reach): exit 2 with one line. A failed deployment: the rendered result, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from faas_gitops import logs
+from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
+from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
+
+if TYPE_CHECKING:
+    from faas_gitops.models import SyncResult
+    from faas_gitops.settings import Settings
+
+#: Failures that stop a promotion or a rollback before it wrote anything (exit code 2).
+STOPPED: tuple[type[FaasGitopsError], ...] = (ConfigError, SourceError, *RUN_STOPPERS)
+
+
+def load(namespace: argparse.Namespace) -> Settings:
+    """The settings of the command line and the environment; ``ConfigError`` if bad."""
+    from faas_gitops.cli import load_settings  # noqa: PLC0415 - the package imports this lazily
+
+    settings = load_settings(namespace, os.environ)
+    logs.configure(settings.log.level, settings.log.format)
+    return settings
+
+
+def run(settings: Settings, work: Callable[[], Awaitable[SyncResult]]) -> int:
+    """Run ``work`` once, print its result on stdout, return the exit code."""
+    try:
+        return asyncio.run(_run(settings, work))
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+
+
+async def _run(settings: Settings, work: Callable[[], Awaitable[SyncResult]]) -> int:
+    from faas_gitops.report import render  # noqa: PLC0415 - keeps --help fast
+
+    try:
+        result = await work()
+    except STOPPED as exc:
+        return fail(str(exc), EXIT_USAGE)
+    except FaasGitopsError as exc:
+        return fail(str(exc), EXIT_FAILED)
+    sys.stdout.write(render(result, settings.output, show_diff=False))
+    sys.stdout.flush()
+    if result.fatal_error is not None:
+        return fail(result.fatal_error, EXIT_USAGE)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+__all__ = ["STOPPED", "load", "run"]
