@@ -101,7 +101,9 @@ class ReleaseInputs:
     declared packages whose revision is known; ``failed`` those that cannot deploy (their one
     line). ``declared_ids``/``declared_names`` are every package id and manifest name a
     directory of the commit targets: never a prune candidate (a rename is not a removal).
-    ``owner`` is this repository's mark; ``scope`` is ``--path``.
+    ``failed_paths`` are the commit's directories whose package failed this run (a broken
+    ``package.yaml``): what they target is unknown, so a package marked with one of them is
+    never a prune candidate either. ``owner`` is this repository's mark; ``scope`` is ``--path``.
     """
 
     environments: tuple[ReleaseEnvironment, ...]
@@ -112,6 +114,7 @@ class ReleaseInputs:
     failed: tuple[tuple[str, str], ...] = ()
     declared_ids: frozenset[str] = frozenset()
     declared_names: frozenset[str] = frozenset()
+    failed_paths: frozenset[str] = frozenset()
     defined_names: frozenset[str] | None = None
     prune: bool = False
     dry_run: bool = False

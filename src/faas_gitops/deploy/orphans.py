@@ -1,7 +1,9 @@
 """Packages this repository manages that its commit no longer declares: listed, and pruned.
 
 A candidate carries this repository's ownership mark, lies under ``--path``, and no directory
-of the commit targets its id or its name (a renamed directory is not a removal). Where it
+of the commit targets its id or its name (a renamed directory is not a removal), nor is its
+marked directory one whose package failed this run (a typo in ``package.yaml`` hides what the
+directory targets: it is not a removal either). Where it
 still runs: on an active, unfrozen environment with ``--prune`` each deployment there is
 stopped by its own id (never the package-wide stop, which would reach keysets this run does
 not act on); everywhere else it is reported ``orphaned`` with where it runs, so no view
@@ -35,6 +37,8 @@ def candidates(
         if not marks.owned_by(inputs.owner) or not tags.within(marks.directory, inputs.scope):
             continue
         if package.id in inputs.declared_ids or package.name in inputs.declared_names:
+            continue
+        if any(tags.directory_matches(marks.directory, path) for path in inputs.failed_paths):
             continue
         found.append((marks.directory or package.name, package))
     return sorted(found, key=lambda item: item[0])
