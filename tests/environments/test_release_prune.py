@@ -319,3 +319,23 @@ def test_a_broken_package_yaml_is_not_a_removal(env: Env) -> None:
     assert all(p["deployments"] == [] for p in failed.values())
     assert env.running(STAGING) == before
     assert [w for w in env.writes() if w[0] == "DELETE"] == []
+
+
+def test_a_package_renamed_in_place_is_pruned_under_its_own_row(env: Env) -> None:
+    assert env.cli().code == 0
+    old_id = next(p["id"] for p in env.emulator.store.packages() if p["name"] == "presence-tracker")
+    manifest = (env.repo.root / "presence-tracker/package.yaml").read_text()
+    env.repo.write(
+        "presence-tracker/package.yaml",
+        manifest.replace("name: presence-tracker", "name: presence-radar"),
+    )  # no packageId: a new name is a new package, in the same directory
+    env.repo.commit("presence-tracker becomes presence-radar")
+
+    code, document = env.sync_json("--prune", "--create-packages")
+
+    assert code == 0
+    assert statuses(document)[("presence-tracker", "staging")] == "deployed"
+    old_rows = removed_rows(document, f"presence-tracker#{old_id}")
+    assert {e: r["status"] for e, r in old_rows.items()} == {"staging": "pruned"}
+    assert set(env.running(STAGING)) == {"chat-moderation", "presence-radar", "webhooks"}
+    assert _status_of(env, "presence-tracker") == {"staging": "deployed"}

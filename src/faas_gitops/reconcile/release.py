@@ -233,6 +233,7 @@ class ReleasePrep:
             failed_paths=frozenset(
                 {path for path, o in outcomes.items() if o.status is Status.FAILED} | set(failed)
             ),
+            declared_paths=frozenset(ref.path for ref in refs),
             defined_names=frozenset(self.config.environments),
             prune=settings.deploy.prune,
             dry_run=settings.dry_run,
