@@ -128,3 +128,17 @@ def test_a_removed_package_on_a_keyset_no_environment_names_is_orphaned_and_left
     )
     assert [d["state"] for d in deployments_of(env, "webhooks", PRODUCTION)] == ["RUNNING"]
     assert "webhooks" not in env.running(STAGING)
+
+
+def test_marks_read_back_in_another_order_are_not_written_again(env: Env) -> None:
+    assert env.cli().code == 0
+    store = env.emulator.store
+    for name in PACKAGES:  # as an API that sorts tags would answer them
+        package = package_named(env, name)
+        store.update_package(package["id"], tags=sorted([*package["tags"], "team:payments"]))
+    env.clear()
+
+    assert env.cli().code == 0
+
+    assert requests(env, "PUT", "/v2/faas/packages/") == []  # every mark is there already
+    assert tags_of(env, "webhooks") == ["fgo-dir:webhooks", "fgo-owner:repo", "team:payments"]
