@@ -67,7 +67,8 @@ def test_a_removed_package_stays_in_every_view_until_a_prune_of_each_environment
         "production": "orphaned",
     }
     assert rows["production"]["note"] == ORPHANED_ON_PRODUCTION
-    assert rows["staging"]["running"] == rows["production"]["running"] != None  # noqa: E711
+    assert rows["staging"]["running"] == "v1.3.0"  # what still runs, by revision name
+    assert rows["production"]["running"] == "v1.3.0"
     text = subcommand(env, "status").stdout
     line = next(line for line in text.splitlines() if line.startswith("webhooks "))
     assert line.count("(orphaned)") == 2
