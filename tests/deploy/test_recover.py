@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from release_support import release
+from stage_support import release
 
 from e2e import API_KEY
 from faas_gitops.api import ApiClient

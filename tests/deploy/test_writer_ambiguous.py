@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
-from release_support import release
+from stage_support import release
 
 from e2e import API_KEY
 from faas_gitops.api import ApiClient

@@ -101,6 +101,10 @@ class ReleaseInputs:
     declared packages whose revision is known; ``failed`` those that cannot deploy (their one
     line). ``declared_ids``/``declared_names`` are every package id and manifest name a
     directory of the commit targets: never a prune candidate (a rename is not a removal).
+    ``failed_paths`` are the commit's directories whose package failed this run (a broken
+    ``package.yaml``): what they target is unknown, so a package marked with one of them is
+    never a prune candidate either. ``declared_paths`` are all the commit's package directories
+    (a removed package whose directory now holds another one is shown under another path).
     ``owner`` is this repository's mark; ``scope`` is ``--path``.
     """
 
@@ -112,6 +116,8 @@ class ReleaseInputs:
     failed: tuple[tuple[str, str], ...] = ()
     declared_ids: frozenset[str] = frozenset()
     declared_names: frozenset[str] = frozenset()
+    failed_paths: frozenset[str] = frozenset()
+    declared_paths: frozenset[str] = frozenset()
     defined_names: frozenset[str] | None = None
     prune: bool = False
     dry_run: bool = False

@@ -1,9 +1,14 @@
 """Packages this repository manages that its commit no longer declares: listed, and pruned.
 
 A candidate carries this repository's ownership mark, lies under ``--path``, and no directory
-of the commit targets its id or its name (a renamed directory is not a removal). Where it
-still runs: on an active, unfrozen environment with ``--prune`` each deployment there is
-stopped by its own id (never the package-wide stop, which would reach keysets this run does
+of the commit targets its id or its name (a renamed directory is not a removal), nor is its
+marked directory one whose package failed this run (a typo in ``package.yaml`` hides what the
+directory targets: it is not a removal either). Its rows carry its marked directory as their
+path, or ``<directory>#<package id>`` when that directory now holds another package (its name
+changed in place), so the rows of the two never mix in the sync's output or the ledger.
+
+Where it still runs: on an active, unfrozen environment with ``--prune`` each deployment there
+is stopped by its own id (never the package-wide stop, which would reach keysets this run does
 not act on); everywhere else it is reported ``orphaned`` with where it runs, so no view
 forgets it while it runs anywhere.
 """
@@ -27,7 +32,7 @@ def candidates(
     inventory: Sequence[TaggedPackage], inputs: ReleaseInputs
 ) -> list[tuple[str, TaggedPackage]]:
     """``(path, package)`` for each package marked as ours, in scope, that git no longer
-    declares; ``path`` is its directory mark (else its name)."""
+    declares; ``path`` is its directory mark (else its name), made unique (see the module)."""
     found = []
     for package in inventory:
         marks = tags.parse(package.tags)
@@ -35,7 +40,12 @@ def candidates(
             continue
         if package.id in inputs.declared_ids or package.name in inputs.declared_names:
             continue
-        found.append((marks.directory or package.name, package))
+        if any(tags.directory_matches(marks.directory, path) for path in inputs.failed_paths):
+            continue
+        path = marks.directory or package.name
+        if any(tags.directory_matches(path, declared) for declared in inputs.declared_paths):
+            path = f"{path}#{package.id}"
+        found.append((path, package))
     return sorted(found, key=lambda item: item[0])
 
 

@@ -289,7 +289,8 @@ async def _mark(  # noqa: PLR0917 - one call site
 ) -> None:
     """Mark each package that runs from this repository (deployed or in sync somewhere) as
     this repository's, with its directory; lift holds that git's new content ended once that
-    content runs. Only changed tags are written."""
+    content runs. Only changed tags are written: the same tags in another order are no change,
+    or an API that sorts them would be written every run."""
 
     async def mark_one(target: DeployTarget, plans: Sequence[Any]) -> None:
         package = inventory.get(target.package_id or "")
@@ -309,8 +310,8 @@ async def _mark(  # noqa: PLR0917 - one call site
         wanted = tags.with_marks(
             package.tags, owner=inputs.owner, directory=target.path, holds=lifted
         )
-        if wanted == list(package.tags):
-            return
+        if sorted(wanted) == sorted(package.tags):
+            return  # the same tags: their order is not ours to keep (the API may reorder them)
         try:
             await deploy_api.update_package_tags(api, package.id, wanted)
         except ApiAuthError:

@@ -230,6 +230,10 @@ class ReleasePrep:
                 {o.name for o in outcomes.values() if o.name}
                 | {d.name for d in declared if d is not None and d.name}
             ),
+            failed_paths=frozenset(
+                {path for path, o in outcomes.items() if o.status is Status.FAILED} | set(failed)
+            ),
+            declared_paths=frozenset(ref.path for ref in refs),
             defined_names=frozenset(self.config.environments),
             prune=settings.deploy.prune,
             dry_run=settings.dry_run,
