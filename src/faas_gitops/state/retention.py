@@ -32,19 +32,26 @@ from faas_gitops.state.db import BUSY_TIMEOUT_S, transaction
 
 _OLD_SYNCS = "SELECT id FROM syncs WHERE started_at < :cutoff"
 
-# Per path and environment, the results that say what runs there: the newest that left a
-# revision running, and the newest that deployed one (an in-sync result's revision was put
-# there by an earlier sync, whose rows hold the deploy's correlation IDs). Real syncs only.
+# Per path and environment, the results that say what runs there: the newest that knew what
+# ran (a frozen, held or failed result names it as its previous revision: the views fall back
+# to it when a newer result could not read it), the newest that left a revision running, and
+# the newest that deployed one (an in-sync result's revision was put there by an earlier sync,
+# whose rows hold the deploy's correlation IDs); the last two of real syncs only. (The first
+# is the one ``HistoryQueries._running_deployments`` falls back to, whatever the sync.)
 _KEEP_RUNNING = """
     WITH results AS (
-        SELECT d.id, d.path, d.environment, d.status
+        SELECT d.id, d.path, d.environment, d.status, s.dry_run
         FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id
-        WHERE d.step = 'result' AND d.status IN ('deployed', 'in-sync') AND s.dry_run = 0
+        WHERE d.step = 'result'
+          AND (d.status IN ('deployed', 'in-sync') OR d.previous_revision_name IS NOT NULL)
     )
     INSERT OR IGNORE INTO running (id)
     SELECT id FROM (
         SELECT max(id) AS id FROM results GROUP BY path, environment
-        UNION SELECT max(id) FROM results WHERE status = 'deployed' GROUP BY path, environment
+        UNION SELECT max(id) FROM results WHERE dry_run = 0 AND status IN ('deployed', 'in-sync')
+            GROUP BY path, environment
+        UNION SELECT max(id) FROM results WHERE dry_run = 0 AND status = 'deployed'
+            GROUP BY path, environment
     ) WHERE id IS NOT NULL
 """
 
