@@ -283,6 +283,16 @@ def test_a_starting_deployment_on_another_keyset_survives_a_prune_by_deployment_
     assert PACKAGE_WIDE_STOP not in env.writes()
     assert requests(env, "DELETE", "/v2/faas/function-deployments") == []
 
+    # Now its only deployment is one still starting (the API does not count it as running):
+    # the next run still sees it, and still leaves it alone.
+    code, again = env.sync_json("--prune")
+
+    assert code == 0
+    assert {e: r["status"] for e, r in removed_rows(again, "webhooks").items()} == {
+        "production": "orphaned"
+    }
+    assert states_of(env, "webhooks", PRODUCTION) == ["STARTING"]
+
 
 def test_a_frozen_environment_is_never_pruned(env: Env) -> None:
     assert env.cli().code == 0

@@ -28,6 +28,10 @@ class KnownDeployments(Protocol):
     def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None: ...
 
 
+#: In ``observe_package``'s ``also``: list the deployments of every revision that has any.
+EVERY_DEPLOYED = "*"
+
+
 @dataclass(frozen=True, slots=True)
 class PackageView:
     """A package's revisions and every deployment known of its running revisions."""
@@ -67,7 +71,9 @@ async def observe_package(
 
     ``also``: revisions (the one the commit wants) whose deployments are listed whenever they
     have any, running or not: one STARTING is not counted as running by the API, and a run
-    must see it in flight rather than start a second one.
+    must see it in flight rather than start a second one. ``EVERY_DEPLOYED`` in ``also``:
+    every revision that has deployments (a removed package: its only deployment may be one
+    that is still starting, and a prune must not miss it).
     """
     revisions = await deploy_api.list_revisions(api, package_id)
     ids = {rev.id for rev in revisions}
@@ -76,7 +82,7 @@ async def observe_package(
     to_list = []
     for rev in revisions:
         if rev.running == 0:
-            if rev.id in also and rev.total != 0:
+            if (rev.id in also or EVERY_DEPLOYED in also) and rev.total != 0:
                 to_list.append(rev.id)
             continue
         seen = sum(1 for d in remembered if d.revision_id == rev.id and d.running)

@@ -21,7 +21,7 @@ from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester, TaggedPackage
 from faas_gitops.deploy.environment import ReleaseEnvironment, ReleaseInputs
-from faas_gitops.deploy.observe import observe_package
+from faas_gitops.deploy.observe import EVERY_DEPLOYED, observe_package
 from faas_gitops.deploy.prune import stop_deployment
 from faas_gitops.deploy.writer import Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
@@ -66,7 +66,7 @@ async def release_orphan(
     """One outcome per keyset where the removed package still runs (none: it runs nowhere)."""
     keysets = [env.keyset_id for env in inputs.configured]
     try:
-        view = await observe_package(api, package.id, keysets)
+        view = await observe_package(api, package.id, keysets, also=(EVERY_DEPLOYED,))
     except ApiAuthError:
         raise
     except ApiError as exc:
