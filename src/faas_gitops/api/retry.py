@@ -1,6 +1,7 @@
-"""When to try again: capped backoff with jitter, the server's ``Retry-After``, a global rate.
+"""When to try again: the retry budget, the server's ``Retry-After``, a global rate.
 
-Both are settings-shaped values so tests and chaos runs tune them without touching the client.
+The delays themselves are the project's one ``Backoff``; these are settings-shaped values so
+tests and chaos runs tune them without touching the client.
 """
 
 from __future__ import annotations
@@ -13,24 +14,29 @@ from dataclasses import dataclass
 
 import httpx
 
+from faas_gitops.backoff import Backoff
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter; a setting, so tests and chaos runs tune it."""
+    """How many tries, and the delays between them: doubling from ``base_delay`` up to
+    ``max_delay``, each drawn from the upper half (``Backoff`` with ``jitter=0.5``); a setting,
+    so tests and chaos runs tune it."""
 
     max_attempts: int = 6
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_retry_after: float = 60.0
 
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return rng.uniform(ceiling / 2, ceiling)
+    @property
+    def backoff(self) -> Backoff:
+        """The delay schedule between tries."""
+        return Backoff(first=self.base_delay, factor=2.0, cap=self.max_delay, jitter=0.5)
 
     def wait_for(self, attempt: int, rng: random.Random, response: httpx.Response | None) -> float:
-        """The backoff delay, stretched to the server's ``Retry-After`` (within a cap)."""
-        delay = self.delay(attempt, rng)
+        """Seconds to wait after failed attempt ``attempt`` (from 1): the backoff delay,
+        stretched to the server's ``Retry-After`` (within a cap)."""
+        delay = self.backoff.delay(attempt, rng)
         retry_after = retry_after_of(response) if response is not None else None
         if retry_after is not None:
             delay = min(self.max_retry_after, max(delay, retry_after))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from faas_gitops.backoff import Backoff
 from faas_gitops.errors import ConfigError
 from faas_gitops.settings import Settings
 from faas_gitops.source.mirror import GIT_TIMEOUT_S
@@ -52,8 +53,11 @@ def deploy_stage_bound(settings: Settings, packages: int, environments: int) -> 
 
 
 def retry_delay(failures: int, cap: float) -> float:
-    """Backoff before retrying after ``failures`` consecutive failed syncs: 1, 2, 4 ... cap."""
-    return min(cap, RETRY_BASE_S * 2.0 ** max(0, failures - 1))
+    """Backoff before retrying after ``failures`` consecutive failed syncs: 1, 2, 4 ... cap.
+
+    Not jittered: one daemon retries one repository, there is no herd to spread.
+    """
+    return Backoff(first=RETRY_BASE_S, factor=2.0, cap=cap).delay(failures)
 
 
 def read_webhook_secret(settings: Settings) -> bytes | None:

@@ -14,11 +14,15 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
+from faas_gitops.backoff import Backoff, Pacer
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.errors import ApiNotFound
 from faas_gitops.reconcile.plan import stamp_of
+
+POLL = Backoff(first=0.1, factor=1.6, cap=1.0)
+"""The deployment stage's pacing between polls and tries: 0.1 s, growing by 1.6 to 1 s."""
 
 
 class KnownDeployments(Protocol):
@@ -108,19 +112,16 @@ async def observe_settled(
     deadline: float,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
-    first_pause: float = 0.1,
-    max_pause: float = 1.0,
+    schedule: Backoff = POLL,
 ) -> PackageView:
     """``observe_package``, read again until nothing of the package is starting or stopping on
     ``keysets`` (or ``deadline`` passes: then the view with the transition is returned and the
     plan says ``wait``). A run never plans over a deployment in flight."""
-    pause = first_pause
+    pacer = Pacer(schedule, deadline=deadline, clock=clock, sleep=sleep)
     while True:
         view = await observe_package(api, package_id, keysets, known, also)
-        if not view.in_transition_on(keysets) or clock() >= deadline:
+        if not view.in_transition_on(keysets) or not await pacer.pause():
             return view
-        await sleep(min(pause, max(0.0, deadline - clock())))
-        pause = min(max_pause, pause * 1.6)
 
 
 async def _verified(

@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
+from faas_gitops.backoff import Pacer
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import DeploymentBusy, Requester
 from faas_gitops.deploy.landed import stop_landed
-from faas_gitops.deploy.writer import UNKNOWN, Journal, Pacer, Timing, ambiguous
+from faas_gitops.deploy.writer import UNKNOWN, Journal, Timing, ambiguous
 from faas_gitops.errors import ApiError
 
 
@@ -57,7 +58,7 @@ async def _stop(
     its answer.
     """
     path, environment, deployment_id = where
-    pacer = Pacer(timing)
+    pacer = timing.pacer()
     tries = 0
     while True:
         tries += 1

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from faas_gitops.backoff import Backoff, Pacer
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import (
     Deployment,
@@ -35,6 +36,7 @@ from faas_gitops.deploy.api import (
     Requester,
 )
 from faas_gitops.deploy.landed import deployment_on, rolling_update_landed, start_landed
+from faas_gitops.deploy.observe import POLL
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.errors import RUN_STOPPERS, ApiError, ApiRetryable
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -73,35 +75,18 @@ def ambiguous(error: ApiError) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """Deadline and poll pacing: polls start at ``first_poll`` and grow to ``max_poll``."""
+    """Deadline and poll pacing (``poll``: 0.1 s growing by 1.6 to 1 s), clock and sleep."""
 
     deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT
-    first_poll: float = 0.1
-    max_poll: float = 1.0
+    poll: Backoff = POLL
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.monotonic
 
-
-class Pacer:
-    """One deployment's deadline, and the growing pauses between its tries and polls.
-
-    Pauses start at ``timing.first_poll`` and grow by 1.6 to ``timing.max_poll``; the last one
-    is cut to the deadline. Shared by the writer's waits and prune's stops.
-    """
-
-    def __init__(self, timing: Timing) -> None:
-        self.timing = timing
-        self.deadline = timing.clock() + timing.deploy_timeout
-        self._pause = timing.first_poll
-
-    async def pause(self) -> bool:
-        """Sleep before the next try; ``False`` (no sleep) once the deadline has passed."""
-        remaining = self.deadline - self.timing.clock()
-        if remaining <= 0:
-            return False
-        await self.timing.sleep(min(self._pause, remaining))
-        self._pause = min(self.timing.max_poll, self._pause * 1.6)
-        return True
+    def pacer(self) -> Pacer:
+        """One deployment's deadline (``deploy_timeout`` from now) and the growing pauses
+        between its tries and polls, the last one cut to the deadline. Shared by the writer's
+        waits and prune's stops."""
+        return Pacer.within(self.poll, self.deploy_timeout, clock=self.clock, sleep=self.sleep)
 
 
 class Headroom:
@@ -164,7 +149,7 @@ class _Run:
         self.plan = plan
         self.timing = timing
         self.journal = journal
-        self.pacer = Pacer(timing)
+        self.pacer = timing.pacer()
         self.last_write: str | None = None
 
     def note(

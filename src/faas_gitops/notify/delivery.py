@@ -16,6 +16,7 @@ from typing import Literal
 import httpx
 import structlog
 
+from faas_gitops.backoff import Backoff
 from faas_gitops.notify.outgoing import Outgoing
 
 log = structlog.get_logger(__name__)
@@ -34,10 +35,10 @@ class DeliveryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
 
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait after attempt ``attempt`` (from 1) failed, jittered in the upper half."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return rng.uniform(ceiling / 2, ceiling)
+    @property
+    def backoff(self) -> Backoff:
+        """Between attempts: doubling from ``base_delay`` to ``max_delay``, in the upper half."""
+        return Backoff(first=self.base_delay, factor=2.0, cap=self.max_delay, jitter=0.5)
 
 
 async def deliver(
@@ -65,7 +66,7 @@ async def deliver(
             return final
         if superseded.is_set():
             return "superseded"
-        wait = policy.delay(attempt, rng) if retry_after is None else retry_after
+        wait = policy.backoff.delay(attempt, rng) if retry_after is None else retry_after
         if loop.time() + wait >= deadline:
             log.warning(
                 "notification not sent before its deadline",
