@@ -118,10 +118,12 @@ class RemotePackage:
 
 @dataclass(frozen=True, slots=True)
 class RemoteRevision:
-    """A package revision as listed or fetched.
+    """A package revision as listed or fetched: what both stages read of it.
 
     ``functions`` is ``None`` when the answer did not embed function code (list items may not:
-    the docs are silent), meaning "unknown", never "empty".
+    the docs are silent), meaning "unknown", never "empty". ``running`` and ``total`` are the
+    API's counters of its deployments (``packageDeploymentsRunning``, ``...Total``), ``None``
+    when the answer did not carry them ("unknown": list its deployments to know).
     """
 
     id: str
@@ -130,6 +132,8 @@ class RemoteRevision:
     created: datetime
     description: str | None = None
     functions: tuple[FunctionSpec, ...] | None = None
+    running: int | None = None
+    total: int | None = None
 
 
 class ChangeKind(StrEnum):

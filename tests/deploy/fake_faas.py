@@ -131,9 +131,12 @@ class FakeFaas:
         running = sum(
             d.revision_id == revision_id and d.state == "RUNNING" for d in self.deployments.values()
         )
+        package_id, name = self.revisions[revision_id]
         return {
             "id": revision_id,
-            "name": self.revisions[revision_id][1],
+            "packageId": package_id,
+            "name": name,
+            "createdDttm": "2024-01-01T00:00:00Z",
             "packageDeploymentsRunning": running,
         }
 

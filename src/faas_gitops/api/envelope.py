@@ -117,6 +117,8 @@ class RevisionItem(_Lenient):
     createdDttm: datetime  # noqa: N815
     # Raw: list items may carry placeholders (``[{}]`` in the docs) or omit code.
     functions: list[dict[str, Any]] | None = None
+    packageDeploymentsRunning: int | None = None  # noqa: N815
+    packageDeploymentsTotal: int | None = None  # noqa: N815
 
     def to_remote(self) -> RemoteRevision:
         return RemoteRevision(
@@ -126,6 +128,8 @@ class RevisionItem(_Lenient):
             created=self.createdDttm,
             description=self.description,
             functions=embedded_functions(self.functions),
+            running=self.packageDeploymentsRunning,
+            total=self.packageDeploymentsTotal,
         )
 
 

@@ -1,8 +1,11 @@
 """The deployment calls of the FaaS v2 API (REFERENCE.md §5.12, §5.17-5.25): the only ones.
 
-They take any object with ``ApiClient.request`` and ``ApiClient.listing`` (``Requester``), so the
-deployment stage does not depend on which client class carries them, and lists get the client's
-paging rules (a list that repeats or keeps growing fails loudly). Ids are percent-encoded into
+They take any object with ``ApiClient.request``, ``.listing`` and ``.list_revisions``
+(``Requester``), so the deployment stage does not depend on which client class carries them, and
+lists get the client's paging rules (a list that repeats or keeps growing fails loudly). The
+revision list is the client's own ``list_revisions``, read with ``sort=None`` (every page, the
+order not trusted): one reader and one parser of 5.6 for both stages, whose items carry the
+running counters the deployment stage needs. Ids are percent-encoded into
 paths by ``faas_path``, dots included (an id is input, never a path fragment; an empty one is
 refused where the answer carrying it is parsed). The deployment error codes are mapped to three
 exceptions the writer acts on, each a subclass of the error ``api.failures`` sorted it into:
@@ -24,6 +27,7 @@ from faas_gitops.errors import (
     ApiError,
     ApiTransitional,
 )
+from faas_gitops.models import RemoteRevision
 from faas_gitops.wire import faas_path, parse
 
 EXISTS_CODE = "FAAS-1015"
@@ -50,8 +54,12 @@ class Pages(Protocol):
 
 
 class Requester(Protocol):
-    """Anything with ``ApiClient.request`` and ``.listing``: retries, rate limit, paging and
-    error mapping are its job."""
+    """Anything with ``ApiClient.request``, ``.listing`` and ``.list_revisions``: retries,
+    rate limit, paging and error mapping are its job.
+
+    ``list_revisions`` (5.6) with ``sort=None`` reads every page, trusting no order: the
+    deployment stage's read, each revision with its ``running`` and ``total`` counters.
+    """
 
     async def request(
         self,
@@ -64,6 +72,10 @@ class Requester(Protocol):
     ) -> Answer: ...
 
     async def listing(self, path: str, *, endpoint: str, noun: str = "list") -> Pages: ...
+
+    async def list_revisions(
+        self, package_id: str, *, sort: str | None = ...
+    ) -> tuple[list[RemoteRevision], str | None]: ...
 
 
 class DeploymentExists(ApiConflict):
@@ -115,21 +127,6 @@ class TaggedPackage:
 
 
 @dataclass(frozen=True, slots=True)
-class RevisionInfo:
-    """A revision as the deployment stage needs it: name, and how many deployments run it.
-
-    ``running`` is ``None`` when the list item did not carry ``packageDeploymentsRunning``
-    ("unknown": its deployments must be listed to know).
-    """
-
-    id: str
-    name: str
-    running: int | None
-    description: str | None = None
-    total: int | None = None  # ``packageDeploymentsTotal``: deployments in any state
-
-
-@dataclass(frozen=True, slots=True)
 class RunningLimit:
     """The account's running-deployments limit (5.25): values arrive as strings or numbers."""
 
@@ -161,14 +158,6 @@ class _DeploymentItem(_Lenient):
         return Deployment(
             self.id, self.packageRevisionId, self.keysetId, self.state, self.updatedDttm or ""
         )
-
-
-class _RevisionItem(_Lenient):
-    id: str = Field(min_length=1)
-    name: str
-    packageDeploymentsRunning: int | None = None  # noqa: N815
-    packageDeploymentsTotal: int | None = None  # noqa: N815
-    description: str | None = None
 
 
 class _PackageItem(_Lenient):
@@ -235,20 +224,6 @@ async def _list(
 
 
 # --------------------------------------------------------------------------- reads
-async def list_revisions(api: Requester, package_id: str) -> list[RevisionInfo]:
-    """5.6 with the ``packageDeploymentsRunning`` counter of each revision."""
-    endpoint = "/v2/faas/packages/{id}/package-revisions"
-    path = faas_path("packages", package_id, "package-revisions")
-    items = await _list(api, path, endpoint, "revision list")
-    parsed = [parse(_RevisionItem, item, f"GET {endpoint}", cid) for item, cid in items]
-    return [
-        RevisionInfo(
-            i.id, i.name, i.packageDeploymentsRunning, i.description, i.packageDeploymentsTotal
-        )
-        for i in parsed
-    ]
-
-
 async def list_packages(api: Requester) -> list[TaggedPackage]:
     """5.1 with each package's ``tags``: the inventory of what carries our marks."""
     endpoint = "/v2/faas/packages"
@@ -342,14 +317,12 @@ __all__ = [
     "DeploymentStartFailed",
     "Pages",
     "Requester",
-    "RevisionInfo",
     "RunningLimit",
     "TaggedPackage",
     "create_deployment",
     "get_deployment",
     "list_packages",
     "list_revision_deployments",
-    "list_revisions",
     "rolling_update",
     "running_limit",
     "start_deployment",

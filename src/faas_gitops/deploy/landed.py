@@ -54,7 +54,8 @@ async def package_stop_landed(api: Requester, package_id: str) -> tuple[bool, st
     nowhere; a revision without the counter has its deployments listed. Lists carry no single
     correlation id, so none is returned.
     """
-    for revision in await deploy_api.list_revisions(api, package_id):
+    revisions, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
+    for revision in revisions:
         if revision.running == 0:
             continue
         if revision.running is not None:

@@ -79,7 +79,7 @@ async def observe_package(
     every revision that has deployments (a removed package: its only deployment may be one
     that is still starting, and a prune must not miss it).
     """
-    revisions = await deploy_api.list_revisions(api, package_id)
+    revisions, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
     ids = {rev.id for rev in revisions}
     remembered = await _verified(api, package_id, keysets, known, ids)
     found: dict[str, Deployment] = {d.id: d for d in remembered}

@@ -26,7 +26,7 @@ from faas_gitops.deploy.environment import ReleaseEnvironment
 from faas_gitops.deploy.plan import DeployAction, RevisionRef, plan_deployment
 from faas_gitops.deploy.writer import Journal, Timing, apply_plan
 from faas_gitops.errors import ApiError, ConfigError
-from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
 from faas_gitops.reconcile.plan import stamp_of
 
 #: Reads a revision's content digest when its description has no stamp (a hand-made one).
@@ -64,7 +64,7 @@ async def rollback(
     ``failed`` status (the hold is only set once the earlier revision runs).
     """
     timing = timing or Timing()
-    revisions = await deploy_api.list_revisions(api, target.package_id)
+    revisions, _ = await api.list_revisions(target.package_id, sort=None)  # every page
     deployments = await _keyset_deployments(api, revisions, environment.keyset_id)
     current = next((d for d in deployments if d.running or d.in_transition), None)
     refs = [RevisionRef(r.id, r.name, stamp_of(r.description)) for r in revisions]
@@ -146,7 +146,7 @@ async def release_hold(
 
 
 async def _keyset_deployments(
-    api: Requester, revisions: list[deploy_api.RevisionInfo], keyset_id: int
+    api: Requester, revisions: list[RemoteRevision], keyset_id: int
 ) -> list[Deployment]:
     """Every deployment of the package on the keyset, stopped ones included (the candidates)."""
     found: list[Deployment] = []
