@@ -139,7 +139,7 @@ class FakeClock:
 
 def test_a_pacer_sleeps_the_schedule_and_cuts_the_last_pause_to_the_deadline() -> None:
     clock = FakeClock()
-    pacer = Pacer.within(Backoff(1.0, cap=4), 10.0, clock=clock, sleep=clock.sleep)
+    pacer = Pacer(Backoff(1.0, cap=4), deadline=10.0, clock=clock, sleep=clock.sleep)
 
     async def pause_until_told_no() -> list[bool]:
         return [await pacer.pause() for _ in range(6)]

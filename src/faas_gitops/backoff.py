@@ -104,19 +104,6 @@ class Pacer:
         self._sleep = sleep
         self._delays = schedule.delays(rng)
 
-    @classmethod
-    def within(
-        cls,
-        schedule: Backoff,
-        seconds: float,
-        *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-        rng: random.Random | None = None,
-    ) -> Pacer:
-        """A pacer whose deadline is ``seconds`` from now on ``clock``."""
-        return cls(schedule, deadline=clock() + seconds, clock=clock, sleep=sleep, rng=rng)
-
     async def pause(self) -> bool:
         """Sleep before the next try; ``False`` (no sleep) once the deadline has passed."""
         remaining = self.deadline - self._clock()

@@ -86,7 +86,8 @@ class Timing:
         """One deployment's deadline (``deploy_timeout`` from now) and the growing pauses
         between its tries and polls, the last one cut to the deadline. Shared by the writer's
         waits and prune's stops."""
-        return Pacer.within(self.poll, self.deploy_timeout, clock=self.clock, sleep=self.sleep)
+        deadline = self.clock() + self.deploy_timeout
+        return Pacer(self.poll, deadline=deadline, clock=self.clock, sleep=self.sleep)
 
 
 class Headroom:
