@@ -12,7 +12,6 @@ from faas_gitops.models import FunctionSpec, Outcome, PackageRef, Status
 from faas_gitops.state.cache import (
     CACHE,
     CACHE_FILENAME,
-    CachePruned,
     StateCache,
     _encode,
     prune_cache,
@@ -94,7 +93,7 @@ def age(state: Path, days: float, *, table: str | None = None) -> None:
         conn.close()
 
 
-def prune(state: Path, days: float) -> CachePruned:
+def prune(state: Path, days: float) -> dict[str, int]:
     db = open_store(state, CACHE)
     try:
         return prune_cache(db.conn, datetime.now(UTC) - timedelta(days=days))
@@ -112,7 +111,7 @@ def test_rows_no_sync_used_within_the_horizon_are_forgotten(tmp_path: Path) -> N
 
     pruned = prune(tmp_path, 90)
 
-    assert (pruned.revisions, pruned.packages, pruned.deployments) == (1, 1, 1)
+    assert pruned == {"revisions": 1, "packages": 1, "deployments": 1}
     reopened = StateCache(tmp_path, "http://api")
     assert reopened.get("r-gone") is None  # asked of the API again: slower, never wrong
     assert reopened.synced("gone") is None
@@ -134,7 +133,7 @@ def test_rows_a_sync_used_are_kept_however_old_they_were(tmp_path: Path) -> None
     assert used.deployment_id("p1", 7) == "dep-1"
     used.close()
 
-    assert prune(tmp_path, 90).rows == 0
+    assert sum(prune(tmp_path, 90).values()) == 0
 
 
 def test_the_revision_of_a_remembered_package_stays_while_the_package_does(
@@ -147,7 +146,7 @@ def test_the_revision_of_a_remembered_package_stays_while_the_package_does(
     cache.close()
     age(tmp_path, 100, table="revisions")
 
-    assert prune(tmp_path, 90).rows == 0
+    assert sum(prune(tmp_path, 90).values()) == 0
     assert StateCache(tmp_path, "http://api").get("r1") == (SPEC,)
 
 
@@ -159,6 +158,6 @@ def test_a_cache_of_the_first_schema_keeps_its_rows_counted_as_seen_now(tmp_path
     conn.execute("INSERT INTO revisions VALUES ('http://api', 'r1', ?)", (_encode([SPEC]),))
     conn.close()
 
-    assert prune(tmp_path, 1).rows == 0  # opening migrated it; its rows are not "old"
+    assert sum(prune(tmp_path, 1).values()) == 0  # opening migrated it; its rows are not "old"
     assert StateCache(tmp_path, "http://api").get("r1") == (SPEC,)
-    assert prune(tmp_path, -1).revisions == 1  # but stamped: a horizon past now forgets them
+    assert prune(tmp_path, -1)["revisions"] == 1  # but stamped: a horizon past now forgets them

@@ -91,6 +91,6 @@ class Session:
                 syncs=pruned.ledger.syncs,
                 outcomes=pruned.ledger.outcomes,
                 deployments=pruned.ledger.deployments,
-                cached=pruned.cache.rows,
+                cached=sum(pruned.cache.values()),
                 notifications=pruned.notifications,
             )

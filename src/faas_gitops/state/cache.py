@@ -93,19 +93,6 @@ TOUCH_AFTER_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
-class CachePruned:
-    """What one pruning of the cache removed."""
-
-    revisions: int
-    packages: int
-    deployments: int
-
-    @property
-    def rows(self) -> int:
-        return self.revisions + self.packages + self.deployments
-
-
-@dataclass(frozen=True, slots=True)
 class SyncedPackage:
     """A package directory as it was when it was last known to be in sync."""
 
@@ -370,19 +357,25 @@ def _open(directory: Path) -> Connection | None:
     return None
 
 
-def prune_cache(conn: sqlite3.Connection, before: datetime) -> CachePruned:
-    """Forget rows no sync used since ``before``: they only ever saved requests.
+def prune_cache(conn: sqlite3.Connection, before: datetime) -> dict[str, int]:
+    """Forget rows no sync used since ``before`` (they only ever saved requests); the rows
+    removed, by table.
 
     The revision a remembered package is in sync with stays while that package does (a warm
     sync never reads it, a full one will), so dropping rows costs a later run requests at most.
     """
-    cutoff = before.timestamp()
-    with transaction(conn):
-        packages = conn.execute("DELETE FROM packages WHERE seen_at < ?", (cutoff,)).rowcount
-        revisions = conn.execute(
-            "DELETE FROM revisions WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM packages AS p"
-            " WHERE p.api_url = revisions.api_url AND p.revision_id = revisions.revision_id)",
-            (cutoff,),
-        ).rowcount
-        deployments = conn.execute("DELETE FROM deployments WHERE seen_at < ?", (cutoff,)).rowcount
-    return CachePruned(revisions=revisions, packages=packages, deployments=deployments)
+    cutoff = (before.timestamp(),)
+    with transaction(conn):  # committed on the way out of the block
+        return {
+            table: conn.execute(sql, cutoff).rowcount
+            for table, sql in (
+                ("packages", "DELETE FROM packages WHERE seen_at < ?"),
+                (
+                    "revisions",
+                    "DELETE FROM revisions WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM"
+                    " packages AS p WHERE p.api_url = revisions.api_url"
+                    " AND p.revision_id = revisions.revision_id)",
+                ),
+                ("deployments", "DELETE FROM deployments WHERE seen_at < ?"),
+            )
+        }

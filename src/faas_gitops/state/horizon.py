@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from faas_gitops.state.cache import CACHE, CachePruned, prune_cache
+from faas_gitops.state.cache import CACHE, prune_cache
 from faas_gitops.state.db import Connection, Damaged, StoreSpec, open_store
 from faas_gitops.state.ledger import Ledger
 from faas_gitops.state.retention import Pruned
@@ -27,19 +27,19 @@ class StatePruned:
     """What one pruning of the state dir removed, per store."""
 
     ledger: Pruned
-    cache: CachePruned
+    cache: dict[str, int]  # rows by table: revisions, packages, deployments
     notifications: int
 
     @property
     def rows(self) -> int:
-        return self.ledger.rows + self.cache.rows + self.notifications
+        return self.ledger.rows + sum(self.cache.values()) + self.notifications
 
 
 def prune_state(ledger: Ledger, before: datetime) -> StatePruned:
     """Forget what is older than ``before`` in the ledger and in the stores beside it."""
     directory = ledger.path.parent
     kept_ledger = ledger.prune(before)
-    cache = CachePruned(0, 0, 0)
+    cache: dict[str, int] = {}
     with _opened(directory, CACHE) as db:
         if db is not None:
             cache = prune_cache(db.conn, before)
