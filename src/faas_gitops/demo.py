@@ -135,7 +135,7 @@ async def _run(sample: Path, tmp: Path, key: str) -> int:
         sys.stdout.write(render(promoted, "text", show_diff=False))
 
         _step("6. faas-gitops history: every sync with the API's correlation IDs")
-        with Ledger(settings.state_dir) as ledger:
+        with Ledger.open_readonly(settings.state_dir) as ledger:
             sys.stdout.write(render_history(ledger.history(limit=20), "text"))
         posts = sum(1 for r in emulator.requests if r.method == "POST")
         sys.stdout.write(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,39 @@ def test_a_sent_log_file_that_is_not_a_database_is_one_clear_error(tmp_path: Pat
         ConfigError, match=r"notification log .*notifications\.sqlite3 is not usable"
     ):
         SqliteSentLog(tmp_path)
+
+
+def test_a_sent_log_written_before_it_had_an_application_id_keeps_its_claims(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "notifications.sqlite3")
+    conn.execute("CREATE TABLE sent (key TEXT PRIMARY KEY, claimed_at REAL NOT NULL) WITHOUT ROWID")
+    conn.execute("INSERT INTO sent VALUES ('webhook:1|sync-failed|abc||', ?)", (time.time(),))
+    conn.commit()
+    conn.close()
+
+    with SqliteSentLog(tmp_path) as log:
+        assert not log.claim("webhook:1|sync-failed|abc||")
+        assert log.claim("webhook:1|sync-failed|def||")
+
+
+def test_someone_elses_database_as_sent_log_is_one_clear_error_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "notifications.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (name TEXT)")
+    conn.commit()
+    conn.close()
+
+    with pytest.raises(ConfigError, match="not a faas-gitops notification log"):
+        SqliteSentLog(tmp_path)
+
+    conn = sqlite3.connect(path)
+    try:
+        assert [row[0] for row in conn.execute("SELECT name FROM sqlite_master")] == ["customers"]
+    finally:
+        conn.close()
 
 
 def render_github(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from e2e import RunCli
 from faas_gitops.models import Outcome, Status, SyncResult
+from faas_gitops.notify import SqliteSentLog
 from faas_gitops.reconcile import session as session_module
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import ApiSettings, Settings
@@ -104,3 +106,29 @@ def test_a_long_lived_session_prunes_at_most_once_a_day(
     # Pruned at once (the newest old row stays: it is its package's newest), not an hour
     # later (a second old row accumulates), and again after a day.
     assert removed == [1, 2, 1]
+
+
+@pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
+def test_a_sync_once_prunes_old_notification_claims_with_the_same_horizon(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    seed_old_syncs(state, (400,))
+    with SqliteSentLog(state) as log:
+        log.claim("webhook:1|sync-failed|old||")
+        log.claim("webhook:1|sync-failed|new||")
+    conn = sqlite3.connect(state / "notifications.sqlite3")
+    conn.execute(
+        "UPDATE sent SET claimed_at = ? WHERE key LIKE '%old%'", (time.time() - 40 * 86400,)
+    )
+    conn.commit()
+    conn.close()
+
+    run = run_cli("--history-days", "30")
+
+    assert run.code == 0, run.stderr
+    (pruned,) = events(run.stderr, "ledger.pruned")
+    assert pruned["notifications"] == 1
+    with SqliteSentLog(state) as log:
+        assert log.claim("webhook:1|sync-failed|old||")  # forgotten
+        assert not log.claim("webhook:1|sync-failed|new||")

@@ -151,7 +151,7 @@ def main(args: list[str]) -> int:
         )
     since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
     try:
-        with Ledger(directory) as ledger:
+        with Ledger.open_readonly(directory) as ledger:
             entries = ledger.history(
                 package=options.package,
                 statuses=options.status,

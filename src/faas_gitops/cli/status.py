@@ -133,7 +133,7 @@ def main(args: list[str]) -> int:
             EXIT_USAGE,
         )
     try:
-        with Ledger(directory) as ledger:
+        with Ledger.open_readonly(directory) as ledger:
             packages = ledger.package_statuses()
         if api is not None:
             packages = asyncio.run(live_statuses(api, packages))

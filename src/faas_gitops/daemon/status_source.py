@@ -33,7 +33,7 @@ def ledger_status(
     packages: list[PackageStatus] = []
     syncs: list[SyncSummary] = []
     if (state_dir / LEDGER_FILENAME).exists():
-        with Ledger(state_dir) as ledger:
+        with Ledger.open_readonly(state_dir) as ledger:
             packages = ledger.package_statuses()
             syncs = ledger.recent_syncs(SYNCS_SHOWN)
     if names:

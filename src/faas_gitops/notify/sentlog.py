@@ -3,13 +3,12 @@
 A key is claimed *before* its delivery starts, so two replicas, two overlapping syncs or a
 restarted daemon never send the same event twice; the price is at-most-once: a process killed
 mid-delivery does not resend after a restart. The SQLite log lives in the state dir
-(``notifications.sqlite3``), next to the ledger, with the same WAL + busy-timeout set-up so
-several processes may share it.
+(``notifications.sqlite3``), next to the ledger, and is opened by the same opener
+(``state.sent``), so several processes may share it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -17,19 +16,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from faas_gitops.errors import ConfigError
+from faas_gitops.state.db import Damaged, open_store
+from faas_gitops.state.sent import SENT_FILENAME, SENT_LOG, claim
 
-SENTLOG_FILENAME = "notifications.sqlite3"
-BUSY_TIMEOUT_MS = 5000
-#: Claims older than this are forgotten when the log is opened: no sync re-reports a commit
-#: that old, and the file stays small on a daemon that runs for years.
-RETENTION_SECONDS = 90 * 24 * 3600
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sent (
-    key TEXT PRIMARY KEY,
-    claimed_at REAL NOT NULL
-) WITHOUT ROWID
-"""
+SENTLOG_FILENAME = SENT_FILENAME
 
 
 class SentLog(Protocol):
@@ -61,57 +51,27 @@ class MemorySentLog:
 
 
 class SqliteSentLog:
-    """``<state_dir>/notifications.sqlite3``: survives restarts, shared between processes."""
+    """``<state_dir>/notifications.sqlite3``: survives restarts, shared between processes.
+
+    Opened by the state dir's one opener (``state.sent.SENT_LOG``); ``--history-days`` prunes
+    it with the ledger after a sync (``state.horizon.prune_state``).
+    """
 
     def __init__(self, state_dir: str | Path) -> None:
-        self.path = Path(state_dir) / SENTLOG_FILENAME
+        self.path = Path(state_dir) / SENT_FILENAME
         self._lock = threading.Lock()
         try:
-            Path(state_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # autocommit: each claim is one statement
-                check_same_thread=False,  # safe: every use holds self._lock
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"notification log {self.path} cannot be opened: {exc}") from None
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._enable_wal()
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute(_SCHEMA)
-            self._conn.execute(
-                "DELETE FROM sent WHERE claimed_at < ?", (time.time() - RETENTION_SECONDS,)
-            )
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ConfigError(f"notification log {self.path} is not usable: {exc}") from None
-
-    def _enable_wal(self) -> None:
-        """WAL needs a moment of exclusive access and does not wait on its own: retry a while."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as exc:
-                busy = exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-                if not busy or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.005)
-            else:
-                return
+            self._db = open_store(Path(state_dir), SENT_LOG)
+        except Damaged as exc:
+            raise ConfigError(str(exc)) from None
 
     def claim(self, key: str) -> bool:
         with self._lock:
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO sent (key, claimed_at) VALUES (?, ?)", (key, time.time())
-            )
-            return cursor.rowcount == 1
+            return claim(self._db.conn, key, time.time())
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> Self:
         return self

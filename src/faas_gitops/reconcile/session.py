@@ -24,6 +24,7 @@ from faas_gitops.api import ApiClient, Observer, RetryPolicy
 from faas_gitops.errors import FaasGitopsError
 from faas_gitops.settings import Settings
 from faas_gitops.state.cache import StateCache
+from faas_gitops.state.horizon import prune_state
 from faas_gitops.state.ledger import Ledger
 
 log = structlog.get_logger(__name__)
@@ -79,7 +80,7 @@ class Session:
         self._pruned_at = now
         before = datetime.now(UTC) - timedelta(days=days)
         try:
-            pruned = await asyncio.to_thread(self.ledger.prune, before)
+            pruned = await asyncio.to_thread(prune_state, self.ledger, before)
         except (sqlite3.Error, FaasGitopsError) as exc:
             log.warning("ledger.prune_failed", error=logs.redact(str(exc)))
             return
@@ -87,7 +88,9 @@ class Session:
             log.info(
                 "ledger.pruned",
                 before=before.isoformat(),
-                syncs=pruned.syncs,
-                outcomes=pruned.outcomes,
-                deployments=pruned.deployments,
+                syncs=pruned.ledger.syncs,
+                outcomes=pruned.ledger.outcomes,
+                deployments=pruned.ledger.deployments,
+                cached=sum(pruned.cache.values()),
+                notifications=pruned.notifications,
             )

@@ -13,6 +13,10 @@ Entries are keyed by API URL too, so one state dir used against two APIs (the em
 real one) never mixes them. Writes are buffered and flushed in one transaction per batch. A file
 that is really damaged is moved aside (only if no other process has it open) and rebuilt; if it
 cannot be, this run works from memory: losing the cache costs requests, never correctness.
+
+Every row carries ``seen_at``, refreshed (at most hourly, with the next flush) whenever a sync
+uses it, so ``--history-days`` can forget what no sync used for longer than the horizon: the
+revisions of packages long gone, the directories removed from git (``prune_cache``).
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
@@ -38,6 +45,8 @@ from faas_gitops.state.db import (
 )
 
 log = structlog.get_logger(__name__)
+
+_K = TypeVar("_K")
 
 CACHE_FILENAME = "cache.sqlite3"
 
@@ -64,9 +73,23 @@ CACHE = StoreSpec(
             deployment_id TEXT NOT NULL, PRIMARY KEY (api_url, package_id, keyset_id)
         )
         """,
+        # 1 -> 2: when a sync last used each row (unix seconds), so retention can forget what
+        # none used for longer than --history-days. Rows already there count as seen now.
+        """
+        ALTER TABLE revisions ADD COLUMN seen_at REAL;
+        ALTER TABLE packages ADD COLUMN seen_at REAL;
+        ALTER TABLE deployments ADD COLUMN seen_at REAL;
+        UPDATE revisions SET seen_at = (julianday('now') - 2440587.5) * 86400.0;
+        UPDATE packages SET seen_at = (julianday('now') - 2440587.5) * 86400.0;
+        UPDATE deployments SET seen_at = (julianday('now') - 2440587.5) * 86400.0
+        """,
     ),
     "cache",
 )
+
+#: A row's ``seen_at`` older than this is refreshed when a sync uses the row; younger, it is
+#: left alone, so a sync that uses every row writes none of them.
+TOUCH_AFTER_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +136,12 @@ class StateCache:
         self._packages: dict[str, SyncedPackage] | None = None
         self._pending_packages: dict[str, SyncedPackage | None] = {}
         self._deployments: dict[tuple[str, int], str] = {}
+        # When the file says each row was last used, and the rows used since that are stale.
+        self._revision_seen: dict[str, float] = {}
+        self._package_seen: dict[str, float] = {}
+        self._touched_revisions: set[str] = set()
+        self._touched_packages: set[str] = set()
+        self._touched_deployments: set[tuple[str, int]] = set()
         self._db: Connection | None = None
         if state_dir is not None:
             self._db = _open(Path(state_dir))
@@ -123,20 +152,24 @@ class StateCache:
         with self._lock:
             found = self._revisions.get(revision_id)
             if found is not None or self._conn is None:
+                self._use(self._revision_seen, revision_id, self._touched_revisions)
                 return found
             row = self._conn.execute(
-                "SELECT functions FROM revisions WHERE api_url = ? AND revision_id = ?",
+                "SELECT functions, seen_at FROM revisions WHERE api_url = ? AND revision_id = ?",
                 (self._api_url, revision_id),
             ).fetchone()
             if row is None:
                 return None
             functions = _decode(row[0])
             self._revisions[revision_id] = functions
+            self._revision_seen[revision_id] = row[1] or 0.0
+            self._use(self._revision_seen, revision_id, self._touched_revisions)
             return functions
 
     def put(self, revision_id: str, functions: Sequence[FunctionSpec]) -> None:
         with self._lock:
             if revision_id in self._revisions:
+                self._use(self._revision_seen, revision_id, self._touched_revisions)
                 return
             frozen = tuple(functions)
             self._revisions[revision_id] = frozen
@@ -178,6 +211,7 @@ class StateCache:
                         outcome.name,
                     )
                 if known.get(outcome.path) == state:
+                    self._use(self._package_seen, outcome.path, self._touched_packages)
                     continue
                 if state is None:
                     known.pop(outcome.path, None)
@@ -190,48 +224,76 @@ class StateCache:
             self._packages = {}
             if self._conn is not None:
                 rows = self._conn.execute(
-                    "SELECT path, tree_id, package_id, revision_id, revision_name, name "
-                    "FROM packages WHERE api_url = ?",
+                    "SELECT path, tree_id, package_id, revision_id, revision_name, name, seen_at"
+                    " FROM packages WHERE api_url = ?",
                     (self._api_url,),
-                )
-                self._packages = {row[0]: SyncedPackage(*row[1:]) for row in rows}
+                ).fetchall()
+                self._packages = {row[0]: SyncedPackage(*row[1:6]) for row in rows}
+                self._package_seen = {row[0]: row[6] or 0.0 for row in rows}
         return self._packages
+
+    @staticmethod
+    def _use(seen: dict[_K, float], key: _K, touched: set[_K]) -> None:
+        """A row read from the file was used: refresh its ``seen_at`` if it is stale."""
+        stamp = seen.get(key)
+        if stamp is not None and time.time() - stamp > TOUCH_AFTER_S:
+            touched.add(key)
 
     # ---- persistence -----------------------------------------------------------------------
     def flush(self) -> None:
-        """Write what this sync learned, in one transaction."""
+        """Write what this sync learned (and which stale rows it used), in one transaction."""
         with self._lock:
-            if self._conn is None or not (self._pending_revisions or self._pending_packages):
+            if self._conn is None or not (
+                self._pending_revisions
+                or self._pending_packages
+                or self._touched_revisions
+                or self._touched_packages
+                or self._touched_deployments
+            ):
                 return
-            url = self._api_url
+            now = time.time()
             try:
                 with transaction(self._conn):
-                    self._conn.executemany(
-                        "INSERT OR IGNORE INTO revisions VALUES (?, ?, ?)",
-                        [(url, rid, _encode(fns)) for rid, fns in self._pending_revisions.items()],
-                    )
-                    for path, state in self._pending_packages.items():
-                        if state is None:
-                            self._conn.execute(
-                                "DELETE FROM packages WHERE api_url = ? AND path = ?", (url, path)
-                            )
-                        else:
-                            self._conn.execute(
-                                "INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (
-                                    url,
-                                    path,
-                                    state.tree_id,
-                                    state.package_id,
-                                    state.revision_id,
-                                    state.revision_name,
-                                    state.name,
-                                ),
-                            )
+                    self._write(self._conn, now)
             except sqlite3.Error as exc:
                 log.warning("cache.write_failed", error=str(exc))
+            else:
+                for rid in (*self._pending_revisions, *self._touched_revisions):
+                    self._revision_seen[rid] = now
+                for path in (*self._pending_packages, *self._touched_packages):
+                    self._package_seen[path] = now
             self._pending_revisions.clear()
             self._pending_packages.clear()
+            self._touched_revisions.clear()
+            self._touched_packages.clear()
+            self._touched_deployments.clear()
+
+    def _write(self, conn: sqlite3.Connection, now: float) -> None:
+        url = self._api_url
+        conn.executemany(
+            "INSERT OR IGNORE INTO revisions (api_url, revision_id, functions, seen_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(url, rid, _encode(fns), now) for rid, fns in self._pending_revisions.items()],
+        )
+        for path, state in self._pending_packages.items():
+            if state is None:
+                conn.execute("DELETE FROM packages WHERE api_url = ? AND path = ?", (url, path))
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO packages (api_url, path, tree_id, package_id,"
+                    " revision_id, revision_name, name, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (url, path, state.tree_id, state.package_id, state.revision_id,
+                     state.revision_name, state.name, now),
+                )  # fmt: skip
+        for table, key, touched in (
+            ("revisions", "revision_id = ?", [(rid,) for rid in self._touched_revisions]),
+            ("packages", "path = ?", [(path,) for path in self._touched_packages]),
+            ("deployments", "package_id = ? AND keyset_id = ?", list(self._touched_deployments)),
+        ):
+            conn.executemany(
+                f"UPDATE {table} SET seen_at = ? WHERE api_url = ? AND {key}",  # noqa: S608 - constant SQL
+                [(now, url, *row) for row in touched],
+            )
 
     # ---- deployments -------------------------------------------------------------------
     def deployment_id(self, package_id: str, keyset_id: int) -> str | None:
@@ -240,11 +302,15 @@ class StateCache:
             if self._conn is None:
                 return self._deployments.get((package_id, keyset_id))
             row = self._conn.execute(
-                "SELECT deployment_id FROM deployments"
+                "SELECT deployment_id, seen_at FROM deployments"
                 " WHERE api_url = ? AND package_id = ? AND keyset_id = ?",
                 (self._api_url, package_id, keyset_id),
             ).fetchone()
-            return None if row is None else str(row[0])
+            if row is None:
+                return None
+            key = (package_id, keyset_id)
+            self._use({key: row[1] or 0.0}, key, self._touched_deployments)
+            return str(row[0])
 
     def remember_deployment(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
         with self._lock:
@@ -254,8 +320,10 @@ class StateCache:
             try:
                 with transaction(self._conn):
                     self._conn.execute(
-                        "INSERT OR REPLACE INTO deployments VALUES (?, ?, ?, ?)",
-                        (self._api_url, package_id, keyset_id, deployment_id),
+                        "INSERT OR REPLACE INTO deployments"
+                        " (api_url, package_id, keyset_id, deployment_id, seen_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (self._api_url, package_id, keyset_id, deployment_id, time.time()),
                     )
             except sqlite3.Error as exc:
                 log.warning("cache.write_failed", error=str(exc))
@@ -287,3 +355,27 @@ def _open(directory: Path) -> Connection | None:
             if aside is None:
                 return None
     return None
+
+
+def prune_cache(conn: sqlite3.Connection, before: datetime) -> dict[str, int]:
+    """Forget rows no sync used since ``before`` (they only ever saved requests); the rows
+    removed, by table.
+
+    The revision a remembered package is in sync with stays while that package does (a warm
+    sync never reads it, a full one will), so dropping rows costs a later run requests at most.
+    """
+    cutoff = (before.timestamp(),)
+    with transaction(conn):  # committed on the way out of the block
+        return {
+            table: conn.execute(sql, cutoff).rowcount
+            for table, sql in (
+                ("packages", "DELETE FROM packages WHERE seen_at < ?"),
+                (
+                    "revisions",
+                    "DELETE FROM revisions WHERE seen_at < ? AND NOT EXISTS (SELECT 1 FROM"
+                    " packages AS p WHERE p.api_url = revisions.api_url"
+                    " AND p.revision_id = revisions.revision_id)",
+                ),
+                ("deployments", "DELETE FROM deployments WHERE seen_at < ?"),
+            )
+        }

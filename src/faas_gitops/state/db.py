@@ -14,18 +14,24 @@ three replicas on one volume.
   the record), a cache moves it aside and starts over, but only while it holds an exclusive
   ``flock`` on the store's lock file, which every open connection holds shared. So a file another
   process still uses is never moved or deleted.
+* A reader (``history``, ``status``, the status page) opens with ``readonly=True``: ``mode=ro``
+  and ``query_only``, so it never takes the write lock, never migrates and never creates a file.
+  A file of an older schema is shown to it as the newest schema (TEMP views over the old tables,
+  with each missing column's default), so a reader of a newer faas-gitops still answers while
+  an older daemon keeps writing the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,9 @@ class StoreSpec:
     application_id: int
     migrations: Sequence[str]
     label: str  # how errors name it: "ledger", "cache"
+    #: The tables of a file written before the store carried an application id: such a file
+    #: (user_version 0, exactly these tables) is ours and is adopted, not refused.
+    legacy_tables: frozenset[str] = field(default_factory=frozenset)
 
 
 class Damaged(Exception):
@@ -88,17 +97,22 @@ class Connection:
             self._lock_fd = None
 
 
-def open_store(directory: Path, spec: StoreSpec) -> Connection:
-    """Open (creating and migrating) ``directory/spec.filename``.
+def open_store(directory: Path, spec: StoreSpec, *, readonly: bool = False) -> Connection:
+    """Open (creating and migrating) ``directory/spec.filename``; with ``readonly``, open an
+    existing file to read it only (no write lock, no migration, nothing created).
 
     Raises ``Damaged`` for a file that is not a usable database, ``ConfigError`` for everything a
     person must fix (someone else's database, a newer schema, a read-only or missing dir).
     """
-    ensure_state_dir(directory)
     path = directory / spec.filename
-    lock_fd = _shared_lock(path)
+    if readonly:
+        if not path.is_file():
+            raise ConfigError(f"{spec.label} {path} does not exist; run a sync first")
+    else:
+        ensure_state_dir(directory)
+    lock_fd = _shared_lock(path, create=not readonly)
     try:
-        conn = _connect(path, spec)
+        conn = _connect(path, spec, readonly=readonly)
     except BaseException:
         if lock_fd is not None:
             os.close(lock_fd)
@@ -151,11 +165,19 @@ def _lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def _shared_lock(path: Path) -> int | None:
-    """Hold the store's lock file shared while connected (see ``move_aside_if_unused``)."""
+def _shared_lock(path: Path, *, create: bool = True) -> int | None:
+    """Hold the store's lock file shared while connected (see ``move_aside_if_unused``).
+
+    A reader (``create=False``) takes it only if it exists: it creates nothing in the state dir.
+    """
     try:
-        fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+        if create:
+            fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+        else:
+            fd = os.open(_lock_path(path), os.O_RDONLY)
     except OSError as exc:
+        if not create:
+            return None
         raise ConfigError(
             f"state dir {path.parent} is not writable: {exc.strerror or exc}"
         ) from exc
@@ -173,18 +195,28 @@ def _shared_lock(path: Path) -> int | None:
             return fd
 
 
-def _connect(path: Path, spec: StoreSpec) -> sqlite3.Connection:
+def _sqlite(database: str | Path, *, uri: bool = False) -> sqlite3.Connection:
+    """The only place faas-gitops connects to SQLite: every store and every reader comes here."""
+    return sqlite3.connect(
+        database,
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,  # BEGIN/COMMIT are ours
+        check_same_thread=False,  # every store guards its connection with a lock
+        uri=uri,
+    )
+
+
+def _connect(path: Path, spec: StoreSpec, *, readonly: bool) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(
-            path,
-            timeout=BUSY_TIMEOUT_S,
-            isolation_level=None,  # BEGIN/COMMIT are ours
-            check_same_thread=False,  # every store guards its connection with a lock
-        )
+        if readonly:
+            conn = _sqlite(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        else:
+            conn = _sqlite(path)
     except sqlite3.Error as exc:
         raise ConfigError(f"{spec.label} {path} cannot be opened: {exc}") from exc
+    prepare = _prepare_reader if readonly else _prepare
     try:
-        _retry_busy(lambda: _prepare(conn, path, spec))
+        _retry_busy(lambda: prepare(conn, path, spec))
     except sqlite3.DatabaseError as exc:
         conn.close()
         if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
@@ -237,15 +269,88 @@ def _prepare(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
 
 
-def _check_identity(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
+def _prepare_reader(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
+    """Check the file is ours, show an older schema as the newest, then forbid every write."""
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("BEGIN")  # one snapshot for the checks (a read transaction: no write lock)
+    try:
+        _check_identity(conn, path, spec, adopt=False)
+        version = int(_scalar(conn, "PRAGMA user_version"))
+    finally:
+        conn.execute("COMMIT")
+    if version < len(spec.migrations):
+        _show_as_newest(conn, spec)
+    conn.execute("PRAGMA query_only = ON")
+
+
+def _show_as_newest(conn: sqlite3.Connection, spec: StoreSpec) -> None:
+    """TEMP views named like the newest schema's tables over what an older file holds.
+
+    A column the file lacks reads as its default (what the migration would have filled in); a
+    table it lacks reads as empty. TEMP names come first in SQLite's lookup, so every query of
+    the store reads them unchanged.
+    """
+    for table, columns in _newest_tables(tuple(spec.migrations)).items():
+        present = {row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")}
+        if present.issuperset(name for name, _ in columns):
+            continue
+        shown = ", ".join(
+            f"{name}" if name in present else f"{default or 'NULL'} AS {name}"
+            for name, default in columns
+        )
+        source = f" FROM main.{table}" if present else " WHERE 0"
+        conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {shown}{source}")
+
+
+@functools.cache
+def _newest_tables(migrations: tuple[str, ...]) -> dict[str, list[tuple[str, str | None]]]:
+    """Every table of the newest schema with its columns (name, default), built in memory."""
+    scratch = _sqlite(":memory:")
+    try:
+        for script in migrations:
+            for statement in split_statements(script):
+                scratch.execute(statement)
+        names = [
+            str(row[0])
+            for row in scratch.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        return {
+            name: [(str(r[1]), r[4]) for r in scratch.execute(f"PRAGMA table_info({name})")]
+            for name in names
+        }
+    finally:
+        scratch.close()
+
+
+def _check_identity(
+    conn: sqlite3.Connection, path: Path, spec: StoreSpec, *, adopt: bool = True
+) -> None:
+    """Ours (by application id, or a new empty file, or a legacy file), and not too new.
+
+    ``adopt`` (writers only) stamps a new or legacy file with the store's application id.
+    """
     app_id = int(_scalar(conn, "PRAGMA application_id"))
     version = int(_scalar(conn, "PRAGMA user_version"))
     if app_id == 0:  # a brand-new file is empty; anything else belongs to someone else
-        if version != 0 or int(_scalar(conn, "SELECT count(*) FROM sqlite_master")) > 0:
-            app_id = -1
-        else:
-            conn.execute(f"PRAGMA application_id = {spec.application_id}")
+        tables = {
+            str(row[0])
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        ours = version == 0 and (
+            int(_scalar(conn, "SELECT count(*) FROM sqlite_master")) == 0
+            or (bool(spec.legacy_tables) and tables == spec.legacy_tables)
+        )
+        if ours:
+            if adopt:
+                conn.execute(f"PRAGMA application_id = {spec.application_id}")
             app_id = spec.application_id
+        else:
+            app_id = -1
     if app_id != spec.application_id:
         raise ConfigError(f"{path} is an SQLite database but not a faas-gitops {spec.label}")
     if version > len(spec.migrations):

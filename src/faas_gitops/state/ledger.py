@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +31,13 @@ from faas_gitops.state.db import (
     transaction,
 )
 from faas_gitops.state.history import HistoryQueries
+from faas_gitops.state.pending import (
+    PENDING,
+    UNSETTLED_STEPS,
+    PendingDeploymentStep,
+    PendingRows,
+    PendingWrite,
+)
 from faas_gitops.state.retention import Pruned, prune
 from faas_gitops.state.schema import LEDGER_MIGRATIONS
 
@@ -43,97 +49,59 @@ APPLICATION_ID = 0x46474C31
 #: The schema history (``state/schema.py``); read at each open so tests can extend it.
 _MIGRATIONS: list[str] = list(LEDGER_MIGRATIONS)
 
-#: The status of a journal row written before a create whose answer has not arrived yet.
-PENDING = "pending"
-
-#: Deployment step statuses still waiting for their answer: a write sent (``pending``) or
-#: answered ambiguously (``unknown``). A later row of the same step is its answer.
-UNSETTLED_STEPS = ("pending", "unknown")
-
-# A later row of the same step (same sync, path, environment; same deployment unless the
-# unsettled row names none, as a create's ``pending`` row does) answers an unsettled one.
-_LATER_ROW_OF_STEP = (
-    "SELECT 1 FROM deployments AS later WHERE later.sync_id = d.sync_id"
-    " AND later.path = d.path AND later.environment = d.environment AND later.step = d.step"
-    " AND later.id > d.id"
-    " AND (d.deployment_id IS NULL OR later.deployment_id = d.deployment_id)"
-)
-
-# ``?1`` is the sync to search before (-1: every sync), then the unsettled statuses.
-_PENDING_STEPS_SQL = (
-    "SELECT d.id, d.sync_id, d.path, d.package_id, d.environment, d.keyset_id, d.step,"  # noqa: S608 - constant SQL
-    " d.status, d.revision_id, d.deployment_id FROM deployments AS d"
-    " WHERE d.sync_id IN (SELECT id FROM syncs WHERE (completed = 0 OR failed > 0)"
-    " AND (?1 < 0 OR id < ?1))"
-    f" AND d.status IN ({', '.join('?' * len(UNSETTLED_STEPS))})"
-    f" AND NOT EXISTS ({_LATER_ROW_OF_STEP}) ORDER BY d.id"
-)
-
-# A copy of an unsettled row with its answer, unless another row answered it first.
-_SETTLE_STEP_SQL = (
-    "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id, step, status,"  # noqa: S608 - constant SQL
-    " revision_name, revision_id, deployment_id, previous_deployment_id,"
-    " previous_revision_name, correlation_id, error, recorded_at)"
-    " SELECT sync_id, path, package_id, environment, keyset_id, step, ?, revision_name,"
-    " revision_id, COALESCE(?, deployment_id), previous_deployment_id,"
-    " previous_revision_name, ?, ?, ?"
-    f" FROM deployments AS d WHERE d.id = ? AND NOT EXISTS ({_LATER_ROW_OF_STEP})"
-)
-
 _OUTCOME_COLUMNS = (
     "sync_id, path, package_id, status, revision_name, revision_id, correlation_id, error,"
     " name, digest, lookup_correlation_id"
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PendingWrite:
-    """A create that was journaled but never answered (its process was killed)."""
-
-    row_id: int
-    sync_id: int
-    path: str
-    package_id: str | None
-    revision_name: str | None
-    digest: str | None
+def _spec() -> StoreSpec:
+    return StoreSpec(LEDGER_FILENAME, APPLICATION_ID, _MIGRATIONS, "ledger")
 
 
-@dataclass(frozen=True, slots=True)
-class PendingDeploymentStep:
-    """A deployment write journaled ``pending`` or ``unknown`` that no later row answered.
-
-    ``deployment_id`` is the one the step wrote to (the old one, for a rolling update; none for
-    a create or a stop by package); ``revision_id`` the revision being deployed, if known.
-    """
-
-    row_id: int
-    sync_id: int
-    path: str
-    package_id: str | None
-    environment: str
-    keyset_id: int
-    step: str
-    status: str
-    revision_id: str | None
-    deployment_id: str | None
+def _open(state_dir: Path, *, readonly: bool) -> Connection:
+    """The ledger file; a damaged one is refused (it is the record, never moved aside)."""
+    try:
+        return open_store(Path(state_dir), _spec(), readonly=readonly)
+    except Damaged as exc:
+        raise ConfigError(str(exc)) from None
 
 
-class Ledger(HistoryQueries, Closing):
+class LedgerReader(HistoryQueries, Closing):
+    """The ledger opened to read only (``Ledger.open_readonly``): ``history``, ``status``, the
+    status page. It never takes the write lock, never migrates, and reads an older schema as if
+    it were the newest (``state.db``), so it answers while a writer of any version works."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / LEDGER_FILENAME
+        self._db = _open(state_dir, readonly=True)
+        self._lock = threading.Lock()
+        super().__init__(self._db.conn, self._lock)
+
+    def close(self) -> None:
+        """Idempotent."""
+        with self._lock:
+            self._db.close()
+
+
+class Ledger(HistoryQueries, PendingRows, Closing):
     """The sync history in ``<state_dir>/ledger.sqlite3``, shared by every process.
 
     One connection per object, guarded by a lock so the daemon may call it from worker threads.
+    Opening it creates or migrates the file; readers use ``Ledger.open_readonly`` instead.
     """
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / LEDGER_FILENAME
-        try:
-            spec = StoreSpec(LEDGER_FILENAME, APPLICATION_ID, _MIGRATIONS, "ledger")
-            self._db: Connection = open_store(Path(state_dir), spec)
-        except Damaged as exc:
-            raise ConfigError(str(exc)) from None
+        self._db: Connection = _open(state_dir, readonly=False)
         self._lock = threading.Lock()
         self._buffer: list[tuple[object, ...]] = []
         super().__init__(self._db.conn, self._lock)
+
+    @staticmethod
+    def open_readonly(state_dir: Path) -> LedgerReader:
+        """The ledger to read only; ``ConfigError`` when there is none yet (run a sync first)."""
+        return LedgerReader(state_dir)
 
     # ---- a sync, as it happens ---------------------------------------------------------
     def begin_sync(
@@ -264,103 +232,13 @@ class Ledger(HistoryQueries, Closing):
             self._finish(sync_id, result)
         return sync_id
 
-    # ---- what killed runs left behind ------------------------------------------------
-    def pending_writes(self, *, before_sync: int | None = None) -> list[PendingWrite]:
-        """Creates journaled by earlier syncs that never got their answer recorded."""
-        sql = (
-            "SELECT id, sync_id, path, package_id, revision_name, digest FROM outcomes"
-            " WHERE status = ?"
-        )
-        params: tuple[object, ...] = (PENDING,)
-        if before_sync is not None:
-            sql += " AND sync_id < ?"
-            params = (PENDING, before_sync)
-        with self._lock:
-            rows = self._db.conn.execute(sql + " ORDER BY id", params).fetchall()
-        return [PendingWrite(*row) for row in rows]
-
-    def adopt_pending(
-        self,
-        row_id: int,
-        *,
-        revision_id: str,
-        revision_name: str,
-        lookup_correlation_id: str | None,
-    ) -> None:
-        """The killed run's create did land: record the revision, with no correlation ID."""
-        with self._lock, self._transaction():
-            self._db.conn.execute(
-                "UPDATE outcomes SET status = ?, revision_id = ?, revision_name = ?,"
-                " lookup_correlation_id = ? WHERE id = ? AND status = ?",
-                (
-                    Status.ADOPTED.value,
-                    revision_id,
-                    revision_name,
-                    lookup_correlation_id,
-                    row_id,
-                    PENDING,
-                ),
-            )
-
-    def abandon_pending(self, row_id: int, error: str) -> None:
-        """The killed run's create never landed: say so instead of leaving it pending."""
-        with self._lock, self._transaction():
-            self._db.conn.execute(
-                "UPDATE outcomes SET status = ?, error = ? WHERE id = ? AND status = ?",
-                (Status.FAILED.value, error, row_id, PENDING),
-            )
-
-    def pending_deployment_steps(
-        self, *, before_sync: int | None = None
-    ) -> list[PendingDeploymentStep]:
-        """Deployment writes of earlier syncs left ``pending`` or ``unknown``, oldest first.
-
-        Only syncs that were killed (never finished) or had a failure are searched: a sync
-        that finished cleanly answered every write it journaled, and the deployments table of
-        a long-lived ledger is too big to scan at the start of every sync.
-        """
-        params = (before_sync if before_sync is not None else -1, *UNSETTLED_STEPS)
-        with self._lock:
-            rows = self._db.conn.execute(_PENDING_STEPS_SQL, params).fetchall()
-        return [PendingDeploymentStep(*row) for row in rows]
-
-    def settle_deployment_step(
-        self,
-        row_id: int,
-        *,
-        status: str,
-        deployment_id: str | None = None,
-        correlation_id: str | None = None,
-        error: str | None = None,
-    ) -> bool:
-        """Answer an unsettled step: a copy of its row with ``status`` (``ok``, ``abandoned``).
-
-        ``deployment_id`` replaces the row's (a create found its deployment); the correlation
-        id is that of the read that told. Appended, like every answer, so the ``pending`` row
-        stays as written. ``False`` when the step had an answer already (another process
-        settled it first), and nothing is written.
-        """
-        with self._lock, self._transaction():
-            cursor = self._db.conn.execute(
-                _SETTLE_STEP_SQL,
-                (
-                    status,
-                    deployment_id,
-                    correlation_id,
-                    error,
-                    to_utc_text(datetime.now(UTC)),
-                    row_id,
-                ),
-            )
-        return cursor.rowcount == 1
-
     # ---- retention -------------------------------------------------------------------
     def prune(self, before: datetime) -> Pruned:
         """Forget what syncs that started before ``before`` recorded, except what the record's
         questions still return (see ``state.retention``). Holds no lock of this object while it
         computes what to keep, so other threads' writes and reads go on meanwhile."""
         self.flush()  # buffered outcomes are rows like any other
-        return prune(self.path, to_utc_text(before))
+        return prune(self.path.parent, _spec(), to_utc_text(before))
 
     # ---- plumbing --------------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[None]:
@@ -438,6 +316,7 @@ __all__ = [
     "PENDING",
     "UNSETTLED_STEPS",
     "Ledger",
+    "LedgerReader",
     "PendingDeploymentStep",
     "PendingWrite",
 ]

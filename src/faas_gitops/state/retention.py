@@ -28,7 +28,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from faas_gitops.state.db import BUSY_TIMEOUT_S, transaction
+from faas_gitops.state.db import StoreSpec, open_store, transaction
 
 _OLD_SYNCS = "SELECT id FROM syncs WHERE started_at < :cutoff"
 
@@ -137,17 +137,18 @@ class Pruned:
         return self.syncs + self.outcomes + self.deployments
 
 
-def prune(ledger_file: Path, cutoff: str) -> Pruned:
+def prune(directory: Path, spec: StoreSpec, cutoff: str) -> Pruned:
     """Remove what started before ``cutoff`` (``to_utc_text``) and no question needs.
 
-    On a connection of its own: what to keep is computed from a read snapshot (WAL: no lock,
-    other processes and this one's ledger object go on writing), then the deletes take the
-    write lock for their own short transaction. Rows written in between are newer than every
-    candidate, so the kept set can only be larger than needed, never too small.
+    On a connection of its own (the ledger's ``spec``, through the one opener): what to keep is
+    computed from a read snapshot (WAL: no lock, other processes and this one's ledger object go
+    on writing), then the deletes take the write lock for their own short transaction. Rows
+    written in between are newer than every candidate, so the kept set can only be larger than
+    needed, never too small.
     """
-    conn = sqlite3.connect(ledger_file, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    db = open_store(directory, spec)
+    conn = db.conn
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         for table in ("running", "kept_outcomes", "kept_deployments", "kept_syncs"):
             conn.execute(f"CREATE TEMP TABLE {table} (id INTEGER PRIMARY KEY)")
         conn.execute("BEGIN")  # one read snapshot for the kept sets
@@ -163,7 +164,7 @@ def prune(ledger_file: Path, cutoff: str) -> Pruned:
         conn.execute("COMMIT")
         return _delete(conn, {"cutoff": cutoff})
     finally:
-        conn.close()
+        db.close()
 
 
 def _delete(conn: sqlite3.Connection, params: dict[str, str]) -> Pruned:
