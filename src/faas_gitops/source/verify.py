@@ -14,6 +14,7 @@ history records.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -151,7 +152,7 @@ class SignatureVerifier:
         cannot read the repository and ``ConfigError`` when the keys cannot be set up."""
         if not _SHA.match(commit_sha):
             raise SourceError(f"{commit_sha!r} is not a full commit id; cannot verify it")
-        base = Verification(self.mode, commit_sha, tag)
+        base = Verification(self.mode, commit_sha, tag.removeprefix("refs/tags/") if tag else None)
         if self.mode is VerifyMode.OFF:
             return base
         with Sandbox(self.keys, git=self._git, gpg=self._gpg, ssh=self._ssh) as sandbox:
@@ -166,7 +167,7 @@ class SignatureVerifier:
                 if isinstance(signed, Verification):
                     return signed
                 signers.append(signed)
-        return Verification(self.mode, commit_sha, tag, tuple(signers))
+        return dataclasses.replace(base, signers=tuple(signers))
 
     # -- the commit ------------------------------------------------------------------------
 

@@ -82,8 +82,11 @@ class Sandbox:
         self._tmp: Path | None = None
 
     def __enter__(self) -> Sandbox:
-        self._tmp = Path(tempfile.mkdtemp(prefix="faas-gitops-verify-"))
-        self._tmp.chmod(0o700)
+        try:
+            self._tmp = Path(tempfile.mkdtemp(prefix="faas-gitops-verify-"))
+            self._tmp.chmod(0o700)
+        except OSError as exc:
+            raise ConfigError(_no_tmp(exc)) from None
         try:
             self._home = gnupg_home(self._tmp)
             self._signers = self._tmp / "allowed_signers"
@@ -94,6 +97,9 @@ class Sandbox:
             self._revoked.write_bytes(b"")
             if self._keys.openpgp and self._gpg:
                 self._import_openpgp(self._gpg)
+        except OSError as exc:
+            self.__exit__(None, None, None)
+            raise ConfigError(_no_tmp(exc)) from None
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -121,21 +127,31 @@ class Sandbox:
             files.append(str(target))
         trust = "".join(f"{key.fingerprint}:6:\n" for key in self._keys.openpgp).encode()
         base = [gpg, "--homedir", str(self._home), "--batch", "--no-tty"]
-        for argv, data in (
-            ([*base, "--import", *files], None),
-            ([*base, "--import-ownertrust"], trust),
-        ):
-            try:
-                done = subprocess.run(
-                    argv, input=data, capture_output=True, timeout=GIT_TIMEOUT_S, check=False
-                )
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise ConfigError(f"{FLAG} {self._keys.directory}: gpg failed ({exc})") from None
-            if done.returncode != 0:
-                raise ConfigError(
-                    f"{FLAG} {shown(str(self._keys.directory))}: gpg could not import the "
-                    "trusted keys again; check that the key files did not change, then restart"
-                )
+        # gpg's exit status is no guide here: it is 2 when it merely fails to reach a
+        # gpg-agent (not needed for public keys; a long TMPDIR breaks the socket path), so
+        # what counts is that every trusted key is in the keyring afterwards.
+        self._gpg_run([*base, "--import", *files])
+        self._gpg_run([*base, "--import-ownertrust"], trust)
+        listed = self._gpg_run([*base, "--with-colons", "--list-keys"]).stdout.decode()
+        found = {r.split(":")[9] for r in listed.splitlines() if r.startswith("fpr:")}
+        if not {key.fingerprint for key in self._keys.openpgp} <= found:
+            raise ConfigError(
+                f"{FLAG} {shown(str(self._keys.directory))}: gpg could not import the trusted "
+                "keys again; check that gpg works (gpg --version) and the key files are intact"
+            )
+
+    def _gpg_run(
+        self, argv: list[str], data: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(
+                argv, input=data, capture_output=True, timeout=GIT_TIMEOUT_S, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(
+                f"{FLAG} {shown(str(self._keys.directory))}: gpg failed ({exc}); check that gpg "
+                "works (gpg --version)"
+            ) from None
 
     def env(self) -> dict[str, str]:
         """The child's environment: the runner's, minus config injection, plus our keyring."""
@@ -197,6 +213,13 @@ def run_git(
         ) from None
     except OSError as exc:
         raise SourceError(f"git {command}: cannot run git ({exc}); install git") from None
+
+
+def _no_tmp(exc: OSError) -> str:
+    return (
+        f"--verify-signatures: cannot write a temporary keyring in {tempfile.gettempdir()} "
+        f"({exc.strerror or exc}); make it (or TMPDIR) writable"
+    )
 
 
 def signature_format(lines: list[str]) -> str | None:
