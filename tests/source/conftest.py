@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from signing import MISSING_TOOLS, SKIP_REASON, Keys, forget, gpg_signer, ssh_signer
+from git_signing import MISSING_TOOLS, SKIP_REASON, Keys, forget, gpg_signer, ssh_signer
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from signing import Keys, Signer, commit, tag, tamper, trust
+from git_signing import Keys, Signer, commit, tag, tamper, trust
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import (

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from signing import Keys, trust
+from git_signing import Keys, trust
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import SignatureVerifier, VerifyMode
