@@ -26,6 +26,8 @@ from faas_gitops.source.verify import (
 from faas_gitops.source.verify_keys import TrustedKeys
 from gitrepo import GitRepo
 
+pytest_plugins = ["signing_fixtures"]  # the session-wide signing keys
+
 
 def verifier(directory: Path, mode: VerifyMode = VerifyMode.HEAD) -> SignatureVerifier:
     return SignatureVerifier(TrustedKeys.load(directory), mode)

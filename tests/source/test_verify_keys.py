@@ -12,6 +12,8 @@ from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import SignatureVerifier, VerifyMode
 from faas_gitops.source.verify_keys import TrustedKeys, parse_ssh_public_key
 
+pytest_plugins = ["signing_fixtures"]  # the session-wide signing keys
+
 
 def one_line(error: pytest.ExceptionInfo[ConfigError]) -> str:
     text = str(error.value)
