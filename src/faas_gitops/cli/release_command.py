@@ -8,13 +8,11 @@ reach): exit 2 with one line. A failed deployment: the rendered result, exit 1.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
-from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import RUN_STOPPERS, ConfigError, FaasGitopsError, SourceError
 
@@ -26,17 +24,21 @@ if TYPE_CHECKING:
 STOPPED: tuple[type[FaasGitopsError], ...] = (ConfigError, SourceError, *RUN_STOPPERS)
 
 
-def load(namespace: argparse.Namespace) -> Settings:
-    """The settings of the command line and the environment; ``ConfigError`` if bad."""
+def load(namespace: argparse.Namespace, groups: Iterable[str]) -> Settings:
+    """The settings of ``groups`` from the command line and the environment (the other groups
+    keep their defaults); ``ConfigError`` if bad."""
+    from faas_gitops import logs  # noqa: PLC0415 - structlog only once the command runs
     from faas_gitops.cli import load_settings  # noqa: PLC0415 - the package imports this lazily
 
-    settings = load_settings(namespace, os.environ)
+    settings = load_settings(namespace, os.environ, groups)
     logs.configure(settings.log.level, settings.log.format)
     return settings
 
 
 def run(settings: Settings, work: Callable[[], Awaitable[SyncResult]]) -> int:
     """Run ``work`` once, print its result on stdout, return the exit code."""
+    import asyncio  # noqa: PLC0415 - not for --help
+
     try:
         return asyncio.run(_run(settings, work))
     except KeyboardInterrupt:

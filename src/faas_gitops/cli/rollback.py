@@ -10,31 +10,34 @@ with trigger ``rollback`` (every step with its correlation ID) and rendered like
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops.cli import release_command
+from faas_gitops.cli import add_settings, release_command, settings_part
 from faas_gitops.cli.common import EXIT_USAGE, fail
 from faas_gitops.errors import ConfigError
-from faas_gitops.models import CommitInfo, Outcome, Status, SyncResult
-from faas_gitops.options import Opt, add_options, build
-from faas_gitops.settings import Settings
-from faas_gitops.source.environments import Environment
+from faas_gitops.options import Opt, Part, add_options, build
+from faas_gitops.settings import ROLLBACK_GROUPS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
     from faas_gitops.deploy.api import TaggedPackage
+    from faas_gitops.models import CommitInfo, SyncResult
+    from faas_gitops.settings import Settings
+    from faas_gitops.source.environments import Environment
 
-log = structlog.get_logger(__name__)
+
+def _log() -> Any:
+    import structlog  # noqa: PLC0415
+
+    return structlog.get_logger(__name__)
 
 
 class RollbackOptions(BaseModel):
-    """Rollback's own options; the sync's connection flags (API, git, state dir) apply too."""
+    """Rollback's own options; the settings groups of ``ROLLBACK_GROUPS`` apply too."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", title="rollback")
 
@@ -88,15 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         "package", metavar="PACKAGE", help="package directory, manifest name or package id"
     )
     add_options(parser, RollbackOptions)
-    add_options(parser, Settings)
+    add_settings(parser, ROLLBACK_GROUPS)
     return parser
+
+
+#: Every option of ``rollback``, for completion: its own, then its settings groups.
+PARTS: tuple[Part, ...] = (Part(RollbackOptions), settings_part(ROLLBACK_GROUPS))
 
 
 def main(args: list[str]) -> int:
     namespace = build_parser().parse_args(args)
     try:
         options = build(RollbackOptions, namespace, {})
-        settings = release_command.load(namespace)
+        settings = release_command.load(namespace, ROLLBACK_GROUPS)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
     if len(settings.deploy.environments) != 1:
@@ -118,9 +125,12 @@ async def rollback_once(
     package's content at that ref, not the one that ran before. ``--ref`` always names the
     commit whose directories and manifests PACKAGE is looked up in.
     """
+    import asyncio  # noqa: PLC0415 - not for --help
+
     from faas_gitops.deploy import Timing  # noqa: PLC0415
     from faas_gitops.deploy import api as deploy_api  # noqa: PLC0415
     from faas_gitops.deploy.rollback import RollbackTarget, release_hold, rollback  # noqa: PLC0415
+    from faas_gitops.models import Outcome, Status, SyncResult  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
@@ -194,7 +204,7 @@ async def rollback_once(
             finished_at=datetime.now(UTC),
         )
         journal.finish(result)
-    log.info(
+    _log().info(
         "rollback.finished",
         path=path,
         environment=environment.name,
@@ -301,4 +311,4 @@ def _marked_directory(remote: TaggedPackage) -> str | None:
     return directory if directory and "~" not in directory else None
 
 
-__all__ = ["RollbackOptions", "build_parser", "main", "rollback_once"]
+__all__ = ["PARTS", "RollbackOptions", "build_parser", "main", "rollback_once"]
