@@ -82,13 +82,17 @@ def _step(title: str) -> None:
     sys.stdout.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops demo",
         description="Run faas-gitops end to end against the embedded emulator, in seconds.",
     )
     add_options(parser, DemoOptions)
-    args = parse(parser, DemoOptions, sys.argv[1:] if argv is None else argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(build_parser(), DemoOptions, sys.argv[1:] if argv is None else argv)
     logs.configure(args.log_level, "console")
     sample = find_sample_repo(args.sample_repo)
     if sample is None:
