@@ -194,6 +194,12 @@ def add_options(
         )
 
 
+def add_parts(parser: argparse.ArgumentParser, parts: Sequence[Part]) -> None:
+    """Add the options of every part, in order (a command's own, then its settings groups)."""
+    for part in parts:
+        add_options(parser, part.model, part.only)
+
+
 def resolve(
     model: type[BaseModel],
     namespace: argparse.Namespace,

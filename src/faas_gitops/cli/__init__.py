@@ -9,7 +9,7 @@ Exit codes (documented in the README):
 
 Every flag comes from the fields of ``settings.Settings`` (see ``options``); a command takes
 the groups it uses (``settings.GROUPS``): the main command all of them, ``promote`` and
-``rollback`` theirs (``add_settings`` and ``load_settings`` with their groups). This module only
+``rollback`` theirs (``settings_part`` and ``load_settings`` with their groups). This module only
 adds the API key, which by design has no flag. Start-up matters (``--help``, completion, CI):
 nothing here imports asyncio, structlog or httpx before a command runs.
 """
@@ -27,7 +27,7 @@ import faas_gitops
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.cli.subcommands import SUBCOMMANDS, run_subcommand
 from faas_gitops.errors import ConfigError, FaasGitopsError, SourceError
-from faas_gitops.options import Part, add_options, given_secrets, resolve, validate
+from faas_gitops.options import Part, add_parts, given_secrets, resolve, validate
 from faas_gitops.secret_files import read_secret_file
 from faas_gitops.settings import SYNC_GROUPS, Settings, group_fields
 
@@ -41,7 +41,6 @@ __all__ = [
     "EXIT_USAGE",
     "PARTS",
     "SUBCOMMANDS",
-    "add_settings",
     "build_parser",
     "load_api_key",
     "load_settings",
@@ -85,14 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(including a rejected API key), 130 interrupted.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
-    add_settings(parser, SYNC_GROUPS)
+    add_parts(parser, PARTS)
     return parser
-
-
-def add_settings(parser: argparse.ArgumentParser, groups: Iterable[str]) -> None:
-    """The flags of the settings ``groups`` on ``parser`` (any other is a usage error)."""
-    part = settings_part(groups)
-    add_options(parser, part.model, part.only)
 
 
 def load_api_key(key_file: Path | None, env: Mapping[str, str]) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.models import DeployStatus, Status
-from faas_gitops.options import Opt, Part, add_options, parse
+from faas_gitops.options import Opt, Part, add_parts, parse
 from faas_gitops.settings import StateDir
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -113,18 +113,18 @@ class HistoryOptions(BaseModel):
         return value
 
 
+#: Every option of ``history`` (parser and completion).
+PARTS: tuple[Part, ...] = (Part(HistoryOptions),)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops history",
         description="Show recorded syncs, newest first, with the API's correlation IDs. "
         "Unchanged rows of syncs in which nothing changed are hidden unless --all.",
     )
-    add_options(parser, HistoryOptions)
+    add_parts(parser, PARTS)
     return parser
-
-
-#: Every option of ``history``, for completion.
-PARTS: tuple[Part, ...] = (Part(HistoryOptions),)
 
 
 def main(args: list[str]) -> int:

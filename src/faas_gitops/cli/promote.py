@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops.cli import add_settings, release_command, settings_part
-from faas_gitops.cli.common import EXIT_USAGE, fail
+from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import RUN_STOPPERS, ConfigError
-from faas_gitops.options import Opt, Part, add_options, build
+from faas_gitops.options import Opt, Part, add_parts
 from faas_gitops.settings import PROMOTE_GROUPS
 
 if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
@@ -28,12 +27,6 @@ if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
     from faas_gitops.settings import Settings
     from faas_gitops.source.environments import Environment
     from faas_gitops.state.cache import StateCache, SyncedPackage
-
-
-def _log() -> Any:
-    import structlog  # noqa: PLC0415
-
-    return structlog.get_logger(__name__)
 
 
 class PromoteOptions(BaseModel):
@@ -63,29 +56,28 @@ class _Package:
     error: str | None = None
 
 
+#: Every option of ``promote``: its own, then its settings groups (parser and completion).
+PARTS: tuple[Part, ...] = (Part(PromoteOptions), settings_part(PROMOTE_GROUPS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops promote",
         description="Deploy onto one environment exactly the revisions running on another "
         "(environments from faas-gitops.yaml at the synced ref).",
     )
-    add_options(parser, PromoteOptions)
-    add_settings(parser, PROMOTE_GROUPS)
+    add_parts(parser, PARTS)
     return parser
 
 
-#: Every option of ``promote``, for completion: its own, then its settings groups.
-PARTS: tuple[Part, ...] = (Part(PromoteOptions), settings_part(PROMOTE_GROUPS))
-
-
 def main(args: list[str]) -> int:
-    namespace = build_parser().parse_args(args)
-    try:
-        options = build(PromoteOptions, namespace, {})
-        settings = release_command.load(namespace, PROMOTE_GROUPS)
-    except ConfigError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    return release_command.run(settings, lambda: promote_once(settings, options))
+    return release_command.main(
+        build_parser(),
+        PromoteOptions,
+        PROMOTE_GROUPS,
+        args,
+        lambda _, options, settings: lambda: promote_once(settings, options),
+    )
 
 
 async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResult:
@@ -180,7 +172,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
             fatal_error=fatal,
         )
         journal.finish(result)
-    _log().info(
+    release_command.logger(__name__).info(
         "promote.finished",
         source=source_env.name,
         target=target_env.name,
@@ -202,17 +194,11 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
     """The commit, the two environments and the packages to promote (git, in a thread)."""
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
-    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
 
     source = open_source(settings, None)
     try:
-        commit = source.resolve(settings.git.ref or "HEAD")
-        config, _ = load_policy(source, commit, settings.git.path, settings.deploy.config_ref)
-        if config is None:
-            raise ConfigError(
-                f"{CONFIG_NAME}: not found at the root of --path in {commit.sha[:12]};"
-                " promote needs the environments it defines"
-            )
+        commit, config = release_command.read_policy(source, settings, "promote")
         defined = config.by_name()
         chosen = []
         for flag, name in (("--from", options.source), ("--to", options.target)):
@@ -241,7 +227,9 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
                 continue
             skip = _left_alone(item, options.source, options.target)
             if skip is not None:
-                _log().info("promote.skipped", path=item.path, environment=options.target, why=skip)
+                release_command.logger(__name__).info(
+                    "promote.skipped", path=item.path, environment=options.target, why=skip
+                )
             packages.append(_Package(item.path, item.name, item.package_id, skip=skip))
     finally:
         source.close()

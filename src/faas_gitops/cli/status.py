@@ -24,7 +24,7 @@ from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
-from faas_gitops.options import Opt, Part, add_options, resolve, validate
+from faas_gitops.options import Opt, Part, add_parts, resolve, validate
 from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class StatusOptions(BaseModel):
     api: ApiOptions = ApiOptions()
 
 
+#: Every option of ``status`` (parser and completion).
+PARTS: tuple[Part, ...] = (Part(StatusOptions),)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops status",
@@ -70,12 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         "correlation ID and what runs in each environment (with the last attempt when it did not "
         "ship). Reads the state dir; --live asks the API.",
     )
-    add_options(parser, StatusOptions)
+    add_parts(parser, PARTS)
     return parser
-
-
-#: Every option of ``status``, for completion.
-PARTS: tuple[Part, ...] = (Part(StatusOptions),)
 
 
 def main(args: list[str]) -> int:
