@@ -86,7 +86,7 @@ def zsh_specs(*commands: str) -> list[list[str]]:
     """The ``_arguments`` specs the zsh function hands over for each command (zsh evaluates the
     script; ``_arguments`` is stubbed to print what it is given)."""
     assert ZSH is not None
-    driver = ["_arguments() { print -rl -- \"$@\"; }", script("zsh"), 'print -r -- "@@"']
+    driver = ['_arguments() { print -rl -- "$@"; }', script("zsh"), 'print -r -- "@@"']
     for command in commands:
         words = f"faas-gitops {command} ''" if command else "faas-gitops ''"
         driver += [
@@ -125,7 +125,8 @@ def test_bash_offers_exactly_the_flags_each_parser_accepts(tmp_path: Path) -> No
     for command, offered in zip(commands, replies, strict=True):
         assert set(offered) == parser_flags(command), command or "main"
     promote_flags = replies[commands.index("promote")]
-    assert "--deploy-timeout" in promote_flags and "--prune" not in promote_flags
+    assert "--deploy-timeout" in promote_flags
+    assert "--prune" not in promote_flags
 
 
 @bash_only
