@@ -54,7 +54,7 @@ class HistoryOptions(BaseModel):
     """Only ``--state-dir`` (the sync's own declaration) has an env twin: it must match the one
     the sync used."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="history")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="history", defer_build=True)
 
     package: Annotated[
         str | None,

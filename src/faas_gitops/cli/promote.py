@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
 class PromoteOptions(BaseModel):
     """Promote's own options; the settings groups of ``PROMOTE_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="promote")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="promote", defer_build=True)
 
     source: Annotated[
         str, Opt("--from", "environment whose running revisions are promoted", "NAME", twin=False)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
 class RollbackOptions(BaseModel):
     """Rollback's own options; the settings groups of ``ROLLBACK_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="rollback")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="rollback", defer_build=True)
 
     to: Annotated[
         str | None,

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
@@ -45,7 +45,7 @@ class StatusOptions(BaseModel):
     """Status's own options, with the sync's ``--state-dir`` and API flags (the same
     declarations and env twins: both find the same ledger and the same API)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="status")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="status", defer_build=True)
 
     live: Annotated[
         bool,
@@ -60,7 +60,7 @@ class StatusOptions(BaseModel):
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
     ] = "text"
     state_dir: StateDir
-    api: ApiOptions = ApiOptions()
+    api: Annotated[ApiOptions, Field(default_factory=ApiOptions)]
 
 
 #: Every option of ``status`` (parser and completion).

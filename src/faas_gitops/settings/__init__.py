@@ -65,7 +65,7 @@ class Settings(Group):
     progress: Annotated[
         bool, _mode("--progress", "progress lines on stderr even when it is not a TTY")
     ] = False
-    git: GitSettings = GitSettings()
+    git: Annotated[GitSettings, Field(default_factory=GitSettings)]
     api: ApiSettings
     create_packages: Annotated[
         bool,
@@ -99,11 +99,11 @@ class Settings(Group):
             "DAYS",
         ),
     ] = 90.0
-    limits: LimitSettings = LimitSettings()
-    log: LogSettings = LogSettings()
-    loop: LoopSettings = LoopSettings()
-    deploy: DeploySettings = DeploySettings()
-    notify: NotifySettings = NotifySettings()
+    limits: Annotated[LimitSettings, Field(default_factory=LimitSettings)]
+    log: Annotated[LogSettings, Field(default_factory=LogSettings)]
+    loop: Annotated[LoopSettings, Field(default_factory=LoopSettings)]
+    deploy: Annotated[DeploySettings, Field(default_factory=DeploySettings)]
+    notify: Annotated[NotifySettings, Field(default_factory=NotifySettings)]
 
     @model_validator(mode="after")
     def _one_verbosity(self) -> Settings:

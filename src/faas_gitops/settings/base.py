@@ -47,7 +47,7 @@ EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
 class Group(BaseModel):
     """A settings group: immutable, and a field it does not declare is an error."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 def default_state_dir() -> Path:
