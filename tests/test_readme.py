@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faas_gitops.cli import build_parser
+from faas_gitops.cli.completion import command_parts, shared_flags_table
 from faas_gitops.emulator.cli import EmulatorOptions
 from faas_gitops.options import flag_table, options
 from faas_gitops.settings import Settings
@@ -32,6 +33,18 @@ def test_every_flag_of_the_parser_is_in_the_table_and_no_other() -> None:
 def test_every_flag_has_its_environment_twin_in_the_table() -> None:
     for option in options(Settings):
         assert f"| `{option.flag}` | `{option.env_name}` |" in README, option.flag
+
+
+SUBCOMMAND_HEAD = "| subcommand | flags of the table it takes |\n"
+
+
+def test_the_readme_says_which_flags_each_subcommand_takes_as_generated() -> None:
+    start = README.index(SUBCOMMAND_HEAD)
+    documented = README[start : README.index("\n\n", start) + 1]
+    generated = shared_flags_table()
+    assert documented == generated, "paste this table into the README:\n" + generated
+    for name in command_parts():
+        assert not name or f"| `{name}` |" in documented, name
 
 
 def test_every_emulator_flag_is_documented_in_its_section() -> None:

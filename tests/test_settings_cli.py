@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from faas_gitops import cli, logs
+from faas_gitops.cli import history, promote, rollback, status
 from faas_gitops.cli.subcommands import SUBCOMMANDS
 from faas_gitops.errors import ConfigError
-from faas_gitops.settings import Settings
+from faas_gitops.options import Part, resolve, validate
+from faas_gitops.secret_files import read_secret_file
+from faas_gitops.settings import PROMOTE_GROUPS, ROLLBACK_GROUPS, Settings
 
 KEY = "sk-settings-test-key"
 
@@ -124,7 +127,7 @@ def test_secret_files_and_urls_are_registered_for_redaction(tmp_path: Path) -> N
 def test_an_unreadable_secret_file_is_a_usage_error_naming_the_flag(tmp_path: Path) -> None:
     missing = tmp_path / "absent"
     message = error_of(FAAS_GITOPS_NOTIFY_SECRET_FILE=str(missing))
-    assert message == f"--notify-secret-file {missing}: No such file or directory"
+    assert message == f"--notify-secret-file {missing} does not exist"
 
 
 def test_the_main_command_imports_no_server_or_emulator_code() -> None:
@@ -146,3 +149,171 @@ def test_a_subcommand_whose_module_is_missing_is_one_clear_line(
     assert capsys.readouterr().err == (
         "faas-gitops: error: 'later' is not available in this version of faas-gitops\n"
     )
+
+
+# -- one rule for every secret file -------------------------------------------------------------
+
+SECRET_FLAGS = (
+    "--api-key-file",
+    "--webhook-secret-file",
+    "--notify-secret-file",
+    "--github-token-file",
+)
+
+
+def load_with_secret(flag: str, path: Path) -> Settings:
+    """A sync's settings with ``flag`` naming ``path`` (the others it needs set alongside)."""
+    extra = {
+        "--notify-secret-file": ["--notify-webhook", "https://hooks.example/h"],
+        "--github-token-file": ["--github-repo", "acme/functions"],
+    }.get(flag, [])
+    return load(flag, str(path), *extra)
+
+
+@pytest.mark.parametrize("flag", SECRET_FLAGS)
+@pytest.mark.parametrize(
+    ("content", "secret"),
+    [("s3cret-value\n", "s3cret-value"), ("s3cret-value\r\n", "s3cret-value"),
+     ("s3cret-value", "s3cret-value")],
+)  # fmt: skip
+def test_every_secret_file_loses_one_trailing_newline_and_nothing_else(
+    tmp_path: Path, flag: str, content: str, secret: str
+) -> None:
+    path = tmp_path / "secret"
+    path.write_bytes(content.encode())
+    settings = load_with_secret(flag, path)
+    if flag == "--api-key-file":
+        assert settings.api.key.get_secret_value() == secret
+    assert read_secret_file(path, flag) == secret
+    assert logs.redact(f"x {secret} y") == f"x {logs.REDACTED} y"
+
+
+@pytest.mark.parametrize("flag", SECRET_FLAGS)
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        (None, "does not exist"),
+        ("\n", "is empty"),
+        ("first-secret\nsecond-secret\n", "has more than one line"),
+        ("  padded-secret\n", "has spaces around the secret"),
+        ("padded-secret \n", "has spaces around the secret"),
+        ("padded-secret\n\n", "has more than one line"),
+    ],
+)
+def test_a_doubtful_secret_file_is_one_line_naming_the_flag_and_file_never_the_content(
+    tmp_path: Path, flag: str, content: str | None, complaint: str
+) -> None:
+    path = tmp_path / "secret"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load_with_secret(flag, path)
+    message = str(caught.value)
+    assert message.startswith(f"{flag} {path} {complaint}"), message
+    assert "first-secret" not in message
+    assert "\n" not in message
+
+
+def test_the_api_key_file_named_by_its_variable_follows_the_same_rule(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    path.write_text("sk-from-a-file\n")
+    assert load(FAAS_API_KEY_FILE=str(path)).api.key.get_secret_value() == "sk-from-a-file"
+
+
+# -- each subcommand takes the groups it uses ---------------------------------------------------
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(list(argv))
+    assert caught.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["promote", "--from", "a", "--to", "b", "--prune"],
+        ["promote", "--from", "a", "--to", "b", "--sync-once"],
+        ["promote", "--from", "a", "--to", "b", "--notify-webhook", "https://hooks.example/h"],
+        ["promote", "--from", "a", "--to", "b", "--environment", "prod"],
+        ["promote", "--from", "a", "--to", "b", "--create-packages"],
+        ["rollback", "pkg", "--environment", "prod", "--prune"],
+        ["rollback", "pkg", "--environment", "prod", "--quiet"],
+        ["rollback", "pkg", "--environment", "prod", "--interval", "5"],
+        ["status", "--repo", "."],
+        ["status", "--history-days", "3"],
+        ["history", "--api-url", "https://admin-api.pubnub.com"],
+        ["history", "--live"],
+    ],
+)
+def test_a_flag_a_subcommand_does_not_use_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    err = usage_error(capsys, *argv)
+    assert err.startswith(f"usage: faas-gitops {argv[0]}")
+    assert "unrecognized arguments" in err
+
+
+def test_a_subcommand_help_lists_only_its_own_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["promote", "--help"])
+    shown = capsys.readouterr().out
+    for used in ("--deploy-timeout", "--api-key-file", "--state-dir", "--config-ref"):
+        assert used in shown, used
+    for unused in ("--prune", "--sync-once", "--notify-webhook", "--listen", "--full-sync"):
+        assert unused not in shown, unused
+
+
+def test_a_variable_of_a_group_a_subcommand_does_not_use_is_ignored() -> None:
+    namespace = promote.build_parser().parse_args(["--from", "a", "--to", "b"])
+    env = {
+        "FAAS_API_KEY": KEY,
+        "FAAS_GITOPS_PRUNE": "maybe",  # not even a boolean: a sync would refuse it
+        "FAAS_GITOPS_NOTIFY_WEBHOOK": "not-a-url",
+        "FAAS_GITOPS_DEPLOY_TIMEOUT": "45",  # promote's own group: taken
+        "FAAS_GITOPS_REF": "v1.0.0",
+    }
+    settings = cli.load_settings(namespace, env, PROMOTE_GROUPS)
+    assert settings.deploy.prune is False
+    assert settings.notify.webhooks == ()
+    assert settings.deploy.timeout == 45.0
+    assert settings.git.ref == "v1.0.0"
+    assert settings.deploy.environments == ()
+    rolled = rollback.build_parser().parse_args(["pkg"])
+    env["FAAS_GITOPS_ENVIRONMENT"] = "production"
+    assert cli.load_settings(rolled, env, ROLLBACK_GROUPS).deploy.environments == ("production",)
+
+
+def shared_option(parts: tuple[Part, ...], flag: str) -> object:
+    (spec,) = [o.spec for part in parts for o in part.options() if o.flag == flag]
+    return spec
+
+
+@pytest.mark.parametrize(
+    "flag", ["--state-dir", "--api-url", "--api-key-file", "--ca-bundle", "--timeout"]
+)
+def test_the_state_dir_and_the_api_flags_are_declared_once(flag: str) -> None:
+    everywhere = [promote.PARTS, rollback.PARTS, status.PARTS]
+    if flag == "--state-dir":
+        everywhere.append(history.PARTS)
+    main = shared_option(cli.PARTS, flag)
+    assert all(shared_option(parts, flag) is main for parts in everywhere)
+
+
+def test_status_takes_the_sync_api_flags_and_their_variables(tmp_path: Path) -> None:
+    namespace = status.build_parser().parse_args(["--live", "--concurrency", "3"])
+    env = {"FAAS_API_URL": "https://api.example/", "FAAS_GITOPS_STATE_DIR": str(tmp_path)}
+    options = validate(status.StatusOptions, *resolve(status.StatusOptions, namespace, env))
+    assert options.api.url == "https://api.example"
+    assert options.api.concurrency == 3
+    assert options.state_dir == tmp_path
+
+
+def test_the_settings_import_no_http_client() -> None:
+    code = (
+        "import sys, faas_gitops.settings\n"
+        "print([m for m in ('httpx', 'faas_gitops.api') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -19,17 +19,43 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict
 
 from faas_gitops import logs
 from faas_gitops.cli.promote import PromoteOptions, promote_once
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
+from faas_gitops.options import Opt, Part, add_options, parse
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.report import render, render_history
-from faas_gitops.settings import ApiSettings, DeploySettings, GitSettings, LogSettings, Settings
+from faas_gitops.settings import (
+    ApiSettings,
+    DeploySettings,
+    GitSettings,
+    LogLevel,
+    LogSettings,
+    Settings,
+)
 from faas_gitops.state import Ledger
 
 _SOURCE_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 EDITED_FILE = "chat-moderation/profanity-filter.js"
+
+
+class DemoOptions(BaseModel):
+    """The demo's flags (no environment twins: a demo ignores a CI runner's variables)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="demo")
+
+    sample_repo: Annotated[
+        str | None, Opt("--sample-repo", "packages to start from", "DIR", twin=False)
+    ] = None
+    log_level: Annotated[LogLevel, Opt("--log-level", "log level", twin=False)] = "warning"
+
+
+#: Every option of ``demo``, for completion.
+PARTS: tuple[Part, ...] = (Part(DemoOptions),)
 
 
 def find_sample_repo(explicit: str | None) -> Path | None:
@@ -56,16 +82,17 @@ def _step(title: str) -> None:
     sys.stdout.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops demo",
         description="Run faas-gitops end to end against the embedded emulator, in seconds.",
     )
-    parser.add_argument("--sample-repo", metavar="DIR", help="packages to start from")
-    parser.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
-    args = parser.parse_args(argv)
+    add_options(parser, DemoOptions)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(build_parser(), DemoOptions, sys.argv[1:] if argv is None else argv)
     logs.configure(args.log_level, "console")
     sample = find_sample_repo(args.sample_repo)
     if sample is None:

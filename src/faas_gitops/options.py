@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -103,9 +103,28 @@ class Option:
             raise ConfigError(f"{source}: {shown} is not a valid {self.scalar.__name__}") from None
 
 
-def options(model: type[BaseModel]) -> tuple[Option, ...]:
-    """Every option of ``model`` in declaration order (nested group models expand in place)."""
-    return tuple(_walk(model, (), _title(model)))
+def options(model: type[BaseModel], only: Collection[str] | None = None) -> tuple[Option, ...]:
+    """Every option of ``model`` in declaration order (nested group models expand in place).
+
+    ``only``: dotted field paths (``"api"``, ``"deploy.timeout"``); the options at or under
+    them, the rest left out (a command that takes some groups of a shared model).
+    """
+    found = tuple(_walk(model, (), _title(model)))
+    if only is None:
+        return found
+    wanted = [tuple(path.split(".")) for path in only]
+    return tuple(o for o in found if any(o.path[: len(w)] == w for w in wanted))
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The options of ``model`` one command takes: all of them, or those ``only`` selects."""
+
+    model: type[BaseModel]
+    only: tuple[str, ...] | None = None
+
+    def options(self) -> tuple[Option, ...]:
+        return options(self.model, self.only)
 
 
 def _walk(model: type[BaseModel], prefix: tuple[str, ...], group: str) -> Iterator[Option]:
@@ -144,10 +163,15 @@ def _shape(annotation: Any) -> tuple[Kind, type, tuple[str, ...] | None]:
     return "value", str, None  # str, Path and validated strings: pydantic converts those
 
 
-def add_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
-    """Add every option of ``model`` to ``parser``, in argument groups, help showing the twin."""
+def add_options(
+    parser: argparse.ArgumentParser,
+    model: type[BaseModel],
+    only: Collection[str] | None = None,
+) -> None:
+    """Add the options of ``model`` (``only``: see ``options``) to ``parser``, in argument
+    groups, each help showing its env twin and default."""
     groups: dict[str, Any] = {}
-    for option in options(model):
+    for option in options(model, only):
         if option.group not in groups:
             groups[option.group] = parser.add_argument_group(option.group)
         group = groups[option.group]
@@ -170,16 +194,26 @@ def add_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None
         )
 
 
+def add_parts(parser: argparse.ArgumentParser, parts: Sequence[Part]) -> None:
+    """Add the options of every part, in order (a command's own, then its settings groups)."""
+    for part in parts:
+        add_options(parser, part.model, part.only)
+
+
 def resolve(
-    model: type[BaseModel], namespace: argparse.Namespace, env: Mapping[str, str]
+    model: type[BaseModel],
+    namespace: argparse.Namespace,
+    env: Mapping[str, str],
+    only: Collection[str] | None = None,
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """The values given (flag, else env twin), nested by group, and where each came from.
 
-    Options given neither way are left out, so the model's own defaults apply.
+    Options given neither way, and those ``only`` leaves out (their variables are ignored),
+    are left out, so the model's own defaults apply.
     """
     data: dict[str, Any] = {}
     sources: dict[tuple[str, ...], str] = {}
-    for option in options(model):
+    for option in options(model, only):
         raw: str | bool | list[str] | None = getattr(namespace, option.dest, None)
         source = option.flag
         if raw is None and option.env_name and option.env_name in env:
@@ -207,8 +241,13 @@ def validate(
         raise ConfigError(validation_line(model, exc, sources)) from None
 
 
-def build(model: type[ModelT], namespace: argparse.Namespace, env: Mapping[str, str]) -> ModelT:
-    return validate(model, *resolve(model, namespace, env))
+def build(
+    model: type[ModelT],
+    namespace: argparse.Namespace,
+    env: Mapping[str, str],
+    only: Collection[str] | None = None,
+) -> ModelT:
+    return validate(model, *resolve(model, namespace, env, only))
 
 
 def validation_line(
@@ -229,10 +268,10 @@ def validation_line(
     return message
 
 
-def flag_table(model: type[BaseModel]) -> str:
+def flag_table(model: type[BaseModel], only: Collection[str] | None = None) -> str:
     """The README's flag reference, one row per option, exactly as the README must show it."""
     lines = ["| flag | environment | default | what it does |", "|---|---|---|---|"]
-    for option in options(model):
+    for option in options(model, only):
         help_text = option.spec.help
         if option.choices:
             help_text += f" ({'/'.join(option.choices)})"

@@ -18,11 +18,13 @@ from e2e import API_KEY
 from faas_gitops.emulator.server import RunningEmulator
 from gitrepo import GitRepo
 
-#: Loads a module list at exit, then runs the CLI as ``python -m faas_gitops.cli`` would.
+#: Writes the modules loaded (a ``None`` entry is a blocked import, not a module) at exit, then
+#: runs the CLI as ``python -m faas_gitops.cli`` would.
 _WRAPPER = """
 import atexit, json, runpy, sys
 out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+loaded = lambda: sorted(name for name, module in sys.modules.items() if module is not None)
+atexit.register(lambda: open(out, "w").write(json.dumps(loaded())))
 sys.argv[0] = "faas-gitops"
 runpy.run_module("faas_gitops.cli", run_name="__main__")
 """
@@ -75,3 +77,45 @@ def test_a_sync_once_loads_nothing_beyond_the_sync_path(
         if name == prefix or name.startswith(prefix + ".")
     ]
     assert heavy == []
+
+
+#: What ``--help`` of any command must not load (start-up under 0.2 s): the HTTP client, the
+#: logging stack, the event loop, and what only a run reads.
+NOT_FOR_HELP = (
+    "httpx",
+    "structlog",
+    "asyncio",
+    "ssl",
+    "faas_gitops.api",
+    "faas_gitops.models",
+    "faas_gitops.logs",
+    "faas_gitops.source",
+    "faas_gitops.state",
+    "faas_gitops.reconcile",
+    *NOT_ON_THE_SYNC_PATH,
+)
+
+
+def loaded_by_help(tmp_path: Path, *argv: str) -> list[str]:
+    modules = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, str(modules), *argv, "--help"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "usage: faas-gitops" in done.stdout
+    names: list[str] = json.loads(modules.read_text())
+    return names
+
+
+def test_help_loads_no_http_client_nor_anything_only_a_run_needs(tmp_path: Path) -> None:
+    for command in ([], ["promote"], ["rollback"]):
+        loaded = loaded_by_help(tmp_path, *command)
+        assert "faas_gitops.settings" in loaded  # the parser really was built from the model
+        needless = [
+            name
+            for name in loaded
+            for prefix in NOT_FOR_HELP
+            if name == prefix or name.startswith(prefix + ".")
+        ]
+        assert needless == [], command

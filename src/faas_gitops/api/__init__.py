@@ -11,7 +11,8 @@ from faas_gitops.api.client import ApiClient
 from faas_gitops.api.envelope import ApiResponse
 from faas_gitops.api.paging import LIST_PAGE_SIZE, MAX_PAGES, ListStrategy
 from faas_gitops.api.retry import PROBE_RETRY, RateLimiter, RetryPolicy
-from faas_gitops.api.session import DEFAULT_API_URL, DEFAULT_API_VERSION, Observer, RequestStats
+from faas_gitops.api.session import Observer, RequestStats
+from faas_gitops.settings.base import DEFAULT_API_URL, DEFAULT_API_VERSION
 from faas_gitops.wire import faas_path
 
 __all__ = [

@@ -26,7 +26,7 @@ from faas_gitops.api.envelope import (
 )
 from faas_gitops.api.paging import ListStrategy
 from faas_gitops.api.retry import PROBE_RETRY
-from faas_gitops.api.session import DEFAULT_API_URL, ApiSession
+from faas_gitops.api.session import ApiSession
 from faas_gitops.errors import (
     ApiAmbiguous,
     ApiBadResponse,
@@ -35,6 +35,7 @@ from faas_gitops.errors import (
     ApiUrlError,
 )
 from faas_gitops.models import FunctionSpec, RemotePackage, RemoteRevision
+from faas_gitops.settings.base import DEFAULT_API_URL
 from faas_gitops.wire import faas_path, parse
 
 PACKAGES = "/v2/faas/packages"

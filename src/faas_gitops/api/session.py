@@ -26,14 +26,12 @@ from faas_gitops.api.failures import WRITE_METHODS, status_error, transport_erro
 from faas_gitops.api.paging import DEFAULT_STRATEGY, Listing, ListStrategy, read_pages
 from faas_gitops.api.retry import RateLimiter, RetryPolicy
 from faas_gitops.errors import ApiAmbiguous, ApiBadResponse, ApiError, ApiRetryable
+from faas_gitops.settings.base import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
     from faas_gitops.settings import ApiSettings
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_API_URL = "https://admin-api.pubnub.com"
-DEFAULT_API_VERSION = "2026-05-26"
 
 Observer = Callable[[str, str, int | None, bool], None]
 """Called after every attempt with (method, endpoint template, status or None, is_retry)."""

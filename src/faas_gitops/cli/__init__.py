@@ -7,27 +7,29 @@ Exit codes (documented in the README):
      API key (a 401 stops the run at once)
   130 interrupted (Ctrl-C) during --sync-once
 
-Every flag comes from the fields of ``settings.Settings`` (see ``options``); this module only
-adds the API key, which by design has no flag.
+Every flag comes from the fields of ``settings.Settings`` (see ``options``); a command takes
+the groups it uses (``settings.GROUPS``): the main command all of them, ``promote`` and
+``rollback`` theirs (``settings_part`` and ``load_settings`` with their groups). This module only
+adds the API key, which by design has no flag. Start-up matters (``--help``, completion, CI):
+nothing here imports asyncio, structlog or httpx before a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import faas_gitops
-from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.cli.subcommands import SUBCOMMANDS, run_subcommand
 from faas_gitops.errors import ConfigError, FaasGitopsError, SourceError
-from faas_gitops.options import add_options, given_secrets, resolve, validate
-from faas_gitops.settings import Settings
+from faas_gitops.options import Part, add_parts, given_secrets, resolve, validate
+from faas_gitops.secret_files import read_secret_file
+from faas_gitops.settings import SYNC_GROUPS, Settings, group_fields
 
 if TYPE_CHECKING:
     from faas_gitops.notify import Notifier
@@ -37,12 +39,23 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "PARTS",
     "SUBCOMMANDS",
     "build_parser",
     "load_api_key",
     "load_settings",
     "main",
+    "settings_part",
 ]
+
+
+def settings_part(groups: Iterable[str]) -> Part:
+    """The options of ``Settings`` in ``groups`` (names of ``settings.GROUPS``)."""
+    return Part(Settings, group_fields(groups))
+
+
+#: The main command's options: every group of the sync and the daemon.
+PARTS: tuple[Part, ...] = (settings_part(SYNC_GROUPS),)
 
 
 class _Version(argparse.Action):
@@ -71,47 +84,46 @@ def build_parser() -> argparse.ArgumentParser:
         "(including a rejected API key), 130 interrupted.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
-    add_options(parser, Settings)
+    add_parts(parser, PARTS)
     return parser
 
 
 def load_api_key(key_file: Path | None, env: Mapping[str, str]) -> str:
-    """The key from ``--api-key-file``/``FAAS_API_KEY_FILE``, else ``FAAS_API_KEY``."""
+    """The key from ``--api-key-file``/``FAAS_API_KEY_FILE``, else ``FAAS_API_KEY``.
+
+    Registered for redaction; ``ConfigError`` (one line) when there is none or the file is bad.
+    """
     if key_file:
-        try:
-            key = Path(key_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-            raise ConfigError(f"--api-key-file {key_file}: {reason}") from None
-        if not key:
-            raise ConfigError(f"--api-key-file {key_file}: the file is empty")
-        return key
+        return read_secret_file(key_file, "--api-key-file")
     key = env.get("FAAS_API_KEY", "").strip()
     if not key:
         raise ConfigError(
             "no API key: set FAAS_API_KEY or pass --api-key-file FILE "
             "(a Service Integration key from the Admin Portal)"
         )
+    from faas_gitops import logs  # noqa: PLC0415 - structlog only once a command runs
+
+    logs.register_secret(key)
     return key
 
 
-def load_settings(namespace: argparse.Namespace, env: Mapping[str, str]) -> Settings:
-    """Flags and env twins into ``Settings``; every secret they name is registered for redaction."""
-    data, sources = resolve(Settings, namespace, env)
+def load_settings(
+    namespace: argparse.Namespace, env: Mapping[str, str], groups: Iterable[str] = SYNC_GROUPS
+) -> Settings:
+    """Flags and env twins of ``groups`` into ``Settings`` (other groups keep their defaults,
+    their variables ignored); every secret they name is read once and registered for redaction.
+    """
+    data, sources = resolve(Settings, namespace, env, group_fields(groups))
     api = data.setdefault("api", {})
-    key = load_api_key(api.get("key_file"), env)
-    logs.register_secret(key)
-    api["key"] = key
+    api["key"] = load_api_key(api.get("key_file"), env)
     settings = validate(Settings, data, sources)
+    from faas_gitops import logs  # noqa: PLC0415
+
     for flag, value, is_file in given_secrets(settings):
-        if not is_file:
+        if is_file:
+            read_secret_file(value, flag)  # a bad file is exit 2 before any work
+        else:
             logs.register_secret(str(value))
-            continue
-        try:
-            logs.register_secret(Path(value).read_text(encoding="utf-8").strip())
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-            raise ConfigError(f"{flag} {value}: {reason}") from None
     return settings
 
 
@@ -124,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(namespace, os.environ)
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
+    import asyncio  # noqa: PLC0415 - not for --help
+
+    from faas_gitops import logs  # noqa: PLC0415
+
     logs.configure(
         settings.log.level, settings.log.format, quiet=settings.quiet, verbose=settings.verbose
     )
@@ -153,6 +169,7 @@ async def _sync_once(settings: Settings) -> int:
 
 
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
+    from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
     from faas_gitops.errors import RUN_STOPPERS  # noqa: PLC0415
     from faas_gitops.progress import Progress  # noqa: PLC0415

@@ -9,37 +9,60 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from pydantic import BaseModel
-
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.cli.subcommands import SUBCOMMANDS
-from faas_gitops.options import Option, options
+from faas_gitops.options import Option, Part, options
 
 SHELLS = ("bash", "zsh")
 _PATHS = ("FILE", "DIR", "PATH")
 
 
-def _models() -> dict[str, tuple[type[BaseModel], ...]]:
-    """Main command under ``""``; each subcommand with the option models its parser adds."""
-    from faas_gitops.cli.history import HistoryOptions  # noqa: PLC0415 - only for completion
-    from faas_gitops.cli.promote import PromoteOptions  # noqa: PLC0415
-    from faas_gitops.cli.rollback import RollbackOptions  # noqa: PLC0415
-    from faas_gitops.cli.status import StatusOptions  # noqa: PLC0415
-    from faas_gitops.emulator.cli import EmulatorOptions  # noqa: PLC0415
-    from faas_gitops.settings import Settings  # noqa: PLC0415
+def command_parts() -> dict[str, tuple[Part, ...]]:
+    """Main command under ``""``; each subcommand with the options its parser takes (the same
+    ``PARTS`` its parser is built from, so completion offers no flag the command refuses)."""
+    from faas_gitops.cli import PARTS  # noqa: PLC0415 - only for completion
+    from faas_gitops.cli.history import PARTS as HISTORY  # noqa: PLC0415
+    from faas_gitops.cli.promote import PARTS as PROMOTE  # noqa: PLC0415
+    from faas_gitops.cli.rollback import PARTS as ROLLBACK  # noqa: PLC0415
+    from faas_gitops.cli.status import PARTS as STATUS  # noqa: PLC0415
+    from faas_gitops.demo import PARTS as DEMO  # noqa: PLC0415
+    from faas_gitops.emulator.cli import PARTS as EMULATOR  # noqa: PLC0415
 
+    parts: dict[str, tuple[Part, ...]] = {
+        "": PARTS,
+        "history": HISTORY,
+        "emulator": EMULATOR,
+        "demo": DEMO,
+        "status": STATUS,
+        "promote": PROMOTE,
+        "rollback": ROLLBACK,
+    }
+    return parts
+
+
+def _commands() -> dict[str, tuple[Option, ...]]:
     return {
-        "": (Settings,),
-        "history": (HistoryOptions,),
-        "emulator": (EmulatorOptions,),
-        "status": (StatusOptions,),
-        "promote": (PromoteOptions, Settings),
-        "rollback": (RollbackOptions, Settings),
+        name: tuple(option for part in each for option in part.options())
+        for name, each in command_parts().items()
     }
 
 
-def _options(models: Sequence[type[BaseModel]]) -> list[Option]:
-    return [option for model in models for option in options(model)]
+def shared_flags_table() -> str:
+    """The README's table of which flags of the main table each subcommand takes.
+
+    A flag counts when the subcommand takes the very declaration of ``Settings`` (a group, or
+    ``--state-dir`` and the API flags that ``status`` and ``history`` compose in).
+    """
+    from faas_gitops.settings import Settings  # noqa: PLC0415
+
+    shared = {id(option.spec) for option in options(Settings)}
+    lines = ["| subcommand | flags of the table it takes |", "|---|---|"]
+    for name, opts in _commands().items():
+        if not name:
+            continue
+        flags = [f"`{o.flag}`" for o in opts if id(o.spec) in shared]
+        lines.append(f"| `{name}` | {' '.join(flags) or 'none'} |")
+    return "\n".join(lines) + "\n"
 
 
 def _takes_path(option: Option) -> bool:
@@ -52,12 +75,11 @@ def _flags(opts: Sequence[Option], extra: Sequence[str] = ()) -> str:
 
 
 def bash_script() -> str:
-    models = _models()
+    commands = _commands()
     names = " ".join(SUBCOMMANDS)
     flag_cases: list[str] = []
     value_cases: list[str] = []
-    for command, model in models.items():
-        opts = _options(model)
+    for command, opts in commands.items():
         extra = ("--version",) if command == "" else ()
         flag_cases.append(f'        "{command}") opts="{_flags(opts, extra)}" ;;')
         for option in opts:
@@ -124,13 +146,13 @@ def _zsh_spec(option: Option) -> str:
 
 
 def zsh_script() -> str:
-    models = _models()
+    commands = _commands()
     cases: list[str] = []
-    for command, model in models.items():
+    for command, opts in commands.items():
         if command:
-            specs = " ".join(_zsh_spec(option) for option in _options(model))
+            specs = " ".join(_zsh_spec(option) for option in opts)
             cases.append(f"    {command}) _arguments {specs} ;;")
-    main_specs = " \\\n    ".join(_zsh_spec(option) for option in _options(models[""]))
+    main_specs = " \\\n    ".join(_zsh_spec(option) for option in commands[""])
     names = " ".join(SUBCOMMANDS)
     return "\n".join(
         [
@@ -167,4 +189,4 @@ def main(args: list[str]) -> int:
     return EXIT_OK
 
 
-__all__ = ["SHELLS", "bash_script", "main", "zsh_script"]
+__all__ = ["SHELLS", "bash_script", "command_parts", "main", "shared_flags_table", "zsh_script"]

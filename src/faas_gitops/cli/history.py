@@ -11,17 +11,15 @@ import os
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from faas_gitops import logs
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.models import DeployStatus, Status
-from faas_gitops.options import Opt, add_options, parse
-from faas_gitops.settings import default_state_dir
+from faas_gitops.options import Opt, Part, add_parts, parse
+from faas_gitops.settings import StateDir
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -53,9 +51,10 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 class HistoryOptions(BaseModel):
-    """Only ``--state-dir`` has an env twin: it must match the one the sync used."""
+    """Only ``--state-dir`` (the sync's own declaration) has an env twin: it must match the one
+    the sync used."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="history")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="history", defer_build=True)
 
     package: Annotated[
         str | None,
@@ -88,16 +87,7 @@ class HistoryOptions(BaseModel):
     output: Annotated[
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
     ] = "text"
-    state_dir: Annotated[
-        Path,
-        Field(default_factory=default_state_dir),
-        Opt(
-            "--state-dir",
-            "directory of the ledger (default: the XDG state dir)",
-            "DIR",
-            doc_default="`$XDG_STATE_HOME/faas-gitops`",
-        ),
-    ]
+    state_dir: StateDir
 
     @field_validator("limit")
     @classmethod
@@ -123,17 +113,22 @@ class HistoryOptions(BaseModel):
         return value
 
 
+#: Every option of ``history`` (parser and completion).
+PARTS: tuple[Part, ...] = (Part(HistoryOptions),)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops history",
         description="Show recorded syncs, newest first, with the API's correlation IDs. "
         "Unchanged rows of syncs in which nothing changed are hidden unless --all.",
     )
-    add_options(parser, HistoryOptions)
+    add_parts(parser, PARTS)
     return parser
 
 
 def main(args: list[str]) -> int:
+    from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.report import render_history  # noqa: PLC0415
     from faas_gitops.state import Ledger  # noqa: PLC0415 - only history reads the ledger
 

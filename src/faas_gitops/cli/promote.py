@@ -11,38 +11,28 @@ A package restricted away from ``--to`` or pinned there is left alone: the manif
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops.cli import release_command
-from faas_gitops.cli.common import EXIT_USAGE, fail
+from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import RUN_STOPPERS, ConfigError
-from faas_gitops.models import (
-    CommitInfo,
-    DeploymentOutcome,
-    DeployStatus,
-    DesiredPackage,
-    Outcome,
-    Status,
-    SyncResult,
-)
-from faas_gitops.options import Opt, add_options, build
-from faas_gitops.settings import Settings
-from faas_gitops.source.environments import Environment
-from faas_gitops.state.cache import CACHE_FILENAME, StateCache, SyncedPackage
+from faas_gitops.options import Opt, Part, add_parts
+from faas_gitops.settings import PROMOTE_GROUPS
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
+    from faas_gitops.models import CommitInfo, DesiredPackage, Outcome, SyncResult
+    from faas_gitops.settings import Settings
+    from faas_gitops.source.environments import Environment
+    from faas_gitops.state.cache import StateCache, SyncedPackage
 
 
 class PromoteOptions(BaseModel):
-    """Promote's own options; every sync flag (API, git, state dir, output) applies too."""
+    """Promote's own options; the settings groups of ``PROMOTE_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="promote")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="promote", defer_build=True)
 
     source: Annotated[
         str, Opt("--from", "environment whose running revisions are promoted", "NAME", twin=False)
@@ -66,31 +56,37 @@ class _Package:
     error: str | None = None
 
 
+#: Every option of ``promote``: its own, then its settings groups (parser and completion).
+PARTS: tuple[Part, ...] = (Part(PromoteOptions), settings_part(PROMOTE_GROUPS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops promote",
         description="Deploy onto one environment exactly the revisions running on another "
         "(environments from faas-gitops.yaml at the synced ref).",
     )
-    add_options(parser, PromoteOptions)
-    add_options(parser, Settings)
+    add_parts(parser, PARTS)
     return parser
 
 
 def main(args: list[str]) -> int:
-    namespace = build_parser().parse_args(args)
-    try:
-        options = build(PromoteOptions, namespace, {})
-        settings = release_command.load(namespace)
-    except ConfigError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    return release_command.run(settings, lambda: promote_once(settings, options))
+    return release_command.main(
+        build_parser(),
+        PromoteOptions,
+        PROMOTE_GROUPS,
+        args,
+        lambda _, options, settings: lambda: promote_once(settings, options),
+    )
 
 
 async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResult:
     """Promote, record, and return the result; ``ConfigError`` for a bad environment or path."""
+    import asyncio  # noqa: PLC0415 - not for --help
+
     from faas_gitops.deploy import Timing, promote  # noqa: PLC0415
     from faas_gitops.deploy.environment import PackageRef  # noqa: PLC0415
+    from faas_gitops.models import Outcome, Status, SyncResult  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
         CacheDeployments,
@@ -176,7 +172,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
             fatal_error=fatal,
         )
         journal.finish(result)
-    log.info(
+    release_command.logger(__name__).info(
         "promote.finished",
         source=source_env.name,
         target=target_env.name,
@@ -198,17 +194,11 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
     """The commit, the two environments and the packages to promote (git, in a thread)."""
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
-    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
 
     source = open_source(settings, None)
     try:
-        commit = source.resolve(settings.git.ref or "HEAD")
-        config, _ = load_policy(source, commit, settings.git.path, settings.deploy.config_ref)
-        if config is None:
-            raise ConfigError(
-                f"{CONFIG_NAME}: not found at the root of --path in {commit.sha[:12]};"
-                " promote needs the environments it defines"
-            )
+        commit, config = release_command.read_policy(source, settings, "promote")
         defined = config.by_name()
         chosen = []
         for flag, name in (("--from", options.source), ("--to", options.target)):
@@ -237,7 +227,9 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
                 continue
             skip = _left_alone(item, options.source, options.target)
             if skip is not None:
-                log.info("promote.skipped", path=item.path, environment=options.target, why=skip)
+                release_command.logger(__name__).info(
+                    "promote.skipped", path=item.path, environment=options.target, why=skip
+                )
             packages.append(_Package(item.path, item.name, item.package_id, skip=skip))
     finally:
         source.close()
@@ -246,6 +238,8 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
 
 def _synced_packages(settings: Settings, cache: StateCache) -> dict[str, SyncedPackage]:
     """The package ids the last sync found; a dry run's memory-only cache reads the file too."""
+    from faas_gitops.state.cache import CACHE_FILENAME, StateCache  # noqa: PLC0415
+
     if not settings.dry_run or not (settings.state_dir / CACHE_FILENAME).exists():
         return cache.synced_packages()
     on_disk = StateCache(settings.state_dir, settings.api.url)
@@ -274,6 +268,8 @@ def _left_alone(package: DesiredPackage, source: str, target: str) -> str | None
 
 def _left_alone_outcome(package: _Package, target: Environment | Any) -> Outcome:
     """A skipped package (in-sync for the exit code) or one whose manifest failed."""
+    from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status  # noqa: PLC0415
+
     deployment = DeploymentOutcome(
         environment=target.name,
         keyset_id=target.keyset_id,
@@ -292,4 +288,4 @@ def _left_alone_outcome(package: _Package, target: Environment | Any) -> Outcome
     )
 
 
-__all__ = ["PromoteOptions", "build_parser", "main", "promote_once"]
+__all__ = ["PARTS", "PromoteOptions", "build_parser", "main", "promote_once"]

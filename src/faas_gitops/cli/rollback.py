@@ -10,33 +10,29 @@ with trigger ``rollback`` (every step with its correlation ID) and rendered like
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
-from faas_gitops.cli import release_command
-from faas_gitops.cli.common import EXIT_USAGE, fail
+from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import ConfigError
-from faas_gitops.models import CommitInfo, Outcome, Status, SyncResult
-from faas_gitops.options import Opt, add_options, build
-from faas_gitops.settings import Settings
-from faas_gitops.source.environments import Environment
+from faas_gitops.options import Opt, Part, add_parts
+from faas_gitops.settings import ROLLBACK_GROUPS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
     from faas_gitops.deploy.api import TaggedPackage
-
-log = structlog.get_logger(__name__)
+    from faas_gitops.models import CommitInfo, SyncResult
+    from faas_gitops.settings import Settings
+    from faas_gitops.source.environments import Environment
 
 
 class RollbackOptions(BaseModel):
-    """Rollback's own options; the sync's connection flags (API, git, state dir) apply too."""
+    """Rollback's own options; the settings groups of ``ROLLBACK_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="rollback")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="rollback", defer_build=True)
 
     to: Annotated[
         str | None,
@@ -71,6 +67,10 @@ class _Found:
     packages: tuple[_Declared, ...]
 
 
+#: Every option of ``rollback``: its own, then its settings groups (parser and completion).
+PARTS: tuple[Part, ...] = (Part(RollbackOptions), settings_part(ROLLBACK_GROUPS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faas-gitops rollback",
@@ -87,26 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "package", metavar="PACKAGE", help="package directory, manifest name or package id"
     )
-    add_options(parser, RollbackOptions)
-    add_options(parser, Settings)
+    add_parts(parser, PARTS)
     return parser
 
 
 def main(args: list[str]) -> int:
-    namespace = build_parser().parse_args(args)
-    try:
-        options = build(RollbackOptions, namespace, {})
-        settings = release_command.load(namespace)
-    except ConfigError as exc:
-        return fail(str(exc), EXIT_USAGE)
+    return release_command.main(build_parser(), RollbackOptions, ROLLBACK_GROUPS, args, _prepare)
+
+
+def _prepare(
+    namespace: argparse.Namespace, options: RollbackOptions, settings: Settings
+) -> Callable[[], Awaitable[SyncResult]]:
+    """The rollback to run; ``ConfigError`` unless exactly one environment is named."""
     if len(settings.deploy.environments) != 1:
-        return fail("--environment NAME: name exactly one environment to roll back on", EXIT_USAGE)
+        raise ConfigError("--environment NAME: name exactly one environment to roll back on")
     # --ref on the command line (not FAAS_GITOPS_REF, which a daemon's pod sets for its
     # syncs) also says which content to put back: 'rollback X --ref v1.4.0'.
     ref = getattr(namespace, "ref", None)
-    return release_command.run(
-        settings, lambda: rollback_once(settings, options, namespace.package, content_of=ref)
-    )
+    return lambda: rollback_once(settings, options, namespace.package, content_of=ref)
 
 
 async def rollback_once(
@@ -118,9 +116,12 @@ async def rollback_once(
     package's content at that ref, not the one that ran before. ``--ref`` always names the
     commit whose directories and manifests PACKAGE is looked up in.
     """
+    import asyncio  # noqa: PLC0415 - not for --help
+
     from faas_gitops.deploy import Timing  # noqa: PLC0415
     from faas_gitops.deploy import api as deploy_api  # noqa: PLC0415
     from faas_gitops.deploy.rollback import RollbackTarget, release_hold, rollback  # noqa: PLC0415
+    from faas_gitops.models import Outcome, Status, SyncResult  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
@@ -194,7 +195,7 @@ async def rollback_once(
             finished_at=datetime.now(UTC),
         )
         journal.finish(result)
-    log.info(
+    release_command.logger(__name__).info(
         "rollback.finished",
         path=path,
         environment=environment.name,
@@ -214,16 +215,11 @@ def _read_repository(settings: Settings) -> _Found:
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
-    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
 
     source = open_source(settings, None)
     try:
-        commit = source.resolve(settings.git.ref or "HEAD")
-        config, _ = load_policy(source, commit, settings.git.path, settings.deploy.config_ref)
-        if config is None:
-            raise ConfigError(
-                f"{CONFIG_NAME}: not found; rollback needs the environments it defines"
-            )
+        commit, config = release_command.read_policy(source, settings, "rollback")
         defined = config.by_name()
         name = settings.deploy.environments[0]
         if name not in defined:
@@ -301,4 +297,4 @@ def _marked_directory(remote: TaggedPackage) -> str | None:
     return directory if directory and "~" not in directory else None
 
 
-__all__ = ["RollbackOptions", "build_parser", "main", "rollback_once"]
+__all__ = ["PARTS", "RollbackOptions", "build_parser", "main", "rollback_once"]

@@ -16,19 +16,16 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from faas_gitops import logs
-from faas_gitops.api import DEFAULT_API_URL
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
 from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
-from faas_gitops.options import Opt, add_options, resolve, validate
-from faas_gitops.settings import ApiSettings, HttpUrl, default_state_dir
+from faas_gitops.options import Opt, Part, add_parts, resolve, validate
+from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
 if TYPE_CHECKING:
     from faas_gitops.deploy.api import Requester
@@ -39,44 +36,16 @@ LIVE_LATEST = "latest"
 LIVE_CHANGED = "changed"
 LIVE_NO_REVISION = "no-revision"
 LIVE_FAILED = "failed"
-_LIVE_CONCURRENCY = 8
 #: Last attempts after which the wanted revision runs (``report.deployments.PLAIN_SUCCESS``;
 #: not imported from there, so ``status`` without ``--live`` loads no more than it needs).
 _PLAIN_SUCCESS = frozenset({DeployStatus.DEPLOYED, DeployStatus.IN_SYNC})
 
 
-class LiveApiOptions(BaseModel):
-    """The API flags of the sync that ``--live`` needs, with the same env twins."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", title="API (with --live)")
-
-    url: Annotated[
-        HttpUrl, Opt("--api-url", "FaaS admin API base URL", env="FAAS_API_URL", metavar="URL")
-    ] = DEFAULT_API_URL
-    version: Annotated[
-        str | None, Opt("--api-version", "PubNub-Version header (YYYY-MM-DD)", metavar="DATE")
-    ] = None
-    key_file: Annotated[
-        Path | None,
-        Opt(
-            "--api-key-file",
-            "file holding the API key (else env FAAS_API_KEY)",
-            env="FAAS_API_KEY_FILE",
-            metavar="FILE",
-        ),
-    ] = None
-    ca_bundle: Annotated[
-        Path | None, Opt("--ca-bundle", "PEM bundle of a private CA", metavar="FILE")
-    ] = None
-    timeout: Annotated[
-        float, Field(gt=0), Opt("--timeout", "seconds before an API call is abandoned", "SECONDS")
-    ] = 30.0
-
-
 class StatusOptions(BaseModel):
-    """``--state-dir`` keeps the sync's env twin, so both find the same ledger."""
+    """Status's own options, with the sync's ``--state-dir`` and API flags (the same
+    declarations and env twins: both find the same ledger and the same API)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="status")
+    model_config = ConfigDict(frozen=True, extra="forbid", title="status", defer_build=True)
 
     live: Annotated[
         bool,
@@ -90,17 +59,12 @@ class StatusOptions(BaseModel):
     output: Annotated[
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
     ] = "text"
-    state_dir: Annotated[
-        Path,
-        Field(default_factory=default_state_dir),
-        Opt(
-            "--state-dir",
-            "directory of the ledger (default: the XDG state dir)",
-            "DIR",
-            doc_default="`$XDG_STATE_HOME/faas-gitops`",
-        ),
-    ]
-    api: LiveApiOptions = LiveApiOptions()
+    state_dir: StateDir
+    api: Annotated[ApiOptions, Field(default_factory=ApiOptions)]
+
+
+#: Every option of ``status`` (parser and completion).
+PARTS: tuple[Part, ...] = (Part(StatusOptions),)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,11 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "correlation ID and what runs in each environment (with the last attempt when it did not "
         "ship). Reads the state dir; --live asks the API.",
     )
-    add_options(parser, StatusOptions)
+    add_parts(parser, PARTS)
     return parser
 
 
 def main(args: list[str]) -> int:
+    from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.report import render_status  # noqa: PLC0415
     from faas_gitops.state import Ledger  # noqa: PLC0415
 
@@ -143,27 +108,10 @@ def main(args: list[str]) -> int:
     return EXIT_OK
 
 
-def _api_settings(options: LiveApiOptions) -> ApiSettings:
+def _api_settings(options: ApiOptions) -> ApiSettings:
     """The sync's API settings for ``--live``: the same flags, env twins and key rules."""
     key = load_api_key(options.key_file, os.environ)
-    logs.register_secret(key)
-    values: dict[str, object] = {
-        "url": options.url,
-        "key": key,
-        "key_file": options.key_file,
-        "ca_bundle": options.ca_bundle,
-        "timeout": options.timeout,
-    }
-    if options.version is not None:
-        values["version"] = options.version
-    try:
-        return ApiSettings.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = {"version": "--api-version", "ca_bundle": "--ca-bundle"}.get(
-            str(first["loc"][0]), "--api-url"
-        )
-        raise ConfigError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+    return ApiSettings.model_validate({**options.model_dump(), "key": key})
 
 
 async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> list[PackageStatus]:
@@ -171,7 +119,7 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
     from faas_gitops.api import ApiClient  # noqa: PLC0415 - httpx only for --live
     from faas_gitops.reconcile.plan import latest_revision  # noqa: PLC0415
 
-    slots = asyncio.Semaphore(_LIVE_CONCURRENCY)
+    slots = asyncio.Semaphore(api.concurrency)  # --concurrency, as in a sync
     async with ApiClient.open(api) as client:
         await client.probe()  # a wrong URL or key is one line and exit 2, not N failed rows
 

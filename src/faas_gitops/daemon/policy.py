@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from faas_gitops.backoff import Backoff
-from faas_gitops.errors import ConfigError
+from faas_gitops.secret_files import read_secret_file
 from faas_gitops.settings import Settings
 from faas_gitops.source.mirror import GIT_TIMEOUT_S
 
@@ -61,14 +61,8 @@ def retry_delay(failures: int, cap: float) -> float:
 
 
 def read_webhook_secret(settings: Settings) -> bytes | None:
-    """The secret, read once at start; a trailing newline (``echo > file``) is not part of it."""
+    """The secret, read once at start under the one rule of ``faas_gitops.secret_files``."""
     path = settings.loop.webhook_secret_file
     if path is None:
         return None
-    try:
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        raise ConfigError(f"--webhook-secret-file {path}: {exc.strerror or exc}") from None
-    if not secret:
-        raise ConfigError(f"--webhook-secret-file {path}: the file is empty")
-    return secret
+    return read_secret_file(path, "--webhook-secret-file").encode()

@@ -27,7 +27,8 @@ from faas_gitops.emulator.requestlog import RequestLog
 from faas_gitops.emulator.server import build_server
 from faas_gitops.emulator.store import EmulatorStore
 from faas_gitops.errors import ConfigError
-from faas_gitops.options import Opt, add_options, parse
+from faas_gitops.options import Opt, Part, add_options, parse
+from faas_gitops.secret_files import read_secret_file
 
 API_KEY_ENV = "FAAS_API_KEY"
 
@@ -57,8 +58,8 @@ class EmulatorOptions(BaseModel):
         Path | None,
         _opt(
             "--api-key-file",
-            "file holding the API key clients must send in 'Authorization' (surrounding "
-            f"whitespace ignored); else the {API_KEY_ENV} environment variable; else the "
+            "file holding the API key clients must send in 'Authorization' (one trailing "
+            f"newline ignored); else the {API_KEY_ENV} environment variable; else the "
             f"well-known default key '{DEFAULT_API_KEY}'",
             _NET,
         ),
@@ -230,6 +231,10 @@ class EmulatorOptions(BaseModel):
     ] = False
 
 
+#: Every option of ``emulator``, for completion (its own: no settings group of the sync).
+PARTS: tuple[Part, ...] = (Part(EmulatorOptions),)
+
+
 def build_parser(prog: str = "faas-gitops emulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -270,14 +275,10 @@ def _configure_logging(level: str) -> None:
 def _api_key(args: EmulatorOptions) -> str:
     log = structlog.get_logger("faas_gitops.emulator.cli")
     if args.api_key_file is not None:
-        try:
-            key = str(args.api_key_file.read_text(encoding="utf-8")).strip()
-        except OSError as exc:
-            raise ValueError(
-                f"--api-key-file: cannot read {args.api_key_file}: {exc.strerror}"
-            ) from None
-        if not key:
-            raise ValueError(f"--api-key-file: {args.api_key_file} is empty")
+        try:  # the one rule of every secret file (faas_gitops.secret_files)
+            key = read_secret_file(args.api_key_file, "--api-key-file")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         log.info("api key read from file", file=str(args.api_key_file))
         return key
     key = os.environ.get(API_KEY_ENV, "").strip()

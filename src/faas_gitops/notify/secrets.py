@@ -11,32 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from faas_gitops.errors import ConfigError
+from faas_gitops import secret_files
 
 MASK = "***"
 
 
 def read_secret_file(path: str | Path, *, what: str = "secret file") -> bytes:
-    """The file's bytes without the trailing newline an editor or ``echo`` leaves.
+    """The secret's bytes, read under the one rule of ``faas_gitops.secret_files``.
 
-    Raises ``ConfigError`` with one line naming the file and the cause, never its content.
+    Raises ``ConfigError`` with one line naming ``what`` (the flag) and the file, never its
+    content; the secret is registered for redaction.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} {path} is a directory, not a file") from None
-    except PermissionError:
-        raise ConfigError(f"{what} {path} cannot be read: permission denied") from None
-    except OSError as exc:
-        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror or 'I/O error'}") from None
-    secret = data.strip()
-    if not secret:
-        raise ConfigError(f"{what} {path} is empty")
-    if b"\n" in secret or b"\r" in secret:
-        raise ConfigError(f"{what} {path} has more than one line; it must hold only the secret")
-    return secret
+    return secret_files.read_secret_file(path, what).encode()
 
 
 def mask_url(url: str, *, keep_path: bool = True) -> str:

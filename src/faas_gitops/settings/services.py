@@ -1,0 +1,185 @@
+"""The groups of what a sync does besides syncing: the daemon, the release, notifications."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, field_validator
+
+from faas_gitops.options import Opt
+from faas_gitops.settings.base import EnvironmentName, Group, HttpUrl
+
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
+
+
+class LoopSettings(Group):
+    """The daemon's knobs; unused by ``--sync-once``."""
+
+    model_config = ConfigDict(title="daemon")
+
+    # a sidecar must be reachable by the kubelet
+    listen: Annotated[
+        str,
+        Opt(
+            "--listen",
+            "daemon: address of /healthz, /readyz, /metrics and /hooks/sync",
+            "HOST:PORT",
+        ),
+    ] = "0.0.0.0:8080"
+    interval: Annotated[
+        float,
+        Field(gt=0),
+        Opt(
+            "--interval",
+            "daemon: seconds between fetches of a remote repository (for a local one, a safety "
+            "re-read); also the cap of the retry backoff",
+            "SECONDS",
+        ),
+    ] = 30.0
+    resync_interval: Annotated[
+        float,
+        Field(gt=0),
+        Opt(
+            "--resync-interval",
+            "daemon: seconds between full syncs that ask the API about every package (finds "
+            "changes made by hand)",
+            "SECONDS",
+        ),
+    ] = 600.0
+    unready_after: Annotated[
+        int,
+        Field(ge=1),
+        Opt("--unready-after", "daemon: consecutive failed syncs before /readyz says 503", "N"),
+    ] = 3
+    max_failures: Annotated[
+        int | None,
+        Field(ge=1),
+        Opt(
+            "--max-failures",
+            "daemon: exit 1 after N consecutive failed syncs (default never)",
+            "N",
+            doc_default="never",
+        ),
+    ] = None
+    shutdown_timeout: Annotated[
+        float,
+        Field(ge=0),
+        Opt(
+            "--shutdown-timeout", "daemon: seconds in-flight work may take after SIGTERM", "SECONDS"
+        ),
+    ] = 20.0
+    webhook_secret_file: Annotated[
+        Path | None,
+        Opt(
+            "--webhook-secret-file",
+            "daemon: file with the secret for X-Hub-Signature-256",
+            "FILE",
+            secret_file=True,
+        ),
+    ] = None
+
+
+class DeploySettings(Group):
+    """Where synced revisions are deployed (consumed by the deployment stage)."""
+
+    model_config = ConfigDict(title="deploy")
+
+    environments: Annotated[
+        tuple[EnvironmentName, ...],
+        Opt(
+            "--environment",
+            "deploy the synced revisions to this environment (repeatable; the env twin is "
+            "comma-separated)",
+            "NAME",
+            doc_default="none",
+        ),
+    ] = ()
+    timeout: Annotated[
+        float,
+        Field(gt=0),
+        Opt("--deploy-timeout", "seconds a deployment may take to finish", "SECONDS"),
+    ] = 120.0
+    prune: Annotated[
+        bool,
+        Opt("--prune", "undeploy from the environments what the repository no longer holds"),
+    ] = False
+    config_ref: Annotated[
+        str | None,
+        Opt(
+            "--config-ref",
+            "read the environment policy (keysets, freezes, windows, owner) from the tip of this "
+            "branch instead of the synced commit (default: the repository's default branch: "
+            "origin's HEAD, else main, else master)",
+            "REF",
+            doc_default="default branch",
+        ),
+    ] = None
+
+
+class NotifySettings(Group):
+    """Who hears about a sync's outcome (consumed by the notification stage)."""
+
+    model_config = ConfigDict(title="notify")
+
+    webhooks: Annotated[
+        tuple[HttpUrl, ...],
+        Opt(
+            "--notify-webhook",
+            "POST each sync's result as JSON to this URL (repeatable; the env twin is "
+            "comma-separated)",
+            "URL",
+            doc_default="none",
+            secret=True,
+        ),
+    ] = ()
+    secret_file: Annotated[
+        Path | None,
+        Opt(
+            "--notify-secret-file",
+            "file with the secret that signs notification webhooks (X-Faas-Gitops-Signature-256)",
+            "FILE",
+            secret_file=True,
+        ),
+    ] = None
+    slack: Annotated[
+        HttpUrl | None,
+        Opt(
+            "--notify-slack",
+            "Slack incoming-webhook URL for a summary of each sync",
+            "URL",
+            secret=True,
+        ),
+    ] = None
+    github_repo: Annotated[
+        str | None,
+        Opt(
+            "--github-repo",
+            "GitHub repository (OWNER/NAME) that gets commit statuses and PR comments",
+            "OWNER/NAME",
+        ),
+    ] = None
+    github_token_file: Annotated[
+        Path | None,
+        Opt("--github-token-file", "file with the GitHub token", "FILE", secret_file=True),
+    ] = None
+    github_api_url: Annotated[
+        HttpUrl,
+        Opt("--github-api-url", "GitHub API base URL (GitHub Enterprise: its /api/v3)", "URL"),
+    ] = "https://api.github.com"
+    public_url: Annotated[
+        HttpUrl | None,
+        Opt(
+            "--public-url",
+            "public address of the status page, linked from notifications",
+            "URL",
+        ),
+    ] = None
+
+    @field_validator("github_repo")
+    @classmethod
+    def _owner_name(cls, value: str | None) -> str | None:
+        if value is not None and not _GITHUB_REPO.match(value):
+            raise ValueError("must be OWNER/NAME, such as acme/functions")
+        return value
