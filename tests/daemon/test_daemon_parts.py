@@ -20,7 +20,7 @@ from faas_gitops.daemon.server import MAX_WEBHOOK_BYTES, LoopState, create_app, 
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.settings import ApiSettings, GitSettings, LoopSettings, Settings
-from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, watch_plan
+from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup, watch_plan
 from gitrepo import GitRepo
 
 SECRET = b"hook-secret-value"

@@ -74,7 +74,7 @@ from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.mirror import safe_url
-from faas_gitops.triggers import RepoWatcher, Wake, Wakeup
+from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 
 log = structlog.get_logger(__name__)
 
