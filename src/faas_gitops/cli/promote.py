@@ -90,7 +90,7 @@ def main(args: list[str]) -> int:
 async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResult:
     """Promote, record, and return the result; ``ConfigError`` for a bad environment or path."""
     from faas_gitops.deploy import Timing, promote  # noqa: PLC0415
-    from faas_gitops.deploy.environment import PackageRef  # noqa: PLC0415
+    from faas_gitops.deploy.environment import PackageToPromote  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
         CacheDeployments,
@@ -105,7 +105,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
     source_env, target_env = release_environments([read.source, read.target], started)
     async with Session.open(settings) as session:
         known = _synced_packages(settings, session.cache)
-        refs: list[PackageRef] = []
+        refs: list[PackageToPromote] = []
         failed: dict[str, Outcome] = {}
         for package in packages:
             if package.skip is not None or package.error is not None:
@@ -113,7 +113,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                 continue
             package_id = package.package_id or getattr(known.get(package.path), "package_id", None)
             if package_id:
-                refs.append(PackageRef(package.path, package_id))
+                refs.append(PackageToPromote(package.path, package_id))
                 continue
             failed[package.path] = Outcome(
                 path=package.path,

@@ -66,6 +66,7 @@ from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_af
 from faas_gitops.daemon.server import LoopState, create_app
 from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
+from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.models import DeployStatus, Status, SyncResult
 from faas_gitops.notify import Notifier
@@ -74,7 +75,6 @@ from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.mirror import safe_url
-from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 
 log = structlog.get_logger(__name__)
 
