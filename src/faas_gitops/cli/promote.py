@@ -153,7 +153,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                     deploy_journal.result(ref.path, deployment)
             outcomes[ref.path] = Outcome(
                 path=ref.path,
-                status=Status.UNCHANGED,
+                status=Status.PROMOTED,
                 package_id=ref.package_id,
                 name=names.get(ref.path),
                 revision_name=deployments[0].revision_name if deployments else None,

@@ -318,12 +318,12 @@ class ReleasePrep:
                 _log_deployment(removed.path, deployment)
                 if journal is not None:
                     journal.result(removed.path, deployment)
-            # Removed from the commit: reported as an unchanged package with where it ran.
+            # Removed from the commit: reported as removed, with where it still runs.
             attached.setdefault(
                 removed.path,
                 Outcome(
                     path=removed.path,
-                    status=Status.UNCHANGED,
+                    status=Status.REMOVED,
                     package_id=removed.package_id,
                     name=removed.name,
                     deployments=removed.deployments,

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import (
+    IN_SYNC,
+    NO_NEW_REVISION,
     DeploymentOutcome,
     DeployStatus,
     PackageStatus,
@@ -51,7 +53,9 @@ class LedgerEntry:
     complete: bool = True
 
 
-# A sync in which nothing happened: its ``unchanged`` rows are hidden unless asked for.
+# A sync in which nothing happened: its ``unchanged`` rows (and the other statuses that made no
+# revision: a promotion, a rollback, a removed package) are hidden unless asked for.
+_NO_NEW_REVISION = ", ".join(sorted(f"'{status.value}'" for status in NO_NEW_REVISION))
 _QUIET_SYNC = (
     "s.completed = 1 AND s.created = 0 AND s.adopted = 0 AND s.failed = 0"
     " AND s.would_create = 0 AND s.fatal_error IS NULL"
@@ -116,7 +120,7 @@ class HistoryQueries:
             where.append("s.started_at >= ?")
             params.append(to_utc_text(since))
         if not include_quiet:
-            where.append(f"NOT (o.status = 'unchanged' AND {_QUIET_SYNC})")
+            where.append(f"NOT (o.status IN ({_NO_NEW_REVISION}) AND {_QUIET_SYNC})")
         sql = (
             "SELECT o.id, s.finished_at, s.commit_sha, s.ref, o.path, o.package_id, o.status,"
             " o.revision_name, o.revision_id, o.correlation_id, o.error, s.trigger_name,"
@@ -182,7 +186,7 @@ class HistoryQueries:
             " FROM outcomes AS o2 JOIN syncs AS s2 ON s2.id = o2.sync_id"
             " WHERE s2.completed = 1 AND s2.dry_run = 0 GROUP BY o2.path)"
         )
-        in_sync = {Status.CREATED.value, Status.ADOPTED.value, Status.UNCHANGED.value}
+        in_sync = {status.value for status in IN_SYNC}
         return {str(path): str(commit) for path, commit, status in rows if status in in_sync}
 
     def recent_syncs(self, limit: int = 50) -> list[SyncSummary]:
