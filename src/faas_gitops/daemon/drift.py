@@ -12,7 +12,7 @@ import structlog
 
 from faas_gitops.models import IN_SYNC, Status, SyncResult
 
-log = structlog.get_logger("faas_gitops.daemon.loop")
+log = structlog.get_logger(__name__)
 
 
 class DriftTracker:

@@ -268,7 +268,7 @@ def _configure_logging(level: str) -> None:
 
 
 def _api_key(args: EmulatorOptions) -> str:
-    log = structlog.get_logger("faas_gitops.emulator.cli")
+    log = structlog.get_logger(__name__)
     if args.api_key_file is not None:
         try:
             key = str(args.api_key_file.read_text(encoding="utf-8")).strip()
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     _configure_logging(args.log_level)
-    log = structlog.get_logger("faas_gitops.emulator.cli")
+    log = structlog.get_logger(__name__)
     try:
         config, store = _prepare(args)
     except ValueError as exc:

@@ -46,7 +46,7 @@ from faas_gitops.emulator.problems import (
 )
 from faas_gitops.emulator.store_core import StoreCore
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 LIMIT_NAME = "max_package_deployments_running"
 

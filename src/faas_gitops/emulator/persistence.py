@@ -18,7 +18,7 @@ import structlog
 if TYPE_CHECKING:
     from faas_gitops.emulator.store_core import StoreData
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 STATE_VERSION = 1
 
