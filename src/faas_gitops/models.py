@@ -101,15 +101,6 @@ class PackageFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class DesiredState:
-    """Everything read from one commit: valid packages and the ones that failed to load."""
-
-    commit: CommitInfo
-    packages: tuple[DesiredPackage, ...]
-    failures: tuple[PackageFailure, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class RemotePackage:
     id: str
     name: str

@@ -75,10 +75,6 @@ class DeploymentPlan:
     lifts_hold: bool = False
     dry_run: bool = False
 
-    @property
-    def writes(self) -> bool:
-        return self.action in (DeployAction.START, DeployAction.ROLL)
-
     def outcome(
         self,
         status: DeployStatus,

@@ -209,23 +209,6 @@ class Repository(Closing):
             return None
         return head.removeprefix("refs/heads/") if head.startswith("refs/heads/") else None
 
-    def changed_paths(self, old_sha: str, new_sha: str) -> set[str] | None:
-        """Repository-relative paths that differ between two commits (``git diff-tree``).
-
-        None when ``old_sha`` is unknown (history rewritten, shallow clone): the caller must
-        then treat everything as changed. Renames count as a deletion plus an addition.
-        """
-        old = self.rev_parse(old_sha)
-        if old is None:
-            return None
-        new = self.rev_parse(new_sha)
-        if new is None:
-            raise SourceError(f"commit {new_sha}: not found in {self._shown}")
-        out: str = self._repo.git.diff_tree(
-            "-r", "-z", "--name-only", "--no-renames", "--no-commit-id", old, new
-        )
-        return {path for path in out.split("\x00") if path}
-
     # -- trees -----------------------------------------------------------------------------
 
     def _root(self, sha: str) -> bytes:

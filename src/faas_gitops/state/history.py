@@ -160,23 +160,6 @@ class HistoryQueries:
         sql += " ORDER BY d.sync_id DESC, d.path ASC, d.id ASC LIMIT ?"
         return [_entry(row) for row in self._rows(sql, [*params, limit])]
 
-    def last_synced_commit(self, ref: str | None = None) -> str | None:
-        """The commit of the newest finished, successful, real (not dry-run) sync.
-
-        The daemon starts from it after a restart: a commit whose sync failed anywhere, or
-        that was killed half-way, must be tried again.
-        """
-        sql = (
-            "SELECT commit_sha FROM syncs WHERE failed = 0 AND fatal_error IS NULL"
-            " AND dry_run = 0 AND completed = 1"
-        )
-        params: list[object] = []
-        if ref is not None:
-            sql += " AND ref = ?"
-            params.append(ref)
-        rows = self._rows(sql + " ORDER BY id DESC LIMIT 1", params)
-        return None if not rows else str(rows[0][0])
-
     def in_sync_commits(self) -> dict[str, str]:
         """Per package path, the commit of its newest finished real sync, if it was in sync
         then: the daemon's memory for telling drift from change, kept across restarts."""
