@@ -14,8 +14,9 @@ Each sync's ``/healthz`` deadline is the base allowance plus the deployment stag
 the packages x environments it may touch (``daemon.policy.stuck_after``), worked out when the
 sync starts.
 
-One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
-trees in sync), the package cache and the API connection pool are shared by every sync. An
+One ``Session`` lives as long as the daemon, so the state cache (revisions by id, package
+trees in sync), the package cache and the API connection pool are shared by every sync; so
+does one ``Repository``, fetched before each sync (``fetch()`` follows a git-sync link swap). An
 ordinary sync skips package directories unchanged since their last successful sync; the
 resync is a *full* sync that asks the API about every package, which is what finds drift.
 
