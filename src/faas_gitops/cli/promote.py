@@ -198,7 +198,8 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
     """The commit, the two environments and the packages to promote (git, in a thread)."""
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
-    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
+    from faas_gitops.source.policy import load_policy  # noqa: PLC0415
 
     source = open_source(settings, None)
     try:

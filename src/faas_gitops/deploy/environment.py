@@ -8,6 +8,7 @@ package never imports the git edge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from faas_gitops.models import DesiredPackage
@@ -89,6 +90,7 @@ class ReleaseEnvironment:
     keyset_id: int
     frozen: bool = False
     frozen_note: str | None = None
+    frozen_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

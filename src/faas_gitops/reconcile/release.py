@@ -35,13 +35,9 @@ from faas_gitops.models import (
 from faas_gitops.models import PackageRef as TreeRef
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
-from faas_gitops.source.environments import (
-    Environment,
-    EnvironmentsConfig,
-    active_environments,
-    default_owner,
-    load_policy,
-)
+from faas_gitops.source.environments import Environment, EnvironmentsConfig, active_environments
+from faas_gitops.source.owner import default_owner
+from faas_gitops.source.policy import load_policy
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
 
