@@ -20,7 +20,7 @@ from faas_gitops.deploy import (
     run_release,
 )
 from faas_gitops.deploy import marks as tags
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
 

@@ -21,7 +21,7 @@ from faas_gitops.deploy import (
     promote,
     run_release,
 )
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester
+from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageToPromote
 from faas_gitops.deploy.observe import KnownDeployments, observe_settled
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.stage import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
