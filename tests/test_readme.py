@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faas_gitops.cli import build_parser
-from faas_gitops.emulator.cli import EmulatorOptions
+from faas_gitops.emulator.flags import EmulatorOptions
 from faas_gitops.options import flag_table, options
 from faas_gitops.settings import Settings
 

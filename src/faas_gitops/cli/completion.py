@@ -25,7 +25,7 @@ def _models() -> dict[str, tuple[type[BaseModel], ...]]:
     from faas_gitops.cli.promote import PromoteOptions  # noqa: PLC0415
     from faas_gitops.cli.rollback import RollbackOptions  # noqa: PLC0415
     from faas_gitops.cli.status import StatusOptions  # noqa: PLC0415
-    from faas_gitops.emulator.cli import EmulatorOptions  # noqa: PLC0415
+    from faas_gitops.emulator.flags import EmulatorOptions  # noqa: PLC0415
     from faas_gitops.settings import Settings  # noqa: PLC0415
 
     return {

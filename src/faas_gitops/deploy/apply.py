@@ -27,7 +27,7 @@ Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
 
 def no_journal(*_: object) -> None:
     """The journal of a caller with nothing to record: every step is dropped."""
-    return None
+    return
 
 
 async def apply_plans(
