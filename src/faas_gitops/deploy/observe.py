@@ -10,13 +10,14 @@ revision's list is skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
+from faas_gitops.deploy.writer import Timing
 from faas_gitops.errors import ApiNotFound
 from faas_gitops.reconcile.plan import stamp_of
 
@@ -103,17 +104,17 @@ async def observe_settled(
     package_id: str,
     keysets: Collection[int],
     known: KnownDeployments | None,
+    timing: Timing,
     *,
     also: Collection[str] = (),
-    deadline: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], Awaitable[None]],
     first_pause: float = 0.1,
     max_pause: float = 1.0,
 ) -> PackageView:
     """``observe_package``, read again until nothing of the package is starting or stopping on
-    ``keysets`` (or ``deadline`` passes: then the view with the transition is returned and the
-    plan says ``wait``). A run never plans over a deployment in flight."""
+    ``keysets`` (or ``timing``'s deploy timeout passes: then the view with the transition is
+    returned and the plan says ``wait``). A run never plans over a deployment in flight."""
+    clock, sleep = timing.clock, timing.sleep
+    deadline = clock() + timing.deploy_timeout
     pause = first_pause
     while True:
         view = await observe_package(api, package_id, keysets, known, also)

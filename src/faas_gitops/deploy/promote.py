@@ -52,15 +52,7 @@ async def promote(
         package: PackageToPromote,
     ) -> tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]:
         try:  # a package mid-rollover on either keyset is waited for, then read again
-            view = await observe_settled(
-                api,
-                package.package_id,
-                keysets,
-                known,
-                deadline=timing.clock() + timing.deploy_timeout,
-                clock=timing.clock,
-                sleep=timing.sleep,
-            )
+            view = await observe_settled(api, package.package_id, keysets, known, timing)
         except ApiAuthError:
             raise
         except ApiError as exc:

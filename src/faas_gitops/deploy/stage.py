@@ -142,16 +142,9 @@ async def _plan_target(  # noqa: PLR0917 - one call site
         view = PackageView("", (), ())
     else:
         try:
-            view = await observe_settled(
-                api,
-                target.package_id,
-                [env.keyset_id for env in mine],
-                known,
-                also=[target.revision_id] if target.revision_id else [],
-                deadline=timing.clock() + timing.deploy_timeout,
-                clock=timing.clock,
-                sleep=timing.sleep,
-            )
+            keysets = [env.keyset_id for env in mine]
+            also = [target.revision_id] if target.revision_id else []
+            view = await observe_settled(api, target.package_id, keysets, known, timing, also=also)
         except ApiAuthError:
             raise
         except ApiError as exc:
