@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from faas_gitops.errors import ConfigError
@@ -93,34 +93,18 @@ class Environment:
         return freeze_state(self.frozen, self.windows, now)
 
 
+def _valid_duration(value: str) -> str:
+    parse_duration(value)  # kept as written: ``window()`` parses it again
+    return value
+
+
 class WindowSpec(_Strict):
     """One entry of an environment's ``windows:`` as written."""
 
-    kind: str
-    schedule: str
-    duration: str
-    timezone: str = "UTC"
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        return parse_kind(value)
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return parse_schedule(value)
-
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return parse_timezone(value)
+    kind: Annotated[str, AfterValidator(parse_kind)]
+    schedule: Annotated[str, AfterValidator(parse_schedule)]
+    duration: Annotated[str, AfterValidator(_valid_duration)]
+    timezone: Annotated[str, AfterValidator(parse_timezone)] = "UTC"
 
     def window(self) -> Window:
         return Window(
