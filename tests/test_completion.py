@@ -19,7 +19,7 @@ import pytest
 from faas_gitops import cli, demo
 from faas_gitops.cli import completion, history, promote, rollback, status
 from faas_gitops.cli.subcommands import SUBCOMMANDS
-from faas_gitops.emulator import cli as emulator_cli
+from faas_gitops.emulator import flags as emulator_cli
 
 BASH = shutil.which("bash")
 ZSH = shutil.which("zsh")

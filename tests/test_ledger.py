@@ -186,34 +186,12 @@ def test_record_returns_increasing_sync_ids(ledger: Ledger) -> None:
     assert second > first
 
 
-def test_last_synced_commit_skips_failed_fatal_and_dry_runs(ledger: Ledger) -> None:
-    assert ledger.last_synced_commit() is None
-
-    ledger.record(make_result("1" * 40, outcomes=(CREATED, UNCHANGED)))
-    ledger.record(make_result("2" * 40, outcomes=(CREATED, FAILED)))
-    ledger.record(make_result("3" * 40, outcomes=(), fatal_error="401: invalid key"))
-    ledger.record(make_result("4" * 40, outcomes=(CREATED,), dry_run=True))
-
-    assert ledger.last_synced_commit() == "1" * 40
-
-
-def test_last_synced_commit_can_be_asked_per_ref(ledger: Ledger) -> None:
-    ledger.record(make_result("1" * 40, ref="main", outcomes=(CREATED,)))
-    ledger.record(make_result("2" * 40, ref="release", outcomes=(CREATED,)))
-
-    assert ledger.last_synced_commit("main") == "1" * 40
-    assert ledger.last_synced_commit("release") == "2" * 40
-    assert ledger.last_synced_commit() == "2" * 40
-    assert ledger.last_synced_commit("nope") is None
-
-
 def test_reopening_an_existing_ledger_keeps_its_history(tmp_path: Path) -> None:
     with Ledger(tmp_path) as first:
         first.record(make_result(outcomes=(CREATED,)))
 
     with Ledger(tmp_path) as again:
         assert [e.path for e in again.history()] == ["chat-moderation"]
-        assert again.last_synced_commit() == "a" * 40
 
 
 def test_a_failed_record_leaves_nothing_half_written(ledger: Ledger) -> None:
@@ -224,7 +202,6 @@ def test_a_failed_record_leaves_nothing_half_written(ledger: Ledger) -> None:
         ledger.record(make_result(outcomes=(CREATED, bad)))
 
     assert ledger.history() == []
-    assert ledger.last_synced_commit() is None
     ledger.record(make_result(outcomes=(CREATED,)))  # the connection is still usable
     assert len(ledger.history()) == 1
 

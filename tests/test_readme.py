@@ -6,7 +6,7 @@ from pathlib import Path
 
 from faas_gitops.cli import build_parser
 from faas_gitops.cli.completion import command_parts, shared_flags_table
-from faas_gitops.emulator.cli import EmulatorOptions
+from faas_gitops.emulator.flags import EmulatorOptions
 from faas_gitops.options import flag_table, options
 from faas_gitops.settings import Settings
 

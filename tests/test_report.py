@@ -116,6 +116,9 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
         "adopted": 0,
         "unchanged": 1,
         "would-create": 0,
+        "promoted": 0,
+        "rolled-back": 0,
+        "removed": 0,
         "failed": 1,
         "total": 3,
     }

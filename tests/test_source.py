@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import SourceError
-from faas_gitops.models import CommitInfo, DesiredPackage, DesiredState, PackageFailure
+from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure
 from faas_gitops.settings import LimitSettings
 from faas_gitops.source import Repository, sort_tags, version_key
 from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
@@ -37,6 +38,15 @@ def add_package(
     for file in files:
         git_repo.write(f"{path}/{file}", f"export default (request) => request.ok(); // {path}\n")
     return git_repo
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Everything read from one commit: valid packages and the ones that failed to load."""
+
+    commit: CommitInfo
+    packages: tuple[DesiredPackage, ...]
+    failures: tuple[PackageFailure, ...] = ()
 
 
 def read_all(
@@ -506,30 +516,6 @@ def test_a_bare_repository_can_be_read(tmp_path: Path, git_repo: GitRepo) -> Non
         commit = source.resolve()
         assert commit.tags == ("v1.0.0",)
         assert [p.path for p in read_all(source, commit).packages] == ["chat"]
-
-
-# -- cache and changed paths -----------------------------------------------------------------
-
-
-def test_changed_paths_lists_what_differs_between_two_commits(git_repo: GitRepo) -> None:
-    add_package(git_repo, "chat", "p-chat")
-    add_package(git_repo, "hooks", "p-hooks")
-    old = git_repo.commit()
-    git_repo.write("chat/main.js", "changed")
-    git_repo.git("mv", "hooks/main.js", "hooks/renamed.js")
-    git_repo.write("new/file.txt", "x")
-    new = git_repo.commit()
-    with Repository(git_repo.root) as source:
-        assert source.changed_paths(old, new) == {
-            "chat/main.js",
-            "hooks/main.js",
-            "hooks/renamed.js",
-            "new/file.txt",
-        }
-        assert source.changed_paths(new, new) == set()
-        assert source.changed_paths("0" * 40, new) is None
-        with pytest.raises(SourceError, match="not found"):
-            source.changed_paths(old, "f" * 40)
 
 
 # -- performance -----------------------------------------------------------------------------

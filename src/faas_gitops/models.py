@@ -101,15 +101,6 @@ class PackageFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class DesiredState:
-    """Everything read from one commit: valid packages and the ones that failed to load."""
-
-    commit: CommitInfo
-    packages: tuple[DesiredPackage, ...]
-    failures: tuple[PackageFailure, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class RemotePackage:
     id: str
     name: str
@@ -172,18 +163,37 @@ class PackagePlan:
 
 
 class Status(StrEnum):
-    """A package's outcome in one sync.
+    """A package's outcome in one run (a sync, a promotion, a rollback).
 
     ``created``: this run's create got an answer naming the new revision. ``adopted``: this run
     (or a killed one) tried to create, and the revision with the desired functions turned out to
     exist (a lost answer, a 409 race, another replica); only ``created`` counts as a creation.
+    ``unchanged``: the latest revision already holds the commit's package (or ``promote`` left
+    the package alone). ``promoted``/``rolled-back``: ``promote``/``rollback`` acted on the
+    package, creating no revision; what each environment got is its deployments' status.
+    ``removed``: the commit no longer holds the package, which is still known to run somewhere
+    (its deployments say where: ``orphaned``, ``pruned``...); never counted as ``unchanged``.
     """
 
     CREATED = "created"
     ADOPTED = "adopted"
     UNCHANGED = "unchanged"
     WOULD_CREATE = "would-create"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled-back"
+    REMOVED = "removed"
     FAILED = "failed"
+
+
+#: Statuses of a package whose revisions this run left as they were: the rows ``history``
+#: hides in a sync in which nothing happened.
+NO_NEW_REVISION = frozenset({Status.UNCHANGED, Status.PROMOTED, Status.ROLLED_BACK, Status.REMOVED})
+
+#: Statuses after which the package's latest revision is its commit's: the daemon's memory for
+#: telling drift (a change made by hand) from a change of the commit.
+IN_SYNC = frozenset(
+    {Status.CREATED, Status.ADOPTED, Status.UNCHANGED, Status.PROMOTED, Status.ROLLED_BACK}
+)
 
 
 class DeployStatus(StrEnum):

@@ -104,22 +104,6 @@ def test_a_complete_listing_ignores_paging_and_uses_its_own_page_size() -> None:
     assert sizes == ["50", "50"]
 
 
-def test_find_revision_matches_the_name_exactly_whether_or_not_search_is_honoured() -> None:
-    queries: list[dict[str, str]] = []
-    items = [revision("r1", "v1"), revision("r2", "v1-2"), revision("r3", "v1x")]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        queries.append(dict(request.url.params))
-        return httpx.Response(200, json=envelope(items))
-
-    api = mock_client(handler)
-    found = asyncio.run(api.find_revision("p", "v1-2"))
-    assert found is not None
-    assert found.id == "r2"
-    assert asyncio.run(api.find_revision("p", "v9")) is None
-    assert queries[0] == {"search": "v1-2", "page": "0", "size": "50"}
-
-
 def test_an_unparseable_item_names_the_correlation_id_of_its_own_page() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])

@@ -17,10 +17,10 @@ from starlette.applications import Starlette
 from faas_gitops.daemon import Daemon, parse_listen, retry_delay, stuck_after
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.server import MAX_WEBHOOK_BYTES, LoopState, create_app, signature_valid
+from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup, watch_plan
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.settings import ApiSettings, GitSettings, LoopSettings, Settings
-from faas_gitops.triggers import RepoWatcher, Wake, Wakeup, watch_plan
 from gitrepo import GitRepo
 
 SECRET = b"hook-secret-value"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from faas_gitops.triggers import RepoWatcher
+from faas_gitops.daemon.triggers import RepoWatcher
 from gitrepo import GitRepo
 
 

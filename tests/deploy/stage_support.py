@@ -7,7 +7,7 @@ from typing import Any
 
 from faas_gitops.deploy import DeployTarget, ReleaseEnvironment, ReleaseInputs, run_release
 from faas_gitops.deploy.api import Requester
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 
 OWNER = "acme/functions"
 

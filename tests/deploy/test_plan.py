@@ -150,7 +150,6 @@ def test_plan_deployment_decides_the_action_for_each_situation(row: Row) -> None
     assert plan.deployment_id == row.deployment_id
     assert (plan.previous_deployment_id, plan.previous_revision_name) == row.previous
     assert plan.keyset_id == row.env.keyset_id
-    assert plan.writes == (row.action in (DeployAction.START, DeployAction.ROLL))
 
 
 def test_a_missing_pin_fails_with_one_line_naming_the_pin_and_environment() -> None:

@@ -12,7 +12,7 @@ from fake_faas import FakeFaas
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
-    PackageRef,
+    PackageToPromote,
     ReleaseEnvironment,
     ReleaseInputs,
     Timing,
@@ -20,7 +20,7 @@ from faas_gitops.deploy import (
     run_release,
 )
 from faas_gitops.deploy import marks as tags
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
 
@@ -402,7 +402,10 @@ def test_promote_deploys_the_revision_running_on_the_source(
             fake.client(),
             source_env=STAGING,
             target_env=PROD,
-            packages=[PackageRef("packages/a", "pkg-a"), PackageRef("packages/b", "pkg-b")],
+            packages=[
+                PackageToPromote("packages/a", "pkg-a"),
+                PackageToPromote("packages/b", "pkg-b"),
+            ],
             timing=timing,
         )
     )
@@ -488,7 +491,7 @@ def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeCl
 def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, clock: FakeClock) -> None:
     fake.run("a1", STAGING.keyset_id)
     fake.run("b1", STAGING.keyset_id)
-    packages = [PackageRef("packages/a", "pkg-a"), PackageRef("packages/b", "pkg-b")]
+    packages = [PackageToPromote("packages/a", "pkg-a"), PackageToPromote("packages/b", "pkg-b")]
 
     outcomes = asyncio.run(
         promote(

@@ -14,14 +14,14 @@ from e2e import API_KEY, MODES
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
-    PackageRef,
+    PackageToPromote,
     ReleaseEnvironment,
     ReleaseInputs,
     Timing,
     promote,
     run_release,
 )
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec
@@ -43,8 +43,8 @@ class Package:
         return DeployTarget(self.path, self.id, self.revisions[name], name, **extra)
 
     @property
-    def ref(self) -> PackageRef:
-        return PackageRef(self.path, self.id)
+    def ref(self) -> PackageToPromote:
+        return PackageToPromote(self.path, self.id)
 
 
 class Faas:

@@ -18,7 +18,7 @@ from stage_support import release
 from e2e import API_KEY
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import DeployTarget, Timing
-from faas_gitops.deploy.stage import Outcomes
+from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.requestlog import RequestRecord
 from faas_gitops.emulator.server import RunningEmulator

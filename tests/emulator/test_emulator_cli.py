@@ -15,7 +15,8 @@ import httpx
 import pytest
 import structlog
 
-from faas_gitops.emulator.cli import build_parser, main
+from faas_gitops.emulator.cli import main
+from faas_gitops.emulator.flags import build_parser
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
 pytest_plugins = ["emulator_fixtures"]

@@ -12,7 +12,8 @@ import structlog
 from emulator_support import function
 
 from faas_gitops.emulator import EmulatorStore
-from faas_gitops.emulator.cli import main, write_fault_of
+from faas_gitops.emulator.cli import main
+from faas_gitops.emulator.flags import write_fault_of
 from faas_gitops.emulator.server import RunningEmulator
 
 pytest_plugins = ["emulator_fixtures"]

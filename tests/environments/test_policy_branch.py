@@ -12,14 +12,9 @@ from faas_gitops import cli
 from faas_gitops.errors import ConfigError
 from faas_gitops.settings import GitSettings
 from faas_gitops.source import Repository
-from faas_gitops.source.environments import (
-    SYNCED_COMMIT,
-    EnvironmentsConfig,
-    default_config_ref,
-    default_owner,
-    load_policy,
-    owner_from_url,
-)
+from faas_gitops.source.environments import EnvironmentsConfig
+from faas_gitops.source.owner import default_owner, owner_from_url
+from faas_gitops.source.policy import SYNCED_COMMIT, default_config_ref, load_policy
 from gitrepo import GitRepo
 
 

@@ -117,6 +117,9 @@ def test_a_rollover_in_flight_on_the_source_is_waited_for_and_its_revision_promo
     assert code == 0, document
     promoted = deployments(document)[("webhooks", "production")]
     assert (promoted["status"], promoted["revisionId"]) == ("deployed", fresh["id"])
+    [package] = [p for p in document["packages"] if p["path"] == "webhooks"]
+    assert package["status"] == "promoted"  # not "unchanged": promote acted on it
+    assert (document["summary"]["promoted"], document["summary"]["unchanged"]) == (1, 0)
     assert env.running(PRODUCTION) == {"webhooks": "hand-made"}
     assert env.running(STAGING)["webhooks"] == "hand-made"
 

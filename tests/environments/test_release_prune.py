@@ -66,6 +66,9 @@ def test_a_removed_package_stays_in_every_view_until_a_prune_of_each_environment
         "staging": "orphaned",
         "production": "orphaned",
     }
+    statuses = {p["path"]: p["status"] for p in document["packages"]}
+    assert statuses["webhooks"] == "removed"  # never counted as an unchanged package
+    assert (document["summary"]["removed"], document["summary"]["unchanged"]) == (1, 2)
     assert rows["production"]["note"] == ORPHANED_ON_PRODUCTION
     assert rows["staging"]["running"] == "v1.3.0"  # what still runs, by revision name
     assert rows["production"]["running"] == "v1.3.0"

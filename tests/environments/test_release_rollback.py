@@ -87,6 +87,8 @@ def test_rollback_puts_v1_back_at_once_without_a_new_revision_and_journals_every
     rolled = deployments(document)[(PACKAGE, "production")]
     assert rolled["status"] == "deployed"
     assert rolled["revisionName"] == released["v1"]
+    assert [p["status"] for p in document["packages"]] == ["rolled-back"]
+    assert document["summary"]["rolled-back"] == 1
     assert "rolled back from " + released["v2"] in rolled["note"]
     assert env.running(PRODUCTION)[PACKAGE] == released["v1"]
     assert env.running(STAGING)[PACKAGE] == released["v2"]  # only production rolled back

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from faas_gitops import logs
-from faas_gitops.progress import Progress
+from faas_gitops.cli.progress import Progress
 
 
 class FakeClock:

@@ -160,3 +160,28 @@ def test_adopted_is_counted_apart_from_created() -> None:
     assert to_json_document(result)["summary"]["adopted"] == 1
     assert to_json_document(result)["summary"]["created"] == 1
     assert "| `q` | - | adopted |" in render(result, "markdown", show_diff=False)
+
+
+def test_a_removed_package_is_counted_as_removed_after_unchanged_never_as_unchanged() -> None:
+    orphan = DeploymentOutcome(
+        "production", 2, DeployStatus.ORPHANED, revision_name="v1", note="not in the commit"
+    )
+    removed = Outcome("gone", Status.REMOVED, package_id="id-9", deployments=(orphan,))
+    kept = Outcome("kept", Status.UNCHANGED, package_id="id-1", revision_name="v1")
+    result = make_result(kept, removed)
+
+    assert summary_line(result).startswith(
+        "2 packages: 0 created, 1 unchanged, 1 removed, 0 failed; 1 deployment: 1 orphaned"
+    )
+    assert to_json_document(result)["summary"]["removed"] == 1
+    assert to_json_document(result)["summary"]["unchanged"] == 1
+
+
+def test_promoted_and_rolled_back_are_named_only_when_they_occurred() -> None:
+    promoted = Outcome("a", Status.PROMOTED, package_id="id-1", revision_name="v1")
+    rolled = Outcome("b", Status.ROLLED_BACK, package_id="id-2", revision_name="v0")
+
+    assert summary_line(make_result(promoted, rolled)).startswith(
+        "2 packages: 0 created, 0 unchanged, 1 promoted, 1 rolled-back, 0 failed"
+    )
+    assert "promoted" not in summary_line(make_result(GEO))

@@ -166,13 +166,3 @@ def test_open_follows_a_swapped_git_sync_link_on_fetch(tmp_path: Path) -> None:
         repository.fetch()
         assert repository.resolve().sha == second
         assert repository.git_dirs() == ((two.root / ".git").resolve(),)
-
-
-def test_changed_paths_lists_what_differs_between_two_commits(git_repo: GitRepo) -> None:
-    add(git_repo, "chat", "p-1")
-    old = git_repo.commit()
-    git_repo.write("chat/f.js", "changed\n")
-    new = git_repo.commit()
-    with Repository(git_repo.root) as repository:
-        assert repository.changed_paths(old, new) == {"chat/f.js"}
-        assert repository.changed_paths("0" * 40, new) is None

@@ -60,11 +60,9 @@ def counts(ledger: Ledger) -> tuple[int, int, int]:
 
 def answers(ledger: Ledger) -> dict[str, Any]:
     """Every question the product asks of the record, except the history listing itself."""
-    refs = ("main", "release", None)
     return {
         "statuses": ledger.package_statuses(),
         "in_sync": ledger.in_sync_commits(),
-        "last": {ref: ledger.last_synced_commit(ref) for ref in refs},
         "pending": ledger.pending_writes(),
         "newest_sync": ledger.recent_syncs(limit=1),
         "running": what_runs_where(ledger),

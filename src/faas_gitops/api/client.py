@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -105,10 +105,6 @@ class ApiClient(ApiSession):
             correlation_id=envelope.meta.correlationId if envelope else None,
         )
 
-    async def check_access(self) -> None:
-        """The cheapest authenticated call: proves the key still works when nothing else runs."""
-        await self.probe()
-
     # ---- packages -------------------------------------------------------------------------
     async def list_packages(self) -> list[RemotePackage]:
         listing = await self.listing(PACKAGES, endpoint=PACKAGES, noun="package list")
@@ -190,15 +186,6 @@ class ApiClient(ApiSession):
         revisions = [parse(RevisionItem, i, call, cid).to_remote() for i, cid in listing.pairs()]
         return revisions, listing.first_correlation_id
 
-    async def find_revision(self, package_id: str, name: str) -> RemoteRevision | None:
-        """The package's revision called ``name``, read completely; ``None`` if there is none.
-
-        Sends the list's ``search`` filter, which the API may or may not honour: the name is
-        matched exactly here either way.
-        """
-        revisions, _ = await self.list_revisions(package_id, complete=True, sort=None, search=name)
-        return next((revision for revision in revisions if revision.name == name), None)
-
     async def get_revision(self, revision_id: str) -> RemoteRevision:
         """A revision with its functions; falls back to the functions list if code is missing."""
         response = await self.request(
@@ -244,25 +231,6 @@ class ApiClient(ApiSession):
         response = await self.request("POST", REVISIONS, endpoint=REVISIONS, json_body=body)
         revision = _parse_write(RevisionItem, response, f"POST {REVISIONS}").to_remote()
         return revision, response.correlation_id
-
-    async def list_all(
-        self,
-        path: str,
-        *,
-        endpoint: str,
-        params: Mapping[str, str] | None = None,
-        correlation_sink: list[str | None] | None = None,
-        enough: Callable[[list[Any]], bool] | None = None,
-    ) -> list[Any]:
-        """Every item of a paged list in the server's order (see ``paging.read_pages``).
-
-        ``enough(first_page)`` returning true stops after the first page; ``correlation_sink``
-        receives the first page's correlation id.
-        """
-        listing = await self.listing(path, endpoint=endpoint, params=params, enough=enough)
-        if correlation_sink is not None:
-            correlation_sink.append(listing.first_correlation_id)
-        return listing.items
 
 
 def _parse_answer(model: type[_M], response: ApiResponse, call: str) -> _M:

@@ -56,10 +56,6 @@ class Listing:
         return [item for page, _ in self.pages for item in page]
 
     @property
-    def correlation_ids(self) -> list[str | None]:
-        return [correlation for _, correlation in self.pages]
-
-    @property
     def first_correlation_id(self) -> str | None:
         return self.pages[0][1] if self.pages else None
 

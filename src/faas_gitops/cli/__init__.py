@@ -171,8 +171,8 @@ async def _sync_once(settings: Settings) -> int:
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
     from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
+    from faas_gitops.cli.progress import Progress  # noqa: PLC0415
     from faas_gitops.errors import RUN_STOPPERS  # noqa: PLC0415
-    from faas_gitops.progress import Progress  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 

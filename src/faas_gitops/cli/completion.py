@@ -26,7 +26,7 @@ def command_parts() -> dict[str, tuple[Part, ...]]:
     from faas_gitops.cli.rollback import PARTS as ROLLBACK  # noqa: PLC0415
     from faas_gitops.cli.status import PARTS as STATUS  # noqa: PLC0415
     from faas_gitops.demo import PARTS as DEMO  # noqa: PLC0415
-    from faas_gitops.emulator.cli import PARTS as EMULATOR  # noqa: PLC0415
+    from faas_gitops.emulator.flags import PARTS as EMULATOR  # noqa: PLC0415
 
     parts: dict[str, tuple[Part, ...]] = {
         "": PARTS,

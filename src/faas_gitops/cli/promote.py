@@ -85,7 +85,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
     import asyncio  # noqa: PLC0415 - not for --help
 
     from faas_gitops.deploy import Timing, promote  # noqa: PLC0415
-    from faas_gitops.deploy.environment import PackageRef  # noqa: PLC0415
+    from faas_gitops.deploy.environment import PackageToPromote  # noqa: PLC0415
     from faas_gitops.models import Outcome, Status, SyncResult  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
@@ -101,7 +101,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
     source_env, target_env = release_environments([read.source, read.target], started)
     async with Session.open(settings) as session:
         known = _synced_packages(settings, session.cache)
-        refs: list[PackageRef] = []
+        refs: list[PackageToPromote] = []
         failed: dict[str, Outcome] = {}
         for package in packages:
             if package.skip is not None or package.error is not None:
@@ -109,7 +109,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                 continue
             package_id = package.package_id or getattr(known.get(package.path), "package_id", None)
             if package_id:
-                refs.append(PackageRef(package.path, package_id))
+                refs.append(PackageToPromote(package.path, package_id))
                 continue
             failed[package.path] = Outcome(
                 path=package.path,
@@ -149,7 +149,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
                     deploy_journal.result(ref.path, deployment)
             outcomes[ref.path] = Outcome(
                 path=ref.path,
-                status=Status.UNCHANGED,
+                status=Status.PROMOTED,
                 package_id=ref.package_id,
                 name=names.get(ref.path),
                 revision_name=deployments[0].revision_name if deployments else None,

@@ -67,7 +67,8 @@ def read_policy(
 ) -> tuple[CommitInfo, EnvironmentsConfig]:
     """The commit ``--ref`` names and the environment policy, which ``command`` cannot do
     without (``ConfigError`` naming the file when there is none)."""
-    from faas_gitops.source.environments import CONFIG_NAME, load_policy  # noqa: PLC0415
+    from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
+    from faas_gitops.source.policy import load_policy  # noqa: PLC0415
 
     commit = source.resolve(settings.git.ref or "HEAD")
     config, _ = load_policy(source, commit, settings.git.path, settings.deploy.config_ref)

@@ -178,7 +178,7 @@ async def rollback_once(
             steps.result(path, outcome)
         package_outcome = Outcome(
             path=path,
-            status=Status.UNCHANGED,
+            status=Status.ROLLED_BACK,
             package_id=remote.id,
             name=declared.name if declared and declared.name else remote.name,
             revision_name=outcome.revision_name,

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import structlog
 
-from faas_gitops.models import Status, SyncResult
+from faas_gitops.models import IN_SYNC, Status, SyncResult
 
-log = structlog.get_logger("faas_gitops.daemon.loop")
-
-_IN_SYNC = (Status.CREATED, Status.ADOPTED, Status.UNCHANGED)
+log = structlog.get_logger(__name__)
 
 
 class DriftTracker:
@@ -37,7 +35,7 @@ class DriftTracker:
                     revision_id=outcome.revision_id,
                     correlation_id=outcome.correlation_id,
                 )
-            if outcome.status in _IN_SYNC:
+            if outcome.status in IN_SYNC:
                 self.in_sync[outcome.path] = result.commit
             else:
                 self.in_sync.pop(outcome.path, None)

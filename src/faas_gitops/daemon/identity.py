@@ -23,12 +23,8 @@ import structlog
 from faas_gitops.errors import ConfigError, SourceError
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
-from faas_gitops.source.environments import (
-    EnvironmentsConfig,
-    active_environments,
-    default_config_ref,
-    load_environments,
-)
+from faas_gitops.source.environments import EnvironmentsConfig, active_environments
+from faas_gitops.source.policy import default_config_ref, load_environments
 
 log = structlog.get_logger(__name__)
 

@@ -14,8 +14,9 @@ Each sync's ``/healthz`` deadline is the base allowance plus the deployment stag
 the packages x environments it may touch (``daemon.policy.stuck_after``), worked out when the
 sync starts.
 
-One ``SyncContext`` lives as long as the daemon, so the state cache (revisions by id, package
-trees in sync), the package cache and the API connection pool are shared by every sync. An
+One ``Session`` lives as long as the daemon, so the state cache (revisions by id, package
+trees in sync), the package cache and the API connection pool are shared by every sync; so
+does one ``Repository``, fetched before each sync (``fetch()`` follows a git-sync link swap). An
 ordinary sync skips package directories unchanged since their last successful sync; the
 resync is a *full* sync that asks the API about every package, which is what finds drift.
 
@@ -66,6 +67,7 @@ from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_af
 from faas_gitops.daemon.server import LoopState, create_app
 from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
+from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 from faas_gitops.errors import ConfigError, FaasGitopsError
 from faas_gitops.models import DeployStatus, Status, SyncResult
 from faas_gitops.notify import Notifier
@@ -74,7 +76,6 @@ from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.mirror import safe_url
-from faas_gitops.triggers import RepoWatcher, Wake, Wakeup
 
 log = structlog.get_logger(__name__)
 

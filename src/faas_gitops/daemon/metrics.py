@@ -33,111 +33,101 @@ NOTIFY_RESULTS = ("sent", "failed", "duplicate")
 RUNS = (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
 
 
+class _Made:
+    """Makes the metrics named ``faas_gitops_<name>`` on one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(f"{PREFIX}_{name}", documentation, labels, registry=self.registry)
+
+    def gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(f"{PREFIX}_{name}", documentation, labels, registry=self.registry)
+
+
 class Metrics:
     """Every metric of the daemon; ``observe_api`` doubles as the API client's observer."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
-        self.syncs = Counter(
-            f"{PREFIX}_syncs", "Syncs run, by result", ["result"], registry=registry
-        )
+        made = _Made(registry)
+        counter, gauge = made.counter, made.gauge
+        self.syncs = counter("syncs", "Syncs run, by result", "result")
         self.sync_duration = Histogram(
             f"{PREFIX}_sync_duration_seconds",
             "Duration of a sync, fetch included",
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
-        self.revisions_created = Counter(
-            f"{PREFIX}_revisions_created", "Package revisions created", registry=registry
-        )
-        self.api_requests = Counter(
-            f"{PREFIX}_api_requests",
+        self.revisions_created = counter("revisions_created", "Package revisions created")
+        self.api_requests = counter(
+            "api_requests",
             "FaaS API requests (every attempt), by method and HTTP status ('error' for "
             "transport errors)",
-            ["method", "status"],
-            registry=registry,
+            "method",
+            "status",
         )
-        self.api_retries = Counter(
-            f"{PREFIX}_api_retries", "FaaS API requests that were retries", registry=registry
-        )
-        self.last_success = Gauge(
-            f"{PREFIX}_last_success_timestamp_seconds",
+        self.api_retries = counter("api_retries", "FaaS API requests that were retries")
+        self.last_success = gauge(
+            "last_success_timestamp_seconds",
             "Unix time of the last sync in which every package succeeded",
-            registry=registry,
         )
-        self.packages_tracked = Gauge(
-            f"{PREFIX}_packages_tracked", "Packages in the last synced commit", registry=registry
-        )
-        self.packages_failing = Gauge(
-            f"{PREFIX}_packages_failing", "Packages that failed in the last sync", registry=registry
-        )
+        self.packages_tracked = gauge("packages_tracked", "Packages in the last synced commit")
+        self.packages_failing = gauge("packages_failing", "Packages that failed in the last sync")
         self.commit = Info(
             f"{PREFIX}_commit", "The commit (and ref) of the last sync", registry=registry
         )
-        self.drift_corrections = Counter(
-            f"{PREFIX}_drift_corrections",
+        self.drift_corrections = counter(
+            "drift_corrections",
             "Revisions created for a package that was already in sync at the same commit "
             "(someone changed it by hand)",
-            registry=registry,
         )
-        self.consecutive_failures = Gauge(
-            f"{PREFIX}_consecutive_failures",
-            "Failed syncs since the last success",
-            registry=registry,
+        self.consecutive_failures = gauge(
+            "consecutive_failures", "Failed syncs since the last success"
         )
-        self.triggers = Counter(
-            f"{PREFIX}_triggers", "Triggers received, by reason", ["reason"], registry=registry
+        self.triggers = counter("triggers", "Triggers received, by reason", "reason")
+        self.syncs_skipped = counter(
+            "syncs_skipped", "Wake-ups that found the already synced commit and did nothing"
         )
-        self.syncs_skipped = Counter(
-            f"{PREFIX}_syncs_skipped",
-            "Wake-ups that found the already synced commit and did nothing",
-            registry=registry,
+        self.webhook_requests = counter(
+            "webhook_requests", "POST /hooks/sync requests, by result", "result"
         )
-        self.webhook_requests = Counter(
-            f"{PREFIX}_webhook_requests",
-            "POST /hooks/sync requests, by result",
-            ["result"],
-            registry=registry,
+        self.http_connections = gauge(
+            "http_connections", "Connections open on the daemon's HTTP port"
         )
-        self.http_connections = Gauge(
-            f"{PREFIX}_http_connections",
-            "Connections open on the daemon's HTTP port",
-            registry=registry,
-        )
-        self.http_connections_dropped = Counter(
-            f"{PREFIX}_http_connections_dropped",
+        self.http_connections_dropped = counter(
+            "http_connections_dropped",
             "Connections the daemon closed: a request not read within the read timeout, or "
             "one over the connection cap",
-            ["reason"],
-            registry=registry,
+            "reason",
         )
-        self.notifications = Counter(
-            f"{PREFIX}_notifications",
+        self.notifications = counter(
+            "notifications",
             "Notifications, by target kind and result (sent, failed after its retries, "
             "duplicate: already sent before, not sent again)",
-            ["target", "result"],
-            registry=registry,
+            "target",
+            "result",
         )
         for target in NOTIFY_TARGETS:
             for outcome in NOTIFY_RESULTS:
                 self.notifications.labels(target=target, result=outcome)
-        self.deployments = Counter(
-            f"{PREFIX}_deployments",
+        self.deployments = counter(
+            "deployments",
             "Package x environment results of the deployment stage, by environment and result",
-            ["environment", "result"],
-            registry=registry,
+            "environment",
+            "result",
         )
-        self.deployed_revision = Gauge(
-            f"{PREFIX}_deployed_revision_info",
+        self.deployed_revision = gauge(
+            "deployed_revision_info",
             "1 for the revision each package runs on each environment (as of its last result)",
-            ["environment", "package", "revision"],
-            registry=registry,
+            "environment",
+            "package",
+            "revision",
         )
-        self.deployments_failing = Gauge(
-            f"{PREFIX}_deployments_failing",
-            "Package x environment deployments that failed in the last sync",
-            registry=registry,
+        self.deployments_failing = gauge(
+            "deployments_failing", "Package x environment deployments that failed in the last sync"
         )
         self._running: dict[tuple[str, str], str] = {}  # (environment, path) -> revision name
         for reason in DROP_REASONS:

@@ -17,7 +17,8 @@ and no value holds a secret: the snapshot carries no API key, webhook secret or 
       "ready": true | false,   "readyReason": "ok" | "<why not>",   "syncing": true | false,
       "environments": ["production", ...],        # one per environment any package runs on
       "packages": [{"path", "name", "packageId", "revisionName", "revisionId",
-                    "status": "created|adopted|unchanged|would-create|failed",
+                    "status": "created|adopted|unchanged|would-create|promoted|
+                              rolled-back|removed|failed",
                     "syncedAt", "commit", "correlationId", "error",
                     "deployments": [{"environment", "keysetId", "status", "revisionName",
                                      "revisionId", "deploymentId", "previousDeploymentId",

@@ -52,7 +52,7 @@ th.env,td.env{border-left:1px solid var(--line)}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;
 background:var(--grey-bg);color:var(--muted)}
 .pill-created,.pill-deployed,.pill-in-sync{background:var(--good-bg);color:var(--good)}
-.pill-adopted,.pill-pruned{background:var(--info-bg);color:var(--info)}
+.pill-adopted,.pill-pruned,.pill-promoted,.pill-rolled-back,.pill-removed{background:var(--info-bg);color:var(--info)}
 .pill-would-create,.pill-would-deploy,.pill-frozen{background:var(--warn-bg);color:var(--warn)}
 .pill-bad{background:var(--bad-bg);color:var(--bad);border:1px solid var(--bad)}
 """

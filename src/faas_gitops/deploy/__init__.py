@@ -10,7 +10,7 @@ holds are the package's tags (``deploy.marks``).
 from faas_gitops.deploy.environment import (
     DeployTarget,
     EnvironmentLike,
-    PackageRef,
+    PackageToPromote,
     ReleaseEnvironment,
     ReleaseInputs,
 )
@@ -28,7 +28,7 @@ __all__ = [
     "EnvironmentLike",
     "Journal",
     "KnownDeployments",
-    "PackageRef",
+    "PackageToPromote",
     "Release",
     "ReleaseEnvironment",
     "ReleaseInputs",

@@ -69,9 +69,10 @@ class DeployTarget:
 
 
 @dataclass(frozen=True, slots=True)
-class PackageRef:
-    """A package by directory and remote id: one to prune (the ledger knows it, the commit
-    no longer holds it) or one to promote."""
+class PackageToPromote:
+    """A package ``promote`` acts on, by directory and remote id (the ledger's packages, or
+    those named by ``--package``); not ``models.PackageRef``, a package directory of a commit's
+    tree."""
 
     path: str
     package_id: str

@@ -10,19 +10,16 @@ revision's list is skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from faas_gitops.backoff import Backoff, Pacer
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
+from faas_gitops.deploy.writer import Timing
 from faas_gitops.errors import ApiNotFound
 from faas_gitops.reconcile.plan import stamp_of
-
-POLL = Backoff(first=0.1, factor=1.6, cap=1.0)
-"""The deployment stage's pacing between polls and tries: 0.1 s, growing by 1.6 to 1 s."""
 
 
 class KnownDeployments(Protocol):
@@ -107,17 +104,14 @@ async def observe_settled(
     package_id: str,
     keysets: Collection[int],
     known: KnownDeployments | None,
+    timing: Timing,
     *,
     also: Collection[str] = (),
-    deadline: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], Awaitable[None]],
-    schedule: Backoff = POLL,
 ) -> PackageView:
     """``observe_package``, read again until nothing of the package is starting or stopping on
-    ``keysets`` (or ``deadline`` passes: then the view with the transition is returned and the
-    plan says ``wait``). A run never plans over a deployment in flight."""
-    pacer = Pacer(schedule, deadline=deadline, clock=clock, sleep=sleep)
+    ``keysets`` (or ``timing``'s deploy timeout passes: then the view with the transition is
+    returned and the plan says ``wait``). A run never plans over a deployment in flight."""
+    pacer = timing.pacer()
     while True:
         view = await observe_package(api, package_id, keysets, known, also)
         if not view.in_transition_on(keysets) or not await pacer.pause():

@@ -51,9 +51,10 @@ class RevisionRef:
 class DeploymentPlan:
     """One package on one environment.
 
-    ``reuse_deployment_id`` is an existing, not running deployment of the desired revision on
-    the keyset (left STOPPED by an earlier rollover): started or rolled onto instead of creating
-    a second one, which the API refuses (FAAS-1015). ``previous_*`` is what runs there now.
+    ``deployment_id`` is the running deployment when in sync; otherwise an existing, not running
+    deployment of the desired revision on the keyset (left STOPPED by an earlier rollover),
+    started or rolled onto instead of creating a second one, which the API refuses (FAAS-1015).
+    ``previous_*`` is what runs there now.
     """
 
     path: str
@@ -74,10 +75,6 @@ class DeploymentPlan:
     #: The hold this plan lifts (git's content changed since the rollback): removed once done.
     lifts_hold: bool = False
     dry_run: bool = False
-
-    @property
-    def writes(self) -> bool:
-        return self.action in (DeployAction.START, DeployAction.ROLL)
 
     def outcome(
         self,

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester
-from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageRef
+from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated
+from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageToPromote
 from faas_gitops.deploy.observe import KnownDeployments, observe_settled
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.stage import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
@@ -26,7 +26,7 @@ async def promote(
     *,
     source_env: EnvironmentLike,
     target_env: EnvironmentLike,
-    packages: Sequence[PackageRef],
+    packages: Sequence[PackageToPromote],
     dry_run: bool = False,
     deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT,
     concurrency: int = 8,
@@ -37,7 +37,7 @@ async def promote(
     """Deploy onto ``target_env`` the revision RUNNING on ``source_env``, per package.
 
     Needs: ``api`` with ``ApiClient.request``; ``packages`` as ``(path, package_id)`` pairs
-    (``PackageRef``: the ledger's packages, or those named by ``--package``). Pins and
+    (``PackageToPromote``: the ledger's packages, or those named by ``--package``). Pins and
     ``environments:`` restrictions are the caller's to apply (it knows the manifests).
     Returns ``{path: (outcome,)}`` with one outcome on ``target_env`` per package: ``deployed``,
     ``in-sync``, ``would-deploy``, ``frozen`` or ``failed`` (nothing RUNNING on the source is a
@@ -49,18 +49,10 @@ async def promote(
     holds = await _holds(api, target_env.keyset_id)
 
     async def plan_one(
-        package: PackageRef,
+        package: PackageToPromote,
     ) -> tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]:
         try:  # a package mid-rollover on either keyset is waited for, then read again
-            view = await observe_settled(
-                api,
-                package.package_id,
-                keysets,
-                known,
-                deadline=timing.clock() + timing.deploy_timeout,
-                clock=timing.clock,
-                sleep=timing.sleep,
-            )
+            view = await observe_settled(api, package.package_id, keysets, known, timing)
         except ApiAuthError:
             raise
         except ApiError as exc:
@@ -111,7 +103,7 @@ async def _holds(api: Requester, keyset_id: int) -> dict[str, tags.Hold]:
     return found
 
 
-def _target(package: PackageRef, revision: RevisionRef | None) -> DeployTarget:
+def _target(package: PackageToPromote, revision: RevisionRef | None) -> DeployTarget:
     return DeployTarget(
         path=package.path,
         package_id=package.package_id,

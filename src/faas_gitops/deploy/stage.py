@@ -20,29 +20,27 @@ of reach) stops the stage, raised as itself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Requester, TaggedPackage
+from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated, no_journal
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, ReleaseInputs
 from faas_gitops.deploy.observe import KnownDeployments, PackageView, observe_settled
 from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyset
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.prune import stop_deployment
-from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
+from faas_gitops.deploy.writer import Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
 log = structlog.get_logger(__name__)
 
-_T = TypeVar("_T")
 _RUNS = (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
-Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
 Planned = list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]]
 
 
@@ -64,10 +62,6 @@ class Release:
     removed: tuple[RemovedPackage, ...] = ()
 
 
-def _no_journal(*_: object) -> None:
-    return None
-
-
 async def run_release(
     api: Requester,
     inputs: ReleaseInputs,
@@ -84,7 +78,7 @@ async def run_release(
     if not inputs.environments:
         return Release({})
     timing = timing or Timing()
-    journal = journal or _no_journal
+    journal = journal or no_journal
     gate = asyncio.Semaphore(max(1, inputs.concurrency))
     results: Outcomes = {
         path: tuple(_failed(env, error) for env in inputs.environments)
@@ -148,16 +142,9 @@ async def _plan_target(  # noqa: PLR0917 - one call site
         view = PackageView("", (), ())
     else:
         try:
-            view = await observe_settled(
-                api,
-                target.package_id,
-                [env.keyset_id for env in mine],
-                known,
-                also=[target.revision_id] if target.revision_id else [],
-                deadline=timing.clock() + timing.deploy_timeout,
-                clock=timing.clock,
-                sleep=timing.sleep,
-            )
+            keysets = [env.keyset_id for env in mine]
+            also = [target.revision_id] if target.revision_id else []
+            view = await observe_settled(api, target.package_id, keysets, known, timing, also=also)
         except ApiAuthError:
             raise
         except ApiError as exc:
@@ -190,93 +177,6 @@ async def _plan_target(  # noqa: PLR0917 - one call site
         if keyset not in configured:
             plans.append(_orphaned_keyset(view, keyset))
     return plans
-
-
-async def apply_plans(
-    api: Requester,
-    planned: Sequence[tuple[DeployTarget, Sequence[DeploymentPlan | DeploymentOutcome]]],
-    environments: Sequence[ReleaseEnvironment] | Sequence[Any],
-    *,
-    gate: asyncio.Semaphore,
-    timing: Timing,
-    journal: Journal | None,
-    known: KnownDeployments | None,
-    dry_run: bool = False,
-) -> Outcomes:
-    """Reserve start slots in (environment, path) order, then apply every plan concurrently.
-
-    In a dry run the would-be starts reserve slots too: those beyond the account's limit fail
-    with the limit's line, so the plan of a pull request shows what the merge would fail.
-    """
-    order = {env.name: index for index, env in enumerate(environments)}
-    headroom = Headroom(api)
-    starts = sorted(
-        (
-            item
-            for _, items in planned
-            for item in items
-            if isinstance(item, DeploymentPlan) and _starts(item)
-        ),
-        key=lambda plan: (order.get(plan.environment, len(order)), plan.path),
-    )
-    refused: dict[tuple[str, str], str] = {}
-    for plan in starts:
-        answer = await headroom.reserve((plan.environment, plan.path))
-        if answer is not None:
-            refused[(plan.environment, plan.path)] = answer
-    results: Outcomes = {}
-
-    async def apply_one(
-        target: DeployTarget, items: Sequence[DeploymentPlan | DeploymentOutcome]
-    ) -> None:
-        outcomes: list[DeploymentOutcome] = []
-        for item in items:
-            if isinstance(item, DeploymentOutcome):
-                outcomes.append(item)
-                continue
-            refusal = refused.get((item.environment, item.path))
-            if refusal is not None and dry_run:
-                outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
-                continue
-            outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
-            if item.extra_running and outcome.status in (
-                DeployStatus.DEPLOYED,
-                DeployStatus.IN_SYNC,
-            ):
-                outcome = await _stop_extras(api, item, outcome, timing, journal or _no_journal)
-            _remember(known, target.package_id, outcome)
-            outcomes.append(outcome)
-        if outcomes:
-            results[target.path] = tuple(outcomes)
-
-    await gather_gated(gate, [apply_one(target, items) for target, items in planned])
-    return results
-
-
-def _starts(plan: DeploymentPlan) -> bool:
-    """Whether the plan takes a running-deployment slot (a start; in a dry run, a would-be one)."""
-    if plan.action is DeployAction.START:
-        return True
-    return plan.action is DeployAction.WOULD_DEPLOY and plan.previous_deployment_id is None
-
-
-async def _stop_extras(
-    api: Requester,
-    plan: DeploymentPlan,
-    outcome: DeploymentOutcome,
-    timing: Timing,
-    journal: Journal,
-) -> DeploymentOutcome:
-    """Stop the second deployments overlapping runs left beside the one that now runs."""
-    for deployment_id in plan.extra_running:
-        if deployment_id == outcome.deployment_id:
-            continue
-        _, error = await stop_deployment(
-            api, deployment_id, timing=timing, journal=journal, where=(plan.path, plan.environment)
-        )
-        if error is not None:
-            return replace(outcome, status=DeployStatus.FAILED, error=error)
-    return outcome
 
 
 async def _mark(  # noqa: PLR0917 - one call site
@@ -383,42 +283,4 @@ def _failed(
     )
 
 
-def _remember(
-    known: KnownDeployments | None, package_id: str | None, outcome: DeploymentOutcome
-) -> None:
-    if known is None or package_id is None or outcome.deployment_id is None:
-        return
-    if outcome.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
-        known.put(package_id, outcome.keyset_id, outcome.deployment_id)
-
-
-async def gather_gated(
-    gate: asyncio.Semaphore, jobs: Sequence[Coroutine[Any, Any, _T]]
-) -> list[_T]:
-    """Run ``jobs`` concurrently, at most ``gate``'s worth at once, results in order.
-
-    Jobs turn their own API errors into outcomes; the one that escapes on purpose,
-    ``ApiAuthError``, is re-raised bare (not in the task group's ``ExceptionGroup``).
-    """
-
-    async def gated(job: Coroutine[Any, Any, _T]) -> _T:
-        async with gate:
-            return await job
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(gated(job)) for job in jobs]
-    except ExceptionGroup as failures:
-        auth = failures.subgroup(ApiAuthError)
-        if auth is not None:
-            raise _first(auth) from None
-        raise
-    return [task.result() for task in tasks]
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-__all__ = ["Outcomes", "Release", "RemovedPackage", "apply_plans", "gather_gated", "run_release"]
+__all__ = ["Release", "RemovedPackage", "run_release"]

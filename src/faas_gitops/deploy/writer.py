@@ -36,12 +36,13 @@ from faas_gitops.deploy.api import (
     Requester,
 )
 from faas_gitops.deploy.landed import deployment_on, rolling_update_landed, start_landed
-from faas_gitops.deploy.observe import POLL
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.errors import RUN_STOPPERS, ApiError, ApiRetryable
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
 DEFAULT_DEPLOY_TIMEOUT = 120.0
+POLL = Backoff(first=0.1, factor=1.6, cap=1.0)
+"""The release stage's pacing between polls and tries: 0.1 s, growing by 1.6 to 1 s."""
 LIMIT_CALL = "GET /v2/faas/limits/package-deployments-running"
 
 #: Journal status of a write whose answer was ambiguous (a 5xx, none, or 429s to the end):

@@ -44,9 +44,10 @@ from faas_gitops.emulator.problems import (
     package_not_found,
     revision_not_found,
 )
+from faas_gitops.emulator.requestlog import FAULT_WRITE_APPLIED_500, FAULT_WRITE_UNAPPLIED
 from faas_gitops.emulator.store_core import StoreCore
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 LIMIT_NAME = "max_package_deployments_running"
 
@@ -258,7 +259,7 @@ class DeploymentStore(StoreCore):
         """The fault forced on this write; an ``unapplied`` one is answered here, unapplied."""
         mode = self._forced.take_write_fault(operation, package_id)
         if mode == "unapplied":
-            raise InjectedWriteFault("write-unapplied")
+            raise InjectedWriteFault(FAULT_WRITE_UNAPPLIED)
         return mode
 
     def _stop(self, records: list[dict[str, Any]], package_id: str) -> None:
@@ -293,4 +294,4 @@ def _after_write(fault: WriteFaultMode | None) -> None:
     if fault == "dropped":
         raise AnswerLost("the write was applied; its answer is lost (injected)")
     if fault == "applied-500":
-        raise InjectedWriteFault("write-applied-500")
+        raise InjectedWriteFault(FAULT_WRITE_APPLIED_500)

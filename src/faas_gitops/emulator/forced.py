@@ -34,11 +34,13 @@ class InjectedWriteFault(ApiProblem):
 
 
 @dataclass(slots=True)
-class _WriteFault:
-    mode: WriteFaultMode
+class _Uses:
+    """A forced behaviour that applies ``remaining`` more times (``None``: forever)."""
+
     remaining: int | None
 
     def take(self) -> bool:
+        """Whether it still applies, counting one use."""
         if self.remaining is None:
             return True
         if self.remaining <= 0:
@@ -48,21 +50,16 @@ class _WriteFault:
 
 
 @dataclass(slots=True)
-class _Forced:
+class _WriteFault(_Uses):
+    mode: WriteFaultMode
+
+
+@dataclass(slots=True)
+class _Forced(_Uses):
     status: int
     code: str
     message: str
     methods: frozenset[str] | None
-    remaining: int | None
-
-    def take(self) -> bool:
-        """Whether this forced answer still applies, counting one use."""
-        if self.remaining is None:
-            return True
-        if self.remaining <= 0:
-            return False
-        self.remaining -= 1
-        return True
 
 
 class ForcedErrors:
@@ -86,7 +83,7 @@ class ForcedErrors:
         allowed = None if methods is None else frozenset(m.upper() for m in methods)
         with self._lock:
             self._by_package.setdefault(package_id, []).append(
-                _Forced(status, code, message, allowed, times)
+                _Forced(times, status, code, message, allowed)
             )
 
     def take(self, package_id: str, method: str) -> ApiProblem | None:
@@ -101,7 +98,7 @@ class ForcedErrors:
     def add_start_failure(self, package_id: str | None, times: int | None) -> None:
         with self._lock:
             self._start_failures.setdefault(package_id, []).append(
-                _Forced(500, "FAAS-1012", "", None, times)
+                _Forced(times, 500, "FAAS-1012", "", None)
             )
 
     def take_start_failure(self, package_id: str) -> bool:
@@ -125,7 +122,7 @@ class ForcedErrors:
             raise ValueError(f"mode must be one of {', '.join(WRITE_FAULT_MODES)}")
         with self._lock:
             self._write_faults.setdefault((operation, package_id), []).append(
-                _WriteFault(mode, times)
+                _WriteFault(times, mode)
             )
 
     def take_write_fault(self, operation: str, package_id: str) -> WriteFaultMode | None:

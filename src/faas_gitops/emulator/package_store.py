@@ -18,7 +18,7 @@ from faas_gitops.emulator.clock import format_timestamp
 from faas_gitops.emulator.problems import ApiProblem, conflict, package_not_found
 from faas_gitops.emulator.store_core import StoreCore
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 
 class PackageStore(StoreCore):

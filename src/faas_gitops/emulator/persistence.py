@@ -11,14 +11,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-if TYPE_CHECKING:
-    from faas_gitops.emulator.store_core import StoreData
+from faas_gitops.emulator.records import StoreData
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 STATE_VERSION = 1
 

@@ -27,7 +27,7 @@ from faas_gitops.emulator.problems import (
 from faas_gitops.emulator.store_core import StoreCore
 from faas_gitops.emulator.validation import FunctionInput, parse_functions
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 _NO_LIMIT = 1 << 30
 _COUNTERS = ("packageDeploymentsTotal", "packageDeploymentsRunning")

@@ -21,7 +21,7 @@ from faas_gitops.emulator.problems import ApiProblem
 if TYPE_CHECKING:
     from faas_gitops.emulator.package_store import PackageStore
 
-_log = structlog.get_logger("faas_gitops.emulator.store")
+_log = structlog.get_logger(__name__)
 
 
 def seed_from(store: PackageStore, directory: Path) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from faas_gitops.emulator.store import EmulatorStore
 _STARTUP_TIMEOUT_S = 10.0
 _SHUTDOWN_TIMEOUT_S = 10.0
 
-_log = structlog.get_logger("faas_gitops.emulator.server")
+_log = structlog.get_logger(__name__)
 
 
 class _HideInjectedDrops(logging.Filter):

@@ -11,34 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from faas_gitops.emulator import lifecycle, persistence
 from faas_gitops.emulator.clock import Ticker
 from faas_gitops.emulator.forced import ForcedErrors
-
-
-@dataclass(slots=True)
-class StoreData:
-    """Every record, by id, in creation order (dicts keep insertion order)."""
-
-    packages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    revisions_by_package: dict[str, list[str]] = field(default_factory=dict)
-    function_ids: dict[str, dict[str, str]] = field(default_factory=dict)
-    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        for records in (
-            self.packages,
-            self.revisions,
-            self.revisions_by_package,
-            self.function_ids,
-            self.deployments,
-        ):
-            records.clear()
+from faas_gitops.emulator.records import StoreData
 
 
 class StoreCore:

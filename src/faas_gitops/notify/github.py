@@ -150,7 +150,16 @@ def overall(result: SyncResult) -> tuple[str, str]:
     if result.fatal_error is not None:
         return "failure", f"sync failed: {result.fatal_error}"
     counts = Counter(outcome.status for outcome in result.outcomes)
-    order = (Status.CREATED, Status.ADOPTED, Status.WOULD_CREATE, Status.FAILED, Status.UNCHANGED)
+    order = (
+        Status.CREATED,
+        Status.ADOPTED,
+        Status.WOULD_CREATE,
+        Status.PROMOTED,
+        Status.ROLLED_BACK,
+        Status.REMOVED,
+        Status.FAILED,
+        Status.UNCHANGED,
+    )
     parts = [f"{counts[s]} {s.value.replace('-', ' ')}" for s in order if counts[s]]
     description = ", ".join(parts) or "no packages"
     deployments = Counter(d.status for d in _release_rows(result))

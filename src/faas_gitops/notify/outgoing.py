@@ -68,6 +68,17 @@ class Target(Protocol):
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]: ...
 
 
+class OutcomesOnly:
+    """For a target told about outcomes only (a webhook, a Slack channel): a sync starting is
+    no news to it."""
+
+    def started(
+        self, commit: str, ref: str, environments: Sequence[str], claim: Claim
+    ) -> list[Outgoing]:
+        del commit, ref, environments, claim
+        return []
+
+
 def url_ident(kind: str, url: str) -> str:
     """``kind:<hash>``: tells two targets apart without writing their URL (a secret) anywhere."""
     return f"{kind}:{hashlib.sha256(url.encode()).hexdigest()[:16]}"

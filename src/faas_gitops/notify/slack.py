@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from faas_gitops.notify.events import FAILURES, Event, EventKind
-from faas_gitops.notify.outgoing import USER_AGENT, Claim, Finished, Outgoing, url_ident
+from faas_gitops.notify.outgoing import (
+    USER_AGENT,
+    Claim,
+    Finished,
+    OutcomesOnly,
+    Outgoing,
+    url_ident,
+)
 from faas_gitops.notify.secrets import mask_url
 
 #: Slack refuses more than 50 blocks; the header, the summary and a "more" line use three.
@@ -40,7 +47,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackTarget:
+class SlackTarget(OutcomesOnly):
     """Posts to a Slack incoming-webhook URL; the URL is the credential, so it is never shown."""
 
     kind = "slack"
@@ -53,13 +60,6 @@ class SlackTarget:
 
     def __repr__(self) -> str:
         return f"SlackTarget({self.shown_url!r})"
-
-    def started(
-        self, commit: str, ref: str, environments: Sequence[str], claim: Claim
-    ) -> list[Outgoing]:
-        """A sync starting is not news in a channel."""
-        del commit, ref, environments, claim
-        return []
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
         fresh = [event for event in sync.events if claim(f"{self.ident}|{event.key}")]

@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 
 from faas_gitops.notify.events import Event
-from faas_gitops.notify.outgoing import USER_AGENT, Claim, Finished, Outgoing, url_ident
+from faas_gitops.notify.outgoing import (
+    USER_AGENT,
+    Claim,
+    Finished,
+    OutcomesOnly,
+    Outgoing,
+    url_ident,
+)
 from faas_gitops.notify.secrets import mask_url
 
 SIGNATURE_HEADER = "X-Faas-Gitops-Signature-256"
@@ -26,7 +32,7 @@ def encode_event(event: Event) -> bytes:
     return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True).encode()
 
 
-class WebhookTarget:
+class WebhookTarget(OutcomesOnly):
     """POSTs every event to ``url``; with ``secret``, signs each body.
 
     ``X-Faas-Gitops-Delivery`` is the same for every attempt of one event (a hash of its
@@ -43,13 +49,6 @@ class WebhookTarget:
 
     def __repr__(self) -> str:  # never the URL itself, nor the secret
         return f"WebhookTarget({self.shown_url!r}, signed={self._secret is not None})"
-
-    def started(
-        self, commit: str, ref: str, environments: Sequence[str], claim: Claim
-    ) -> list[Outgoing]:
-        """Webhooks are told about outcomes only."""
-        del commit, ref, environments, claim
-        return []
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
         sent: list[Outgoing] = []

@@ -99,8 +99,8 @@ def log_outcome(outcome: Outcome) -> None:
     }
     if outcome.status is Status.FAILED:
         log.warning("package.failed", **fields)
-    elif outcome.status is Status.UNCHANGED:
-        log.debug("package.unchanged", **fields)
+    elif outcome.status in (Status.UNCHANGED, Status.REMOVED):  # its deployments say more
+        log.debug(_EVENTS[outcome.status], **fields)
     else:
         event = _EVENTS[outcome.status]
         log.info(event, **fields)

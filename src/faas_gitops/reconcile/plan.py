@@ -165,13 +165,6 @@ def diff_functions(
     return tuple(changes)
 
 
-def same_content(revision: RemoteRevision, desired: DesiredPackage) -> bool:
-    """Whether a revision already holds exactly the desired functions (used to adopt it)."""
-    if revision.functions is None:
-        return False
-    return not diff_functions(revision.functions, desired.functions)
-
-
 def plan_package(
     desired: DesiredPackage,
     *,

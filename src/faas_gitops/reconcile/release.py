@@ -35,13 +35,9 @@ from faas_gitops.models import (
 from faas_gitops.models import PackageRef as TreeRef
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
-from faas_gitops.source.environments import (
-    Environment,
-    EnvironmentsConfig,
-    active_environments,
-    default_owner,
-    load_policy,
-)
+from faas_gitops.source.environments import Environment, EnvironmentsConfig, active_environments
+from faas_gitops.source.owner import default_owner
+from faas_gitops.source.policy import load_policy
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
 
@@ -318,12 +314,12 @@ class ReleasePrep:
                 _log_deployment(removed.path, deployment)
                 if journal is not None:
                     journal.result(removed.path, deployment)
-            # Removed from the commit: reported as an unchanged package with where it ran.
+            # Removed from the commit: reported as removed, with where it still runs.
             attached.setdefault(
                 removed.path,
                 Outcome(
                     path=removed.path,
-                    status=Status.UNCHANGED,
+                    status=Status.REMOVED,
                     package_id=removed.package_id,
                     name=removed.name,
                     deployments=removed.deployments,

@@ -251,7 +251,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         run.outcomes.update(attached)
     for outcome in run.outcomes.values():
         log_outcome(outcome)
-        if outcome.status in (Status.UNCHANGED, Status.FAILED, Status.WOULD_CREATE):
+        if outcome.status in (Status.UNCHANGED, Status.REMOVED, Status.FAILED, Status.WOULD_CREATE):
             journal.add(outcome)
     result = SyncResult(
         commit=commit.sha,

@@ -2,8 +2,9 @@
 
 ``--sync-once`` opens a session for its one sync; the daemon opens one for its whole life, so
 the connection pool and the caches serve every wake-up. Built in exactly one place
-(``Session.open``), so nothing passes half-built clients around. The repository is opened per
-sync: under git-sync the checkout path is a symlink swapped to a new worktree on every commit.
+(``Session.open``), so nothing passes half-built clients around. The repository is not part of
+it: ``--sync-once`` opens one for its sync, the daemon keeps one open and fetches it before each
+sync (``Repository.fetch`` follows a git-sync symlink swapped to a new worktree).
 """
 
 from __future__ import annotations

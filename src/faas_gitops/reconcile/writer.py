@@ -53,19 +53,6 @@ class Journal(Protocol):
     def resolve(self, row: int | None, outcome: Outcome) -> None: ...
 
 
-class NoJournal:
-    """For callers with nothing to record (tests of the writer alone)."""
-
-    def pending(
-        self, *, path: str, package_id: str | None, name: str | None, revision_name: str,
-        digest: str,
-    ) -> int | None:  # fmt: skip
-        return None
-
-    def resolve(self, row: int | None, outcome: Outcome) -> None:
-        return None
-
-
 class Writer:
     """Creates what plans ask for; one per sync."""
 

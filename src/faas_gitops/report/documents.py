@@ -42,10 +42,11 @@ def to_json_document(result: SyncResult) -> dict[str, Any]:
     """The ``--output json`` document.
 
     ``summary`` has one count per status value (``created``, ``adopted``, ``unchanged``,
-    ``would-create``, ``failed``) plus ``total``, so a consumer can index it with a package's
-    ``status``; ``deploymentSummary`` does the same for the deployments' statuses (every
-    ``DeployStatus`` value: ``deployed``, ``in-sync``, ``would-deploy``, ``would-prune``,
-    ``frozen``, ``held``, ``skipped``, ``pruned``, ``orphaned``, ``failed``, plus ``total``),
+    ``would-create``, ``promoted``, ``rolled-back``, ``removed``, ``failed``) plus ``total``,
+    so a consumer can index it with a package's ``status``; ``deploymentSummary`` does the
+    same for the deployments' statuses (every ``DeployStatus`` value: ``deployed``,
+    ``in-sync``, ``would-deploy``, ``would-prune``, ``frozen``, ``held``, ``skipped``,
+    ``pruned``, ``orphaned``, ``failed``, plus ``total``),
     the counts the text's summary line names.
     """
     return {

@@ -11,6 +11,9 @@ from faas_gitops.report.deployments import deployment_counts, deployment_line, s
 from faas_gitops.report.diffs import changes_phrase, package_diff
 
 _INDENT = "  "
+#: The summary line's order: what made revisions, ``unchanged``, what made none, ``failed``.
+_CHANGES = (Status.CREATED, Status.ADOPTED, Status.WOULD_CREATE)
+_NO_REVISION = (Status.PROMOTED, Status.ROLLED_BACK, Status.REMOVED)
 _ERROR_INDENT = "    "
 
 
@@ -31,19 +34,20 @@ def summary_line(result: SyncResult) -> str:
     """``3 packages: 1 created, 2 unchanged, 0 failed (commit abc123def456, 0.42 s)``.
 
     would-create is named on dry runs (where it replaces created) or whenever it is not zero;
-    adopted whenever it is not zero. When any package has deployments, their count per status
-    follows: ``...; 4 deployments: 1 deployed, 3 in-sync (commit ...)``.
+    adopted, promoted, rolled-back and removed whenever they are not zero
+    (``2 packages: 0 created, 1 unchanged, 1 removed, 0 failed``). When any package has
+    deployments, their count per status follows: ``...; 4 deployments: 1 deployed, 3 in-sync
+    (commit ...)``.
     """
     counts = result.summary
     total = counts["total"]
     primary = Status.WOULD_CREATE if result.dry_run else Status.CREATED
+    occurred = [status for status in Status if counts[status.value]]
     shown = [primary]
-    shown += [
-        status
-        for status in (Status.CREATED, Status.ADOPTED, Status.WOULD_CREATE)
-        if status is not primary and counts[status.value]
-    ]
-    shown += [Status.UNCHANGED, Status.FAILED]
+    shown += [s for s in _CHANGES if s is not primary and s in occurred]
+    shown.append(Status.UNCHANGED)
+    shown += [s for s in _NO_REVISION if s in occurred]
+    shown.append(Status.FAILED)
     parts = ", ".join(f"{counts[status.value]} {status.value}" for status in shown)
     noun = "package" if total == 1 else "packages"
     line = f"{total} {noun}: {parts}"

@@ -5,10 +5,10 @@ where is decided by a reviewed commit. It is optional: without it no environment
 no deployment is ever made. Any problem is one ``ConfigError`` line (exit 2): a half-understood
 map of environments to keysets must never deploy.
 
-The policy (keysets, freezes, windows, owner) is read from the tip of a configuration branch
-(``--config-ref``, default the repository's default branch), not from the commit being synced:
-a tag cut before a freeze must still see today's freeze (``load_policy``). ``load_environments``
-reads it from any one commit.
+This module is the file's schema and validation (``parse_environments``) and which environments
+a commit acts on (``active_environments``). Where the file is read from (a commit, the
+configuration branch) is ``source.policy``; the owner of a repository without ``owner:`` is
+``source.owner``.
 
 Keyset ids must be written in plain decimal: YAML 1.1 reads ``0412345`` as the octal 136421 and
 ``1_000`` as 1000, and a wrong keyset id deploys to someone else's keyset. The scalar's source
@@ -21,24 +21,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from faas_gitops.errors import ConfigError, SourceError
-from faas_gitops.models import CommitInfo
+from faas_gitops.errors import ConfigError
 from faas_gitops.names import (
     ENVIRONMENT_NAME_RULE,
-    OWNER_MAX,
     OWNER_RULE,
     is_environment_name,
     is_owner,
 )
-from faas_gitops.source.repository import Repository
-from faas_gitops.source.walk import normalise_path
 from faas_gitops.source.windows import (
     Freeze,
     Window,
@@ -54,6 +49,7 @@ from faas_gitops.source.yaml_loader import (
     kind_of,
     load_document,
     one_line,
+    shown,
 )
 
 CONFIG_NAME = "faas-gitops.yaml"
@@ -66,7 +62,6 @@ _PLAIN_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
 _NUMBER_LIKE = re.compile(r"[-+]?[0-9][0-9A-Za-z_:.+-]*")
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
-_DEFAULT_OWNER = "repository"
 
 
 class _Strict(BaseModel):
@@ -79,11 +74,6 @@ def _names(value: list[str], what: str) -> list[str]:
         if not item or item.strip() != item:
             raise ValueError(f"{what} must not be empty or start or end with whitespace")
     return value
-
-
-def _shown(value: str, limit: int = 60) -> str:
-    """A value from a file or a flag, quoted, control characters escaped, cut short."""
-    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,34 +93,18 @@ class Environment:
         return freeze_state(self.frozen, self.windows, now)
 
 
+def _valid_duration(value: str) -> str:
+    parse_duration(value)  # kept as written: ``window()`` parses it again
+    return value
+
+
 class WindowSpec(_Strict):
     """One entry of an environment's ``windows:`` as written."""
 
-    kind: str
-    schedule: str
-    duration: str
-    timezone: str = "UTC"
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        return parse_kind(value)
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return parse_schedule(value)
-
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return parse_timezone(value)
+    kind: Annotated[str, AfterValidator(parse_kind)]
+    schedule: Annotated[str, AfterValidator(parse_schedule)]
+    duration: Annotated[str, AfterValidator(_valid_duration)]
+    timezone: Annotated[str, AfterValidator(parse_timezone)] = "UTC"
 
     def window(self) -> Window:
         return Window(
@@ -174,7 +148,7 @@ class EnvironmentsConfig(_Strict):
             raise ValueError("is empty; define at least one environment, or remove the file")
         for name in value:
             if not is_environment_name(name):
-                raise ValueError(f"{_shown(name)} is not a valid name; {ENVIRONMENT_NAME_RULE}")
+                raise ValueError(f"{shown(name)} is not a valid name; {ENVIRONMENT_NAME_RULE}")
         by_keyset: dict[int, str] = {}
         for name, spec in value.items():
             other = by_keyset.setdefault(spec.keyset_id, name)
@@ -189,7 +163,7 @@ class EnvironmentsConfig(_Strict):
     @classmethod
     def _owner(cls, value: str | None) -> str | None:
         if value is not None and not is_owner(value):
-            raise ValueError(f"{_shown(value)} is not a valid owner; {OWNER_RULE}")
+            raise ValueError(f"{shown(value)} is not a valid owner; {OWNER_RULE}")
         return value
 
     def by_name(self) -> dict[str, Environment]:
@@ -237,7 +211,7 @@ def _check_names(document: dict[Any, Any], file: str) -> None:
     for name in environments:
         if isinstance(name, str) and not is_environment_name(name):
             raise ConfigError(
-                f"{file}: environments: {_shown(name)} is not a valid environment name; "
+                f"{file}: environments: {shown(name)} is not a valid environment name; "
                 f"{ENVIRONMENT_NAME_RULE}"
             )
 
@@ -267,12 +241,12 @@ def _check_keyset_ids(data: bytes, document: dict[Any, Any], file: str) -> None:
             built = document["environments"][name].get("keysetId")
             read = f" (YAML reads it as {built})" if isinstance(built, int) else ""
             raise ConfigError(
-                f"{where}: {_shown(text)} is not plain decimal{read}; write the numeric keyset "
+                f"{where}: {shown(text)} is not plain decimal{read}; write the numeric keyset "
                 "id in plain decimal digits, without leading zeros, a sign, '_' or a prefix"
             )
         if len(text) > len(str(KEYSET_ID_MAX)) or int(text) > KEYSET_ID_MAX:
             raise ConfigError(
-                f"{where}: {_shown(text)} is above the largest keyset id ({KEYSET_ID_MAX}); "
+                f"{where}: {shown(text)} is above the largest keyset id ({KEYSET_ID_MAX}); "
                 "write the environment's numeric keyset id in plain decimal"
             )
 
@@ -349,151 +323,6 @@ def _describe(error: Any) -> str:  # noqa: PLR0911 - flat dispatch
     return f"{where}: {message}"
 
 
-def load_environments(
-    repository: Repository, commit: CommitInfo | str, path: str = ""
-) -> EnvironmentsConfig | None:
-    """``faas-gitops.yaml`` at the root of ``path`` in the commit; None when there is none."""
-    return _load(repository, commit, path, where=None)
-
-
-def _load(
-    repository: Repository, commit: CommitInfo | str, path: str, where: str | None
-) -> EnvironmentsConfig | None:
-    root = normalise_path(path)
-    file = f"{root}/{CONFIG_NAME}" if root else CONFIG_NAME
-    try:
-        data = repository.read_file(commit, file, MAX_CONFIG_BYTES)
-    except SourceError as exc:  # a link or a directory where the file should be, too big
-        raise ConfigError(str(exc)) from None
-    if data is None:
-        return None
-    # Read from a configuration branch, the message says which one holds the line to fix.
-    return parse_environments(data, file if where is None else f"{file} on {where}")
-
-
-# -- the configuration branch ------------------------------------------------------------------
-
-SYNCED_COMMIT = "the synced commit"
-# Tried in this order after origin's HEAD (and a bare mirror's own HEAD): the remote-tracking
-# branch first, as it is what the server holds; a local one may not be pushed yet.
-_DEFAULT_BRANCHES = (
-    "refs/remotes/origin/main",
-    "refs/heads/main",
-    "refs/remotes/origin/master",
-    "refs/heads/master",
-)
-
-
-def _short(full: str) -> str:
-    return full.removeprefix("refs/heads/").removeprefix("refs/remotes/")
-
-
-def _default_branch(repository: Repository) -> str | None:
-    """The full ref of the repository's default branch that exists here, or None."""
-    candidates: list[str] = []
-    origin_head = repository.symbolic_target("refs/remotes/origin/HEAD")
-    if origin_head is not None:
-        candidates.append(origin_head)
-    if repository.is_bare:
-        # A --repo URL's mirror (``clone --mirror``) has no remote-tracking refs: its branches
-        # are the remote's, and its HEAD is the remote's default branch.
-        head = repository.symbolic_target("HEAD")
-        if head is not None:
-            candidates.append(head)
-    candidates.extend(_DEFAULT_BRANCHES)
-    for full in candidates:
-        if full.startswith(("refs/heads/", "refs/remotes/")) and repository.rev_parse(full):
-            return full
-    return None
-
-
-def default_config_ref(repository: Repository) -> str | None:
-    """Where the policy is read without ``--config-ref``: the default branch's short name.
-
-    origin's HEAD (``refs/remotes/origin/HEAD`` -> ``origin/main``), a mirror's HEAD, else a
-    remote-tracking or local ``main``, else ``master``; None when none of them exists (a
-    git-sync worktree that fetched only a commit).
-    """
-    full = _default_branch(repository)
-    return None if full is None else _short(full)
-
-
-def load_policy(
-    repository: Repository,
-    commit: CommitInfo | str,
-    path: str,
-    config_ref: str | None,
-) -> tuple[EnvironmentsConfig | None, str]:
-    """The environment policy and where it was read (``"main@1a2b3c4d5e6f"``).
-
-    From the tip of ``config_ref`` when given (``--config-ref``; a name that does not resolve
-    is a ConfigError), else of the default branch (``default_config_ref``), so a tag cut
-    before a freeze still sees today's freeze. Only a repository without any default branch
-    falls back to the synced ``commit`` (``"the synced commit"``). A branch without the file
-    means no environment, as a commit without it does.
-    """
-    if config_ref is not None:
-        sha = repository.rev_parse(config_ref)
-        if sha is None:
-            raise ConfigError(
-                f"--config-ref {_shown(config_ref)}: not found in the repository (no such "
-                "branch, tag or commit); fetch that branch or fix the name"
-            )
-        where = f"{config_ref}@{sha[:12]}"
-    else:
-        full = _default_branch(repository)
-        sha = None if full is None else repository.rev_parse(full)
-        if full is None or sha is None:
-            return _load(repository, commit, path, where=None), SYNCED_COMMIT
-        where = f"{_short(full)}@{sha[:12]}"
-    return _load(repository, sha, path, where=where), where
-
-
-# -- the owner ---------------------------------------------------------------------------------
-
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_SCP_LIKE = re.compile(r"(?:[^@/:]+@)?[^@/:]+:(?P<path>.*)")
-_NOT_OWNER = re.compile(r"[^A-Za-z0-9._/-]+")
-
-
-def default_owner(repository: Repository) -> str:
-    """The owner a repository without ``owner:`` gets: from origin's URL, else the directory.
-
-    ``git@github.com:acme/functions.git`` -> ``acme/functions``,
-    ``https://user:token@gitlab.com/g/sub/proj`` -> ``sub/proj``: the last two path parts,
-    with the scheme, credentials, host and a trailing ``.git`` dropped; without a remote, the
-    name of the repository's top-level directory. Always a valid owner (``is_owner``).
-    """
-    url = repository.remote_url("origin")
-    found = owner_from_url(url) if url else None
-    if not found:
-        found = _sanitise_owner(repository.top_level().name.removesuffix(".git"))
-    return found or _DEFAULT_OWNER
-
-
-def owner_from_url(url: str) -> str | None:
-    """The owner a remote URL names (see ``default_owner``), or None when it names none."""
-    url = url.strip()
-    if _SCHEME.match(url):
-        try:
-            path = urlsplit(url).path  # the netloc (credentials, host, port) is dropped
-        except ValueError:
-            return None
-    elif (scp := _SCP_LIKE.fullmatch(url)) is not None and not url.startswith(("/", ".")):
-        path = scp["path"]
-    else:
-        path = url  # a local path
-    path = path.replace("\\", "/").strip("/").removesuffix(".git").rstrip("/")
-    parts = [part for part in path.split("/") if part and part not in (".", "..")]
-    return _sanitise_owner("/".join(parts[-2:])) or None
-
-
-def _sanitise_owner(text: str) -> str:
-    """``text`` in the owner alphabet (other runs become ``-``), at most 48 characters."""
-    cleaned = _NOT_OWNER.sub("-", text).strip("-/")[:OWNER_MAX].strip("-/")
-    return cleaned if is_owner(cleaned) else ""
-
-
 def active_environments(
     config: EnvironmentsConfig | None,
     *,
@@ -527,16 +356,11 @@ def active_environments(
 __all__ = [
     "CONFIG_NAME",
     "KEYSET_ID_MAX",
-    "SYNCED_COMMIT",
+    "MAX_CONFIG_BYTES",
     "Environment",
     "EnvironmentSpec",
     "EnvironmentsConfig",
     "WindowSpec",
     "active_environments",
-    "default_config_ref",
-    "default_owner",
-    "load_environments",
-    "load_policy",
-    "owner_from_url",
     "parse_environments",
 ]

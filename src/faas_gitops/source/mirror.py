@@ -186,11 +186,6 @@ def fetch_mirror(url: str, mirrors: Path) -> Path:
     return Mirror(url, mirrors).sync()
 
 
-def mirror_path(url: str, state_dir: Path) -> Path:
-    """Where the mirror of ``url`` lives (for tests and operators looking at the state dir)."""
-    return Mirror(url, state_dir / "mirrors").path
-
-
 def local_checkout(settings: Settings) -> Path:
     """A local path to read commits from, fetching first when ``--repo`` is a URL.
 
@@ -212,7 +207,6 @@ __all__ = [
     "ensure_private_dir",
     "fetch_mirror",
     "local_checkout",
-    "mirror_path",
     "safe_url",
     "split_credential",
 ]

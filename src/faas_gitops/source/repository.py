@@ -1,9 +1,11 @@
 """The git edge: one ``Repository`` object per ``--repo``, kept open by the daemon.
 
-Every git access of faas-gitops goes through GitPython here: refs and tags, the trees and blobs
-of a commit (over GitPython's persistent ``cat-file`` processes, so reading a thousand packages
-costs pipe round trips and no process spawns), the mirror's clone and fetch. Everything is read
-from git objects, never from the working tree: what is synced is exactly what was committed.
+Every git access of faas-gitops goes through this package: refs and tags through GitPython here,
+the trees and blobs of a commit through ``tree.ObjectReader`` (one pipelined
+``git cat-file --batch`` process per repository, ``batch.CatFileBatch``, so reading a thousand
+packages costs a few pipe round trips and no process spawns), the mirror's clone and fetch
+through GitPython in ``mirror``. Everything is read from git objects, never from the working
+tree: what is synced is exactly what was committed.
 
 A local ``--repo`` may be a directory inside a repository (the root is found as git finds it;
 ``--path`` stays relative to the root) or a git-sync ``--link`` symlink, followed again on every
@@ -208,23 +210,6 @@ class Repository(Closing):
         except (TypeError, ValueError):
             return None
         return head.removeprefix("refs/heads/") if head.startswith("refs/heads/") else None
-
-    def changed_paths(self, old_sha: str, new_sha: str) -> set[str] | None:
-        """Repository-relative paths that differ between two commits (``git diff-tree``).
-
-        None when ``old_sha`` is unknown (history rewritten, shallow clone): the caller must
-        then treat everything as changed. Renames count as a deletion plus an addition.
-        """
-        old = self.rev_parse(old_sha)
-        if old is None:
-            return None
-        new = self.rev_parse(new_sha)
-        if new is None:
-            raise SourceError(f"commit {new_sha}: not found in {self._shown}")
-        out: str = self._repo.git.diff_tree(
-            "-r", "-z", "--name-only", "--no-renames", "--no-commit-id", old, new
-        )
-        return {path for path in out.split("\x00") if path}
 
     # -- trees -----------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from faas_gitops.source.yaml_loader import shown
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
@@ -127,14 +129,14 @@ def parse_kind(value: str) -> WindowKind:
     for kind in KINDS:
         if value == kind:
             return kind
-    raise ValueError(f"must be deny or allow, not {_shown(value)}")
+    raise ValueError(f"must be deny or allow, not {shown(value)}")
 
 
 def parse_duration(value: str) -> timedelta:
     """``30m``, ``2h``, ``1h30m``, ``1d``: days, hours and minutes in that order."""
     match = _DURATION.fullmatch(value)
     if not value or match is None:
-        raise ValueError(f"must be a duration such as 30m, 2h, 1h30m or 1d, not {_shown(value)}")
+        raise ValueError(f"must be a duration such as 30m, 2h, 1h30m or 1d, not {shown(value)}")
     days, hours, minutes = (int(part or 0) for part in match.groups())
     duration = timedelta(days=days, hours=hours, minutes=minutes)
     if not duration:
@@ -151,13 +153,13 @@ def parse_schedule(value: str) -> str:
     fields = value.split()
     hint = "write a 5-field cron expression such as '0 22 * * 5' (minute hour day month weekday)"
     if len(fields) != 5 or not all(_CRON_CHARS.fullmatch(field) for field in fields):
-        raise ValueError(f"{_shown(value)} is not a 5-field cron expression; {hint}")
+        raise ValueError(f"{shown(value)} is not a 5-field cron expression; {hint}")
     schedule = " ".join(fields)
     try:
         CronSim(schedule, datetime(2000, 1, 1, tzinfo=UTC))
     except (CronSimError, ValueError, IndexError, KeyError) as exc:
         raise ValueError(
-            f"{_shown(schedule)} is not a valid cron expression ({exc}); {hint}"
+            f"{shown(schedule)} is not a valid cron expression ({exc}); {hint}"
         ) from None
     return schedule
 
@@ -166,7 +168,7 @@ def parse_timezone(value: str) -> str:
     """An IANA time zone name (``Europe/Berlin``, ``UTC``) the zoneinfo database knows."""
     if _zone(value) is None:
         known = "write one such as Europe/Berlin or UTC"
-        raise ValueError(f"{_shown(value)} is not a known IANA time zone; {known}")
+        raise ValueError(f"{shown(value)} is not a known IANA time zone; {known}")
     return value
 
 
@@ -179,12 +181,6 @@ def _zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
-
-
-def _shown(value: str) -> str:
-    """A value from the file, quoted with control characters escaped and cut short."""
-    text = value if len(value) <= 60 else value[:57] + "..."
-    return repr(text)
 
 
 # -- fire times -------------------------------------------------------------------------------

@@ -220,6 +220,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def shown(value: str, limit: int = 60) -> str:
+    """A value from a file or a flag, quoted, control characters escaped, cut short."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
 def decode_text(data: bytes) -> str:
     """UTF-8 text without a leading byte-order mark, or ValueError naming the bad byte."""
     skipped = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
@@ -277,4 +282,5 @@ __all__ = [
     "load_document",
     "load_yaml",
     "one_line",
+    "shown",
 ]

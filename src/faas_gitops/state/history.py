@@ -15,6 +15,8 @@ from datetime import datetime
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import (
+    IN_SYNC,
+    NO_NEW_REVISION,
     DeploymentOutcome,
     DeployStatus,
     PackageStatus,
@@ -51,7 +53,9 @@ class LedgerEntry:
     complete: bool = True
 
 
-# A sync in which nothing happened: its ``unchanged`` rows are hidden unless asked for.
+# A sync in which nothing happened: its ``unchanged`` rows (and the other statuses that made no
+# revision: a promotion, a rollback, a removed package) are hidden unless asked for.
+_NO_NEW_REVISION = ", ".join(sorted(f"'{status.value}'" for status in NO_NEW_REVISION))
 _QUIET_SYNC = (
     "s.completed = 1 AND s.created = 0 AND s.adopted = 0 AND s.failed = 0"
     " AND s.would_create = 0 AND s.fatal_error IS NULL"
@@ -116,7 +120,7 @@ class HistoryQueries:
             where.append("s.started_at >= ?")
             params.append(to_utc_text(since))
         if not include_quiet:
-            where.append(f"NOT (o.status = 'unchanged' AND {_QUIET_SYNC})")
+            where.append(f"NOT (o.status IN ({_NO_NEW_REVISION}) AND {_QUIET_SYNC})")
         sql = (
             "SELECT o.id, s.finished_at, s.commit_sha, s.ref, o.path, o.package_id, o.status,"
             " o.revision_name, o.revision_id, o.correlation_id, o.error, s.trigger_name,"
@@ -156,23 +160,6 @@ class HistoryQueries:
         sql += " ORDER BY d.sync_id DESC, d.path ASC, d.id ASC LIMIT ?"
         return [_entry(row) for row in self._rows(sql, [*params, limit])]
 
-    def last_synced_commit(self, ref: str | None = None) -> str | None:
-        """The commit of the newest finished, successful, real (not dry-run) sync.
-
-        The daemon starts from it after a restart: a commit whose sync failed anywhere, or
-        that was killed half-way, must be tried again.
-        """
-        sql = (
-            "SELECT commit_sha FROM syncs WHERE failed = 0 AND fatal_error IS NULL"
-            " AND dry_run = 0 AND completed = 1"
-        )
-        params: list[object] = []
-        if ref is not None:
-            sql += " AND ref = ?"
-            params.append(ref)
-        rows = self._rows(sql + " ORDER BY id DESC LIMIT 1", params)
-        return None if not rows else str(rows[0][0])
-
     def in_sync_commits(self) -> dict[str, str]:
         """Per package path, the commit of its newest finished real sync, if it was in sync
         then: the daemon's memory for telling drift from change, kept across restarts."""
@@ -182,7 +169,7 @@ class HistoryQueries:
             " FROM outcomes AS o2 JOIN syncs AS s2 ON s2.id = o2.sync_id"
             " WHERE s2.completed = 1 AND s2.dry_run = 0 GROUP BY o2.path)"
         )
-        in_sync = {Status.CREATED.value, Status.ADOPTED.value, Status.UNCHANGED.value}
+        in_sync = {status.value for status in IN_SYNC}
         return {str(path): str(commit) for path, commit, status in rows if status in in_sync}
 
     def recent_syncs(self, limit: int = 50) -> list[SyncSummary]:

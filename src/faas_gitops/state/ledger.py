@@ -295,7 +295,7 @@ def _outcome_row(sync_id: int, outcome: Outcome) -> tuple[object, ...]:
 
 
 def _failed_deployments(result: SyncResult) -> int:
-    """A package whose deployment failed keeps its sync out of ``last_synced_commit``."""
+    """Packages whose deployment failed: they count as failed in the sync's row (never quiet)."""
     return sum(
         1
         for outcome in result.outcomes

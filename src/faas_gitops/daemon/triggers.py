@@ -169,15 +169,6 @@ def git_dirs(worktree: Path) -> tuple[Path, ...]:
         return ()
 
 
-def resolve_commit(repo: Path, ref: str) -> str | None:
-    """The sha ``ref`` names in ``repo``, None if it names none (or ``repo`` is unusable)."""
-    try:
-        with Repository(repo) as repository:
-            return repository.rev_parse(ref)
-    except (SourceError, OSError):
-        return None
-
-
 # --------------------------------------------------------------------------- the watcher
 class RepoWatcher:
     """Calls ``on_change()`` shortly after a commit lands in (or a link swap changes) ``repo``.

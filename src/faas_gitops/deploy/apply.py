@@ -1,0 +1,158 @@
+"""Applying deployment plans: running-deployment slots handed out in a fixed order, then every
+plan applied concurrently under one gate.
+
+Shared by the release stage (``run_release``) and ``promote``. The slots go in (environment,
+path) order, in a dry run too, so the account's limit fails exactly the deployments beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from faas_gitops.deploy.api import Requester
+from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment
+from faas_gitops.deploy.observe import KnownDeployments
+from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
+from faas_gitops.deploy.prune import stop_deployment
+from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
+from faas_gitops.errors import ApiAuthError
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+
+_T = TypeVar("_T")
+Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
+
+
+def no_journal(*_: object) -> None:
+    """The journal of a caller with nothing to record: every step is dropped."""
+    return
+
+
+async def apply_plans(
+    api: Requester,
+    planned: Sequence[tuple[DeployTarget, Sequence[DeploymentPlan | DeploymentOutcome]]],
+    environments: Sequence[ReleaseEnvironment] | Sequence[Any],
+    *,
+    gate: asyncio.Semaphore,
+    timing: Timing,
+    journal: Journal | None,
+    known: KnownDeployments | None,
+    dry_run: bool = False,
+) -> Outcomes:
+    """Reserve start slots in (environment, path) order, then apply every plan concurrently.
+
+    In a dry run the would-be starts reserve slots too: those beyond the account's limit fail
+    with the limit's line, so the plan of a pull request shows what the merge would fail.
+    """
+    order = {env.name: index for index, env in enumerate(environments)}
+    headroom = Headroom(api)
+    starts = sorted(
+        (
+            item
+            for _, items in planned
+            for item in items
+            if isinstance(item, DeploymentPlan) and _starts(item)
+        ),
+        key=lambda plan: (order.get(plan.environment, len(order)), plan.path),
+    )
+    refused: dict[tuple[str, str], str] = {}
+    for plan in starts:
+        answer = await headroom.reserve((plan.environment, plan.path))
+        if answer is not None:
+            refused[(plan.environment, plan.path)] = answer
+    results: Outcomes = {}
+
+    async def apply_one(
+        target: DeployTarget, items: Sequence[DeploymentPlan | DeploymentOutcome]
+    ) -> None:
+        outcomes: list[DeploymentOutcome] = []
+        for item in items:
+            if isinstance(item, DeploymentOutcome):
+                outcomes.append(item)
+                continue
+            refusal = refused.get((item.environment, item.path))
+            if refusal is not None and dry_run:
+                outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
+                continue
+            outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
+            if item.extra_running and outcome.status in (
+                DeployStatus.DEPLOYED,
+                DeployStatus.IN_SYNC,
+            ):
+                outcome = await _stop_extras(api, item, outcome, timing, journal or no_journal)
+            _remember(known, target.package_id, outcome)
+            outcomes.append(outcome)
+        if outcomes:
+            results[target.path] = tuple(outcomes)
+
+    await gather_gated(gate, [apply_one(target, items) for target, items in planned])
+    return results
+
+
+def _starts(plan: DeploymentPlan) -> bool:
+    """Whether the plan takes a running-deployment slot (a start; in a dry run, a would-be one)."""
+    if plan.action is DeployAction.START:
+        return True
+    return plan.action is DeployAction.WOULD_DEPLOY and plan.previous_deployment_id is None
+
+
+async def _stop_extras(
+    api: Requester,
+    plan: DeploymentPlan,
+    outcome: DeploymentOutcome,
+    timing: Timing,
+    journal: Journal,
+) -> DeploymentOutcome:
+    """Stop the second deployments overlapping runs left beside the one that now runs."""
+    for deployment_id in plan.extra_running:
+        if deployment_id == outcome.deployment_id:
+            continue
+        _, error = await stop_deployment(
+            api, deployment_id, timing=timing, journal=journal, where=(plan.path, plan.environment)
+        )
+        if error is not None:
+            return replace(outcome, status=DeployStatus.FAILED, error=error)
+    return outcome
+
+
+def _remember(
+    known: KnownDeployments | None, package_id: str | None, outcome: DeploymentOutcome
+) -> None:
+    if known is None or package_id is None or outcome.deployment_id is None:
+        return
+    if outcome.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
+        known.put(package_id, outcome.keyset_id, outcome.deployment_id)
+
+
+async def gather_gated(
+    gate: asyncio.Semaphore, jobs: Sequence[Coroutine[Any, Any, _T]]
+) -> list[_T]:
+    """Run ``jobs`` concurrently, at most ``gate``'s worth at once, results in order.
+
+    Jobs turn their own API errors into outcomes; the one that escapes on purpose,
+    ``ApiAuthError``, is re-raised bare (not in the task group's ``ExceptionGroup``).
+    """
+
+    async def gated(job: Coroutine[Any, Any, _T]) -> _T:
+        async with gate:
+            return await job
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(gated(job)) for job in jobs]
+    except ExceptionGroup as failures:
+        auth = failures.subgroup(ApiAuthError)
+        if auth is not None:
+            raise _first(auth) from None
+        raise
+    return [task.result() for task in tasks]
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+__all__ = ["Outcomes", "apply_plans", "gather_gated", "no_journal"]
