@@ -16,7 +16,7 @@ import pytest
 
 from e2e import CHAT_ID, MODES, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.reconcile import gitread
+from faas_gitops.reconcile import gitread, stages
 from faas_gitops.reconcile import run as pipeline
 from gitrepo import GitRepo
 
@@ -117,7 +117,7 @@ def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
     monkeypatch.setattr(gitread, "_FIRST_CHUNK", 1)
     monkeypatch.setattr(gitread, "_CHUNK", 1)
     monkeypatch.setattr(gitread, "_CHUNKS_AHEAD", 1)
-    original_open, original_ask = pipeline.open_source, pipeline._read_and_plan
+    original_open, original_ask = pipeline.open_source, stages._read_and_plan
 
     def recording_open(*args: Any, **kw: Any) -> Any:
         source = original_open(*args, **kw)
@@ -136,7 +136,7 @@ def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
         return planned
 
     monkeypatch.setattr(pipeline, "open_source", recording_open)
-    monkeypatch.setattr(pipeline, "_read_and_plan", recording_ask)
+    monkeypatch.setattr(stages, "_read_and_plan", recording_ask)
 
     result = run_cli()
 

@@ -17,76 +17,32 @@ run is the same pipeline with no writer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
-from faas_gitops.errors import RUN_STOPPERS, FaasGitopsError
-from faas_gitops.models import (
-    Action,
-    CommitInfo,
-    DesiredPackage,
-    Outcome,
-    PackageFailure,
-    PackagePlan,
-    PackageRef,
-    Status,
-    SyncResult,
-)
-from faas_gitops.reconcile import plan as planning
-from faas_gitops.reconcile.checks import Planned, refuse_shared_targets
+from faas_gitops.errors import RUN_STOPPERS
+from faas_gitops.models import CommitInfo, Outcome, PackageRef, Status, SyncResult
+from faas_gitops.reconcile.checks import refuse_shared_targets
 from faas_gitops.reconcile.classify import classify
-from faas_gitops.reconcile.gitread import (
-    EarlierTree,
-    GitThread,
-    earlier_trees,
-    open_source,
-    read_chunks,
-    read_paced,
-)
+from faas_gitops.reconcile.gitread import GitThread, earlier_trees, open_source, read_chunks
 from faas_gitops.reconcile.journal import SyncJournal
-from faas_gitops.reconcile.outcomes import failure, log_outcome, tag_notes, would_create
-from faas_gitops.reconcile.plan import NewPackagePlan
+from faas_gitops.reconcile.outcomes import log_outcome, tag_notes, would_create
 from faas_gitops.reconcile.recover import recover_pending
 from faas_gitops.reconcile.release import ReleasePrep
-from faas_gitops.reconcile.remote import EarlierSync, RemoteLookups, RemoteReader
+from faas_gitops.reconcile.remote import RemoteLookups, RemoteReader
 from faas_gitops.reconcile.session import Session
+from faas_gitops.reconcile.stages import ReadResult, Told, read_stage, write_stage
 from faas_gitops.reconcile.writer import Writer
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
-from faas_gitops.source.limits import SizeLimits
 
 log = structlog.get_logger(__name__)
 
 #: Told the commit once it is resolved, before anything is asked or written (``pending``).
 OnResolved = Callable[[CommitInfo], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class _Told:
-    """Outcomes as they become known, each told to ``on_package`` once (progress)."""
-
-    on_package: Callable[[Outcome], None] | None = None
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    def settle(self, outcome: Outcome) -> None:
-        told = outcome.path in self.outcomes
-        self.outcomes[outcome.path] = outcome
-        if self.on_package is not None and not told:
-            self.on_package(outcome)
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    """The read stage's result: what was read from git, what awaits the write stage."""
-
-    desired: Mapping[str, DesiredPackage]
-    planned: tuple[Planned, ...]
-    asked: int  # packages the API was asked about
 
 
 async def sync_once(
@@ -116,7 +72,7 @@ async def sync_once(
     (progress); none may raise.
     """
     full = full or settings.full_sync
-    told = _Told(on_package)
+    told = Told(on_package)
     if session is None:
         async with Session.open(settings) as opened:
             return await _sync(
@@ -136,7 +92,7 @@ async def _sync(  # noqa: PLR0917 - one call site
     full: bool,
     on_resolved: OnResolved | None,
     on_start: Callable[[int], None] | None,
-    told: _Told,
+    told: Told,
 ) -> SyncResult:
     settings = session.settings
     started = datetime.now(UTC)
@@ -198,7 +154,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     trigger: str,
     full: bool,
     started: datetime,
-    told: _Told,
+    told: Told,
 ) -> SyncResult:
     settings = session.settings
     release = await ReleasePrep.prepare(settings, source, commit, in_git)  # before any write
@@ -215,11 +171,11 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     slots = asyncio.Semaphore(settings.api.concurrency)
     journal = SyncJournal.begin(ledger, commit, settings, trigger, started)
     fatal: str | None = None
-    read = _Read({}, (), 0)
+    read = ReadResult({}, (), 0)
     try:
         if ledger is not None:
             await recover_pending(lookups, ledger, pending, concurrency=settings.api.concurrency)
-        read = await _read_stage(
+        read = await read_stage(
             RemoteReader(lookups, create_packages=settings.create_packages),
             source, in_git, classified.to_read, settings.limits, earlier, commit, slots, told,
         )  # fmt: skip
@@ -230,7 +186,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
             for item in checked.to_write:
                 told.settle(would_create(item.desired, item.plan, commit))
         else:
-            await _write_stage(Writer(lookups, commit, journal), checked.to_write, slots, told)
+            await write_stage(Writer(lookups, commit, journal), checked.to_write, slots, told)
     except RUN_STOPPERS as exc:  # would fail every package alike
         fatal = str(exc)
     outcomes = dict(told.outcomes)
@@ -263,119 +219,6 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         **result.summary,
     )
     return result
-
-
-async def _read_stage(  # noqa: PLR0917 - one call site
-    reader: RemoteReader,
-    source: Repository,
-    in_git: GitThread,
-    to_read: Sequence[PackageRef],
-    limits: SizeLimits,
-    earlier: Mapping[str, EarlierTree],
-    commit: CommitInfo,
-    slots: asyncio.Semaphore,
-    told: _Told,
-) -> _Read:
-    """Read every package to read, from git and from the API, and plan each (pure).
-
-    A rejected key or an API out of reach (``RUN_STOPPERS``) or a repository-wide problem
-    (``SourceError``) in any task cancels the others and is raised here as itself, the first
-    one found.
-    """
-    desired: dict[str, DesiredPackage] = {}
-    planned: list[Planned] = []
-    asked = 0
-
-    async def ask(item: DesiredPackage | PackageFailure, then: EarlierSync | None) -> None:
-        nonlocal asked
-        if isinstance(item, PackageFailure):
-            told.settle(
-                Outcome(item.path, Status.FAILED, package_id=item.package_id, error=item.error)
-            )
-            return
-        desired[item.path] = item
-        async with slots:
-            asked += 1
-            result = await _read_and_plan(reader, item, then, commit)
-        if isinstance(result, Planned):
-            planned.append(result)
-        else:
-            told.settle(result)
-
-    with _first_error():
-        await read_paced(in_git, source, to_read, limits=limits, earlier=earlier, ask=ask)
-    return _Read(desired, tuple(sorted(planned, key=lambda p: p.desired.path)), asked)
-
-
-async def _read_and_plan(
-    reader: RemoteReader, desired: DesiredPackage, then: EarlierSync | None, commit: CommitInfo
-) -> Outcome | Planned:
-    """One package: what the API holds, then the plan (pure); an outcome when nothing is to
-    be written (in sync, or failed)."""
-    try:
-        remote = await reader.read(desired, then)
-    except RUN_STOPPERS:
-        raise
-    except FaasGitopsError as exc:
-        return failure(desired, exc)
-    if remote.package_id is None:
-        return Planned(desired, remote, planning.plan_new_package(desired, commit))
-    plan = planning.plan_package(
-        desired,
-        remote_package_id=remote.package_id,
-        commit=commit,
-        revisions=remote.revisions,
-        latest_functions=remote.latest_functions,
-    )
-    if plan.action is not Action.NOOP:
-        return Planned(desired, remote, plan)
-    return Outcome(
-        path=desired.path,
-        status=Status.UNCHANGED,
-        package_id=plan.remote_package_id,
-        revision_name=plan.revision_name,
-        revision_id=plan.latest_revision_id,
-        name=desired.name,
-    )
-
-
-async def _write_stage(
-    writer: Writer, to_write: Sequence[Planned], slots: asyncio.Semaphore, told: _Told
-) -> None:
-    """Carry out every plan, at most ``--concurrency`` at once."""
-
-    async def write(item: Planned) -> None:
-        async with slots:
-            try:
-                if isinstance(item.plan, NewPackagePlan):
-                    outcome = await writer.create_package(item.plan)
-                else:
-                    outcome = await writer.create_revision(item.plan, item.remote.revisions)
-            except RUN_STOPPERS:
-                raise
-            except FaasGitopsError as exc:
-                plan = item.plan if isinstance(item.plan, PackagePlan) else None
-                outcome = failure(item.desired, exc, plan)
-        told.settle(outcome)
-
-    with _first_error():
-        async with asyncio.TaskGroup() as group:
-            for item in to_write:
-                group.create_task(write(item))
-
-
-@contextmanager
-def _first_error() -> Iterator[None]:
-    """A task group's failure raised as itself: the first ``RUN_STOPPERS`` one, else the
-    first one found."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        stopping = group.subgroup(RUN_STOPPERS)
-        first = (stopping or group).exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
 
 
 async def _record(
