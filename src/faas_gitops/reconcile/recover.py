@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
 
 import structlog
 
@@ -24,7 +23,7 @@ from faas_gitops.errors import RUN_STOPPERS, ApiNotFound, FaasGitopsError
 from faas_gitops.models import RemoteRevision
 from faas_gitops.reconcile import plan as planning
 from faas_gitops.reconcile.remote import RemoteLookups
-from faas_gitops.state.ledger import PendingWrite
+from faas_gitops.state.ledger import Ledger, PendingWrite
 
 log = structlog.get_logger(__name__)
 
@@ -33,24 +32,9 @@ NEVER_CREATED = (
 )
 
 
-class PendingCreates(Protocol):
-    """The two ledger methods this step needs (``faas_gitops.state.ledger.Ledger``)."""
-
-    def adopt_pending(
-        self,
-        row_id: int,
-        *,
-        revision_id: str,
-        revision_name: str,
-        lookup_correlation_id: str | None,
-    ) -> None: ...
-
-    def abandon_pending(self, row_id: int, error: str) -> None: ...
-
-
 async def recover_pending(
     lookups: RemoteLookups,
-    ledger: PendingCreates,
+    ledger: Ledger,
     rows: Sequence[PendingWrite],
     *,
     concurrency: int,
@@ -77,7 +61,7 @@ async def recover_pending(
         raise group.exceptions[0] from None
 
 
-async def _settle(lookups: RemoteLookups, ledger: PendingCreates, row: PendingWrite) -> None:
+async def _settle(lookups: RemoteLookups, ledger: Ledger, row: PendingWrite) -> None:
     package_id = row.package_id
     if package_id is None and row.name:
         matches = await lookups.index.find(row.name)
@@ -121,4 +105,4 @@ async def _its_revision(
     return None
 
 
-__all__ = ["NEVER_CREATED", "PendingCreates", "recover_pending"]
+__all__ = ["NEVER_CREATED", "recover_pending"]

@@ -200,7 +200,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         commit=commit.sha,
         ref=settings.git.ref or "HEAD",
         dry_run=settings.dry_run,
-        outcomes=tuple(sorted(outcomes.values(), key=lambda o: o.path)),
+        outcomes=tuple(outcomes[path] for path in sorted(outcomes)),
         started_at=started,
         finished_at=datetime.now(UTC),
         fatal_error=fatal,
