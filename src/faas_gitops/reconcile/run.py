@@ -101,10 +101,8 @@ async def _sync(  # noqa: PLR0917 - one call site
             repository if repository is not None else await in_git(open_source, settings, repo)
         )
         try:
-            if commit is None:
-                commit = await in_git(
-                    source.resolve, settings.git.ref or "HEAD"
-                )  # a bad --ref asks nothing
+            if commit is None:  # resolved here, once; a bad --ref asks nothing
+                commit = await in_git(source.resolve, settings.git.ref or "HEAD")
             if on_resolved is not None:
                 await on_resolved(commit)
             refs = await _refs_and_probe(session, source, commit, in_git)
