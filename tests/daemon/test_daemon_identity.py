@@ -159,7 +159,7 @@ def test_a_sync_that_deploys_gets_a_longer_healthz_deadline(policy_repo: GitRepo
     current = settings(policy_repo, timeout=120.0)
     daemon = Daemon(current)
     with Repository(policy_repo.root) as repository:
-        deadline = daemon._before_sync(repository, watched_identity(repository, current))
+        deadline = daemon.tick.before_sync(repository, watched_identity(repository, current))
     assert deadline == stuck_after(current, packages=3, environments=2) == 900 + 2 * 120
 
 
@@ -174,7 +174,7 @@ def test_head_on_a_branch_no_environment_lists_is_warned_about_once_per_branch(
 
     def tick() -> None:
         with Repository(policy_repo.root) as repository:
-            daemon._before_sync(repository, watched_identity(repository, current))
+            daemon.tick.before_sync(repository, watched_identity(repository, current))
 
     with capture_logs() as events:
         for _ in range(3):
@@ -209,5 +209,5 @@ def test_no_branch_advice_when_the_operator_chose_the_ref_or_the_environment(
     policy_repo.git("checkout", "--quiet", "-b", "feature/a")
     current = settings(policy_repo, ref=ref, environments=environments)
     with capture_logs() as events, Repository(policy_repo.root) as repository:
-        Daemon(current)._before_sync(repository, watched_identity(repository, current))
+        Daemon(current).tick.before_sync(repository, watched_identity(repository, current))
     assert [e for e in events if e["event"] == "daemon.branch_not_deployed"] == []

@@ -253,7 +253,7 @@ def test_only_creates_for_packages_already_in_sync_at_the_same_commit_count_as_d
     tmp_path: Path,
 ) -> None:
     daemon = Daemon(settings(tmp_path))
-    count = daemon._count_drift
+    count = daemon.tick.count_drift
 
     assert count(result("c1", ("a", Status.CREATED), ("b", Status.FAILED))) == 0
     # Same commit: "a" was in sync, so a create means someone changed it; "b" merely recovers.

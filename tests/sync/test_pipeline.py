@@ -16,6 +16,7 @@ import pytest
 
 from e2e import CHAT_ID, MODES, RunCli
 from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.reconcile import gitread, stages
 from faas_gitops.reconcile import run as pipeline
 from gitrepo import GitRepo
 
@@ -30,8 +31,8 @@ def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> li
     """Delay each chunk read from git; record the API requests seen by then."""
     seen: list[int] = []
     original = pipeline.open_source
-    monkeypatch.setattr(pipeline, "_FIRST_CHUNK", 1)
-    monkeypatch.setattr(pipeline, "_CHUNK", 1)
+    monkeypatch.setattr(gitread, "_FIRST_CHUNK", 1)
+    monkeypatch.setattr(gitread, "_CHUNK", 1)
 
     def slowed(*args: Any, **kw: Any) -> Any:
         source = original(*args, **kw)
@@ -113,10 +114,10 @@ def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
     earlier ones are still being asked about. With one chunk ahead, reads and questions take
     strict turns."""
     events: list[str] = []
-    monkeypatch.setattr(pipeline, "_FIRST_CHUNK", 1)
-    monkeypatch.setattr(pipeline, "_CHUNK", 1)
-    monkeypatch.setattr(pipeline, "_CHUNKS_AHEAD", 1)
-    original_open, original_ask = pipeline.open_source, pipeline._read_and_plan
+    monkeypatch.setattr(gitread, "_FIRST_CHUNK", 1)
+    monkeypatch.setattr(gitread, "_CHUNK", 1)
+    monkeypatch.setattr(gitread, "_CHUNKS_AHEAD", 1)
+    original_open, original_ask = pipeline.open_source, stages._read_and_plan
 
     def recording_open(*args: Any, **kw: Any) -> Any:
         source = original_open(*args, **kw)
@@ -129,12 +130,13 @@ def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
         monkeypatch.setattr(source, "read_packages", recorded)
         return source
 
-    async def recording_ask(*args: Any) -> None:
-        await original_ask(*args)
+    async def recording_ask(*args: Any) -> Any:
+        planned = await original_ask(*args)
         events.append("asked")
+        return planned
 
     monkeypatch.setattr(pipeline, "open_source", recording_open)
-    monkeypatch.setattr(pipeline, "_read_and_plan", recording_ask)
+    monkeypatch.setattr(stages, "_read_and_plan", recording_ask)
 
     result = run_cli()
 

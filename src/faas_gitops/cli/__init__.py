@@ -32,6 +32,7 @@ from faas_gitops.secret_files import read_secret_file
 from faas_gitops.settings import SYNC_GROUPS, Settings, group_fields
 
 if TYPE_CHECKING:
+    from faas_gitops.models import CommitInfo
     from faas_gitops.notify import Notifier
 
 __all__ = [
@@ -170,21 +171,25 @@ async def _sync_once(settings: Settings) -> int:
 
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
     from faas_gitops import logs  # noqa: PLC0415
-    from faas_gitops.cli.notifications import announce_start  # noqa: PLC0415
+    from faas_gitops.cli.notifications import announcer  # noqa: PLC0415
     from faas_gitops.cli.progress import Progress  # noqa: PLC0415
     from faas_gitops.errors import RUN_STOPPERS  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 
-    repo, commit = None, ""
+    resolved: list[str] = []  # the commit the pipeline resolved, for a failure's status
+
+    async def on_resolved(commit: CommitInfo) -> None:
+        resolved.append(commit.sha)
+        if notifier is not None:
+            await announcer(notifier, settings)(commit)
+
     # On stderr only: stdout carries nothing but the result, whatever the terminal.
     progress = Progress(sys.stderr, enabled=not settings.quiet, plain=settings.progress)
     try:
-        if notifier is not None:
-            repo, commit = await announce_start(notifier, settings)
         result = await sync_once(
             settings,
-            repo=repo,
+            on_resolved=on_resolved if notifier is not None else None,
             on_start=progress.start if progress.active else None,
             on_package=(lambda outcome: progress.advance(outcome.path))
             if progress.active
@@ -192,6 +197,7 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
         )
     except FaasGitopsError as exc:
         if notifier is not None:
+            commit = resolved[0] if resolved else ""
             await notifier.sync_failed(commit, settings.git.ref or "HEAD", logs.redact(str(exc)))
         # Stopped before any package was synced: one line, no misleading summary.
         stopped = isinstance(exc, (ConfigError, SourceError, *RUN_STOPPERS))

@@ -6,15 +6,13 @@ whole life). Secret files are read here, once, so a missing token is exit 2 befo
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from faas_gitops.settings import Settings
-from faas_gitops.source import Repository
-from faas_gitops.source.mirror import local_checkout
 
 if TYPE_CHECKING:
+    from faas_gitops.models import CommitInfo
     from faas_gitops.notify import Notifier, OnResult
 
 #: Seconds ``--sync-once`` waits for notifications in flight before it exits.
@@ -51,26 +49,15 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
     return build_notifier(targets, state_dir=state_dir, on_result=on_result)
 
 
-def head_commit(repo: Path, ref: str) -> str:
-    """The sha ``ref`` names in ``repo`` ('' when it names none: the sync will say why)."""
-    try:
-        with Repository(repo) as repository:
-            return repository.rev_parse(ref) or ""
-    except Exception:  # noqa: BLE001 - the sync itself reports a bad repo or ref, in one line
-        return ""
-
-
-async def announce_start(notifier: Notifier, settings: Settings) -> tuple[Path, str]:
-    """Resolve the commit before the sync, so ``pending`` is posted while it runs.
-
-    Returns the checkout to sync (a URL's mirror, fetched once here) and the commit.
-    """
-    repo = await asyncio.to_thread(local_checkout, settings)
+def announcer(notifier: Notifier, settings: Settings) -> Callable[[CommitInfo], Awaitable[None]]:
+    """``sync_once``'s ``on_resolved``: GitHub ``pending`` (and the like) for the commit the
+    pipeline resolved, before any package is asked about or written."""
     ref = settings.git.ref or "HEAD"
-    commit = await asyncio.to_thread(head_commit, repo, ref)
-    if commit:
-        await notifier.sync_started(commit, ref, environments=settings.deploy.environments)
-    return repo, commit
+
+    async def announce(commit: CommitInfo) -> None:
+        await notifier.sync_started(commit.sha, ref, environments=settings.deploy.environments)
+
+    return announce
 
 
-__all__ = ["DRAIN_SECONDS", "announce_start", "head_commit", "notifier_for"]
+__all__ = ["DRAIN_SECONDS", "announcer", "notifier_for"]

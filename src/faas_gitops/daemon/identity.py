@@ -6,7 +6,8 @@ picks others, and the environment policy is read from the tip of a configuration
 (``--config-ref``, default the repository's default branch). ``watched_identity`` gathers all of
 that in one comparable value; a watch or poll wake-up whose identity equals the last successful
 sync's does nothing, any difference (a tag on an already-synced commit, a moved config branch)
-syncs.
+syncs. ``resolve_watched`` also keeps the commit it resolved: a wake-up resolves its ref once,
+and the sync syncs that very commit.
 
 The same module answers two more questions the loop asks when a sync starts, from the same
 reads: how many deployments the sync may make at most (its ``/healthz`` deadline depends on
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import structlog
 
 from faas_gitops.errors import ConfigError, SourceError
+from faas_gitops.models import CommitInfo
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.environments import EnvironmentsConfig, active_environments
@@ -51,8 +53,28 @@ def config_commit(repository: Repository, config_ref: str | None) -> str | None:
     return None if ref is None else repository.rev_parse(ref)
 
 
-def watched_identity(repository: Repository, settings: Settings) -> WatchedIdentity:
-    """The identity of what a sync of ``settings.git.ref`` would read right now (blocking git).
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """One wake-up's reading of git: the ref resolved once, and the identity built on it.
+
+    ``commit`` is what the sync then syncs (it is not resolved again); ``None`` with ``error``
+    (git's one line) when the ref does not resolve.
+    """
+
+    identity: WatchedIdentity
+    commit: CommitInfo | None = None
+    error: str | None = None
+
+    def to_sync(self) -> CommitInfo:
+        """The commit to sync; ``SourceError`` with git's own line when the ref did not
+        resolve (what the sync would have said, had it resolved the ref again)."""
+        if self.commit is None:
+            raise SourceError(self.error or "the ref does not resolve")
+        return self.commit
+
+
+def resolve_watched(repository: Repository, settings: Settings) -> Resolved:
+    """Resolve ``settings.git.ref`` once and read what a sync of it depends on (blocking git).
 
     Cheap enough for every wake-up: a ``rev-parse``, a ``for-each-ref --points-at`` and one
     ``rev-parse`` per configuration ref tried.
@@ -61,14 +83,21 @@ def watched_identity(repository: Repository, settings: Settings) -> WatchedIdent
     config_ref = settings.deploy.config_ref
     try:
         commit = repository.resolve(ref)
-    except SourceError:
-        return WatchedIdentity(None, config_commit=config_commit(repository, config_ref))
-    return WatchedIdentity(
+    except SourceError as exc:
+        identity = WatchedIdentity(None, config_commit=config_commit(repository, config_ref))
+        return Resolved(identity, None, str(exc))
+    identity = WatchedIdentity(
         commit=commit.sha,
         tags=commit.tags,
         branch=repository.branch_of(settings.git.ref),
         config_commit=config_commit(repository, config_ref),
     )
+    return Resolved(identity, commit)
+
+
+def watched_identity(repository: Repository, settings: Settings) -> WatchedIdentity:
+    """The identity of what a sync of ``settings.git.ref`` would read right now."""
+    return resolve_watched(repository, settings).identity
 
 
 def environment_configs(
@@ -175,9 +204,11 @@ class BranchAdvisor:
 __all__ = [
     "BranchAdvisor",
     "DeployScope",
+    "Resolved",
     "WatchedIdentity",
     "config_commit",
     "deploy_scope",
     "environment_configs",
+    "resolve_watched",
     "watched_identity",
 ]

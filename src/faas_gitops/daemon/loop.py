@@ -8,7 +8,8 @@ under uvicorn, hardened by ``daemon.listener``). Triggers collapse in a size-1 `
 or poll wake-up that finds nothing changed does nothing, a webhook, resync or retry always syncs.
 "Nothing changed" compares ``daemon.identity.watched_identity``: the synced commit, the tags on
 it, the branch HEAD is on and the configuration branch's commit, so a tag on an already-synced
-commit or a moved configuration branch syncs like a new commit does.
+commit or a moved configuration branch syncs like a new commit does. One wake-up (``daemon.tick``)
+resolves the ref once and syncs that very commit.
 
 Each sync's ``/healthz`` deadline is the base allowance plus the deployment stage's bound for
 the packages x environments it may touch (``daemon.policy.stuck_after``), worked out when the
@@ -16,7 +17,8 @@ sync starts.
 
 One ``Session`` lives as long as the daemon, so the state cache (revisions by id, package
 trees in sync), the package cache and the API connection pool are shared by every sync; so
-does one ``Repository``, fetched before each sync (``fetch()`` follows a git-sync link swap). An
+does one ``Repository`` (held by ``daemon.tick``), fetched before each sync (``fetch()`` follows
+a git-sync link swap). An
 ordinary sync skips package directories unchanged since their last successful sync; the
 resync is a *full* sync that asks the API about every package, which is what finds drift.
 
@@ -38,7 +40,6 @@ import socket
 import sys
 import time
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
 import prometheus_client
@@ -46,14 +47,6 @@ import structlog
 
 from faas_gitops import logs
 from faas_gitops.cli.notifications import notifier_for
-from faas_gitops.daemon.drift import DriftTracker
-from faas_gitops.daemon.identity import (
-    BranchAdvisor,
-    WatchedIdentity,
-    deploy_scope,
-    environment_configs,
-    watched_identity,
-)
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
@@ -67,14 +60,12 @@ from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_af
 from faas_gitops.daemon.server import LoopState, create_app
 from faas_gitops.daemon.status_source import ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
+from faas_gitops.daemon.tick import Tick
 from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
-from faas_gitops.errors import ConfigError, FaasGitopsError
-from faas_gitops.models import DeployStatus, Status, SyncResult
+from faas_gitops.errors import ConfigError
 from faas_gitops.notify import Notifier
-from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
-from faas_gitops.source import Repository
 from faas_gitops.source.mirror import safe_url
 
 log = structlog.get_logger(__name__)
@@ -96,20 +87,15 @@ class Daemon:
         self.state = LoopState(
             unready_after=settings.loop.unready_after, stuck_after=stuck_after(settings)
         )
-        self.session: Session | None = None
+        self.tick = Tick(settings, self.state, self.metrics)
         self.exit_code = EXIT_OK
         self._stop = asyncio.Event()
         self._signals = 0
-        self._last_ok: WatchedIdentity | None = None  # of the last successful sync
-        self._advisor = BranchAdvisor()
-        self._known_paths = 0  # packages of the last sync: what --prune may act on
         self._last_full_at = time.monotonic()
-        self._drift = DriftTracker()
         self._retry: asyncio.TimerHandle | None = None
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: RepoWatcher | None = None
-        self._repository: Repository | None = None
         self.notifier: Notifier | None = None  # built once at start, closed at shutdown
 
     # ----------------------------------------------------------------------- lifecycle
@@ -118,6 +104,7 @@ class Daemon:
         try:
             secret = read_webhook_secret(settings)
             self.notifier = notifier_for(settings, on_result=self.metrics.count_notification)
+            self.tick.notifier = self.notifier
             sock = bind_socket(settings.loop.listen)
         except ConfigError as exc:
             sys.stderr.write(f"faas-gitops: error: {logs.redact(str(exc))}\n")
@@ -127,23 +114,12 @@ class Daemon:
             loop.add_signal_handler(signum, self._on_signal, signum)
         try:
             async with Session.open(settings, observers=(self.metrics.observe_api,)) as session:
-                self.session = session
-                self._remember_from(session)
+                self.tick.remember_from(session)
                 return await self._serve(loop, sock, secret)
         finally:
             if self.notifier is not None:
                 await self.notifier.drain(min(5.0, settings.loop.shutdown_timeout))
                 await self.notifier.aclose()
-
-    def _remember_from(self, session: Session) -> None:
-        """Start from the record, so a restarted daemon knows what was already in sync.
-
-        The last synced identity is not restored: the ledger has its commit but not the tags
-        and configuration commit it was synced with, and the startup sync runs regardless.
-        """
-        if session.ledger is None:
-            return
-        self._drift = DriftTracker(session.ledger.in_sync_commits())
 
     async def _serve(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, secret: bytes | None
@@ -272,8 +248,8 @@ class Daemon:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await server_task
-        if not abandoned and self._repository is not None:
-            self._repository.close()  # an abandoned sync may still be reading it
+        if not abandoned:
+            self.tick.close()  # an abandoned sync may still be reading the repository
         return abandoned
 
     # ----------------------------------------------------------------------- triggers
@@ -334,128 +310,17 @@ class Daemon:
             self._current = None
 
     async def _sync(self, wake: Wake) -> None:
-        settings = self.settings
         started = time.monotonic()
-        self.state.stuck_after = stuck_after(settings)  # until the deployments are counted
+        self.state.stuck_after = stuck_after(self.settings)  # until the deployments are counted
         self.state.sync_started = started
         if wake.full:
             self._last_full_at = started
-        commit = ""
-        identity: WatchedIdentity | None = None
         try:
-            repository = await asyncio.to_thread(self._fetched_repository)
-            identity = await asyncio.to_thread(watched_identity, repository, settings)
-            if not wake.force and identity == self._last_ok:
-                self.metrics.syncs_skipped.inc()
-                log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
-                return
-            self.state.stuck_after = await asyncio.to_thread(
-                self._before_sync, repository, identity
-            )
-            commit = await self._announce_start(repository)
-            result = await sync_once(
-                settings,
-                repository=repository,
-                trigger=wake.reason,
-                session=self.session,
-                full=wake.full,
-            )
-        except FaasGitopsError as exc:
-            await self._sync_errored(str(exc), started, commit)
-        except Exception as exc:  # the daemon keeps serving; the error is counted
-            log.exception("sync.crashed")
-            await self._sync_errored(f"{type(exc).__name__}: {exc}", started, commit)
-        else:
-            await self._sync_finished(result, started, identity)
+            failed = await self.tick.run(wake, started)
         finally:
             self.state.sync_started = None
-
-    def _fetched_repository(self) -> Repository:
-        """The daemon's one repository, opened on first use and brought up to date each time
-        (a mirror is fetched; a swapped git-sync link is followed)."""
-        if self._repository is None:
-            self._repository = Repository.open(self.settings.git, self.settings.state_dir)
-        else:
-            self._repository.fetch()
-        return self._repository
-
-    def _before_sync(self, repository: Repository, identity: WatchedIdentity) -> float:
-        """Blocking git reads before a sync: the branch advice; returns its stuck deadline."""
-        settings = self.settings
-        configs = environment_configs(repository, identity, settings.git.path)
-        self._advisor.check(identity, settings, configs)
-        scope = deploy_scope(repository, identity, settings, configs)
-        packages = scope.packages
-        if settings.deploy.prune and scope.environments:
-            packages += self._known_paths  # the removed ones are among the last sync's
-        return stuck_after(settings, packages=packages, environments=scope.environments)
-
-    async def _announce_start(self, repository: Repository) -> str:
-        """GitHub ``pending`` (and the like) for the commit about to sync; '' if unknown."""
-        if self.notifier is None:
-            return ""
-        ref = self.settings.git.ref or "HEAD"
-        commit = await asyncio.to_thread(repository.rev_parse, ref) or ""
-        if commit:
-            envs = self.settings.deploy.environments
-            await self.notifier.sync_started(commit, ref, environments=envs)
-        return commit
-
-    async def _sync_finished(
-        self, result: SyncResult, started: float, identity: WatchedIdentity | None = None
-    ) -> None:
-        drift_paths = self._drift.observe(result)
-        drift = len(drift_paths)
-        if self.notifier is not None:
-            await self.notifier.sync_finished(result, drift_paths=drift_paths)
-        failed = [o.path for o in result.outcomes if o.status is Status.FAILED]
-        state = self.state
-        if result.ok:
-            state.consecutive_failures = 0
-            state.synced_once = True
-            state.commit = result.commit
-            state.last_success = datetime.now(UTC)
-            state.last_error = None
-            # The identity read before the sync; if a commit landed in between, the sync read
-            # the newer one, so nothing is remembered and the next wake-up syncs again.
-            same = identity is not None and identity.commit == result.commit
-            self._last_ok = identity if same else None
-        else:
-            state.consecutive_failures += 1
-            state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
-            # What failed is now what the daemon reports: a move back to the last good commit
-            # must sync (cheaply, it is warm) so the failure clears, not be skipped as known.
-            self._last_ok = None
-        state.failing_packages = failed
-        state.failing_deployments = [
-            f"{o.path}@{d.environment}"
-            for o in result.outcomes
-            for d in o.deployments
-            if d.status is DeployStatus.FAILED
-        ]
-        state.package_names = {o.path: o.name for o in result.outcomes if o.name}
-        self._known_paths = len(result.outcomes)
-        self.metrics.record_sync(
-            result,
-            duration=time.monotonic() - started,
-            drift=drift,
-            failures=state.consecutive_failures,
-        )
-        if not result.ok:
+        if failed:
             self._after_failure()
-
-    async def _sync_errored(self, error: str, started: float, commit: str = "") -> None:
-        if self.notifier is not None:
-            ref = self.settings.git.ref or "HEAD"
-            await self.notifier.sync_failed(commit, ref, logs.redact(error))
-        self.state.consecutive_failures += 1
-        self.state.last_error = logs.redact(error)
-        self._last_ok = None  # as in ``_sync_finished``: the next wake-up must sync to clear it
-        log.error("sync.failed", error=error, failures=self.state.consecutive_failures)
-        self.metrics.record_error(
-            duration=time.monotonic() - started, failures=self.state.consecutive_failures
-        )
-        self._after_failure()
 
     def _after_failure(self) -> None:
         limit = self.settings.loop.max_failures
@@ -465,9 +330,6 @@ class Daemon:
             self._request_stop()
             return
         self._schedule_retry()
-
-    def _count_drift(self, result: SyncResult) -> int:
-        return len(self._drift.observe(result))
 
 
 def run_daemon(settings: Settings) -> int:

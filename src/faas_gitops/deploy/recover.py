@@ -8,7 +8,7 @@ correlation id, and for a create the deployment it made), else ``abandoned``. A 
 fails for a reason that may pass (a 5xx, a timeout) is left for the next run; one the API cannot
 tell about (the deployment or revision is gone, no id was journaled) is ``abandoned``.
 
-The revision stage's pending creates are settled the same way, by ``SyncJournal.settle_pending``.
+The revision stage's pending creates are settled the same way, by ``reconcile.recover``.
 """
 
 from __future__ import annotations

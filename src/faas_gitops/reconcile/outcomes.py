@@ -7,16 +7,9 @@ from collections.abc import Iterable
 import structlog
 
 from faas_gitops.errors import ApiError, FaasGitopsError
-from faas_gitops.models import (
-    ChangeKind,
-    CommitInfo,
-    DesiredPackage,
-    FunctionChange,
-    Outcome,
-    PackagePlan,
-    Status,
-)
+from faas_gitops.models import CommitInfo, DesiredPackage, Outcome, PackagePlan, Status
 from faas_gitops.reconcile import plan as planning
+from faas_gitops.reconcile.plan import NewPackagePlan
 
 log = structlog.get_logger(__name__)
 
@@ -34,23 +27,14 @@ def failure(
     )
 
 
-def would_create(desired: DesiredPackage, plan: PackagePlan | None, commit: CommitInfo) -> Outcome:
-    """What a dry run reports for a package it would write (``plan`` None: a new package)."""
-    if plan is None:
-        return Outcome(
-            path=desired.path,
-            status=Status.WOULD_CREATE,
-            revision_name=planning.base_revision_name(commit),
-            changes=tuple(
-                FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
-                for fn in sorted(desired.functions, key=lambda fn: fn.name)
-            ),
-            name=desired.name,
-        )
+def would_create(
+    desired: DesiredPackage, plan: PackagePlan | NewPackagePlan, commit: CommitInfo
+) -> Outcome:
+    """What a dry run reports for a package it would write (a new plan: a new package)."""
     return Outcome(
         path=desired.path,
         status=Status.WOULD_CREATE,
-        package_id=plan.remote_package_id,
+        package_id=plan.remote_package_id if isinstance(plan, PackagePlan) else None,
         revision_name=plan.revision_name,
         changes=plan.changes,
         name=desired.name,

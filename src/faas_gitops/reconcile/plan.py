@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from faas_gitops.models import (
@@ -208,4 +209,44 @@ def plan_package(
         changes=changes,
         latest_revision_id=latest.id if latest else None,
         digest=digest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewPackagePlan:
+    """What to create for a package no remote package has yet (``--create-packages``): the
+    package and its first revision, in one call. ``bound_to`` is the same plan once the package
+    exists but its first revision does not (a server that made only the package)."""
+
+    package: DesiredPackage
+    revision_name: str
+    description: str
+    digest: str
+    changes: tuple[FunctionChange, ...]
+
+    def bound_to(self, package_id: str) -> PackagePlan:
+        """This plan as a revision create in the package ``package_id``."""
+        return PackagePlan(
+            package=self.package,
+            remote_package_id=package_id,
+            action=Action.CREATE,
+            revision_name=self.revision_name,
+            description=self.description,
+            changes=self.changes,
+            digest=self.digest,
+        )
+
+
+def plan_new_package(desired: DesiredPackage, commit: CommitInfo) -> NewPackagePlan:
+    """Decide for a package that does not exist remotely: every function is added."""
+    digest = content_digest(desired.functions)
+    return NewPackagePlan(
+        package=desired,
+        revision_name=base_revision_name(commit),
+        description=revision_description(commit, digest),
+        digest=digest,
+        changes=tuple(
+            FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
+            for fn in sorted(desired.functions, key=lambda fn: fn.name)
+        ),
     )

@@ -2,12 +2,17 @@
 
 Reads only; the writer never starts before every package's remote state was read (and the whole
 commit was read and checked), so a repository-wide problem still writes nothing.
+
+``RemoteLookups`` holds the questions every stage may ask the API (list a package's revisions,
+fetch a revision's functions, is some revision already holding these functions, which package
+has this name): the read stage, the recovery of a killed run's creates and the writer each use
+it, and none of them calls into another stage.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,10 +21,19 @@ from faas_gitops.errors import ApiNotFound, FaasGitopsError
 from faas_gitops.models import DesiredPackage, FunctionSpec, RemotePackage, RemoteRevision
 from faas_gitops.reconcile import plan as planning
 
-#: The functions a revision is known to hold without asking the API (see ``RemoteReader``).
-EarlierContent = Callable[
-    [DesiredPackage, RemoteRevision], Awaitable[tuple[FunctionSpec, ...] | None]
-]
+
+@dataclass(frozen=True, slots=True)
+class EarlierSync:
+    """What revision ``revision_id`` holds, read from git before any question is asked.
+
+    The git stage reads it from the tree a package directory had when the state dir last
+    recorded it in sync with that very revision (a warm run's changed package: the diff needs
+    the old functions, and git still has them). The reader uses it only when that revision is
+    still the remote's latest.
+    """
+
+    revision_id: str
+    functions: tuple[FunctionSpec, ...]
 
 
 class RevisionCache(Protocol):
@@ -69,94 +83,30 @@ class PackageIndex:
                 self._by_name.setdefault(package.name, []).append(package)
 
 
-class RemoteReader:
-    """Reads remote state for desired packages; one per sync, shared by its tasks.
+class RemoteLookups:
+    """The API questions shared by the stages of one sync (see the module docstring).
 
-    ``earlier`` may name, from git, what the latest revision holds when the state dir recorded
-    that a package directory was in sync with exactly that revision: a changed package then
-    needs no fetch of the revision it replaces. It is trusted as far as the warm shortcut is,
-    so it is never consulted with ``verify_content`` (``--verify-content``, the drift resync).
+    With ``verify_content`` (``--verify-content``, the drift resync) no content stamp is
+    trusted: functions are fetched and compared.
     """
 
-    def __init__(
-        self,
-        api: ApiClient,
-        cache: RevisionCache,
-        *,
-        create_packages: bool = False,
-        verify_content: bool = False,
-        earlier: EarlierContent | None = None,
-    ) -> None:
+    def __init__(self, api: ApiClient, cache: RevisionCache, *, verify_content: bool = False):
         self.api = api
         self.cache = cache
         self.index = PackageIndex(api)
-        self._create_packages = create_packages
-        self._verify_content = verify_content
-        self._earlier = None if verify_content else earlier
-
-    async def read(self, desired: DesiredPackage) -> RemoteState:
-        package_id = await self.package_id(desired)
-        if package_id is None:
-            return RemoteState(package_id=None)
-        revisions, correlation = await self.list_revisions(desired, package_id)
-        latest = planning.latest_revision(revisions)
-        functions = None
-        if latest is not None and not self._trusted(latest, desired):
-            functions = await self._from_earlier_sync(latest, desired)
-            if functions is None:
-                functions = await self.functions_of(latest)
-        return RemoteState(package_id, tuple(revisions), functions, correlation)
-
-    def _trusted(self, latest: RemoteRevision, desired: DesiredPackage) -> bool:
-        """A stamp equal to the desired digest spares fetching the functions (unless told not
-        to trust stamps: ``--verify-content`` and the daemon's drift resync)."""
-        if self._verify_content or latest.functions is not None:
-            return False
-        return planning.stamp_of(latest.description) == planning.content_digest(desired.functions)
-
-    async def _from_earlier_sync(
-        self, latest: RemoteRevision, desired: DesiredPackage
-    ) -> tuple[FunctionSpec, ...] | None:
-        """``earlier``'s answer, asked only when neither the list item nor the cache of
-        fetched revisions has the functions (those are cheaper and never less sure)."""
-        if self._earlier is None or latest.functions is not None:
-            return None
-        if self.cache.get(latest.id) is not None:
-            return None
-        return await self._earlier(desired, latest)
-
-    async def package_id(self, desired: DesiredPackage) -> str | None:
-        """The remote id: the manifest's ``packageId``, else the one package with that name."""
-        if desired.package_id:
-            return desired.package_id
-        if desired.name is None:  # pragma: no cover - the manifest guarantees one of the two
-            raise FaasGitopsError(f"{manifest_of(desired.path)}: needs packageId or name")
-        matches = await self.index.find(desired.name)
-        if len(matches) > 1:
-            ids = ", ".join(sorted(pkg.id for pkg in matches))
-            raise FaasGitopsError(
-                f"{manifest_of(desired.path)}: name: {len(matches)} remote packages are named "
-                f"{desired.name!r} ({ids}); set packageId to pick one"
-            )
-        if matches:
-            return matches[0].id
-        if not self._create_packages:
-            raise FaasGitopsError(
-                f"{manifest_of(desired.path)}: name: no remote package is named "
-                f"{desired.name!r}; create it, set packageId, or run with --create-packages"
-            )
-        return None
+        self.verify_content = verify_content
 
     async def list_revisions(
-        self, desired: DesiredPackage, package_id: str, *, complete: bool = False
+        self, path: str, package_id: str, *, complete: bool = False
     ) -> tuple[list[RemoteRevision], str | None]:
+        """The package's revisions; a 404 names the manifest to fix (``path``'s)."""
         try:
             return await self.api.list_revisions(package_id, complete=complete)
         except ApiNotFound as exc:
             raise ApiNotFound(
                 exc.call,
                 f"packageId {package_id} does not exist for this API key; fix packageId in "
-                f"{manifest_of(desired.path)} or use 'name' with --create-packages",
+                f"{manifest_of(path)} or use 'name' with --create-packages",
                 status=exc.status,
                 code=exc.code,
                 correlation_id=exc.correlation_id,
@@ -174,6 +124,15 @@ class RemoteReader:
         self.cache.put(revision.id, functions)
         return functions
 
+    async def holds(self, revision: RemoteRevision, digest: str) -> bool:
+        """Whether ``revision`` holds the functions whose content digest is ``digest``: its
+        functions when the list gave them, else its stamp (unless ``verify_content``), else
+        the fetched functions."""
+        stamp = planning.stamp_of(revision.description)
+        if revision.functions is None and stamp is not None and not self.verify_content:
+            return stamp == digest
+        return planning.content_digest(await self.functions_of(revision)) == digest
+
     async def holding(
         self,
         revisions: Sequence[RemoteRevision],
@@ -189,10 +148,81 @@ class RemoteReader:
         if latest is not None and latest not in candidates:
             candidates.append(latest)
         for revision in candidates:
-            if planning.stamp_of(revision.description) == digest and not self._verify_content:
+            if planning.stamp_of(revision.description) == digest and not self.verify_content:
                 return revision
             if not planning.diff_functions(await self.functions_of(revision), functions):
                 return revision
+        return None
+
+
+class RemoteReader:
+    """The read stage: remote state for desired packages; one per sync, shared by its tasks.
+
+    ``earlier`` (``EarlierSync``, read from git by the git stage) names what the latest revision
+    holds when the state dir recorded that a package directory was in sync with exactly that
+    revision: a changed package then needs no fetch of the revision it replaces. It is trusted
+    as far as the warm shortcut is, so it is never used with ``verify_content``.
+    """
+
+    def __init__(self, lookups: RemoteLookups, *, create_packages: bool = False) -> None:
+        self.lookups = lookups
+        self._create_packages = create_packages
+
+    async def read(
+        self, desired: DesiredPackage, earlier: EarlierSync | None = None
+    ) -> RemoteState:
+        lookups = self.lookups
+        package_id = await self.package_id(desired)
+        if package_id is None:
+            return RemoteState(package_id=None)
+        revisions, correlation = await lookups.list_revisions(desired.path, package_id)
+        latest = planning.latest_revision(revisions)
+        functions = None
+        if latest is not None and not self._trusted(latest, desired):
+            functions = self._from_earlier_sync(latest, earlier)
+            if functions is None:
+                functions = await lookups.functions_of(latest)
+        return RemoteState(package_id, tuple(revisions), functions, correlation)
+
+    def _trusted(self, latest: RemoteRevision, desired: DesiredPackage) -> bool:
+        """A stamp equal to the desired digest spares fetching the functions (unless told not
+        to trust stamps: ``--verify-content`` and the daemon's drift resync)."""
+        if self.lookups.verify_content or latest.functions is not None:
+            return False
+        return planning.stamp_of(latest.description) == planning.content_digest(desired.functions)
+
+    def _from_earlier_sync(
+        self, latest: RemoteRevision, earlier: EarlierSync | None
+    ) -> tuple[FunctionSpec, ...] | None:
+        """``earlier``'s functions when they are the latest revision's, and neither the list
+        item nor the cache of fetched revisions has them (those are cheaper and never less
+        sure)."""
+        if earlier is None or self.lookups.verify_content or latest.functions is not None:
+            return None
+        if earlier.revision_id != latest.id or self.lookups.cache.get(latest.id) is not None:
+            return None
+        return earlier.functions
+
+    async def package_id(self, desired: DesiredPackage) -> str | None:
+        """The remote id: the manifest's ``packageId``, else the one package with that name."""
+        if desired.package_id:
+            return desired.package_id
+        if desired.name is None:  # pragma: no cover - the manifest guarantees one of the two
+            raise FaasGitopsError(f"{manifest_of(desired.path)}: needs packageId or name")
+        matches = await self.lookups.index.find(desired.name)
+        if len(matches) > 1:
+            ids = ", ".join(sorted(pkg.id for pkg in matches))
+            raise FaasGitopsError(
+                f"{manifest_of(desired.path)}: name: {len(matches)} remote packages are named "
+                f"{desired.name!r} ({ids}); set packageId to pick one"
+            )
+        if matches:
+            return matches[0].id
+        if not self._create_packages:
+            raise FaasGitopsError(
+                f"{manifest_of(desired.path)}: name: no remote package is named "
+                f"{desired.name!r}; create it, set packageId, or run with --create-packages"
+            )
         return None
 
 

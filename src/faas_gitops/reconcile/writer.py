@@ -1,5 +1,9 @@
 """Applying a plan: the only code that creates revisions (and packages).
 
+The writer carries out the plan it is given and plans nothing itself: the revision name, the
+description and the changes reported are the plan's. Only a create the server refused or lost
+is looked at again (below), and a name visibly taken meanwhile moves to the next free suffix.
+
 Every write is journaled around the call: a pending row before it, the answer's revision id and
 correlation ID right after. Writes are made safe to repeat by looking before retrying: after a
 lost or unreadable answer, or a 409 on the name, the revisions are listed again and a revision
@@ -21,18 +25,10 @@ from typing import Protocol
 import structlog
 
 from faas_gitops.errors import ApiAmbiguous, ApiConflict, ApiError, FaasGitopsError
-from faas_gitops.models import (
-    ChangeKind,
-    CommitInfo,
-    DesiredPackage,
-    FunctionChange,
-    Outcome,
-    PackagePlan,
-    RemoteRevision,
-    Status,
-)
+from faas_gitops.models import CommitInfo, Outcome, PackagePlan, RemoteRevision, Status
 from faas_gitops.reconcile import plan as planning
-from faas_gitops.reconcile.remote import RemoteReader, manifest_of
+from faas_gitops.reconcile.plan import NewPackagePlan
+from faas_gitops.reconcile.remote import RemoteLookups, manifest_of
 
 log = structlog.get_logger(__name__)
 
@@ -56,9 +52,9 @@ class Journal(Protocol):
 class Writer:
     """Creates what plans ask for; one per sync."""
 
-    def __init__(self, reader: RemoteReader, commit: CommitInfo, journal: Journal) -> None:
-        self._reader = reader
-        self._api = reader.api
+    def __init__(self, lookups: RemoteLookups, commit: CommitInfo, journal: Journal) -> None:
+        self._lookups = lookups
+        self._api = lookups.api
         self._commit = commit
         self._journal = journal
 
@@ -87,6 +83,8 @@ class Writer:
         name = plan.revision_name
         base = planning.base_revision_name(self._commit)
         taken = {rev.name for rev in revisions}
+        if name in taken:  # only a plan bound to a package made meanwhile (see create_package)
+            name = planning.choose_revision_name(base, taken)
         last_error: ApiError | None = None
         for _ in range(MAX_CREATE_ATTEMPTS):
             try:
@@ -99,7 +97,7 @@ class Writer:
             except ApiAmbiguous as exc:
                 last_error = exc
                 fresh, lookup = await self._relist(plan, name, exc)
-                found = await self._reader.holding(fresh, desired.functions, named=name)
+                found = await self._lookups.holding(fresh, desired.functions, named=name)
                 if found is not None:
                     return _adopted(plan, found, exc.correlation_id, lookup)
                 taken |= {rev.name for rev in fresh}
@@ -109,12 +107,12 @@ class Writer:
             except ApiConflict as exc:
                 last_error = exc
                 fresh, lookup = await self._relist(plan, name, exc)
-                found = await self._reader.holding(fresh, desired.functions, named=name)
+                found = await self._lookups.holding(fresh, desired.functions, named=name)
                 if found is None and name not in {rev.name for rev in fresh}:
                     # The list claims the name is free, the server says it is taken: look
                     # once more, by another way, before believing either.
                     fresh, lookup = await self._relist(plan, name, exc, again=True)
-                    found = await self._reader.holding(fresh, desired.functions, named=name)
+                    found = await self._lookups.holding(fresh, desired.functions, named=name)
                     if found is None and name not in {rev.name for rev in fresh}:
                         raise FaasGitopsError(
                             f"{manifest_of(desired.path)}: the API's revision list is "
@@ -128,7 +126,7 @@ class Writer:
                 taken |= {rev.name for rev in fresh} | {name}
                 name = planning.choose_revision_name(base, taken)
                 continue
-            self._reader.cache.put(revision.id, desired.functions)
+            self._lookups.cache.put(revision.id, desired.functions)
             return _written(plan, revision, Status.CREATED, correlation, None)
         assert last_error is not None  # noqa: S101 - the loop ran at least once
         raise last_error
@@ -153,29 +151,28 @@ class Writer:
                 sort=None,
                 search=name,
             )
-        return await self._reader.list_revisions(
-            plan.package, plan.remote_package_id, complete=True
+        return await self._lookups.list_revisions(
+            plan.package.path, plan.remote_package_id, complete=True
         )
 
-    async def create_package(self, desired: DesiredPackage) -> Outcome:
+    async def create_package(self, plan: NewPackagePlan) -> Outcome:
         """``--create-packages`` for a name no remote package has: one call creates both.
 
         A lost or 5xx answer is ambiguous: the package is looked up by name and adopted if it
         exists, and only created again if it does not.
         """
+        desired = plan.package
         if desired.name is None:  # pragma: no cover - only name-based packages get here
             raise FaasGitopsError(f"{manifest_of(desired.path)}: needs a name")
-        revision_name = planning.base_revision_name(self._commit)
-        digest = planning.content_digest(desired.functions)
         row = self._journal.pending(
             path=desired.path,
             package_id=None,
             name=desired.name,
-            revision_name=revision_name,
-            digest=digest,
+            revision_name=plan.revision_name,
+            digest=plan.digest,
         )
         try:
-            outcome = await self._create_package(desired, revision_name)
+            outcome = await self._create_package(plan)
         except FaasGitopsError as exc:
             self._journal.resolve(
                 row,
@@ -185,7 +182,8 @@ class Writer:
         self._journal.resolve(row, outcome)
         return outcome
 
-    async def _create_package(self, desired: DesiredPackage, revision_name: str) -> Outcome:
+    async def _create_package(self, plan: NewPackagePlan) -> Outcome:
+        desired = plan.package
         assert desired.name is not None  # noqa: S101 - checked by the caller
         correlation: str | None = None
         package = None
@@ -195,38 +193,26 @@ class Writer:
                 package, correlation = await self._api.create_package(
                     name=desired.name,
                     description=desired.description,
-                    revision_name=revision_name,
+                    revision_name=plan.revision_name,
                     functions=desired.functions,
                 )
                 break
             except ApiAmbiguous as exc:
-                found = await self._reader.index.find(desired.name, fresh=True)
+                found = await self._lookups.index.find(desired.name, fresh=True)
                 if found:
                     package, correlation, adopted = found[0], exc.correlation_id, True
                     break
                 if attempt == MAX_CREATE_ATTEMPTS - 1:
                     raise
         assert package is not None  # noqa: S101 - the loop breaks with one or raises
-        await self._reader.index.add(package)
+        await self._lookups.index.add(package)
         log.info("package.registered", path=desired.path, package_id=package.id, adopted=adopted)
-        revisions, lookup = await self._reader.list_revisions(desired, package.id)
-        found_rev = await self._reader.holding(revisions, desired.functions)
+        revisions, lookup = await self._lookups.list_revisions(desired.path, package.id)
+        found_rev = await self._lookups.holding(revisions, desired.functions)
         if found_rev is None:
-            # The server made the package without the initial revision: make it ourselves.
-            latest = planning.latest_revision(revisions)
-            functions = await self._reader.functions_of(latest) if latest else None
-            plan = planning.plan_package(
-                desired,
-                remote_package_id=package.id,
-                commit=self._commit,
-                revisions=revisions,
-                latest_functions=functions,
-            )
-            return await self._create(plan, tuple(revisions))
-        added = tuple(
-            FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
-            for fn in sorted(desired.functions, key=lambda fn: fn.name)
-        )
+            # The server made the package without the initial revision: make it ourselves,
+            # as planned (a name taken meanwhile is handled as for any create).
+            return await self._create(plan.bound_to(package.id), tuple(revisions))
         return Outcome(
             path=desired.path,
             status=Status.ADOPTED if adopted else Status.CREATED,
@@ -234,7 +220,7 @@ class Writer:
             revision_name=found_rev.name,
             revision_id=found_rev.id,
             correlation_id=correlation,
-            changes=added,
+            changes=plan.changes,
             name=desired.name,
             lookup_correlation_id=lookup if adopted else None,
         )

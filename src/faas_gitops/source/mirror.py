@@ -26,7 +26,6 @@ import structlog
 
 from faas_gitops import logs
 from faas_gitops.errors import SourceError
-from faas_gitops.settings import Settings
 
 log = structlog.get_logger(__name__)
 GIT_TIMEOUT_S = 300
@@ -186,27 +185,12 @@ def fetch_mirror(url: str, mirrors: Path) -> Path:
     return Mirror(url, mirrors).sync()
 
 
-def local_checkout(settings: Settings) -> Path:
-    """A local path to read commits from, fetching first when ``--repo`` is a URL.
-
-    Kept for callers that predate ``Repository.open``.
-    """
-    if not settings.git.is_remote:
-        path = Path(settings.git.repo)
-        if not path.exists():
-            raise SourceError(f"--repo {path}: no such directory")
-        return path.resolve()
-    ensure_private_dir(settings.state_dir)
-    return fetch_mirror(settings.git.repo, settings.state_dir / "mirrors")
-
-
 __all__ = [
     "GIT_TIMEOUT_S",
     "Credential",
     "Mirror",
     "ensure_private_dir",
     "fetch_mirror",
-    "local_checkout",
     "safe_url",
     "split_credential",
 ]

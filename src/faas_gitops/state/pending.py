@@ -64,6 +64,7 @@ class PendingWrite:
     package_id: str | None
     revision_name: str | None
     digest: str | None
+    name: str | None = None  # the manifest's name (the package's when ``package_id`` is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class PendingRows:
     def pending_writes(self, *, before_sync: int | None = None) -> list[PendingWrite]:
         """Creates journaled by earlier syncs that never got their answer recorded."""
         sql = (
-            "SELECT id, sync_id, path, package_id, revision_name, digest FROM outcomes"
+            "SELECT id, sync_id, path, package_id, revision_name, digest, name FROM outcomes"
             " WHERE status = ?"
         )
         params: tuple[object, ...] = (PENDING,)
