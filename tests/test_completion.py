@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from faas_gitops import cli, demo
-from faas_gitops.cli import completion, history, promote, rollback, status
+from faas_gitops import cli
+from faas_gitops.cli import completion, demo, history, promote, rollback, status
 from faas_gitops.cli.subcommands import SUBCOMMANDS
 from faas_gitops.emulator import flags as emulator_cli
 

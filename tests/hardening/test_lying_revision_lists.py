@@ -18,10 +18,10 @@ import pytest
 from hardening_support import SyncCli, by_path, sample_repo
 
 from e2e import API_KEY, CHAT_ID, SAMPLE_REPO
+from faas_gitops.content import stamp_of
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.emulator.store import EmulatorStore
-from faas_gitops.reconcile.plan import stamp_of
 from gitrepo import GitRepo
 
 OLD_REVISIONS = 100

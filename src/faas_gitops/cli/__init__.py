@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _sync_once(settings: Settings) -> int:
-    from faas_gitops.cli.notifications import DRAIN_SECONDS, notifier_for  # noqa: PLC0415
+    from faas_gitops.reconcile.notifying import DRAIN_SECONDS, notifier_for  # noqa: PLC0415
 
     try:
         notifier = notifier_for(settings)
@@ -171,9 +171,9 @@ async def _sync_once(settings: Settings) -> int:
 
 async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int:
     from faas_gitops import logs  # noqa: PLC0415
-    from faas_gitops.cli.notifications import announcer  # noqa: PLC0415
     from faas_gitops.cli.progress import Progress  # noqa: PLC0415
     from faas_gitops.errors import RUN_STOPPERS  # noqa: PLC0415
+    from faas_gitops.reconcile.notifying import announcer  # noqa: PLC0415
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 

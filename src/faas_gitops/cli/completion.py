@@ -21,11 +21,11 @@ def command_parts() -> dict[str, tuple[Part, ...]]:
     """Main command under ``""``; each subcommand with the options its parser takes (the same
     ``PARTS`` its parser is built from, so completion offers no flag the command refuses)."""
     from faas_gitops.cli import PARTS  # noqa: PLC0415 - only for completion
+    from faas_gitops.cli.demo import PARTS as DEMO  # noqa: PLC0415
     from faas_gitops.cli.history import PARTS as HISTORY  # noqa: PLC0415
     from faas_gitops.cli.promote import PARTS as PROMOTE  # noqa: PLC0415
     from faas_gitops.cli.rollback import PARTS as ROLLBACK  # noqa: PLC0415
     from faas_gitops.cli.status import PARTS as STATUS  # noqa: PLC0415
-    from faas_gitops.demo import PARTS as DEMO  # noqa: PLC0415
     from faas_gitops.emulator.flags import PARTS as EMULATOR  # noqa: PLC0415
 
     parts: dict[str, tuple[Part, ...]] = {

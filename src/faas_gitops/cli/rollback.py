@@ -118,12 +118,12 @@ async def rollback_once(
     """
     import asyncio  # noqa: PLC0415 - not for --help
 
+    from faas_gitops.content import content_digest  # noqa: PLC0415
     from faas_gitops.deploy import Timing  # noqa: PLC0415
     from faas_gitops.deploy import api as deploy_api  # noqa: PLC0415
     from faas_gitops.deploy.rollback import RollbackTarget, release_hold, rollback  # noqa: PLC0415
     from faas_gitops.models import Outcome, Status, SyncResult  # noqa: PLC0415
     from faas_gitops.reconcile.journal import SyncJournal  # noqa: PLC0415
-    from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.release import (  # noqa: PLC0415
         DeploymentJournal,
         release_environments,
@@ -212,8 +212,8 @@ def _read_repository(settings: Settings) -> _Found:
     runs, so a manifest the bad commit broke does not stand in the way (the package is then
     found by the directory mark the syncs left on it).
     """
+    from faas_gitops.content import content_digest  # noqa: PLC0415
     from faas_gitops.models import PackageFailure  # noqa: PLC0415
-    from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
     from faas_gitops.reconcile.run import open_source  # noqa: PLC0415
     from faas_gitops.source.environments import CONFIG_NAME  # noqa: PLC0415
 

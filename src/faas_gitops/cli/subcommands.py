@@ -14,7 +14,7 @@ from faas_gitops.cli.common import EXIT_USAGE, fail
 SUBCOMMANDS: dict[str, str] = {
     "history": "faas_gitops.cli.history:main",
     "emulator": "faas_gitops.emulator.cli:main",
-    "demo": "faas_gitops.demo:main",
+    "demo": "faas_gitops.cli.demo:main",
     "completion": "faas_gitops.cli.completion:main",
     "status": "faas_gitops.cli.status:main",
     "promote": "faas_gitops.cli.promote:main",

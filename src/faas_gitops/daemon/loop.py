@@ -46,7 +46,6 @@ import prometheus_client
 import structlog
 
 from faas_gitops import logs
-from faas_gitops.cli.notifications import notifier_for
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
@@ -64,6 +63,7 @@ from faas_gitops.daemon.tick import Tick
 from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 from faas_gitops.errors import ConfigError
 from faas_gitops.notify import Notifier
+from faas_gitops.reconcile.notifying import notifier_for
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import Settings
 from faas_gitops.source.mirror import safe_url

@@ -14,12 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
+from faas_gitops.content import stamp_of
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.deploy.writer import Timing
 from faas_gitops.errors import ApiNotFound
-from faas_gitops.reconcile.plan import stamp_of
 
 
 class KnownDeployments(Protocol):

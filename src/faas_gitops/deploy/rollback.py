@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from faas_gitops.content import stamp_of
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Deployment, Requester
@@ -27,7 +28,6 @@ from faas_gitops.deploy.plan import DeployAction, RevisionRef, plan_deployment
 from faas_gitops.deploy.writer import Journal, Timing, apply_plan
 from faas_gitops.errors import ApiError, ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
-from faas_gitops.reconcile.plan import stamp_of
 
 #: Reads a revision's content digest when its description has no stamp (a hand-made one).
 DigestReader = Callable[[str], Awaitable[str | None]]

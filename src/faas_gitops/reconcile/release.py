@@ -265,8 +265,8 @@ class ReleasePrep:
         in_git: InGit,
     ) -> tuple[dict[str, DeployTarget], dict[str, str]]:
         """One target per package with a known revision; unreadable ones fail here."""
+        from faas_gitops.content import content_digest  # noqa: PLC0415
         from faas_gitops.deploy import DeployTarget  # noqa: PLC0415 - see the top
-        from faas_gitops.reconcile.plan import content_digest  # noqa: PLC0415
 
         by_path = {ref.path: ref for ref in refs}
         wanted = (*DEPLOYABLE, Status.WOULD_CREATE) if self.settings.dry_run else DEPLOYABLE

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from faas_gitops.api import ApiClient
+from faas_gitops.content import content_digest, stamp_of
 from faas_gitops.errors import ApiNotFound, FaasGitopsError
 from faas_gitops.models import DesiredPackage, FunctionSpec, RemotePackage, RemoteRevision
 from faas_gitops.reconcile import plan as planning
@@ -128,10 +129,10 @@ class RemoteLookups:
         """Whether ``revision`` holds the functions whose content digest is ``digest``: its
         functions when the list gave them, else its stamp (unless ``verify_content``), else
         the fetched functions."""
-        stamp = planning.stamp_of(revision.description)
+        stamp = stamp_of(revision.description)
         if revision.functions is None and stamp is not None and not self.verify_content:
             return stamp == digest
-        return planning.content_digest(await self.functions_of(revision)) == digest
+        return content_digest(await self.functions_of(revision)) == digest
 
     async def holding(
         self,
@@ -142,13 +143,13 @@ class RemoteLookups:
     ) -> RemoteRevision | None:
         """A revision that already holds exactly ``functions``: the one named ``named`` (the
         name this run tried), else the latest. Used to adopt instead of creating twice."""
-        digest = planning.content_digest(functions)
+        digest = content_digest(functions)
         candidates = [rev for rev in revisions if named is not None and rev.name == named]
         latest = planning.latest_revision(revisions)
         if latest is not None and latest not in candidates:
             candidates.append(latest)
         for revision in candidates:
-            if planning.stamp_of(revision.description) == digest and not self.verify_content:
+            if stamp_of(revision.description) == digest and not self.verify_content:
                 return revision
             if not planning.diff_functions(await self.functions_of(revision), functions):
                 return revision
@@ -189,7 +190,7 @@ class RemoteReader:
         to trust stamps: ``--verify-content`` and the daemon's drift resync)."""
         if self.lookups.verify_content or latest.functions is not None:
             return False
-        return planning.stamp_of(latest.description) == planning.content_digest(desired.functions)
+        return stamp_of(latest.description) == content_digest(desired.functions)
 
     def _from_earlier_sync(
         self, latest: RemoteRevision, earlier: EarlierSync | None

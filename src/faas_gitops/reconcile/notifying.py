@@ -1,4 +1,5 @@
-"""The notifier of a run, from its settings: shared by ``--sync-once`` and the daemon.
+"""The notifier of a run, from its settings: shared by ``--sync-once`` and the daemon (so it
+lives below both, beside the pipeline whose ``on_resolved`` it announces).
 
 Both send the same events the same way; only the lifetime differs (one sync, or the daemon's
 whole life). Secret files are read here, once, so a missing token is exit 2 before any sync.
