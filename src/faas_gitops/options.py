@@ -200,6 +200,16 @@ def add_parts(parser: argparse.ArgumentParser, parts: Sequence[Part]) -> None:
         add_options(parser, part.model, part.only)
 
 
+def command_parser(
+    prog: str, description: str, parts: Sequence[Part], *, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand's parser: its help text and the options of its ``parts`` (one recipe for
+    every command, so each only says what it is and which options it takes)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
+    add_parts(parser, parts)
+    return parser
+
+
 def resolve(
     model: type[BaseModel],
     namespace: argparse.Namespace,

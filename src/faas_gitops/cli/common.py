@@ -1,8 +1,15 @@
-"""Exit codes and the one-line error every command prints."""
+"""Exit codes, the one-line error every command prints, and the ledger its readers open."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from faas_gitops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from faas_gitops.state import LedgerReader
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -16,3 +23,19 @@ def fail(message: str, code: int) -> int:
 
     sys.stderr.write(f"faas-gitops: error: {logs.redact(message)}\n")
     return code
+
+
+def read_ledger(state_dir: Path) -> LedgerReader:
+    """The ledger of ``state_dir`` opened to read (``history``, ``status``).
+
+    ``ConfigError`` naming ``--state-dir`` when no sync has written one there yet: the usual
+    cause is a different state dir than the sync's, which the line says how to fix.
+    """
+    from faas_gitops.state import LEDGER_FILENAME, Ledger  # noqa: PLC0415 - only readers need it
+
+    if not (state_dir / LEDGER_FILENAME).exists():
+        raise ConfigError(
+            f"--state-dir {state_dir}: no ledger here yet; run a sync first or point "
+            "--state-dir at the directory the sync used"
+        )
+    return Ledger.open_readonly(state_dir)

@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
-from faas_gitops.errors import ConfigError, FaasGitopsError
+from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail, read_ledger
+from faas_gitops.errors import FaasGitopsError
 from faas_gitops.models import DeployStatus, Status
-from faas_gitops.options import Opt, Part, add_parts, parse
+from faas_gitops.options import Opt, Part, command_parser, parse
 from faas_gitops.settings import StateDir
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -118,35 +118,23 @@ PARTS: tuple[Part, ...] = (Part(HistoryOptions),)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="faas-gitops history",
-        description="Show recorded syncs, newest first, with the API's correlation IDs. "
+    return command_parser(
+        "faas-gitops history",
+        "Show recorded syncs, newest first, with the API's correlation IDs. "
         "Unchanged rows of syncs in which nothing changed are hidden unless --all.",
+        PARTS,
     )
-    add_parts(parser, PARTS)
-    return parser
 
 
 def main(args: list[str]) -> int:
     from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.report import render_history  # noqa: PLC0415
-    from faas_gitops.state import Ledger  # noqa: PLC0415 - only history reads the ledger
 
     logs.configure("warning", "auto")
     try:
         options = parse(build_parser(), HistoryOptions, args, os.environ)
-    except ConfigError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    directory = options.state_dir
-    if not (directory / "ledger.sqlite3").exists():
-        return fail(
-            f"--state-dir {directory}: no ledger here yet; run a sync first or point "
-            "--state-dir at the directory the sync used",
-            EXIT_USAGE,
-        )
-    since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
-    try:
-        with Ledger.open_readonly(directory) as ledger:
+        since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
+        with read_ledger(options.state_dir) as ledger:
             entries = ledger.history(
                 package=options.package,
                 statuses=options.status,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import RUN_STOPPERS, ConfigError
-from faas_gitops.options import Opt, Part, add_parts
+from faas_gitops.options import Opt, Part, command_parser
 from faas_gitops.settings import PROMOTE_GROUPS
 
 if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
@@ -61,13 +61,12 @@ PARTS: tuple[Part, ...] = (Part(PromoteOptions), settings_part(PROMOTE_GROUPS))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="faas-gitops promote",
-        description="Deploy onto one environment exactly the revisions running on another "
+    return command_parser(
+        "faas-gitops promote",
+        "Deploy onto one environment exactly the revisions running on another "
         "(environments from faas-gitops.yaml at the synced ref).",
+        PARTS,
     )
-    add_parts(parser, PARTS)
-    return parser
 
 
 def main(args: list[str]) -> int:

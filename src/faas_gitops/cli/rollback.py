@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import ConfigError
-from faas_gitops.options import Opt, Part, add_parts
+from faas_gitops.options import Opt, Part, command_parser
 from faas_gitops.settings import ROLLBACK_GROUPS
 
 if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
@@ -72,11 +72,12 @@ PARTS: tuple[Part, ...] = (Part(RollbackOptions), settings_part(ROLLBACK_GROUPS)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="faas-gitops rollback",
-        description="Put an earlier revision of one package back on one environment now, and "
+    parser = command_parser(
+        "faas-gitops rollback",
+        "Put an earlier revision of one package back on one environment now, and "
         "hold it there: no later sync deploys over it until git changes the package's content "
         "or 'rollback --release'.",
+        PARTS,
         epilog="Which revision: --to REVISION; else, with --ref REF on the command line, the "
         "one with the package's content at REF ('--ref v1.4.0': what that tag deployed); else "
         "the one that ran there before. --ref also names the commit PACKAGE is looked up in "
@@ -87,7 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "package", metavar="PACKAGE", help="package directory, manifest name or package id"
     )
-    add_parts(parser, PARTS)
     return parser
 
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from faas_gitops.cli import load_api_key
-from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail
-from faas_gitops.errors import ApiAuthError, ApiUnreachable, ConfigError, FaasGitopsError
+from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail, read_ledger
+from faas_gitops.errors import ApiAuthError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
-from faas_gitops.options import Opt, Part, add_parts, resolve, validate
+from faas_gitops.options import Opt, Part, command_parser, resolve, validate
 from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
 if TYPE_CHECKING:
@@ -68,41 +68,29 @@ PARTS: tuple[Part, ...] = (Part(StatusOptions),)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="faas-gitops status",
-        description="One row per package: latest known revision, status, last sync, "
+    return command_parser(
+        "faas-gitops status",
+        "One row per package: latest known revision, status, last sync, "
         "correlation ID and what runs in each environment (with the last attempt when it did not "
         "ship). Reads the state dir; --live asks the API.",
+        PARTS,
     )
-    add_parts(parser, PARTS)
-    return parser
 
 
 def main(args: list[str]) -> int:
     from faas_gitops import logs  # noqa: PLC0415
     from faas_gitops.report import render_status  # noqa: PLC0415
-    from faas_gitops.state import Ledger  # noqa: PLC0415
 
     logs.configure("warning", "auto")
     try:
         data, sources = resolve(StatusOptions, build_parser().parse_args(args), os.environ)
         options = validate(StatusOptions, data, sources)
         api = _api_settings(options.api) if options.live else None
-    except ConfigError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    directory = options.state_dir
-    if not (directory / "ledger.sqlite3").exists():
-        return fail(
-            f"--state-dir {directory}: no ledger here yet; run a sync first or point "
-            "--state-dir at the directory the sync used",
-            EXIT_USAGE,
-        )
-    try:
-        with Ledger.open_readonly(directory) as ledger:
+        with read_ledger(options.state_dir) as ledger:
             packages = ledger.package_statuses()
         if api is not None:
             packages = asyncio.run(live_statuses(api, packages))
-    except (ApiAuthError, ApiUnreachable, FaasGitopsError) as exc:
+    except FaasGitopsError as exc:
         return fail(str(exc), EXIT_USAGE)
     sys.stdout.write(render_status(packages, options.output))
     return EXIT_OK
