@@ -14,8 +14,7 @@ The revision stage's pending creates are settled the same way, by ``reconcile.re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -28,9 +27,7 @@ from faas_gitops.deploy.landed import (
     stop_landed,
 )
 from faas_gitops.errors import RUN_STOPPERS, ApiError, ApiNotFound
-
-if TYPE_CHECKING:
-    from faas_gitops.state.ledger import PendingDeploymentStep
+from faas_gitops.state.pending import PendingDeploymentStep, StepAnswer
 
 log = structlog.get_logger(__name__)
 
@@ -46,23 +43,7 @@ class DeploymentSteps(Protocol):
         self, *, before_sync: int | None = None
     ) -> list[PendingDeploymentStep]: ...
 
-    def settle_deployment_step(
-        self,
-        row_id: int,
-        *,
-        status: str,
-        deployment_id: str | None = None,
-        correlation_id: str | None = None,
-        error: str | None = None,
-    ) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    status: str
-    deployment_id: str | None = None
-    correlation_id: str | None = None
-    error: str | None = None
+    def settle_deployment_step(self, row_id: int, answer: StepAnswer) -> bool: ...
 
 
 async def settle_pending_deployments(
@@ -82,19 +63,13 @@ async def settle_pending_deployments(
         except RUN_STOPPERS:
             raise
         except ApiNotFound as exc:
-            verdict = _Verdict(ABANDONED, error=f"{_KILLED}, and {exc}")
+            verdict = StepAnswer(ABANDONED, error=f"{_KILLED}, and {exc}")
         except ApiError as exc:
             log.warning(
                 "deployment.settle_deferred", path=step.path, step=step.step, error=str(exc)
             )
             continue
-        if ledger.settle_deployment_step(
-            step.row_id,
-            status=verdict.status,
-            deployment_id=verdict.deployment_id,
-            correlation_id=verdict.correlation_id,
-            error=verdict.error,
-        ):
+        if ledger.settle_deployment_step(step.row_id, verdict):
             settled += 1
             log.info(
                 "deployment.settled",
@@ -107,7 +82,7 @@ async def settle_pending_deployments(
     return settled
 
 
-async def _verdict(api: Requester, step: PendingDeploymentStep) -> _Verdict:
+async def _verdict(api: Requester, step: PendingDeploymentStep) -> StepAnswer:
     """Read whether ``step``'s write landed (raises ``ApiError`` when the read fails)."""
     check = _CHECKS.get(step.step)
     if check is None:
@@ -115,23 +90,23 @@ async def _verdict(api: Requester, step: PendingDeploymentStep) -> _Verdict:
     return await check(api, step)
 
 
-async def _created(api: Requester, step: PendingDeploymentStep) -> _Verdict:
+async def _created(api: Requester, step: PendingDeploymentStep) -> StepAnswer:
     """A create made the revision's deployment on the keyset: the row gets its id."""
     if step.revision_id is None:
         return _abandoned("no revision id was journaled to look the deployment up by")
     found = await deployment_on(api, step.revision_id, step.keyset_id)
     if found is None:
         return _abandoned("the revision has no deployment on this keyset: never created")
-    return _Verdict(OK, deployment_id=found.id)
+    return StepAnswer(OK, deployment_id=found.id)
 
 
-async def _started(api: Requester, step: PendingDeploymentStep) -> _Verdict:
+async def _started(api: Requester, step: PendingDeploymentStep) -> StepAnswer:
     if step.deployment_id is None:
         return _abandoned("no deployment id was journaled to look it up by")
     return _answer(await start_landed(api, step.deployment_id))
 
 
-async def _stopped(api: Requester, step: PendingDeploymentStep) -> _Verdict:
+async def _stopped(api: Requester, step: PendingDeploymentStep) -> StepAnswer:
     """One deployment's stop, or (no deployment id) the stop of the whole package."""
     if step.deployment_id is not None:
         return _answer(await stop_landed(api, step.deployment_id))
@@ -140,7 +115,7 @@ async def _stopped(api: Requester, step: PendingDeploymentStep) -> _Verdict:
     return _answer(await package_stop_landed(api, step.package_id))
 
 
-async def _rolled_over(api: Requester, step: PendingDeploymentStep) -> _Verdict:
+async def _rolled_over(api: Requester, step: PendingDeploymentStep) -> StepAnswer:
     """A rolling update's row names the old deployment; the new one is found by revision."""
     if step.revision_id is None or step.deployment_id is None:
         return _abandoned("no revision or deployment id was journaled to look it up by")
@@ -150,7 +125,7 @@ async def _rolled_over(api: Requester, step: PendingDeploymentStep) -> _Verdict:
     return _answer(await rolling_update_landed(api, step.deployment_id, new.id))
 
 
-_CHECKS: dict[str, Callable[[Requester, PendingDeploymentStep], Awaitable[_Verdict]]] = {
+_CHECKS: dict[str, Callable[[Requester, PendingDeploymentStep], Awaitable[StepAnswer]]] = {
     "create": _created,
     "start": _started,
     "rolling-update": _rolled_over,
@@ -158,17 +133,17 @@ _CHECKS: dict[str, Callable[[Requester, PendingDeploymentStep], Awaitable[_Verdi
 }
 
 
-def _answer(read: tuple[bool, str | None]) -> _Verdict:
+def _answer(read: tuple[bool, str | None]) -> StepAnswer:
     landed, correlation = read
-    return _Verdict(OK, correlation_id=correlation) if landed else _not_applied()
+    return StepAnswer(OK, correlation_id=correlation) if landed else _not_applied()
 
 
-def _not_applied() -> _Verdict:
+def _not_applied() -> StepAnswer:
     return _abandoned("the deployment shows it was not applied")
 
 
-def _abandoned(why: str) -> _Verdict:
-    return _Verdict(ABANDONED, error=f"{_KILLED}; {why}")
+def _abandoned(why: str) -> StepAnswer:
+    return StepAnswer(ABANDONED, error=f"{_KILLED}; {why}")
 
 
 __all__ = ["ABANDONED", "OK", "DeploymentSteps", "settle_pending_deployments"]

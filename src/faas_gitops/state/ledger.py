@@ -37,6 +37,7 @@ from faas_gitops.state.pending import (
     PendingDeploymentStep,
     PendingRows,
     PendingWrite,
+    StepAnswer,
 )
 from faas_gitops.state.retention import Pruned, prune
 from faas_gitops.state.schema import LEDGER_MIGRATIONS
@@ -319,4 +320,5 @@ __all__ = [
     "LedgerReader",
     "PendingDeploymentStep",
     "PendingWrite",
+    "StepAnswer",
 ]

@@ -87,6 +87,21 @@ class PendingDeploymentStep:
     deployment_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StepAnswer:
+    """What a later run found out about a ``PendingDeploymentStep`` (``settle_deployment_step``).
+
+    ``status`` is ``ok`` or ``abandoned``; ``deployment_id`` replaces the row's (a create found
+    its deployment); ``correlation_id`` is that of the read that told; ``error`` says why a step
+    was abandoned.
+    """
+
+    status: str
+    deployment_id: str | None = None
+    correlation_id: str | None = None
+    error: str | None = None
+
+
 class PendingRows:
     """The journal's unanswered rows: found, adopted, abandoned or settled by a later run."""
 
@@ -153,30 +168,20 @@ class PendingRows:
             rows = self._conn.execute(_PENDING_STEPS_SQL, params).fetchall()
         return [PendingDeploymentStep(*row) for row in rows]
 
-    def settle_deployment_step(
-        self,
-        row_id: int,
-        *,
-        status: str,
-        deployment_id: str | None = None,
-        correlation_id: str | None = None,
-        error: str | None = None,
-    ) -> bool:
-        """Answer an unsettled step: a copy of its row with ``status`` (``ok``, ``abandoned``).
+    def settle_deployment_step(self, row_id: int, answer: StepAnswer) -> bool:
+        """Record ``answer`` for an unsettled step: a copy of its row with the answer's fields.
 
-        ``deployment_id`` replaces the row's (a create found its deployment); the correlation
-        id is that of the read that told. Appended, like every answer, so the ``pending`` row
-        stays as written. ``False`` when the step had an answer already (another process
-        settled it first), and nothing is written.
+        Appended, like every answer, so the ``pending`` row stays as written. ``False`` when the
+        step had an answer already (another process settled it first), and nothing is written.
         """
         with self._lock, transaction(self._conn):
             cursor = self._conn.execute(
                 _SETTLE_STEP_SQL,
                 (
-                    status,
-                    deployment_id,
-                    correlation_id,
-                    error,
+                    answer.status,
+                    answer.deployment_id,
+                    answer.correlation_id,
+                    answer.error,
                     to_utc_text(datetime.now(UTC)),
                     row_id,
                 ),
