@@ -1,12 +1,15 @@
-"""The FaaS API's paths and answer items, for code that must not depend on an HTTP client.
+"""The FaaS API's calls, paths and answer items, for code that must not depend on an HTTP client.
 
-``api`` (httpx) and ``deploy`` (written over any ``Requester``) both build paths and parse
-answer items; keeping the two rules here means there is one way to encode an id and one way to
-name a malformed answer, without ``deploy`` importing httpx.
+``api`` (httpx) and ``deploy`` (written over any ``Requester``) both describe calls, build paths
+and parse answer items; keeping those rules here means there is one way to say what a call
+sends, one way to encode an id and one way to name a malformed answer, without ``deploy``
+importing httpx.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -17,6 +20,28 @@ from faas_gitops.errors import ApiBadResponse
 FAAS_ROOT = "/v2/faas"
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to the API: what ``ApiSession.request`` sends, and what a ``Requester`` of
+    the deployment stage is handed.
+
+    ``endpoint`` is the path's template (``/v2/faas/packages/{id}``): errors, logs and metrics
+    name the call by it, never by an id. ``params`` is the query; ``body`` is sent as JSON
+    unless ``None``.
+    """
+
+    method: str
+    path: str
+    endpoint: str
+    params: Mapping[str, str] | None = None
+    body: Any = None
+
+    @property
+    def label(self) -> str:
+        """``GET /v2/faas/packages/{id}``: how an error line names the call."""
+        return f"{self.method} {self.endpoint}"
 
 
 def faas_path(*segments: str) -> str:

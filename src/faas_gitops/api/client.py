@@ -36,7 +36,7 @@ from faas_gitops.errors import (
 )
 from faas_gitops.models import FunctionSpec, RemotePackage, RemoteRevision
 from faas_gitops.settings.base import DEFAULT_API_URL
-from faas_gitops.wire import faas_path, parse
+from faas_gitops.wire import Call, faas_path, parse
 
 PACKAGES = "/v2/faas/packages"
 PACKAGE = "/v2/faas/packages/{id}"
@@ -71,10 +71,7 @@ class ApiClient(ApiSession):
         call = f"GET {PACKAGES}"
         try:
             await self.request(
-                "GET",
-                PACKAGES,
-                endpoint=PACKAGES,
-                params={"page": "0", "size": "1"},
+                Call("GET", PACKAGES, PACKAGES, {"page": "0", "size": "1"}),
                 retry=PROBE_RETRY,
                 timeout=httpx.Timeout(self._http.timeout.read, connect=_PROBE_CONNECT_TIMEOUT),
                 vet=self._vet_probe_answer,
@@ -114,7 +111,7 @@ class ApiClient(ApiSession):
         ]
 
     async def get_package(self, package_id: str) -> RemotePackage:
-        response = await self.request("GET", faas_path("packages", package_id), endpoint=PACKAGE)
+        response = await self.request(Call("GET", faas_path("packages", package_id), PACKAGE))
         return _parse_answer(PackageItem, response, f"GET {PACKAGE}").to_remote()
 
     async def create_package(
@@ -137,7 +134,7 @@ class ApiClient(ApiSession):
             "functions": [fn.to_api() for fn in functions],
             "apiManaged": True,
         }
-        response = await self.request("POST", PACKAGES, endpoint=PACKAGES, json_body=body)
+        response = await self.request(Call("POST", PACKAGES, PACKAGES, body=body))
         package = _parse_write(PackageItem, response, f"POST {PACKAGES}").to_remote()
         return package, response.correlation_id
 
@@ -189,7 +186,7 @@ class ApiClient(ApiSession):
     async def get_revision(self, revision_id: str) -> RemoteRevision:
         """A revision with its functions; falls back to the functions list if code is missing."""
         response = await self.request(
-            "GET", faas_path("package-revisions", revision_id), endpoint=REVISION
+            Call("GET", faas_path("package-revisions", revision_id), REVISION)
         )
         revision = _parse_answer(RevisionItem, response, f"GET {REVISION}").to_remote()
         if revision.functions is None:
@@ -228,7 +225,7 @@ class ApiClient(ApiSession):
             "description": description,
             "functions": [fn.to_api() for fn in functions],
         }
-        response = await self.request("POST", REVISIONS, endpoint=REVISIONS, json_body=body)
+        response = await self.request(Call("POST", REVISIONS, REVISIONS, body=body))
         revision = _parse_write(RevisionItem, response, f"POST {REVISIONS}").to_remote()
         return revision, response.correlation_id
 

@@ -27,6 +27,7 @@ from faas_gitops.api.paging import DEFAULT_STRATEGY, Listing, ListStrategy, read
 from faas_gitops.api.retry import RateLimiter, RetryPolicy
 from faas_gitops.errors import ApiAmbiguous, ApiBadResponse, ApiError, ApiRetryable
 from faas_gitops.settings.base import DEFAULT_API_VERSION
+from faas_gitops.wire import Call
 
 if TYPE_CHECKING:
     from faas_gitops.settings import ApiSettings
@@ -144,12 +145,8 @@ class ApiSession:
 
     async def request(
         self,
-        method: str,
-        path: str,
+        call: Call,
         *,
-        endpoint: str,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
         vet: Callable[[httpx.Response], None] | None = None,
@@ -162,8 +159,8 @@ class ApiSession:
         (the probe's "this is not a FaaS API").
         """
         policy = retry or self._retry
-        call = f"{method} {endpoint}"
-        content = None if json_body is None else json.dumps(json_body).encode()
+        method, endpoint, label = call.method, call.endpoint, call.label
+        content = None if call.body is None else json.dumps(call.body).encode()
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         attempt = 0
         while True:
@@ -172,24 +169,24 @@ class ApiSession:
                 await self._limiter.acquire()
             try:
                 response = await self._http.request(
-                    method, path, params=params, content=content, **extra
+                    method, call.path, params=call.params, content=content, **extra
                 )
             except httpx.TransportError as exc:
                 self._observe(method, endpoint, None, attempt > 1)
-                error = transport_error(call, method, exc)
+                error = transport_error(label, method, exc)
                 if not _retryable(error) or attempt >= policy.max_attempts:
                     raise _final(error, attempt) from None
-                await self._backoff(policy, call, attempt, None, error.message)
+                await self._backoff(policy, label, attempt, None, error.message)
                 continue
             self._observe(method, endpoint, response.status_code, attempt > 1)
             if vet is not None:
                 vet(response)
             if response.is_success:
-                return success(call, method, response)
-            error = status_error(call, method, response, envelope_of(response))
+                return success(label, method, response)
+            error = status_error(label, method, response, envelope_of(response))
             if not _retryable(error) or attempt >= policy.max_attempts:
                 raise _final(error, attempt)
-            await self._backoff(policy, call, attempt, response, error.message)
+            await self._backoff(policy, label, attempt, response, error.message)
 
     async def listing(
         self,
@@ -205,7 +202,7 @@ class ApiSession:
 
         async def fetch(page: int, size: int) -> ApiResponse:
             query = {**(params or {}), "page": str(page), "size": str(size)}
-            return await self.request("GET", path, endpoint=endpoint, params=query)
+            return await self.request(Call("GET", path, endpoint, query))
 
         return await read_pages(
             fetch, f"GET {endpoint}", noun=noun, strategy=strategy, enough=enough

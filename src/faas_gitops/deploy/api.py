@@ -28,7 +28,7 @@ from faas_gitops.errors import (
     ApiTransitional,
 )
 from faas_gitops.models import RemoteRevision
-from faas_gitops.wire import faas_path, parse
+from faas_gitops.wire import Call, faas_path, parse
 
 EXISTS_CODE = "FAAS-1015"
 BUSY_CODES = frozenset({"FAAS-1008", "FAAS-1009"})
@@ -61,15 +61,7 @@ class Requester(Protocol):
     deployment stage's read, each revision with its ``running`` and ``total`` counters.
     """
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        endpoint: str,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-    ) -> Answer: ...
+    async def request(self, call: Call) -> Answer: ...
 
     async def listing(self, path: str, *, endpoint: str, noun: str = "list") -> Pages: ...
 
@@ -201,7 +193,7 @@ async def _call(
     body: Any = None,
 ) -> Answer:
     try:
-        return await api.request(method, path, endpoint=endpoint, params=params, json_body=body)
+        return await api.request(Call(method, path, endpoint, params, body))
     except ApiError as exc:
         mapped = _mapped(exc)
         if mapped is exc:
