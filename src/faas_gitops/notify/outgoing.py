@@ -20,6 +20,7 @@ Claim = Callable[[str], bool]
 """``claim(key)``: True when this notification was not sent to this target before."""
 
 USER_AGENT = "faas-gitops-notify"
+_JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +69,33 @@ class Target(Protocol):
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]: ...
 
 
-class OutcomesOnly:
-    """For a target told about outcomes only (a webhook, a Slack channel): a sync starting is
-    no news to it."""
+class PostsJson:
+    """A target told about outcomes only, that POSTs JSON to one URL (a webhook, a Slack
+    channel): a sync starting is no news to it, and the URL, a credential, is only ever
+    shown as ``shown_url`` and told apart by its hash (``ident``)."""
+
+    kind: str
+
+    def __init__(self, url: str, shown_url: str) -> None:
+        self._url = url
+        self.ident = url_ident(self.kind, url)
+        self.shown_url = shown_url
 
     def started(
         self, commit: str, ref: str, environments: Sequence[str], claim: Claim
     ) -> list[Outgoing]:
         del commit, ref, environments, claim
         return []
+
+    def _post(self, body: bytes, what: str, headers: Mapping[str, str] | None = None) -> Outgoing:
+        """The POST of ``body`` (JSON) to this target's URL, with ``headers`` after the usual."""
+        return Outgoing(
+            url=self._url,
+            body=body,
+            shown_url=self.shown_url,
+            what=what,
+            headers={**_JSON_HEADERS, **(headers or {})},
+        )
 
 
 def url_ident(kind: str, url: str) -> str:

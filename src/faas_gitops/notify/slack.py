@@ -15,14 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from faas_gitops.notify.events import FAILURES, Event, EventKind
-from faas_gitops.notify.outgoing import (
-    USER_AGENT,
-    Claim,
-    Finished,
-    OutcomesOnly,
-    Outgoing,
-    url_ident,
-)
+from faas_gitops.notify.outgoing import Claim, Finished, Outgoing, PostsJson
 from faas_gitops.notify.secrets import mask_url
 
 #: Slack refuses more than 50 blocks; the header, the summary and a "more" line use three.
@@ -47,16 +40,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackTarget(OutcomesOnly):
+class SlackTarget(PostsJson):
     """Posts to a Slack incoming-webhook URL; the URL is the credential, so it is never shown."""
 
     kind = "slack"
 
     def __init__(self, url: str, *, public_url: str | None = None) -> None:
-        self._url = url
+        super().__init__(url, mask_url(url, keep_path=False))
         self._public_url = public_url
-        self.ident = url_ident(self.kind, url)
-        self.shown_url = mask_url(url, keep_path=False)
 
     def __repr__(self) -> str:
         return f"SlackTarget({self.shown_url!r})"
@@ -66,15 +57,7 @@ class SlackTarget(OutcomesOnly):
         if not fresh:
             return []
         body = json.dumps(message(sync.commit, sync.ref, fresh, self._public_url)).encode()
-        return [
-            Outgoing(
-                url=self._url,
-                body=body,
-                shown_url=self.shown_url,
-                what=f"message of {len(fresh)} events",
-                headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
-            )
-        ]
+        return [self._post(body, f"message of {len(fresh)} events")]
 
 
 def message(

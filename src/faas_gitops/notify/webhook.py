@@ -7,14 +7,7 @@ import hmac
 import json
 
 from faas_gitops.notify.events import Event
-from faas_gitops.notify.outgoing import (
-    USER_AGENT,
-    Claim,
-    Finished,
-    OutcomesOnly,
-    Outgoing,
-    url_ident,
-)
+from faas_gitops.notify.outgoing import Claim, Finished, Outgoing, PostsJson
 from faas_gitops.notify.secrets import mask_url
 
 SIGNATURE_HEADER = "X-Faas-Gitops-Signature-256"
@@ -32,7 +25,7 @@ def encode_event(event: Event) -> bytes:
     return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True).encode()
 
 
-class WebhookTarget(OutcomesOnly):
+class WebhookTarget(PostsJson):
     """POSTs every event to ``url``; with ``secret``, signs each body.
 
     ``X-Faas-Gitops-Delivery`` is the same for every attempt of one event (a hash of its
@@ -42,10 +35,8 @@ class WebhookTarget(OutcomesOnly):
     kind = "webhook"
 
     def __init__(self, url: str, secret: bytes | None = None) -> None:
-        self._url = url
+        super().__init__(url, mask_url(url))
         self._secret = secret
-        self.ident = url_ident(self.kind, url)
-        self.shown_url = mask_url(url)
 
     def __repr__(self) -> str:  # never the URL itself, nor the secret
         return f"WebhookTarget({self.shown_url!r}, signed={self._secret is not None})"
@@ -58,20 +49,10 @@ class WebhookTarget(OutcomesOnly):
                 continue
             body = encode_event(event)
             headers = {
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
                 EVENT_HEADER: event.kind.value,
                 DELIVERY_HEADER: hashlib.sha256(key.encode()).hexdigest()[:32],
             }
             if self._secret is not None:
                 headers[SIGNATURE_HEADER] = sign(self._secret, body)
-            sent.append(
-                Outgoing(
-                    url=self._url,
-                    body=body,
-                    shown_url=self.shown_url,
-                    what=event.kind.value,
-                    headers=headers,
-                )
-            )
+            sent.append(self._post(body, event.kind.value, headers))
         return sent
