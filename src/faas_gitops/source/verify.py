@@ -177,28 +177,17 @@ class SignatureVerifier:
         subject = f"commit {base.commit[:12]}"
         raw = _cat(sandbox, repo_dir, "commit", base.commit)
         header = "gpgsig-sha256 " if len(base.commit) == 64 else "gpgsig "
-        lines = _signature_header(raw, header)
-        fmt = signature_format(lines)
-        if fmt is None:
-            return self._failed(
-                base,
-                subject,
-                Failure.NO_SIGNATURE,
-                "no signature",
-                "sign it (git commit -S, or git commit --amend -S) with a trusted key",
-            )
-        done = (
-            None
-            if self._missing(fmt)
-            else sandbox.git(repo_dir, "verify-commit", "--raw", base.commit)
-        )
-        return self._judge(base, subject, "commit", fmt, done)
+        fix = "sign it (git commit -S, or git commit --amend -S) with a trusted key"
+        signature = _signature_header(raw, header)
+        what = (subject, "commit", base.commit)
+        return self._signed(sandbox, repo_dir, base, what, signature=signature, fix=fix)
 
     # -- the tag ---------------------------------------------------------------------------
 
     def _tag(self, sandbox: Sandbox, repo_dir: Path, base: Verification) -> Signer | Verification:
         name = (base.tag or "").removeprefix("refs/tags/")
         subject = f"tag {shown(name)}"
+        fix = f"sign it: git tag -s -f {shown(name)} {base.commit[:12]}"
         if not name or name.startswith("-") or not name.isprintable() or " " in name:
             return self._failed(
                 base,
@@ -221,13 +210,7 @@ class SignatureVerifier:
             sandbox.git(repo_dir, "cat-file", "-t", obj).stdout.decode("ascii", "replace").strip()
         )
         if kind != "tag":
-            return self._failed(
-                base,
-                subject,
-                Failure.LIGHTWEIGHT_TAG,
-                "is a lightweight tag",
-                f"sign it: git tag -s -f {shown(name)} {base.commit[:12]}",
-            )
+            return self._failed(base, subject, Failure.LIGHTWEIGHT_TAG, "is a lightweight tag", fix)
         peeled = sandbox.git(repo_dir, "rev-parse", "--verify", "--quiet", f"{obj}^{{commit}}")
         target = peeled.stdout.decode("ascii", "replace").strip()
         if target != base.commit:
@@ -239,19 +222,31 @@ class SignatureVerifier:
                 "sync again",
             )
         lines = _cat(sandbox, repo_dir, "tag", obj).split("\n")
-        fmt = signature_format(lines[lines.index("") + 1 :] if "" in lines else [])
-        if fmt is None:
-            return self._failed(
-                base,
-                subject,
-                Failure.NO_SIGNATURE,
-                "no signature",
-                f"sign it: git tag -s -f {shown(name)} {base.commit[:12]}",
-            )
-        done = None if self._missing(fmt) else sandbox.git(repo_dir, "verify-tag", "--raw", obj)
-        return self._judge(base, subject, "tag", fmt, done)
+        signature = lines[lines.index("") + 1 :] if "" in lines else []
+        what = (subject, "tag", obj)
+        return self._signed(sandbox, repo_dir, base, what, signature=signature, fix=fix)
 
     # -- shared ----------------------------------------------------------------------------
+
+    def _signed(
+        self,
+        sandbox: Sandbox,
+        repo_dir: Path,
+        base: Verification,
+        what: tuple[str, str, str],
+        *,
+        signature: list[str],
+        fix: str,
+    ) -> Signer | Verification:
+        """Judge the ``signature`` lines of one object, ``what`` = (subject, ``commit`` or
+        ``tag``, its id): git verifies it unless its program is missing; none at all fails
+        with ``fix``, how to sign it."""
+        subject, kind, obj = what
+        fmt = signature_format(signature)
+        if fmt is None:
+            return self._failed(base, subject, Failure.NO_SIGNATURE, "no signature", fix)
+        done = None if self._missing(fmt) else sandbox.git(repo_dir, f"verify-{kind}", "--raw", obj)
+        return self._judge(base, subject, kind, fmt, done)
 
     def _missing(self, fmt: str) -> bool:
         """No program for this format (so no trusted key of it either): untrusted, unrun."""
