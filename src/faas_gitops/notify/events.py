@@ -152,26 +152,19 @@ def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str])
         name=outcome.name,
     )
     events: list[Event] = []
-    if outcome.status is Status.CREATED:
-        drifted = outcome.path in drift_paths
-        kind = EventKind.DRIFT_CORRECTED if drifted else EventKind.REVISION_CREATED
+    kind = _PACKAGE_EVENTS.get(outcome.status)
+    if kind is EventKind.REVISION_CREATED and outcome.path in drift_paths:
+        kind = EventKind.DRIFT_CORRECTED
+    if kind is not None:
+        failed = kind is EventKind.PACKAGE_FAILED
         events.append(
             replace(
                 package,
                 kind=kind,
                 revision_name=outcome.revision_name,
-                revision_id=outcome.revision_id,
+                revision_id=None if failed else outcome.revision_id,
                 correlation_id=outcome.correlation_id,
-            )
-        )
-    elif outcome.status is Status.FAILED:
-        events.append(
-            replace(
-                package,
-                kind=EventKind.PACKAGE_FAILED,
-                revision_name=outcome.revision_name,
-                correlation_id=outcome.correlation_id,
-                error=outcome.error or "failed",
+                error=(outcome.error or "failed") if failed else None,
             )
         )
     for deployment in sorted(outcome.deployments, key=lambda d: (d.environment, d.keyset_id)):
@@ -194,6 +187,12 @@ def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str])
         )
     return events
 
+
+#: The package statuses that are news (a created one for a drifted package: drift corrected).
+_PACKAGE_EVENTS = {
+    Status.CREATED: EventKind.REVISION_CREATED,
+    Status.FAILED: EventKind.PACKAGE_FAILED,
+}
 
 #: The deployment statuses that are news (the others: see the module docstring).
 _DEPLOY_EVENTS = {
