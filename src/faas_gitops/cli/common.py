@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faas_gitops.errors import ConfigError
+from faas_gitops.errors import ConfigError, FaasGitopsError
 
 if TYPE_CHECKING:
     from faas_gitops.state import LedgerReader
@@ -23,6 +24,21 @@ def fail(message: str, code: int) -> int:
 
     sys.stderr.write(f"faas-gitops: error: {logs.redact(message)}\n")
     return code
+
+
+def report(produce: Callable[[], str]) -> int:
+    """Run a command that reads and prints (``history``, ``status``): logs for a person at a
+    terminal, what ``produce`` returns on stdout; any ``FaasGitopsError`` (a bad flag, no
+    ledger, the API refusing) is the one error line and exit 2."""
+    from faas_gitops import logs  # noqa: PLC0415 - structlog only when a command runs
+
+    logs.configure("warning", "auto")
+    try:
+        text = produce()
+    except FaasGitopsError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    sys.stdout.write(text)
+    return EXIT_OK
 
 
 def read_ledger(state_dir: Path) -> LedgerReader:

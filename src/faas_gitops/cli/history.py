@@ -9,14 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail, read_ledger
-from faas_gitops.errors import FaasGitopsError
+from faas_gitops.cli.common import read_ledger, report
 from faas_gitops.models import DeployStatus, Status
 from faas_gitops.options import Opt, Part, command_parser, parse
 from faas_gitops.settings import StateDir
@@ -127,23 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    from faas_gitops import logs  # noqa: PLC0415
+    return report(lambda: _history(args))
+
+
+def _history(args: list[str]) -> str:
     from faas_gitops.report import render_history  # noqa: PLC0415
 
-    logs.configure("warning", "auto")
-    try:
-        options = parse(build_parser(), HistoryOptions, args, os.environ)
-        since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
-        with read_ledger(options.state_dir) as ledger:
-            entries = ledger.history(
-                package=options.package,
-                statuses=options.status,
-                since=since,
-                environment=options.environment,
-                include_quiet=options.all,
-                limit=options.limit,
-            )
-    except FaasGitopsError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    sys.stdout.write(render_history(entries, options.output))
-    return EXIT_OK
+    options = parse(build_parser(), HistoryOptions, args, os.environ)
+    since = None if options.since is None else parse_since(options.since, datetime.now(UTC))
+    with read_ledger(options.state_dir) as ledger:
+        entries = ledger.history(
+            package=options.package,
+            statuses=options.status,
+            since=since,
+            environment=options.environment,
+            include_quiet=options.all,
+            limit=options.limit,
+        )
+    return render_history(entries, options.output)

@@ -14,14 +14,13 @@ import argparse
 import asyncio
 import dataclasses
 import os
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from faas_gitops.cli import load_api_key
-from faas_gitops.cli.common import EXIT_OK, EXIT_USAGE, fail, read_ledger
+from faas_gitops.cli.common import read_ledger, report
 from faas_gitops.errors import ApiAuthError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
 from faas_gitops.options import Opt, Part, command_parser, resolve, validate
@@ -78,22 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    from faas_gitops import logs  # noqa: PLC0415
+    return report(lambda: _status(args))
+
+
+def _status(args: list[str]) -> str:
     from faas_gitops.report import render_status  # noqa: PLC0415
 
-    logs.configure("warning", "auto")
-    try:
-        data, sources = resolve(StatusOptions, build_parser().parse_args(args), os.environ)
-        options = validate(StatusOptions, data, sources)
-        api = _api_settings(options.api) if options.live else None
-        with read_ledger(options.state_dir) as ledger:
-            packages = ledger.package_statuses()
-        if api is not None:
-            packages = asyncio.run(live_statuses(api, packages))
-    except FaasGitopsError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    sys.stdout.write(render_status(packages, options.output))
-    return EXIT_OK
+    data, sources = resolve(StatusOptions, build_parser().parse_args(args), os.environ)
+    options = validate(StatusOptions, data, sources)
+    api = _api_settings(options.api) if options.live else None
+    with read_ledger(options.state_dir) as ledger:
+        packages = ledger.package_statuses()
+    if api is not None:
+        packages = asyncio.run(live_statuses(api, packages))
+    return render_status(packages, options.output)
 
 
 def _api_settings(options: ApiOptions) -> ApiSettings:
