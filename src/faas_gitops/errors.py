@@ -7,6 +7,8 @@ documented exit code without knowing where they came from.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 
 class FaasGitopsError(Exception):
     """Base of every error we raise on purpose; ``str()`` is the one line shown to the user."""
@@ -33,6 +35,15 @@ class ManifestError(FaasGitopsError):
         self.message = message
         where = f"{file}: {field}" if field else file
         super().__init__(f"{where}: {message}")
+
+
+class ApiDetail(TypedDict, total=False):
+    """What an answer tells beside its message: the keyword arguments of ``ApiError``, which a
+    subclass passes on as they are."""
+
+    status: int | None
+    code: str | None
+    correlation_id: str | None
 
 
 class ApiError(FaasGitopsError):
@@ -124,11 +135,9 @@ class ApiUnreachable(ApiRetryable):
         message: str,
         *,
         url: str | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        correlation_id: str | None = None,
+        **detail: Unpack[ApiDetail],
     ) -> None:
-        super().__init__(call, message, status=status, code=code, correlation_id=correlation_id)
+        super().__init__(call, message, **detail)
         self.url = url
         if url is not None:
             Exception.__init__(self, f"--api-url {url}: {call}: {message}")
@@ -145,12 +154,9 @@ class ApiUrlError(ApiError, ConfigError):
         url: str,
         call: str,
         answer: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        correlation_id: str | None = None,
+        **detail: Unpack[ApiDetail],
     ) -> None:
-        super().__init__(call, answer, status=status, code=code, correlation_id=correlation_id)
+        super().__init__(call, answer, **detail)
         self.url = url
         Exception.__init__(self, f"--api-url {url}: {call} {answer}")
 
