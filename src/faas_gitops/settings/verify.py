@@ -33,8 +33,8 @@ class VerifySettings(Group):
         VerifyModeName,
         Opt(
             "--verify-signatures",
-            "sync only what keys of --trusted-keys signed: the synced commit (head), the synced "
-            "annotated tag (tag) or both; a refused commit writes nothing (exit 2)",
+            "sync only what keys of --trusted-keys signed: the synced commit (head), its signed "
+            "annotated tag (tag) or both (tag-and-head); a refused commit writes nothing (exit 2)",
             "MODE",
             env="FAAS_GITOPS_VERIFY_SIGNATURES",
         ),
