@@ -9,6 +9,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_support import StartDaemon, wait_until
@@ -29,7 +30,8 @@ QUIET = ("--interval", "60", "--resync-interval", "600")  # only git changes wak
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
     """One list mode: the test is about the gate in front of the API, not the API."""
-    config = EmulatorConfig(api_key=API_KEY, **MODES["created-include-404-200"])
+    mode: dict[str, Any] = dict(MODES["created-include-404-200"])
+    config = EmulatorConfig(api_key=API_KEY, **mode)
     with serve_in_thread(config) as emu:
         emu.store.seed_from(SAMPLE_REPO)
         yield emu
@@ -70,6 +72,9 @@ def test_the_daemon_refuses_an_unsigned_commit_and_syncs_the_next_signed_one(
         )
         assert emulator.requests == []  # no write, no revision list read, not even the probe
         assert daemon.ledger() == []
+        # A signature does not heal on a timer: it waits for git instead of retrying.
+        wait_until(lambda: daemon.events("sync.retry_waits_for_git"), "the refusal to be final")
+        assert daemon.events("sync.retry_scheduled") == []
 
         signed = commit(repo, "Sign the packages", keys.alice)
 

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from git_signing import Keys, Signer, commit, tag, tamper, trust
@@ -91,7 +92,8 @@ def world(
     shutil.copytree(SAMPLE_REPO, repo.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
     trusted = trust(tmp_path / "trusted", keys.alice, keys.bob)
     # One list mode is enough: these tests are about the gate in front of the API.
-    config = EmulatorConfig(api_key=API_KEY, **MODES["created-include-404-200"])
+    mode: dict[str, Any] = dict(MODES["created-include-404-200"])
+    config = EmulatorConfig(api_key=API_KEY, **mode)
     with serve_in_thread(config) as emulator:
         emulator.store.seed_from(SAMPLE_REPO)
         yield World(emulator, repo, trusted, tmp_path / "state", capsys)
