@@ -38,12 +38,13 @@ RUN --mount=type=secret,id=ca-bundle,required=false \
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
-# git is what faas-gitops shells out to (GitPython). bookworm is a stable release:
-# pinning exact Debian revisions would block its security updates, so the versions
-# float within bookworm on purpose.
+# git is what faas-gitops shells out to (GitPython); gnupg and openssh-client are what
+# git runs to check OpenPGP and SSH signatures (--verify-signatures). bookworm is a
+# stable release: pinning exact Debian revisions would block its security updates, so
+# the versions float within bookworm on purpose.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates gnupg openssh-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Numeric UID/GID so Kubernetes' runAsNonRoot can verify it without /etc/passwd.

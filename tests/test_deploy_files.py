@@ -339,6 +339,8 @@ def test_dockerfile_shape() -> None:
     assert re.search(r"^EXPOSE 8080$", text, re.M)
     assert "/var/lib/faas-gitops" in text
     assert re.search(r"apt-get install .*\bgit\b", text)
+    # what git runs to check signatures (--verify-signatures)
+    assert re.search(r"apt-get install .*\bgnupg\b.*\bopenssh-client\b", text)
     for label in ("title", "source", "version", "revision", "licenses"):
         assert f"org.opencontainers.image.{label}=" in text, label
     ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()

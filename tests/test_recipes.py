@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
+from git_signing import MISSING_TOOLS, SKIP_REASON, commit, ssh_signer, trust
 
 from e2e import API_KEY, MODES, SAMPLE_REPO, Run
 from faas_gitops import cli
@@ -357,16 +358,29 @@ class World:
         return upstream.git("commit-tree", tree, "-p", "main", "-p", head, "-m", message).strip()
 
     def pod_volumes(self) -> dict[str, Path]:
-        """Stand-ins for the pod's volumes: git-sync's root, the state, the secret files."""
+        """Stand-ins for the pod's volumes: git-sync's root, the state, the secret files, the
+        trusted keys (those ``sign_main`` put there)."""
         secrets = self.tmp / "etc-faas-gitops"
         secrets.mkdir(exist_ok=True)
         (secrets / "api-key").write_text(API_KEY + "\n", encoding="utf-8")
         (secrets / "webhook-secret").write_text("not-a-real-secret\n", encoding="utf-8")
+        keys = self.tmp / "trusted-keys"
+        keys.mkdir(exist_ok=True)
         return {
             "/git": self.tmp / "git",
             "/var/lib/faas-gitops": self.tmp / "state",
             "/etc/faas-gitops": secrets,
+            "/etc/faas-gitops-keys": keys,
         }
+
+    def sign_main(self) -> None:
+        """A commit on main signed with a release key (SSH) the pod's trusted-keys hold, as
+        the overlay's ``--verify-signatures head`` asks."""
+        if MISSING_TOOLS:
+            pytest.skip(SKIP_REASON)
+        signer = ssh_signer(self.tmp, "release")
+        trust(self.tmp / "trusted-keys", signer)
+        commit(self.upstream, "Sign main", signer)
 
     def pod_sync(self, env: Mapping[str, str]) -> Run:
         """One ``--sync-once`` with the container's environment (its flags are all variables)."""
@@ -602,6 +616,7 @@ def pod_env(data: Mapping[str, str], mounts: Mapping[str, Path]) -> dict[str, st
 def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     world: World,
 ) -> None:
+    world.sign_main()
     maps = config_maps(OVERLAY)
     volumes = world.pod_volumes()
     link = world.git_sync_checkout(volumes["/git"], maps["git-sync"]["GITSYNC_REF"])
@@ -616,9 +631,24 @@ def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     assert running(world.emulator, PRODUCTION) == {}
 
 
+def test_the_kubernetes_overlay_refuses_a_commit_no_trusted_key_signed(world: World) -> None:
+    world.sign_main()  # the key is trusted, but the commit git-sync checks out is unsigned
+    unsigned = world.upstream.commit("Push without signing")
+    maps = config_maps(OVERLAY)
+    volumes = world.pod_volumes()
+    world.git_sync_checkout(volumes["/git"], maps["git-sync"]["GITSYNC_REF"])
+
+    result = world.pod_sync(pod_env(maps["faas-gitops"], volumes))
+
+    assert result.code == 2
+    assert f"commit {unsigned[:12]} (--verify-signatures head): no signature" in result.stderr
+    assert world.emulator.requests == []
+
+
 def test_git_sync_keeps_no_branch_that_faas_gitops_ref_could_name(world: World) -> None:
     """Why the overlay names the environment: naming git-sync's ref as FAAS_GITOPS_REF fails,
     because git-sync fetched that ref into FETCH_HEAD only."""
+    world.sign_main()
     maps = config_maps(OVERLAY)
     ref = maps["git-sync"]["GITSYNC_REF"]
     volumes = world.pod_volumes()

@@ -466,6 +466,7 @@ def test_history_json_has_camel_case_entries_with_every_field() -> None:
                 "correlationId": "corr-abc",
                 "error": None,
                 "trigger": "webhook",
+                "verifiedBy": None,
             }
         ]
     }

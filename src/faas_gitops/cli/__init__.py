@@ -4,7 +4,8 @@ Exit codes (documented in the README):
   0  every package is in sync (or planned, with --dry-run)
   1  at least one package failed (the others still synced); daemon: --max-failures reached
   2  usage or configuration error: bad flag or value, repo/ref/path not found, no or invalid
-     API key (a 401 stops the run at once)
+     API key (a 401 stops the run at once), unusable --trusted-keys, a commit or tag that
+     --verify-signatures refuses (nothing is written)
   130 interrupted (Ctrl-C) during --sync-once
 
 Every flag comes from the fields of ``settings.Settings`` (see ``options``); a command takes

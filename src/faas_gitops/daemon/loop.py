@@ -329,6 +329,9 @@ class Daemon:
             self.exit_code = EXIT_FAILED
             self._request_stop()
             return
+        if self.tick.refused:  # a signature does not heal on a timer: the next commit syncs
+            log.info("sync.retry_waits_for_git", failures=self.state.consecutive_failures)
+            return
         self._schedule_retry()
 
 

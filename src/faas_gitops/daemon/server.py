@@ -71,6 +71,7 @@ class LoopState:
     failing_deployments: list[str] = field(default_factory=list)  # "path@environment"
     package_names: dict[str, str] = field(default_factory=dict)  # path -> manifest name
     last_error: str | None = None
+    refused: str | None = None  # --verify-signatures refused the commit to sync: why
     sync_started: float | None = None  # clock() when the running sync began
     accepting: bool = True  # False once shutdown began
 
@@ -84,6 +85,8 @@ class LoopState:
         return True, "ok"
 
     def readiness(self) -> tuple[bool, str]:
+        if self.refused is not None:  # at once: not a flake that a retry may cure
+            return False, self.refused
         if not self.synced_once:
             return False, "no full sync has succeeded yet"
         if self.consecutive_failures >= self.unready_after:

@@ -35,6 +35,7 @@ from faas_gitops.models import CommitInfo, DeployStatus, Status, SyncResult
 from faas_gitops.notify import Notifier
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
+from faas_gitops.reconcile.trust import Untrusted
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 
@@ -51,6 +52,9 @@ class Tick:
         self.session: Session | None = None
         self.notifier: Notifier | None = None
         self._last_ok: WatchedIdentity | None = None  # of the last successful sync
+        # Of the commit --verify-signatures refused: synced again only when forced (webhook),
+        # or once git changes; a timer retry cannot make its signature good.
+        self._refused: WatchedIdentity | None = None
         self._advisor = BranchAdvisor()
         self._known_paths = 0  # packages of the last sync: what --prune may act on
         self._drift = DriftTracker()
@@ -80,7 +84,7 @@ class Tick:
             repository = await asyncio.to_thread(self._fetched_repository)
             resolved = await asyncio.to_thread(resolve_watched, repository, settings)
             identity = resolved.identity
-            if not wake.force and identity == self._last_ok:
+            if not wake.force and identity in (self._last_ok, self._refused):
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
                 return False
@@ -96,14 +100,31 @@ class Tick:
                 session=self.session,
                 full=wake.full,
             )
+        except Untrusted as exc:  # nothing written: unready with its line until git changes
+            self._refuse(identity, str(exc))
+            await self._errored(str(exc), started, commit)
+            return True
         except FaasGitopsError as exc:
+            self._refuse(None)
             await self._errored(str(exc), started, commit)
             return True
         except Exception as exc:  # the daemon keeps serving; the error is counted
             log.exception("sync.crashed")
+            self._refuse(None)
             await self._errored(f"{type(exc).__name__}: {exc}", started, commit)
             return True
+        self._refuse(None)  # the commit verified (or nothing is verified)
         return await self._finished(result, started, identity)
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last sync was refused by ``--verify-signatures`` (no timer retry)."""
+        return self._refused is not None
+
+    def _refuse(self, identity: WatchedIdentity | None, reason: str | None = None) -> None:
+        """Remember the refused commit (and the reason ``/readyz`` gives), or forget it."""
+        self._refused = identity
+        self.state.refused = reason if identity is not None else None
 
     def _fetched_repository(self) -> Repository:
         """The daemon's one repository, opened on first use and brought up to date each time

@@ -27,7 +27,11 @@ class SyncJournal:
         settings: Settings,
         trigger: str,
         started: datetime,
+        *,
+        verified_by: str | None = None,
     ) -> SyncJournal:
+        """The sync's ledger row; ``verified_by`` is the fingerprint of the key that signed
+        the commit (``--verify-signatures``), None when nothing was verified."""
         if ledger is None or settings.dry_run:
             return cls(None, None)
         sync_id = ledger.begin_sync(
@@ -36,6 +40,7 @@ class SyncJournal:
             trigger=trigger,
             dry_run=settings.dry_run,
             started_at=started,
+            verified_by=verified_by,
         )
         return cls(ledger, sync_id)
 

@@ -1,6 +1,7 @@
 """``sync_once()``: the whole pipeline once. ``--sync-once`` and every daemon wake-up call it.
 
-    resolve the commit (once; or given) -> package refs + probe the API -> classify
+    resolve the commit (once; or given) -> verify its signature (--verify-signatures)
+    -> package refs + probe the API -> classify
     -> recover a killed run's creates -> (read package -> read remote -> plan) each
     -> refuse shared targets -> write plans -> release -> record
 
@@ -35,6 +36,7 @@ from faas_gitops.reconcile.release import ReleasePrep
 from faas_gitops.reconcile.remote import RemoteLookups, RemoteReader
 from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.stages import ReadResult, Told, read_stage, write_stage
+from faas_gitops.reconcile.trust import UNCHECKED, Trust, judge, verify_source
 from faas_gitops.reconcile.writer import Writer
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
@@ -105,19 +107,33 @@ async def _sync(  # noqa: PLR0917 - one call site
                 commit = await in_git(source.resolve, settings.git.ref or "HEAD")
             if on_resolved is not None:
                 await on_resolved(commit)
+            trust = await _trust(session, source, commit, in_git)  # before any request
             refs = await _refs_and_probe(session, source, commit, in_git)
             if on_start is not None:
                 on_start(len(refs))
             structlog.contextvars.bind_contextvars(commit=commit.sha, trigger=trigger)
             try:
                 return await _reconcile(
-                    session, source, commit, refs, in_git, trigger, full, started, told
+                    session, source, commit, refs, in_git, trigger, full, started, told, trust
                 )
             finally:
                 structlog.contextvars.unbind_contextvars("commit", "trigger")
         finally:
             if repository is None:
                 await in_git(source.close)
+
+
+async def _trust(
+    session: Session, source: Repository, commit: CommitInfo, in_git: GitThread
+) -> Trust:
+    """``--verify-signatures``: the commit (and tag) against the runner's keys, in the git
+    thread. ``Untrusted`` for a refused commit, unless a dry run (then a note)."""
+    verifier = session.verifier
+    if verifier is None:
+        return UNCHECKED
+    ref = session.settings.git.ref
+    verification = await in_git(verify_source, verifier, source, commit, ref)
+    return judge(verification, dry_run=session.settings.dry_run)
 
 
 async def _refs_and_probe(
@@ -153,6 +169,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     full: bool,
     started: datetime,
     told: Told,
+    trust: Trust,
 ) -> SyncResult:
     settings = session.settings
     release = await ReleasePrep.prepare(settings, source, commit, in_git)  # before any write
@@ -167,7 +184,9 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     for outcome in classified.unchanged:
         told.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
-    journal = SyncJournal.begin(ledger, commit, settings, trigger, started)
+    journal = SyncJournal.begin(
+        ledger, commit, settings, trigger, started, verified_by=trust.verified_by
+    )
     fatal: str | None = None
     read = ReadResult({}, (), 0)
     try:
@@ -202,7 +221,9 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         started_at=started,
         finished_at=datetime.now(UTC),
         fatal_error=fatal,
-        notes=tag_notes(commit, outcomes.values()) + (release.notes if release else ()),
+        notes=trust.notes
+        + tag_notes(commit, outcomes.values())
+        + (release.notes if release else ()),
     )
     await _record(session, journal, refs, result)
     log.info(

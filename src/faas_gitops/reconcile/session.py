@@ -24,6 +24,7 @@ from faas_gitops import logs
 from faas_gitops.api import ApiClient, Observer, RetryPolicy
 from faas_gitops.errors import FaasGitopsError
 from faas_gitops.settings import Settings
+from faas_gitops.source.verify import SignatureVerifier
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.horizon import prune_state
 from faas_gitops.state.ledger import Ledger
@@ -40,6 +41,7 @@ class Session:
     api: ApiClient
     cache: StateCache
     ledger: Ledger | None  # None for a dry run: it records nothing and needs no state dir
+    verifier: SignatureVerifier | None = None  # --verify-signatures; None when off
     _pruned_at: float | None = field(default=None, init=False)
 
     @classmethod
@@ -53,6 +55,8 @@ class Session:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> AsyncIterator[Session]:
         """Everything one or many syncs need, closed in reverse order on the way out."""
+        # The keys first: unusable ones are a ConfigError before any file or request.
+        verifier = settings.verify.verifier()
         async with AsyncExitStack() as stack:
             dry = settings.dry_run
             cache = StateCache(None if dry else settings.state_dir, settings.api.url)
@@ -63,7 +67,7 @@ class Session:
             api = await stack.enter_async_context(
                 ApiClient.open(settings.api, observers=observers, transport=transport, retry=retry)
             )
-            yield cls(settings, api, cache, ledger)
+            yield cls(settings, api, cache, ledger, verifier)
 
     async def prune_history(self) -> None:
         """Apply ``--history-days`` after a sync, at most once a day per session.

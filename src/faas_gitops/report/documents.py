@@ -86,6 +86,7 @@ def entry_document(entry: LedgerEntry) -> dict[str, Any]:
         "correlationId": entry.correlation_id,
         "error": entry.error,
         "trigger": entry.trigger,
+        "verifiedBy": entry.verified_by,
     }
 
 

@@ -53,7 +53,10 @@ def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat) -> str:
         raise ValueError(f"unknown output format {fmt!r}")
     if not entries:
         return "no syncs recorded\n"
-    header = ["TIME", "COMMIT", "PATH", "STATUS", "REVISION", "CORRELATION ID", "ERROR"]
+    # Who signed the synced commit, once any shown sync was verified (--verify-signatures).
+    signed = any(entry.verified_by for entry in entries)
+    header = ["TIME", "COMMIT", "PATH", "STATUS", "REVISION", "CORRELATION ID"]
+    header += ["VERIFIED BY", "ERROR"] if signed else ["ERROR"]
     rows: list[list[str | None]] = [
         [
             table_time(entry.recorded_at),
@@ -62,6 +65,7 @@ def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat) -> str:
             entry.status,
             entry.revision_name,
             entry.correlation_id,
+            *([entry.verified_by] if signed else []),
             entry.error,
         ]
         for entry in entries

@@ -42,6 +42,7 @@ from faas_gitops.settings.connection import (
     LogSettings,
 )
 from faas_gitops.settings.services import DeploySettings, LoopSettings, NotifySettings
+from faas_gitops.settings.verify import VerifySettings
 
 
 def _mode(flag: str, help_text: str) -> Opt:
@@ -66,6 +67,7 @@ class Settings(Group):
         bool, _mode("--progress", "progress lines on stderr even when it is not a TTY")
     ] = False
     git: GitSettings = Field(default_factory=GitSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
     api: ApiSettings
     create_packages: Annotated[
         bool,
@@ -117,6 +119,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "run": ("sync_once", "quiet", "verbose", "progress"),
     "result": ("dry_run", "output"),
     "git": ("git",),
+    "verify": ("verify",),
     "api": ("api",),
     "sync": ("create_packages", "full_sync", "verify_content"),
     "state": ("state_dir",),
@@ -130,7 +133,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "notify": ("notify",),
 }
 
-#: The sync and the daemon use every group.
+#: The sync and the daemon use every group (``verify`` only they take: ``promote`` and
+#: ``rollback`` deploy revisions that a sync, verifying, already made).
 SYNC_GROUPS: tuple[str, ...] = tuple(GROUPS)
 #: ``promote`` reads the policy and the packages from git (within the limits), deploys through
 #: the API with the release stage's timeout, records in the state dir and renders the result;
@@ -167,6 +171,7 @@ __all__ = [
     "OutputFormat",
     "Settings",
     "StateDir",
+    "VerifySettings",
     "default_state_dir",
     "group_fields",
     "is_remote_url",

@@ -51,6 +51,7 @@ class LedgerEntry:
     lookup_correlation_id: str | None = None
     environment: str | None = None
     complete: bool = True
+    verified_by: str | None = None  # the signing key's fingerprint (--verify-signatures)
 
 
 # A sync in which nothing happened: its ``unchanged`` rows (and the other statuses that made no
@@ -124,7 +125,7 @@ class HistoryQueries:
         sql = (
             "SELECT o.id, s.finished_at, s.commit_sha, s.ref, o.path, o.package_id, o.status,"
             " o.revision_name, o.revision_id, o.correlation_id, o.error, s.trigger_name,"
-            " o.name, o.lookup_correlation_id, s.completed"
+            " o.name, o.lookup_correlation_id, s.completed, s.verified_by"
             " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
         )
         if where:
@@ -143,7 +144,7 @@ class HistoryQueries:
         sql = (
             "SELECT d.id, s.finished_at, s.commit_sha, s.ref, d.path, d.package_id, d.status,"
             " d.revision_name, d.revision_id, d.correlation_id, d.error, s.trigger_name,"
-            " NULL, NULL, s.completed, d.environment"
+            " NULL, NULL, s.completed, s.verified_by, d.environment"
             " FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id"
             " WHERE d.step = 'result' AND d.environment = ?"
         )
@@ -332,5 +333,6 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
         name=_text(row[12]),
         lookup_correlation_id=_text(row[13]),
         complete=bool(row[14]),
-        environment=_text(row[15]) if len(row) > 15 else None,
+        verified_by=_text(row[15]),
+        environment=_text(row[16]) if len(row) > 16 else None,
     )

@@ -106,16 +106,24 @@ class Ledger(HistoryQueries, PendingRows, Closing):
 
     # ---- a sync, as it happens ---------------------------------------------------------
     def begin_sync(
-        self, *, commit: str, ref: str, trigger: str, dry_run: bool, started_at: datetime
+        self,
+        *,
+        commit: str,
+        ref: str,
+        trigger: str,
+        dry_run: bool,
+        started_at: datetime,
+        verified_by: str | None = None,
     ) -> int:
-        """The sync's row, committed at once; ``finished_at`` equals ``started_at`` until done."""
+        """The sync's row, committed at once; ``finished_at`` equals ``started_at`` until done.
+        ``verified_by``: the fingerprint of the key that signed the commit, if verified."""
         moment = to_utc_text(started_at)
         with self._lock, self._transaction():
             cursor = self._db.conn.execute(
                 "INSERT INTO syncs (commit_sha, ref, dry_run, trigger_name, started_at,"
-                " finished_at, total, created, unchanged, would_create, failed, completed)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
-                (commit, ref, int(dry_run), trigger, moment, moment),
+                " finished_at, total, created, unchanged, would_create, failed, completed,"
+                " verified_by) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, ?)",
+                (commit, ref, int(dry_run), trigger, moment, moment, verified_by),
             )
         return _row_id(cursor.lastrowid)
 

@@ -77,4 +77,9 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deployments ADD COLUMN note TEXT;
     ALTER TABLE deployments ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3 -> 4: who signed the synced commit (--verify-signatures): the key's fingerprint, an
+    # OpenPGP 40-hex or an SSH SHA256:...; NULL when nothing was verified.
+    """
+    ALTER TABLE syncs ADD COLUMN verified_by TEXT;
+    """,
 )
