@@ -362,6 +362,7 @@ class World:
         secrets.mkdir(exist_ok=True)
         (secrets / "api-key").write_text(API_KEY + "\n", encoding="utf-8")
         (secrets / "webhook-secret").write_text("not-a-real-secret\n", encoding="utf-8")
+        (secrets / "status-token").write_text("not-a-real-token\n", encoding="utf-8")
         return {
             "/git": self.tmp / "git",
             "/var/lib/faas-gitops": self.tmp / "state",
