@@ -364,6 +364,7 @@ class World:
         secrets.mkdir(exist_ok=True)
         (secrets / "api-key").write_text(API_KEY + "\n", encoding="utf-8")
         (secrets / "webhook-secret").write_text("not-a-real-secret\n", encoding="utf-8")
+        (secrets / "status-token").write_text("not-a-real-token\n", encoding="utf-8")
         keys = self.tmp / "trusted-keys"
         keys.mkdir(exist_ok=True)
         return {

@@ -28,7 +28,8 @@ from faas_gitops.daemon.listener import (
     is_loopback,
 )
 from faas_gitops.daemon.metrics import Metrics
-from faas_gitops.daemon.server import DeliveryLog, LoopState, create_app
+from faas_gitops.daemon.replay import DeliveryLog
+from faas_gitops.daemon.server import LoopState, create_app
 
 READ_TIMEOUT = 1.0
 #: How long a test waits for the server to close a connection: the timeout plus slack.
@@ -189,10 +190,11 @@ def test_a_replayed_delivery_is_answered_as_a_duplicate_without_a_second_sync(
         other = http.post(server.url("/hooks/sync"), content=body, headers=signed(body, "d-2"))
         bare = http.post(server.url("/hooks/sync"), content=body, headers=signed(body))
     assert (first.status_code, first.json()) == (202, {"accepted": True})
-    assert (again.status_code, again.json()) == (200, {"accepted": False, "duplicate": True})
-    assert (other.status_code, bare.status_code) == (202, 202)
-    assert server.webhooks == ["webhook"] * 3
-    assert server.metrics.webhook_requests.labels(result="duplicate")._value.get() == 1
+    duplicate = (200, {"accepted": False, "duplicate": True})
+    for answer in (again, other, bare):  # the signature covers the body, not the delivery id
+        assert (answer.status_code, answer.json()) == duplicate
+    assert server.webhooks == ["webhook"]
+    assert server.metrics.webhook_requests.labels(result="duplicate")._value.get() == 3
 
 
 def test_an_unsigned_delivery_id_is_not_remembered(server: Running) -> None:

@@ -2,8 +2,9 @@
 
 ``loop`` runs ``sync_once()`` whenever something may have changed; ``server`` is the Starlette
 app (probes, metrics, webhook, status page); ``listener`` runs it under uvicorn with read
-timeouts and a connection cap; ``statuspage`` renders the status page; ``fd`` names file
-descriptor exhaustion for what it is.
+timeouts and a connection cap; ``statuspage`` renders the status page; ``access`` decides who
+may read it (``--status-token-file``); ``replay`` keeps a webhook from being acted on twice;
+``fd`` names file descriptor exhaustion for what it is.
 """
 
 from faas_gitops.daemon.listener import parse_listen

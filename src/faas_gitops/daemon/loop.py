@@ -46,6 +46,7 @@ import prometheus_client
 import structlog
 
 from faas_gitops import logs
+from faas_gitops.daemon.access import StatusToken, read_status_token, warn_if_open
 from faas_gitops.daemon.listener import (
     ConnectionGuard,
     HttpServer,
@@ -72,7 +73,7 @@ log = structlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # --max-failures reached
-EXIT_USAGE = 2  # --listen unusable, webhook secret unreadable
+EXIT_USAGE = 2  # --listen unusable, webhook secret or status token unreadable
 #: Triggers logged at debug level: the poll tick fires every --interval and usually finds nothing.
 _QUIET_REASONS = frozenset({"poll"})
 
@@ -97,12 +98,14 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: RepoWatcher | None = None
         self.notifier: Notifier | None = None  # built once at start, closed at shutdown
+        self.status_token: StatusToken | None = None  # read once at start
 
     # ----------------------------------------------------------------------- lifecycle
     async def run(self) -> int:
         settings = self.settings
         try:
             secret = read_webhook_secret(settings)
+            self.status_token = read_status_token(settings.loop.status_token_file)
             self.notifier = notifier_for(settings, on_result=self.metrics.count_notification)
             self.tick.notifier = self.notifier
             sock = bind_socket(settings.loop.listen)
@@ -131,6 +134,7 @@ class Daemon:
             self._on_webhook,
             webhook_secret=secret,
             status=self._status,
+            status_token=self.status_token,
         )
         install_fd_exhaustion_handler(loop)
         guard = ConnectionGuard(metrics=self.metrics)
@@ -150,6 +154,7 @@ class Daemon:
             interval_s=settings.loop.interval,
             resync_interval_s=settings.loop.resync_interval,
             webhook_signed=secret is not None,
+            status_token=self.status_token is not None,
             dry_run=settings.dry_run,
         )
         if secret is None and not is_loopback(str(host)):
@@ -159,6 +164,7 @@ class Daemon:
                 detail="anyone who can reach this address can trigger syncs with POST "
                 "/hooks/sync: set --webhook-secret-file, or listen on 127.0.0.1",
             )
+        warn_if_open(str(host), port, loopback=is_loopback(str(host)), token=self.status_token)
         self._trigger("startup", force=True, full=True)  # drift made while we were down
         stop_waiter = asyncio.create_task(self._stop.wait())
         await asyncio.wait({stop_waiter, sync_loop}, return_when=asyncio.FIRST_COMPLETED)

@@ -14,8 +14,14 @@ request's ``Host`` header, so ``/healthz/`` with ``Host: evil.example`` would se
 ``evil.example``. It is off; ``/healthz/`` is a 404 like any other unknown path.
 
 A webhook delivery is acted on once: GitHub (or an attacker replaying a captured request)
-may send the same signed body again, and ``X-GitHub-Delivery`` ids already seen are answered
-200 ``{"duplicate": true}`` without a sync.
+may send the same signed body again, with the same, a new or no ``X-GitHub-Delivery``; an id
+already seen, or a signed body acted on within ``REPLAY_WINDOW_S``, is answered 200
+``{"duplicate": true}`` without waking the daemon (``daemon.replay``).
+
+With a ``StatusToken`` (``--status-token-file``) the page and ``/api/status`` answer 401 to a
+request without it (``daemon.access``); the probes, ``/metrics`` and the webhook never ask for it.
+Every answer carries ``X-Content-Type-Options: nosniff``: a browser must never guess that JSON or
+Prometheus text holding names from git is HTML.
 """
 
 from __future__ import annotations
@@ -23,8 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +40,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from faas_gitops.daemon.access import CHALLENGES, StatusToken
 from faas_gitops.daemon.metrics import CONTENT_TYPE, Metrics
+from faas_gitops.daemon.replay import REPLAY_WINDOW_S, DeliveryLog, RecentBodies
 from faas_gitops.daemon.statuspage import (
     StatusProvider,
     StatusSnapshot,
@@ -51,8 +58,12 @@ from faas_gitops.daemon.statuspage import (
 MAX_WEBHOOK_BYTES = 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 DELIVERY_HEADER = "X-GitHub-Delivery"
-#: Delivery ids remembered for replay detection; GitHub retries within minutes, not days.
-DELIVERIES_REMEMBERED = 1000
+#: On every answer: never let a browser sniff JSON or metrics text into HTML.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+#: On every status answer, and on its 401: nothing of it belongs in a cache.
+PRIVATE = {**NOSNIFF, "Cache-Control": "no-store"}
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(slots=True)
@@ -110,26 +121,6 @@ class LoopState:
         }
 
 
-class DeliveryLog:
-    """The most recent webhook delivery ids, oldest forgotten first (a bounded LRU)."""
-
-    def __init__(self, size: int = DELIVERIES_REMEMBERED) -> None:
-        self.size = size
-        self._seen: OrderedDict[str, None] = OrderedDict()
-
-    def seen(self, delivery: str) -> bool:
-        if delivery in self._seen:
-            self._seen.move_to_end(delivery)
-            return True
-        return False
-
-    def remember(self, delivery: str) -> None:
-        self._seen[delivery] = None
-        self._seen.move_to_end(delivery)
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-
-
 def loop_snapshot(state: LoopState) -> StatusSnapshot:
     """The status page with no history: what the loop state alone knows."""
     ready, reason = state.readiness()
@@ -164,16 +155,35 @@ def create_app(
     *,
     webhook_secret: bytes | None = None,
     status: StatusProvider | None = None,
+    status_token: StatusToken | None = None,
+    replay_window: float = REPLAY_WINDOW_S,
 ) -> Starlette:
     """The Starlette app; ``on_webhook`` returns False when the daemon no longer takes triggers.
 
     Without ``webhook_secret`` any POST triggers a sync: only acceptable when the listener is
-    not reachable from outside the pod (the README says so). ``status`` feeds the status page
-    (it may read SQLite, so it runs in a worker thread and never delays a probe); without it
-    the page shows only what ``state`` knows.
+    not reachable from outside the pod (the README says so); nor are bodies compared then, as
+    anyone could send a new one. ``status`` feeds the status page (it may read SQLite, so it
+    runs in a worker thread and never delays a probe); without it the page shows only what
+    ``state`` knows. ``status_token``, when given, guards the page and ``/api/status``.
     """
     deliveries = DeliveryLog()
+    bodies = RecentBodies(window=replay_window)
     provider: StatusProvider = status or (lambda: loop_snapshot(state))
+
+    def guarded(handler: Handler, refusal: Callable[[], Response]) -> Handler:
+        """``handler`` behind the status token (as is when there is none)."""
+        if status_token is None:
+            return handler
+
+        async def check(request: Request) -> Response:
+            if status_token.admits(request.headers.get("authorization")):
+                return await handler(request)
+            answer = refusal()
+            for challenge in CHALLENGES:
+                answer.headers.append("WWW-Authenticate", challenge)
+            return answer
+
+        return check
 
     async def status_page(request: Request) -> Response:
         snapshot = await run_in_threadpool(provider)
@@ -183,26 +193,43 @@ def create_app(
             render_main(snapshot) if main_only else render_page(snapshot, nonce),
             headers={
                 "Content-Security-Policy": content_security_policy(nonce),
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
+                **PRIVATE,
                 "Referrer-Policy": "no-referrer",
             },
         )
 
     async def status_api(_request: Request) -> Response:
         snapshot = await run_in_threadpool(provider)
-        return JSONResponse(snapshot_document(snapshot), headers={"Cache-Control": "no-store"})
+        return JSONResponse(snapshot_document(snapshot), headers=PRIVATE)
+
+    def page_refused() -> Response:
+        return PlainTextResponse(
+            "401: this status page needs the token of --status-token-file (as the password)\n",
+            status_code=401,
+            headers=PRIVATE,
+        )
+
+    def api_refused() -> Response:
+        return JSONResponse(
+            {"error": "missing or wrong Authorization (Bearer token of --status-token-file)"},
+            status_code=401,
+            headers=PRIVATE,
+        )
 
     async def healthz(_request: Request) -> Response:
         healthy, reason = state.health()
-        return PlainTextResponse(reason + "\n", status_code=200 if healthy else 503)
+        return PlainTextResponse(
+            reason + "\n", status_code=200 if healthy else 503, headers=NOSNIFF
+        )
 
     async def readyz(_request: Request) -> Response:
         document = state.document()
-        return JSONResponse(document, status_code=200 if document["ready"] else 503)
+        return JSONResponse(
+            document, status_code=200 if document["ready"] else 503, headers=NOSNIFF
+        )
 
     async def metrics_endpoint(_request: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(metrics.render(), media_type=CONTENT_TYPE, headers=NOSNIFF)
 
     async def hook(request: Request) -> Response:
         if not state.accepting:
@@ -218,21 +245,27 @@ def create_app(
             metrics.webhook_requests.labels(result="unauthorized").inc()
             return _answer(401, accepted=False, error=f"missing or invalid {SIGNATURE_HEADER}")
         delivery = request.headers.get(DELIVERY_HEADER, "").strip()[:200]
-        if delivery and deliveries.seen(delivery):
+        signed = webhook_secret is not None
+        if (delivery and deliveries.seen(delivery)) or (signed and bodies.seen(body)):
             metrics.webhook_requests.labels(result="duplicate").inc()
-            return JSONResponse({"accepted": False, "duplicate": True}, status_code=200)
+            return JSONResponse(
+                {"accepted": False, "duplicate": True}, status_code=200, headers=NOSNIFF
+            )
         if not on_webhook():
             metrics.webhook_requests.labels(result="stopping").inc()
             return _answer(503, accepted=False, error="shutting down")
+        # Remembered once acted on, and only past the signature check.
         if delivery:
-            deliveries.remember(delivery)  # once acted on, and past the signature check
+            deliveries.remember(delivery)
+        if signed:
+            bodies.remember(body)
         metrics.webhook_requests.labels(result="accepted").inc()
         return _answer(202, accepted=True)
 
     app = Starlette(
         routes=[
-            Route("/", status_page, methods=["GET"]),
-            Route("/api/status", status_api, methods=["GET"]),
+            Route("/", guarded(status_page, page_refused), methods=["GET"]),
+            Route("/api/status", guarded(status_api, api_refused), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -247,7 +280,7 @@ def _answer(status: int, *, accepted: bool, error: str | None = None) -> JSONRes
     body: dict[str, Any] = {"accepted": accepted}
     if error is not None:
         body["error"] = error
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=NOSNIFF)
 
 
 async def _read_capped(request: Request) -> bytes | None:

@@ -24,7 +24,7 @@ class LoopSettings(Group):
         str,
         Opt(
             "--listen",
-            "daemon: address of /healthz, /readyz, /metrics and /hooks/sync",
+            "daemon: address of the status page, /healthz, /readyz, /metrics and /hooks/sync",
             "HOST:PORT",
         ),
     ] = "0.0.0.0:8080"
@@ -75,6 +75,16 @@ class LoopSettings(Group):
         Opt(
             "--webhook-secret-file",
             "daemon: file with the secret for X-Hub-Signature-256",
+            "FILE",
+            secret_file=True,
+        ),
+    ] = None
+    status_token_file: Annotated[
+        Path | None,
+        Opt(
+            "--status-token-file",
+            "daemon: file with the token the status page (/) and /api/status require, as "
+            "Authorization: Bearer TOKEN or as the password of HTTP Basic (default: open)",
             "FILE",
             secret_file=True,
         ),
