@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from faas_gitops import secret_files
 from faas_gitops.errors import ConfigError
 from faas_gitops.logs import register_secret
 from faas_gitops.notify.delivery import DeliveryPolicy
@@ -27,12 +28,23 @@ def build_targets(
     webhooks: Sequence[str] = (),
     secret_file: str | Path | None = None,
     slack: str | None = None,
+    slack_file: str | Path | None = None,
     github_repo: str | None = None,
     github_token_file: str | Path | None = None,
     github_api_url: str = DEFAULT_API_URL,
     public_url: str | None = None,
 ) -> list[Target]:
-    """The configured targets; ``ConfigError`` (one line, naming the flag) on a bad combination."""
+    """The configured targets; ``ConfigError`` (one line, naming the flag) on a bad combination.
+
+    The Slack URL comes from ``slack`` (``--notify-slack``: other local users see it in ``ps``)
+    or from ``slack_file`` (``--notify-slack-file``), read by the one secret-file rule.
+    """
+    if slack_file is not None:
+        if slack:
+            raise ConfigError("--notify-slack and --notify-slack-file: give one, not both")
+        slack = secret_files.read_secret_file(slack_file, "--notify-slack-file")
+        if not slack.startswith(("https://", "http://")):
+            raise ConfigError(f"--notify-slack-file {slack_file} does not hold an http(s) URL")
     for url in [*webhooks, *([slack] if slack else []), github_api_url]:
         if not url.startswith(("https://", "http://")):
             raise ConfigError(f"notification URL {url.split('?')[0][:40]!r} must be http(s)")
