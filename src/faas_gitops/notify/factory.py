@@ -15,7 +15,7 @@ from faas_gitops.errors import ConfigError
 from faas_gitops.logs import register_secret
 from faas_gitops.notify.delivery import DeliveryPolicy
 from faas_gitops.notify.github import DEFAULT_API_URL, GitHubStatusTarget, parse_repo
-from faas_gitops.notify.notifier import Notifier, OnResult
+from faas_gitops.notify.notifier import RETRY_FOR_S, Notifier, OnResult
 from faas_gitops.notify.outgoing import Target
 from faas_gitops.notify.secrets import read_secret_file
 from faas_gitops.notify.sentlog import MemorySentLog, SentLog, SqliteSentLog
@@ -76,9 +76,12 @@ def build_notifier(
     state_dir: str | Path | None,
     on_result: OnResult | None = None,
     policy: DeliveryPolicy | None = None,
+    retry_for: float = RETRY_FOR_S,
 ) -> Notifier | None:
-    """A notifier with the SQLite sent log in ``state_dir`` (in memory without one)."""
+    """A notifier with the SQLite sent log in ``state_dir`` (in memory without one: a dry run,
+    which then keeps nothing for a later run either). ``retry_for``: seconds an undelivered
+    notification is kept and sent again by later runs (``--notify-retry-for``)."""
     if not targets:
         return None
     sent_log: SentLog = SqliteSentLog(state_dir) if state_dir is not None else MemorySentLog()
-    return Notifier(targets, sent_log, policy=policy, on_result=on_result)
+    return Notifier(targets, sent_log, policy=policy, on_result=on_result, retry_for=retry_for)

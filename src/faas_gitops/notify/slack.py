@@ -11,19 +11,22 @@ waiting for the freeze to end.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from faas_gitops.notify.events import FAILURES, Event, EventKind
 from faas_gitops.notify.outgoing import (
+    DELIVERY_HEADER,
     USER_AGENT,
     Claim,
     Finished,
     OutcomesOnly,
     Outgoing,
+    delivery_id,
     url_ident,
 )
 from faas_gitops.notify.secrets import mask_url
+from faas_gitops.state.sent import Queued
 
 #: Slack refuses more than 50 blocks; the header, the summary and a "more" line use three.
 MAX_EVENT_LINES = 40
@@ -62,19 +65,32 @@ class SlackTarget(OutcomesOnly):
         return f"SlackTarget({self.shown_url!r})"
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
-        fresh = [event for event in sync.events if claim(f"{self.ident}|{event.key}")]
+        keys = [f"{self.ident}|{event.key}" for event in sync.events]
+        fresh = [(key, event) for key, event in zip(keys, sync.events, strict=True) if claim(key)]
         if not fresh:
             return []
-        body = json.dumps(message(sync.commit, sync.ref, fresh, self._public_url)).encode()
-        return [
-            Outgoing(
-                url=self._url,
-                body=body,
-                shown_url=self.shown_url,
-                what=f"message of {len(fresh)} events",
-                headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
-            )
-        ]
+        events = [event for _, event in fresh]
+        body = json.dumps(message(sync.commit, sync.ref, events, self._public_url)).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            DELIVERY_HEADER: delivery_id(*(key for key, _ in fresh)),
+        }
+        return [self._request(body, headers, f"message of {len(events)} events")]
+
+    def redeliver(self, queued: Queued) -> Outgoing:
+        return self._request(queued.body, queued.headers, queued.what)
+
+    def _request(self, body: bytes, headers: Mapping[str, str], what: str) -> Outgoing:
+        return Outgoing(
+            url=self._url,
+            body=body,
+            shown_url=self.shown_url,
+            what=what,
+            headers=dict(headers),
+            delivery_id=headers[DELIVERY_HEADER],
+            target=self.ident,
+        )
 
 
 def message(

@@ -49,7 +49,9 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
         public_url=str(notify.public_url) if notify.public_url else None,
     )
     state_dir = None if settings.dry_run else settings.state_dir
-    return build_notifier(targets, state_dir=state_dir, on_result=on_result)
+    return build_notifier(
+        targets, state_dir=state_dir, on_result=on_result, retry_for=notify.retry_for
+    )
 
 
 def announcer(notifier: Notifier, settings: Settings) -> Callable[[CommitInfo], Awaitable[None]]:
