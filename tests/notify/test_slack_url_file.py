@@ -63,7 +63,7 @@ def test_the_env_twin_names_the_slack_url_file_too(
         ("ftp://hooks.example/services/slackTokenDoNotShow\n", "does not hold an http(s) URL"),
     ],
 )
-def test_a_bad_slack_url_file_is_one_line_naming_the_flag_and_the_file_never_its_content(
+def test_a_bad_slack_url_file_is_one_line_naming_the_flag_and_the_file_never_its_content(  # noqa: PLR0917 - fixtures
     hardened_cli: SyncCli,
     emulator: RunningEmulator,
     repo: GitRepo,

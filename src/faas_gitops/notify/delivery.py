@@ -1,10 +1,10 @@
 """Sending one notification: retries with capped exponential backoff and jitter, under a deadline.
 
 A receiver that is down must cost a sync nothing, so a delivery gives up at its deadline and
-reports ``failed`` (the notifier keeps it for a later run); 429, 408, 5xx and transport errors
-are retried (``Retry-After`` honoured within the deadline), any other answer is final
-(``refused``: sending it again would be refused again). Log lines name the target kind, the masked URL
-and the exception *class* only: an exception's text may quote a URL with its token.
+reports ``failed`` (the notifier keeps it for a later run); 429, 408, 5xx and transport
+errors are retried (``Retry-After`` honoured within the deadline), any other answer is final
+(``refused``: sending it again would be refused again). Log lines name the target kind, the
+masked URL and the exception *class* only: an exception's text may quote a URL with its token.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-
 from collections.abc import Mapping
 
 from faas_gitops.notify.events import Event

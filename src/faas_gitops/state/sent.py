@@ -105,11 +105,19 @@ def queue(conn: sqlite3.Connection, items: Sequence[Queued], leased_until: float
             " body, ordering, queued_at, attempts, leased_until)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                item.delivery_id, item.target, item.kind, item.what, item.suffix,
-                json.dumps(dict(item.headers), sort_keys=True), item.body, item.order,
-                item.queued_at, item.attempts, leased_until,
+                item.delivery_id,
+                item.target,
+                item.kind,
+                item.what,
+                item.suffix,
+                json.dumps(dict(item.headers), sort_keys=True),
+                item.body,
+                item.order,
+                item.queued_at,
+                item.attempts,
+                leased_until,
             ),
-        )  # fmt: skip
+        )
 
 
 def take_due(conn: sqlite3.Connection, now: float, leased_until: float, limit: int) -> list[Queued]:
@@ -128,10 +136,17 @@ def take_due(conn: sqlite3.Connection, now: float, leased_until: float, limit: i
     )
     return [
         Queued(
-            delivery_id=row[0], target=row[1], kind=row[2], what=row[3], body=bytes(row[4]),
-            headers=json.loads(row[5]), suffix=row[6], order=row[7], queued_at=row[8],
+            delivery_id=row[0],
+            target=row[1],
+            kind=row[2],
+            what=row[3],
+            body=bytes(row[4]),
+            headers=json.loads(row[5]),
+            suffix=row[6],
+            order=row[7],
+            queued_at=row[8],
             attempts=row[9],
-        )  # fmt: skip
+        )
         for row in rows
     ]
 
@@ -147,9 +162,14 @@ def expire(conn: sqlite3.Connection, queued_before: float, now: float) -> list[Q
     conn.executemany("DELETE FROM outbox WHERE delivery_id = ?", [(row[0],) for row in rows])
     return [
         Queued(
-            delivery_id=row[0], target=row[1], kind=row[2], what=row[3], body=b"",
-            queued_at=row[4], attempts=row[5],
-        )  # fmt: skip
+            delivery_id=row[0],
+            target=row[1],
+            kind=row[2],
+            what=row[3],
+            body=b"",
+            queued_at=row[4],
+            attempts=row[5],
+        )
         for row in rows
     ]
 
