@@ -14,6 +14,7 @@ next sync does not say again. This module sees results, never the API key.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from faas_gitops.state.db import (
     Connection,
     Damaged,
     StoreSpec,
+    is_damage,
     open_store,
     to_utc_text,
     transaction,
@@ -90,6 +92,9 @@ def _open(state_dir: Path, *, readonly: bool) -> Connection:
             on_damage=lambda exc: damaged(path, exc),
         )
     except Damaged as exc:
+        cause = exc.__cause__
+        if isinstance(cause, sqlite3.Error) and not is_damage(cause):
+            raise ConfigError(str(exc)) from None  # a failing migration, say: not the file
         raise damaged(path, str(exc).removeprefix(f"ledger {path} is not usable: ")) from None
 
 
