@@ -88,8 +88,10 @@ def sequence(*statuses: int) -> Reply:
 
 
 @contextmanager
-def serve(receiver: Receiver) -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
+def serve(receiver: Receiver, port: int = 0) -> Iterator[Receiver]:
+    """``receiver`` on loopback; ``port`` 0 is any free one, else that one (a receiver that was
+    down at that address and is back)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), receiver.handler())
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

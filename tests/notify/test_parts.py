@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from notify_support import SHA, created, failed, sync_result, unchanged
 
-from faas_gitops.errors import ConfigError
 from faas_gitops.notify import (
     Finished,
     GitHubStatusTarget,
@@ -67,12 +66,16 @@ def test_the_sqlite_sent_log_remembers_claims_across_openings(tmp_path: Path) ->
         assert second.claim("webhook:1|revision-created|abc|b|")
 
 
-def test_a_sent_log_file_that_is_not_a_database_is_one_clear_error(tmp_path: Path) -> None:
+def test_a_sent_log_file_that_is_not_a_database_is_moved_aside_and_a_new_log_made(
+    tmp_path: Path,
+) -> None:
+    """Notifications never fail a sync: the damaged file is kept (aside), a new log is used."""
     (tmp_path / "notifications.sqlite3").write_text("not sqlite at all, but long enough " * 40)
-    with pytest.raises(
-        ConfigError, match=r"notification log .*notifications\.sqlite3 is not usable"
-    ):
-        SqliteSentLog(tmp_path)
+    with SqliteSentLog(tmp_path) as log:
+        assert not log.fallback
+        assert log.claim("k")
+    [aside] = tmp_path.glob("notifications.sqlite3.damaged-*")
+    assert aside.read_text() == "not sqlite at all, but long enough " * 40
 
 
 def test_a_sent_log_written_before_it_had_an_application_id_keeps_its_claims(
@@ -89,7 +92,7 @@ def test_a_sent_log_written_before_it_had_an_application_id_keeps_its_claims(
         assert log.claim("webhook:1|sync-failed|def||")
 
 
-def test_someone_elses_database_as_sent_log_is_one_clear_error_and_left_alone(
+def test_someone_elses_database_as_sent_log_is_left_alone_and_claims_kept_in_memory(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "notifications.sqlite3"
@@ -98,8 +101,10 @@ def test_someone_elses_database_as_sent_log_is_one_clear_error_and_left_alone(
     conn.commit()
     conn.close()
 
-    with pytest.raises(ConfigError, match="not a faas-gitops notification log"):
-        SqliteSentLog(tmp_path)
+    with SqliteSentLog(tmp_path) as log:
+        assert log.fallback
+        assert log.claim("k")
+        assert not log.claim("k")
 
     conn = sqlite3.connect(path)
     try:

@@ -89,8 +89,9 @@ def test_a_sync_once_notifies_every_target_of_what_it_created(
         body = request.json()
         assert set(body) == {
             "event", "commit", "ref", "package", "revisionName", "revisionId",
-            "correlationId", "error", "at",
+            "correlationId", "error", "at", "deliveryId",
         }  # fmt: skip
+        assert body["deliveryId"] == request.headers["x-faas-gitops-delivery"]
         assert body["event"] == "revision-created"
         assert body["commit"] == commit
         entry = recorded[body["package"]["path"]]

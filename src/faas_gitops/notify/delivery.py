@@ -1,9 +1,10 @@
 """Sending one notification: retries with capped exponential backoff and jitter, under a deadline.
 
 A receiver that is down must cost a sync nothing, so a delivery gives up at its deadline and
-reports ``failed``; 429, 408, 5xx and transport errors are retried (``Retry-After`` honoured
-within the deadline), any other answer is final. Log lines name the target kind, the masked URL
-and the exception *class* only: an exception's text may quote a URL with its token.
+reports ``failed`` (the notifier keeps it for a later run); 429, 408, 5xx and transport
+errors are retried (``Retry-After`` honoured within the deadline), any other answer is final
+(``refused``: sending it again would be refused again). Log lines name the target kind, the
+masked URL and the exception *class* only: an exception's text may quote a URL with its token.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from faas_gitops.notify.outgoing import Outgoing
 
 log = structlog.get_logger(__name__)
 
-Result = Literal["sent", "failed", "duplicate"]
-Attempted = Literal["sent", "failed", "superseded"]
+Result = Literal["sent", "failed", "duplicate", "dropped"]
+Attempted = Literal["sent", "refused", "failed", "superseded"]
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -95,16 +96,16 @@ async def _attempt(
                 outgoing.url, content=outgoing.body, headers=dict(outgoing.headers)
             )
     except httpx.UnsupportedProtocol as exc:
-        return "failed", type(exc).__name__, None
+        return "refused", type(exc).__name__, None
     except (TimeoutError, httpx.TransportError) as exc:
         return None, type(exc).__name__, None  # the class only: the text may quote the URL
     except Exception as exc:  # noqa: BLE001 - a notification must never break a sync
-        return "failed", type(exc).__name__, None
+        return "refused", type(exc).__name__, None
     if response.is_success:
         return "sent", f"HTTP {response.status_code}", None
     reason = f"HTTP {response.status_code}"
     if response.status_code not in _RETRYABLE:
-        return "failed", reason, None
+        return "refused", reason, None
     return None, reason, _retry_after(response)
 
 

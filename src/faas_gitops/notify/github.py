@@ -29,8 +29,16 @@ from urllib.parse import quote
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Status, SyncResult
-from faas_gitops.notify.outgoing import USER_AGENT, Claim, Finished, Outgoing
+from faas_gitops.notify.outgoing import (
+    DELIVERY_HEADER,
+    USER_AGENT,
+    Claim,
+    Finished,
+    Outgoing,
+    delivery_id,
+)
 from faas_gitops.notify.secrets import mask_url
+from faas_gitops.state.sent import Queued
 
 DEFAULT_API_URL = "https://api.github.com"
 CONTEXT = "faas-gitops"
@@ -115,7 +123,8 @@ class GitHubStatusTarget:
         if not _SHA.match(commit):
             return None  # not a commit GitHub could know (a dry run of a working tree...)
         description = clip(description)
-        if not claim(f"{self.ident}|status|{commit}|{context}|{state}|{description}"):
+        key = f"{self.ident}|status|{commit}|{context}|{state}|{description}"
+        if not claim(key):
             return None
         path = (
             f"/repos/{quote(self._owner, safe='')}/{quote(self._name, safe='')}"
@@ -124,19 +133,37 @@ class GitHubStatusTarget:
         document = {"state": state, "context": context, "description": description}
         if self._public_url:
             document["target_url"] = self._public_url
-        return Outgoing(
-            url=self._api_url + path,
-            body=json.dumps(document).encode(),
-            shown_url=mask_url(self._api_url) + path,
+        queued = Queued(
+            delivery_id=delivery_id(key),
+            target=self.ident,
+            kind=self.kind,
             what=f"status {state} {context}",
+            body=json.dumps(document).encode(),
             headers={
-                "Authorization": f"Bearer {self._token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": "2022-11-28",
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
+                DELIVERY_HEADER: delivery_id(key),
             },
+            suffix=path,
             order=f"{self.ident}|{commit}|{context}",
+        )
+        return self.redeliver(queued)
+
+    def redeliver(self, queued: Queued) -> Outgoing:
+        """The status POST with this run's token (never stored) around the queued body."""
+        return Outgoing(
+            url=self._api_url + queued.suffix,
+            body=queued.body,
+            shown_url=mask_url(self._api_url) + queued.suffix,
+            what=queued.what,
+            headers={**queued.headers, "Authorization": f"Bearer {self._token}"},
+            order=queued.order,
+            delivery_id=queued.delivery_id,
+            target=self.ident,
+            suffix=queued.suffix,
+            private_headers=frozenset({"Authorization"}),
         )
 
 

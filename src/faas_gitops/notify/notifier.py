@@ -7,12 +7,19 @@ time for what is in flight before the process exits.
 
 Claims run in the order the calls were made (one planning task waits for the previous one), so
 a GitHub ``pending`` is always claimed and queued before the ``success`` of the same sync.
+
+At least once: every request planned is kept in the sent log's outbox (in the transaction that
+claims it) until a receiver takes it or refuses it for good. One still undelivered when this
+run's retries end stays there, and the first call of a later run or daemon sync sends it again
+(``_resend``), with the same delivery id, until ``retry_for`` seconds after it was first
+queued; then it is dropped, counted (``dropped``) and logged. Nothing waits for that either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,11 +33,20 @@ from faas_gitops.notify.delivery import Attempted, DeliveryPolicy, Result, deliv
 from faas_gitops.notify.events import events_of, sync_failed_event
 from faas_gitops.notify.outgoing import Finished, Outgoing, Target
 from faas_gitops.notify.sentlog import SentLog
+from faas_gitops.state.sent import Queued
 
 log = structlog.get_logger(__name__)
 
 OnResult = Callable[[str, Result], None]
 """``on_result(target_kind, result)``: one call per delivery, for ``notifications_total``."""
+
+#: How long an undelivered notification is kept for later runs by default (24 h).
+RETRY_FOR_S = 24 * 3600.0
+#: At most this many queued notifications are sent again per pass (the oldest first), so a
+#: receiver down for a day costs a run a bounded amount of work.
+RESEND_LIMIT = 200
+#: A daemon looks at the outbox again at most this often (each sync calls the notifier twice).
+RESEND_EVERY_S = 5.0
 
 _Plan = Callable[[Target, Callable[[str], bool]], list[Outgoing]]
 
@@ -39,6 +55,7 @@ _Plan = Callable[[Target, Callable[[str], bool]], list[Outgoing]]
 class _Delivery:
     kind: str
     outgoing: Outgoing
+    queued_at: float  # when it was first queued (time.time()): ``retry_for`` counts from here
     superseded: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -55,10 +72,16 @@ class Notifier:
         on_result: OnResult | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        retry_for: float = RETRY_FOR_S,
     ) -> None:
         self._targets = tuple(targets)
+        self._by_ident = {target.ident: target for target in self._targets}
         self._sent_log = sent_log
         self._policy = policy or DeliveryPolicy()
+        self._retry_for = retry_for
+        # A process sending a notification holds it this long: its retries, plus slack.
+        self._lease_s = self._policy.deadline + 2 * self._policy.attempt_timeout + 5.0
+        self._resent_at: float | None = None
         self._on_result = on_result
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         timeout = self._policy.attempt_timeout
@@ -136,8 +159,54 @@ class Notifier:
     def _enqueue(self, plan: _Plan) -> None:
         if self._closed or not self._targets:
             return
+        loop = asyncio.get_running_loop()
+        if self._resent_at is None or loop.time() - self._resent_at >= RESEND_EVERY_S:
+            self._resent_at = loop.time()
+            self._planning = self._track(self._resend(self._planning))
         previous = self._planning
         self._planning = self._track(self._plan(previous, plan))
+
+    async def _resend(self, previous: asyncio.Task[None] | None) -> None:
+        """Send again what earlier runs queued and could not deliver; drop what is too old."""
+        if previous is not None:
+            await asyncio.wait({previous})
+        try:
+            dropped, due = await asyncio.to_thread(self._due)
+        except Exception:  # the outbox must never stop this run's own notifications
+            log.exception("queued notifications could not be read")
+            return
+        for item in dropped:
+            self._count(item.kind, "dropped")
+        if dropped:
+            log.warning(
+                "notifications dropped",
+                count=len(dropped),
+                notifications=sorted({item.what for item in dropped})[:10],
+                reason=f"not delivered within --notify-retry-for ({self._retry_for:g} s)",
+            )
+        for item in due:
+            target = self._by_ident.get(item.target)
+            if target is None:  # not configured in this run: left for one that is
+                await asyncio.to_thread(self._sent_log.release, item.delivery_id)
+                continue
+            try:
+                outgoing = target.redeliver(item)
+            except Exception:  # one broken row must not stop the others
+                log.exception("a queued notification could not be rebuilt", target=item.kind)
+                await asyncio.to_thread(self._sent_log.settle, item.delivery_id)
+                continue
+            log.info(
+                "queued notification sent again",
+                target=item.kind,
+                notification=item.what,
+                attempts=item.attempts + 1,
+            )
+            self._spawn(target.kind, outgoing, item.queued_at)
+
+    def _due(self) -> tuple[list[Queued], list[Queued]]:
+        """In a worker thread: expired items (removed), then the due ones (leased to us)."""
+        dropped = self._sent_log.expire(self._retry_for)
+        return dropped, self._sent_log.take_due(self._lease_s, RESEND_LIMIT)
 
     def _track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
@@ -148,39 +217,49 @@ class Notifier:
     async def _plan(self, previous: asyncio.Task[None] | None, plan: _Plan) -> None:
         if previous is not None:
             await asyncio.wait({previous})
-        planned, duplicates = await asyncio.to_thread(self._collect, plan)
+        now = time.time()
+        planned, duplicates = await asyncio.to_thread(self._collect, plan, now)
         for kind in duplicates:
             self._count(kind, "duplicate")
         for kind, outgoing in planned:
-            self._spawn(kind, outgoing)
+            self._spawn(kind, outgoing, now)
 
-    def _collect(self, plan: _Plan) -> tuple[list[tuple[str, Outgoing]], list[str]]:
-        """In a worker thread: claim keys (SQLite may wait on a lock) and render requests."""
+    def _collect(self, plan: _Plan, now: float) -> tuple[list[tuple[str, Outgoing]], list[str]]:
+        """In a worker thread: claim keys and queue the requests they make, in one transaction
+        (SQLite may wait on a lock), so a kill between the two loses nothing."""
         planned: list[tuple[str, Outgoing]] = []
         duplicates: list[str] = []
-        for target in self._targets:
+        try:
+            with self._sent_log.batch():
+                for target in self._targets:
 
-            def claim(key: str, kind: str = target.kind) -> bool:
-                try:
-                    fresh = self._sent_log.claim(key)
-                except Exception as exc:  # noqa: BLE001 - better a duplicate than silence
-                    log.warning("notification log unusable", reason=type(exc).__name__)
-                    return True
-                if not fresh:
-                    duplicates.append(kind)
-                return fresh
+                    def claim(key: str, kind: str = target.kind) -> bool:
+                        try:
+                            fresh = self._sent_log.claim(key)
+                        except Exception as exc:  # noqa: BLE001 - better a duplicate than silence
+                            log.warning("notification log unusable", reason=type(exc).__name__)
+                            return True
+                        if not fresh:
+                            duplicates.append(kind)
+                        return fresh
 
-            try:
-                planned.extend((target.kind, out) for out in plan(target, claim))
-            except Exception:  # one broken target must not silence the others
-                log.exception("notifications could not be prepared", target=target.kind)
+                    try:
+                        planned.extend((target.kind, out) for out in plan(target, claim))
+                    except Exception:  # one broken target must not silence the others
+                        log.exception("notifications could not be prepared", target=target.kind)
+                self._sent_log.queue(
+                    [out.queued(kind, now) for kind, out in planned if out.delivery_id],
+                    self._lease_s,
+                )
+        except Exception as exc:  # noqa: BLE001 - sent now at least, just not kept for later
+            log.warning("notifications not kept for a later run", reason=type(exc).__name__)
         return planned, duplicates
 
-    def _spawn(self, kind: str, outgoing: Outgoing) -> None:
+    def _spawn(self, kind: str, outgoing: Outgoing, queued_at: float) -> None:
         if self._closed:
             self._count(kind, "failed")
             return
-        delivery = _Delivery(kind, outgoing)
+        delivery = _Delivery(kind, outgoing, queued_at)
         prior = self._latest.get(outgoing.order) if outgoing.order else None
         if prior is not None:
             prior.superseded.set()
@@ -208,7 +287,39 @@ class Notifier:
             if outcome == "superseded":  # a newer status of the same context replaced it
                 log.debug("notification superseded", notification=delivery.outgoing.what)
             else:
-                self._count(delivery.kind, outcome)
+                self._count(delivery.kind, "failed" if outcome == "refused" else outcome)
+            self._after(delivery, outcome)  # synchronous: it also runs when cancelled
+
+    def _after(self, delivery: _Delivery, outcome: Attempted) -> None:
+        """Settle the outbox row: gone once delivered, refused or replaced; else kept for a
+        later run, unless it has waited longer than ``retry_for`` (then dropped)."""
+        outgoing = delivery.outgoing
+        if not outgoing.delivery_id:
+            return
+        try:
+            if outcome != "failed":
+                self._sent_log.settle(outgoing.delivery_id)
+            elif time.time() - delivery.queued_at >= self._retry_for:
+                self._sent_log.settle(outgoing.delivery_id)
+                self._count(delivery.kind, "dropped")
+                log.warning(
+                    "notifications dropped",
+                    count=1,
+                    notifications=[outgoing.what],
+                    target=delivery.kind,
+                    url=outgoing.shown_url,
+                    reason=f"not delivered within --notify-retry-for ({self._retry_for:g} s)",
+                )
+            else:
+                self._sent_log.release(outgoing.delivery_id)
+                log.info(
+                    "notification kept for a later sync",
+                    target=delivery.kind,
+                    url=outgoing.shown_url,
+                    notification=outgoing.what,
+                )
+        except Exception as exc:  # noqa: BLE001 - the outbox must never break a sync
+            log.warning("notification log unusable", reason=type(exc).__name__)
 
     def _count(self, kind: str, result: Result) -> None:
         if self._on_result is None:

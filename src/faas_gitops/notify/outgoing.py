@@ -15,12 +15,15 @@ from typing import Protocol
 
 from faas_gitops.models import SyncResult
 from faas_gitops.notify.events import Event
+from faas_gitops.state.sent import Queued
 
 Claim = Callable[[str], bool]
 """``claim(key)``: True when this notification was not sent to this target before."""
 
 USER_AGENT = "faas-gitops-notify"
 _JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+#: The same for every attempt of one notification, in every run (receivers de-duplicate on it).
+DELIVERY_HEADER = "X-Faas-Gitops-Delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,12 @@ class Outgoing:
     ``shown_url`` is what logs print (the real ``url`` may hold a token); ``order`` names a
     sequence where only the newest matters (a GitHub status context of one commit): a newer
     request with the same ``order`` stops the older one from retrying and is sent after it.
+
+    ``delivery_id`` is the same for every attempt, in this run and in later ones (the
+    ``X-Faas-Gitops-Delivery`` header), so a receiver can drop a repeat. ``target`` (the
+    target's ident) and ``suffix`` (what the request adds to the target's URL) let a later run
+    rebuild the request from its ``queued`` form; ``private_headers`` name the headers that carry
+    a credential, which the queued form never holds.
     """
 
     url: str
@@ -38,6 +47,25 @@ class Outgoing:
     what: str  # for logs: "revision-created", "status success faas-gitops"...
     headers: Mapping[str, str] = field(default_factory=dict)
     order: str | None = None
+    delivery_id: str = ""
+    target: str = ""
+    suffix: str = ""
+    private_headers: frozenset[str] = frozenset()
+
+    def queued(self, kind: str, now: float) -> Queued:
+        """What the outbox keeps of this request: no URL, no credential."""
+        private = {name.lower() for name in self.private_headers}
+        return Queued(
+            delivery_id=self.delivery_id,
+            target=self.target,
+            kind=kind,
+            what=self.what,
+            body=self.body,
+            headers={k: v for k, v in self.headers.items() if k.lower() not in private},
+            suffix=self.suffix,
+            order=self.order,
+            queued_at=now,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +96,11 @@ class Target(Protocol):
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]: ...
 
+    def redeliver(self, queued: Queued) -> Outgoing:
+        """The request again, from what an earlier run queued: this target's URL and
+        credentials (and a webhook's signature) around the stored body and headers."""
+        ...
+
 
 class PostsJson:
     """A target told about outcomes only, that POSTs JSON to one URL (a webhook, a Slack
@@ -87,15 +120,36 @@ class PostsJson:
         del commit, ref, environments, claim
         return []
 
-    def _post(self, body: bytes, what: str, headers: Mapping[str, str] | None = None) -> Outgoing:
-        """The POST of ``body`` (JSON) to this target's URL, with ``headers`` after the usual."""
+    def _post(
+        self,
+        body: bytes,
+        what: str,
+        headers: Mapping[str, str],
+        *,
+        private: frozenset[str] = frozenset(),
+    ) -> Outgoing:
+        """The POST of ``body`` (JSON) to this target's URL, with ``headers`` (which carry the
+        ``DELIVERY_HEADER``) after the usual; ``private`` names those holding a credential."""
+        merged = {**_JSON_HEADERS, **headers}
         return Outgoing(
             url=self._url,
             body=body,
             shown_url=self.shown_url,
             what=what,
-            headers={**_JSON_HEADERS, **(headers or {})},
+            headers=merged,
+            delivery_id=merged[DELIVERY_HEADER],
+            target=self.ident,
+            private_headers=private,
         )
+
+    def redeliver(self, queued: Queued) -> Outgoing:
+        return self._post(queued.body, queued.what, queued.headers)
+
+
+def delivery_id(*keys: str) -> str:
+    """The delivery id of the notification claimed under ``keys`` (a Slack message claims one
+    key per event): stable across attempts and runs, and secret-free."""
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
 def url_ident(kind: str, url: str) -> str:

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from faas_gitops.notify.events import FAILURES, Event, EventKind
-from faas_gitops.notify.outgoing import Claim, Finished, Outgoing, PostsJson
+from faas_gitops.notify.outgoing import (
+    DELIVERY_HEADER,
+    Claim,
+    Finished,
+    Outgoing,
+    PostsJson,
+    delivery_id,
+)
 from faas_gitops.notify.secrets import mask_url
 
 #: Slack refuses more than 50 blocks; the header, the summary and a "more" line use three.
@@ -53,11 +60,14 @@ class SlackTarget(PostsJson):
         return f"SlackTarget({self.shown_url!r})"
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
-        fresh = [event for event in sync.events if claim(f"{self.ident}|{event.key}")]
+        keys = [f"{self.ident}|{event.key}" for event in sync.events]
+        fresh = [(key, event) for key, event in zip(keys, sync.events, strict=True) if claim(key)]
         if not fresh:
             return []
-        body = json.dumps(message(sync.commit, sync.ref, fresh, self._public_url)).encode()
-        return [self._post(body, f"message of {len(fresh)} events")]
+        events = [event for _, event in fresh]
+        body = json.dumps(message(sync.commit, sync.ref, events, self._public_url)).encode()
+        headers = {DELIVERY_HEADER: delivery_id(*(key for key, _ in fresh))}
+        return [self._post(body, f"message of {len(events)} events", headers)]
 
 
 def message(

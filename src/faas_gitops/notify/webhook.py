@@ -5,14 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 
 from faas_gitops.notify.events import Event
-from faas_gitops.notify.outgoing import Claim, Finished, Outgoing, PostsJson
+from faas_gitops.notify.outgoing import (
+    DELIVERY_HEADER,
+    Claim,
+    Finished,
+    Outgoing,
+    PostsJson,
+    delivery_id,
+)
 from faas_gitops.notify.secrets import mask_url
+from faas_gitops.state.sent import Queued
 
 SIGNATURE_HEADER = "X-Faas-Gitops-Signature-256"
 EVENT_HEADER = "X-Faas-Gitops-Event"
-DELIVERY_HEADER = "X-Faas-Gitops-Delivery"
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -20,16 +28,21 @@ def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def encode_event(event: Event) -> bytes:
-    """The exact bytes sent (and signed): compact JSON, keys in a stable order."""
-    return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True).encode()
+def encode_event(event: Event, delivery: str | None = None) -> bytes:
+    """The exact bytes sent (and signed): compact JSON, keys in a stable order; with
+    ``delivery``, its ``deliveryId`` (the ``X-Faas-Gitops-Delivery`` header's value)."""
+    document = event.to_json()
+    if delivery is not None:
+        document["deliveryId"] = delivery
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
 class WebhookTarget(PostsJson):
     """POSTs every event to ``url``; with ``secret``, signs each body.
 
-    ``X-Faas-Gitops-Delivery`` is the same for every attempt of one event (a hash of its
-    de-duplication key), so a receiver can drop a retry whose first attempt it did get.
+    ``X-Faas-Gitops-Delivery`` and the body's ``deliveryId`` are the same for every attempt of
+    one event, in this run and in later ones (a hash of its de-duplication key), so a receiver
+    can drop a repeat whose first attempt it did get.
     """
 
     kind = "webhook"
@@ -47,12 +60,20 @@ class WebhookTarget(PostsJson):
             key = f"{self.ident}|{event.key}"
             if not claim(key):
                 continue
-            body = encode_event(event)
+            delivery = delivery_id(key)
             headers = {
                 EVENT_HEADER: event.kind.value,
-                DELIVERY_HEADER: hashlib.sha256(key.encode()).hexdigest()[:32],
+                DELIVERY_HEADER: delivery,
             }
-            if self._secret is not None:
-                headers[SIGNATURE_HEADER] = sign(self._secret, body)
-            sent.append(self._post(body, event.kind.value, headers))
+            sent.append(self._request(encode_event(event, delivery), headers, event.kind.value))
         return sent
+
+    def redeliver(self, queued: Queued) -> Outgoing:
+        return self._request(queued.body, queued.headers, queued.what)
+
+    def _request(self, body: bytes, headers: Mapping[str, str], what: str) -> Outgoing:
+        """The POST of ``body``, signed now (so a rotated secret signs a queued event too)."""
+        signed = dict(headers)
+        if self._secret is not None:
+            signed[SIGNATURE_HEADER] = sign(self._secret, body)
+        return self._post(body, what, signed, private=frozenset({SIGNATURE_HEADER}))

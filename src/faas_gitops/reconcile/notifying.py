@@ -31,6 +31,7 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
         notify.webhooks
         or notify.secret_file
         or notify.slack
+        or notify.slack_file
         or notify.github_repo
         or notify.github_token_file
     ):
@@ -41,13 +42,16 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
         webhooks=[str(url) for url in notify.webhooks],
         secret_file=notify.secret_file,
         slack=str(notify.slack) if notify.slack else None,
+        slack_file=notify.slack_file,
         github_repo=notify.github_repo,
         github_token_file=notify.github_token_file,
         github_api_url=str(notify.github_api_url),
         public_url=str(notify.public_url) if notify.public_url else None,
     )
     state_dir = None if settings.dry_run else settings.state_dir
-    return build_notifier(targets, state_dir=state_dir, on_result=on_result)
+    return build_notifier(
+        targets, state_dir=state_dir, on_result=on_result, retry_for=notify.retry_for
+    )
 
 
 def announcer(notifier: Notifier, settings: Settings) -> Callable[[CommitInfo], Awaitable[None]]:

@@ -157,11 +157,32 @@ class NotifySettings(Group):
         HttpUrl | None,
         Opt(
             "--notify-slack",
-            "Slack incoming-webhook URL for a summary of each sync",
+            "Slack incoming-webhook URL for a summary of each sync (other local users see a "
+            "flag in ps: prefer --notify-slack-file)",
             "URL",
             secret=True,
         ),
     ] = None
+    slack_file: Annotated[
+        Path | None,
+        Opt(
+            "--notify-slack-file",
+            "file with the Slack incoming-webhook URL (instead of --notify-slack)",
+            "FILE",
+            secret_file=True,
+        ),
+    ] = None
+    retry_for: Annotated[
+        float,
+        Field(ge=0),
+        Opt(
+            "--notify-retry-for",
+            "seconds an undelivered notification is kept in the state dir and sent again on "
+            "later syncs (0: give up when the sync's own retries do)",
+            "SECONDS",
+            doc_default="86400 (24 h)",
+        ),
+    ] = 86400.0
     github_repo: Annotated[
         str | None,
         Opt(

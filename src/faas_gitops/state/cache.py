@@ -357,6 +357,23 @@ def _open(directory: Path) -> Connection | None:
     return None
 
 
+def remembers_syncs(directory: Path) -> bool:
+    """Whether ``directory`` holds a cache that remembers a package in sync (so syncs ran here
+    before). Reads only: creates nothing, takes no write lock; a cache it cannot read says no."""
+    if not (directory / CACHE_FILENAME).is_file():
+        return False
+    try:
+        db = open_store(directory, CACHE, readonly=True)
+    except (Damaged, ConfigError):
+        return False
+    try:
+        return db.conn.execute("SELECT 1 FROM packages LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
 def prune_cache(conn: sqlite3.Connection, before: datetime) -> dict[str, int]:
     """Forget rows no sync used since ``before`` (they only ever saved requests); the rows
     removed, by table.

@@ -14,18 +14,23 @@ next sync does not say again. This module sees results, never the API key.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
+
 from faas_gitops.closing import Closing
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
+from faas_gitops.state.cache import CACHE_FILENAME, remembers_syncs
 from faas_gitops.state.db import (
     Connection,
     Damaged,
     StoreSpec,
+    is_damage,
     open_store,
     to_utc_text,
     transaction,
@@ -42,6 +47,8 @@ from faas_gitops.state.pending import (
 from faas_gitops.state.retention import Pruned, prune
 from faas_gitops.state.schema import LEDGER_MIGRATIONS
 
+log = structlog.get_logger(__name__)
+
 LEDGER_FILENAME = "ledger.sqlite3"
 
 #: Marks the file as a faas-gitops ledger (``PRAGMA application_id``; ASCII "FGL1").
@@ -57,15 +64,63 @@ _OUTCOME_COLUMNS = (
 
 
 def _spec() -> StoreSpec:
-    return StoreSpec(LEDGER_FILENAME, APPLICATION_ID, _MIGRATIONS, "ledger")
+    return StoreSpec(LEDGER_FILENAME, APPLICATION_ID, _MIGRATIONS, "ledger", check_at_open=True)
+
+
+def damaged(path: Path, why: object) -> ConfigError:
+    """The one line for a damaged ledger: which file, what SQLite said, and what to do.
+
+    Never moved aside automatically: it is the record of every sync, and a person decides
+    whether to restore a backup or start a new history.
+    """
+    reason = str(why).removeprefix(f"ledger {path} is damaged: ")
+    return ConfigError(
+        f"ledger {path} is damaged ({reason}); nothing was written. It is the record of every "
+        f"sync and is never replaced automatically: restore it from a backup, or move it aside "
+        f"(mv {path} {path}.damaged) to start a new history"
+    )
 
 
 def _open(state_dir: Path, *, readonly: bool) -> Connection:
-    """The ledger file; a damaged one is refused (it is the record, never moved aside)."""
+    """The ledger file; a damaged one is refused (it is the record, never moved aside), at open
+    (``PRAGMA quick_check`` within its budget) and at every later statement."""
+    path = Path(state_dir) / LEDGER_FILENAME
     try:
-        return open_store(Path(state_dir), _spec(), readonly=readonly)
+        return open_store(
+            Path(state_dir),
+            _spec(),
+            readonly=readonly,
+            on_damage=lambda exc: damaged(path, exc),
+        )
     except Damaged as exc:
-        raise ConfigError(str(exc)) from None
+        cause = exc.__cause__
+        if isinstance(cause, sqlite3.Error) and not is_damage(cause):
+            raise ConfigError(str(exc)) from None  # a failing migration, say: not the file
+        raise damaged(path, str(exc).removeprefix(f"ledger {path} is not usable: ")) from None
+
+
+def _history_restarts(state_dir: Path) -> None:
+    """Warn when a ledger is about to be created (missing, or 0 bytes) beside a cache that
+    remembers earlier syncs: the history of those syncs is gone, and a person should know."""
+    path = state_dir / LEDGER_FILENAME
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        why = "missing"
+    except OSError:
+        return  # the opener says what is wrong with it
+    else:
+        if size:
+            return
+        why = "empty (0 bytes)"
+    if not remembers_syncs(state_dir):
+        return
+    log.warning(
+        "ledger.history_restarts",
+        path=str(path),
+        why=f"the ledger is {why} but {CACHE_FILENAME} remembers earlier syncs: the history "
+        "of syncs starts again here; restore the ledger from a backup to keep it",
+    )
 
 
 class LedgerReader(HistoryQueries, Closing):
@@ -94,6 +149,7 @@ class Ledger(HistoryQueries, PendingRows, Closing):
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / LEDGER_FILENAME
+        _history_restarts(Path(state_dir))
         self._db: Connection = _open(state_dir, readonly=False)
         self._lock = threading.Lock()
         self._buffer: list[tuple[object, ...]] = []

@@ -1,13 +1,21 @@
-"""Which notifications were already sent, in ``<state-dir>/notifications.sqlite3``.
+"""Which notifications were claimed, and which still wait for delivery, in
+``<state-dir>/notifications.sqlite3``.
 
 A store of the state dir like the ledger and the cache (same opener, same WAL and busy-timeout
-rules, its own application id and schema history). ``notify.sentlog`` claims keys in it;
+rules, its own application id and schema history). ``notify.sentlog`` claims keys in ``sent``
+(each event reaches each target once) and keeps every notification it is sending in ``outbox``
+until a receiver took it, so one that was down gets it on a later run (at least once, until
+``--notify-retry-for``). An outbox row holds no credential: the body and the headers that are
+not secret; the URL, the token and the signature are added by the target when it is sent.
 ``--history-days`` forgets claims older than the horizon (``state.horizon``).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from faas_gitops.state.db import StoreSpec
@@ -29,16 +37,154 @@ SENT_LOG = StoreSpec(
             claimed_at REAL NOT NULL
         ) WITHOUT ROWID
         """,
+        # 1 -> 2: notifications not delivered yet (sent again by later runs until a deadline).
+        # ``leased_until``: a process is sending it now; others leave it alone until then.
+        """
+        CREATE TABLE outbox (
+            delivery_id  TEXT PRIMARY KEY,
+            target       TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            what         TEXT NOT NULL,
+            suffix       TEXT NOT NULL,
+            headers      TEXT NOT NULL,
+            body         BLOB NOT NULL,
+            ordering     TEXT,
+            queued_at    REAL NOT NULL,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            leased_until REAL NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_ordering ON outbox (ordering) WHERE ordering IS NOT NULL;
+        CREATE INDEX outbox_by_queued_at ON outbox (queued_at)
+        """,
     ),
     "notification log",
     legacy_tables=frozenset({"sent"}),
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A notification waiting for its receiver, without any credential.
+
+    ``target`` is the target's secret-free ident, ``suffix`` what the request adds to the
+    target's own URL (a GitHub status: its path), ``order`` as ``Outgoing.order``.
+    """
+
+    delivery_id: str
+    target: str
+    kind: str
+    what: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    suffix: str = ""
+    order: str | None = None
+    queued_at: float = 0.0
+    attempts: int = 0
+
+
 def claim(conn: sqlite3.Connection, key: str, now: float) -> bool:
     """True the first time ``key`` is claimed; one statement, so atomic between processes."""
     cursor = conn.execute("INSERT OR IGNORE INTO sent (key, claimed_at) VALUES (?, ?)", (key, now))
     return cursor.rowcount == 1
+
+
+def queue(conn: sqlite3.Connection, items: Sequence[Queued], leased_until: float) -> None:
+    """Keep ``items`` until they are settled, leased to the caller (which sends them now).
+
+    A newer item of an ``order`` replaces the older ones still waiting (a GitHub status of the
+    same commit and context: only the newest is worth sending).
+    """
+    for item in items:
+        if item.order is not None:
+            conn.execute(
+                "DELETE FROM outbox WHERE ordering = ? AND delivery_id != ?",
+                (item.order, item.delivery_id),
+            )
+        conn.execute(
+            "INSERT OR REPLACE INTO outbox (delivery_id, target, kind, what, suffix, headers,"
+            " body, ordering, queued_at, attempts, leased_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item.delivery_id,
+                item.target,
+                item.kind,
+                item.what,
+                item.suffix,
+                json.dumps(dict(item.headers), sort_keys=True),
+                item.body,
+                item.order,
+                item.queued_at,
+                item.attempts,
+                leased_until,
+            ),
+        )
+
+
+def take_due(conn: sqlite3.Connection, now: float, leased_until: float, limit: int) -> list[Queued]:
+    """The oldest items no process is sending, leased to the caller until ``leased_until``.
+
+    Call inside a transaction, so two processes never take the same item.
+    """
+    rows = conn.execute(
+        "SELECT delivery_id, target, kind, what, body, headers, suffix, ordering, queued_at,"
+        " attempts FROM outbox WHERE leased_until <= ? ORDER BY queued_at, delivery_id LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE outbox SET leased_until = ? WHERE delivery_id = ?",
+        [(leased_until, row[0]) for row in rows],
+    )
+    return [
+        Queued(
+            delivery_id=row[0],
+            target=row[1],
+            kind=row[2],
+            what=row[3],
+            body=bytes(row[4]),
+            headers=json.loads(row[5]),
+            suffix=row[6],
+            order=row[7],
+            queued_at=row[8],
+            attempts=row[9],
+        )
+        for row in rows
+    ]
+
+
+def expire(conn: sqlite3.Connection, queued_before: float, now: float) -> list[Queued]:
+    """Give up on items queued before ``queued_before`` and not being sent now: removed and
+    returned (to be counted and logged as dropped)."""
+    rows = conn.execute(
+        "SELECT delivery_id, target, kind, what, queued_at, attempts FROM outbox"
+        " WHERE queued_at < ? AND leased_until <= ?",
+        (queued_before, now),
+    ).fetchall()
+    conn.executemany("DELETE FROM outbox WHERE delivery_id = ?", [(row[0],) for row in rows])
+    return [
+        Queued(
+            delivery_id=row[0],
+            target=row[1],
+            kind=row[2],
+            what=row[3],
+            body=b"",
+            queued_at=row[4],
+            attempts=row[5],
+        )
+        for row in rows
+    ]
+
+
+def settle(conn: sqlite3.Connection, delivery_id: str) -> None:
+    """Delivered, refused for good, replaced or given up: no later run sends it again."""
+    conn.execute("DELETE FROM outbox WHERE delivery_id = ?", (delivery_id,))
+
+
+def release(conn: sqlite3.Connection, delivery_id: str) -> None:
+    """Not delivered this time: a later run (of any process) sends it again."""
+    conn.execute(
+        "UPDATE outbox SET leased_until = 0, attempts = attempts + 1 WHERE delivery_id = ?",
+        (delivery_id,),
+    )
 
 
 def prune_sent(conn: sqlite3.Connection, before: datetime) -> int:
