@@ -39,7 +39,7 @@ from faas_gitops.settings import (
 )
 from faas_gitops.state import Ledger
 
-_SOURCE_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
+_SOURCE_SAMPLE = Path(__file__).resolve().parents[3] / "sample-repo"  # src/faas_gitops/cli/
 EDITED_FILE = "chat-moderation/profanity-filter.js"
 
 
