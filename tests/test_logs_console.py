@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from faas_gitops import logs
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 HOSTILE = "evil\nforged line\x1b[31m|x"
 
@@ -26,13 +27,6 @@ class FakeClock:
 class FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    logs.configure()  # back to JSON on whatever stderr is, as the CLI would leave it
-    structlog.contextvars.clear_contextvars()
 
 
 def _lines(stream: io.StringIO) -> list[str]:

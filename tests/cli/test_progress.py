@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from faas_gitops import logs
 from faas_gitops.cli.progress import Progress
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 class FakeClock:
@@ -23,12 +24,6 @@ class FakeClock:
 class FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    logs.configure()
 
 
 def test_a_terminal_sees_one_line_redrawn_in_place_and_erased_at_the_end(

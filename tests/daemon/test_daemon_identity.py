@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from e2e import SAMPLE_REPO
 from faas_gitops.daemon import Daemon, stuck_after
 from faas_gitops.daemon.identity import (
     DeployScope,
@@ -20,7 +19,8 @@ from faas_gitops.daemon.identity import (
 from faas_gitops.daemon.policy import deploy_stage_bound
 from faas_gitops.settings import ApiSettings, DeploySettings, GitSettings, Settings
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import SAMPLE_REPO
 
 POLICY = (SAMPLE_REPO / "faas-gitops.yaml").read_text()  # staging: main; production: v*
 

@@ -21,7 +21,7 @@ from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup, watch_plan
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.settings import ApiSettings, GitSettings, LoopSettings, Settings
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 SECRET = b"hook-secret-value"
 

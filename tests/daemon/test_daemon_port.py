@@ -128,13 +128,17 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(
     assert dropped._value.get() == 1
 
 
-def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(server: Running) -> None:
+def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(
+    server: Running,
+) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: daemon\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
     with server.connect() as sock:
         closed_by_server(sock, drip=request)  # 100+ bytes at 5 per second: not done in 1 s
 
 
-def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(server: Running) -> None:
+def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(
+    server: Running,
+) -> None:
     body = b"x" * 100
     head = (
         b"POST /hooks/sync HTTP/1.1\r\nHost: daemon\r\nContent-Length: 100\r\n"

@@ -2,21 +2,21 @@
 
 Most tests share one default emulator (reset between tests) because starting and stopping
 uvicorn costs ~0.2 s; tests that need another configuration start their own with
-``start_emulator``. Loaded as a plugin by ``pytest_plugins = ["emulator_fixtures"]``.
+``start_emulator`` (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import Any
 
 import httpx
 import pytest
-from emulator_support import API_KEY, HEADERS, StartEmulator
 
-from faas_gitops.emulator import EmulatorConfig, EmulatorStore, serve_in_thread
+from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
+from tests.emulator.emulator_support import HEADERS
+from tests.harness import API_KEY
 
 
 @pytest.fixture(scope="session")
@@ -35,20 +35,9 @@ def emu(shared_emulator: RunningEmulator) -> RunningEmulator:
 
 @pytest.fixture
 def faas(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers=HEADERS, timeout=5) as http:
-        yield http
-
-
-@pytest.fixture
-def start_emulator() -> Iterator[StartEmulator]:
-    """Start an emulator with ``EmulatorConfig(api_key=API_KEY, **overrides)``; stopped after."""
-    with ExitStack() as stack:
-
-        def start(store: EmulatorStore | None = None, **overrides: Any) -> RunningEmulator:
-            config = EmulatorConfig(**{"api_key": API_KEY, **overrides})
-            return stack.enter_context(serve_in_thread(config, store))
-
-        yield start
+    """An authenticated client for ``emu``."""
+    with httpx.Client(base_url=emu.url, headers=HEADERS, timeout=5) as client:
+        yield client
 
 
 @pytest.fixture

@@ -8,18 +8,18 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 
 from faas_gitops.emulator.cli import main
 from faas_gitops.emulator.flags import build_parser
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
+
+# ``main`` configures structlog for its process: reset before and after each test.
+pytestmark = pytest.mark.usefixtures("unfiltered_logs")
 
 FLAGS = (
     "--host",
@@ -45,13 +45,6 @@ FLAGS = (
     "--state-file",
     "--log-level",
 )
-
-
-@pytest.fixture(autouse=True)
-def _restore_structlog() -> Iterator[None]:
-    """``main`` configures structlog for its process; undo that for the other tests."""
-    yield
-    structlog.reset_defaults()
 
 
 def test_help_documents_every_flag_with_a_help_text(capsys: pytest.CaptureFixture[str]) -> None:

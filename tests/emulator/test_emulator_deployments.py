@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator import EmulatorStore
 from faas_gitops.emulator.cli import main
 from faas_gitops.emulator.server import RunningEmulator
-
-pytest_plugins = ["emulator_fixtures"]
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 DELAY_MS = 200
 STAGING, PRODUCTION = 412345, 498765
@@ -271,7 +270,10 @@ def test_a_rolling_update_stops_the_old_deployment_as_the_new_one_starts(
 def test_a_rolling_update_needs_a_running_old_and_a_stopped_new_one_on_the_same_keyset(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
-    v1, v2 = revision(running.store)["id"], revision(running.store, name="v2")["id"]
+    v1, v2 = (
+        revision(running.store)["id"],
+        revision(running.store, name="v2")["id"],
+    )
     old_id = running_deployment(http, clock, v1, STAGING)
     elsewhere = create(http, v2, PRODUCTION)["id"]
     stopped = create(http, v2, STAGING)["id"]
@@ -318,8 +320,14 @@ def test_stopping_by_package_stops_every_running_deployment_of_it_on_every_keyse
 def test_stopping_by_revision_and_the_one_parameter_rule(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
-    v1, v2 = revision(running.store)["id"], revision(running.store, name="v2")["id"]
-    one, two = running_deployment(http, clock, v1, STAGING), running_deployment(http, clock, v2, 2)
+    v1, v2 = (
+        revision(running.store)["id"],
+        revision(running.store, name="v2")["id"],
+    )
+    one, two = (
+        running_deployment(http, clock, v1, STAGING),
+        running_deployment(http, clock, v2, 2),
+    )
 
     by_revision = http.delete("/v2/faas/function-deployments", params={"package_revision_id": v1})
     neither = http.delete("/v2/faas/function-deployments")

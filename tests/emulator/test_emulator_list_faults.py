@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator.server import RunningEmulator
-
-pytest_plugins = ["emulator_fixtures"]
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 REVISIONS = "/v2/faas/packages/pkg-chat/package-revisions"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from emulator_support import API_KEY, HEADERS, StartEmulator, function
 
 from faas_gitops.emulator import EmulatorConfig, EmulatorStore, serve_in_thread
+from tests.emulator.emulator_support import HEADERS, function
+from tests.harness import API_KEY, StartEmulator
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 
 def write_manifest(directory: Path, text: str) -> None:

@@ -7,8 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from notify_receivers import Receiver, always, closed_port_url, sequence, serve
-from notify_support import FAST, SHA, Counts, created, failed, sync_result
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import ConfigError
@@ -25,6 +23,8 @@ from faas_gitops.notify import (
     build_targets,
     read_secret_file,
 )
+from tests.notify.notify_receivers import Receiver, always, closed_port_url, sequence, serve
+from tests.notify.notify_support import FAST, SHA, Counts, created, failed, sync_result
 
 
 def test_a_delivery_answered_500_is_retried_until_it_succeeds() -> None:

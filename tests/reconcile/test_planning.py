@@ -1,52 +1,13 @@
-"""The pure planner, table-tested: what counts as a change, the latest revision, naming."""
+"""The pure planner's rules, table-tested: what counts as a change, the latest revision,
+naming. ``plan_package``, which applies them, has its own table (test_plan_package.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from faas_gitops.models import (
-    Action,
-    ChangeKind,
-    CommitInfo,
-    DesiredPackage,
-    FunctionSpec,
-    RemoteRevision,
-)
+from faas_gitops.models import ChangeKind, CommitInfo, FunctionSpec
 from faas_gitops.reconcile import plan as planning
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SHA = "0123456789abcdef0123456789abcdef01234567"
-
-
-def fn(name: str = "f", **overrides: object) -> FunctionSpec:
-    fields: dict[str, object] = {
-        "name": name,
-        "type": "BEFORE_PUBLISH",
-        "code": "export default (r) => r.ok();",
-        "language": "JAVASCRIPT",
-        "sort_order": 0,
-        "config": {"inputChannel": "chat.*"},
-    }
-    fields.update(overrides)
-    return FunctionSpec(**fields)  # type: ignore[arg-type]
-
-
-def rev(name: str, minutes: int, functions: tuple[FunctionSpec, ...] = ()) -> RemoteRevision:
-    return RemoteRevision(
-        id=f"id-{name}",
-        package_id="p",
-        name=name,
-        created=T0 + timedelta(minutes=minutes),
-        functions=functions,
-    )
-
-
-def package(*functions: FunctionSpec) -> DesiredPackage:
-    return DesiredPackage(
-        path="chat", package_id="p", name=None, description=None, functions=functions
-    )
+from tests.reconcile.planning_support import SHA, fn, rev
 
 
 @pytest.mark.parametrize(
@@ -120,54 +81,3 @@ def test_description_holds_the_subject_and_the_full_sha() -> None:
     text = planning.revision_description(CommitInfo(SHA, "Fix the filter\n", ()))
     assert "Fix the filter" in text
     assert SHA in text
-
-
-def test_an_equal_latest_revision_plans_nothing() -> None:
-    latest = rev("v1", 1, (fn(),))
-    plan = planning.plan_package(
-        package(fn()),
-        remote_package_id="p",
-        commit=CommitInfo(SHA, "s", ("v2",)),
-        revisions=[latest, rev("v0", 0, ())],
-        latest_functions=latest.functions,
-    )
-    assert plan.action is Action.NOOP
-    assert plan.latest_revision_id == "id-v1"
-
-
-def test_an_older_equal_revision_does_not_count_only_the_latest() -> None:
-    # Someone created a newer revision by hand: the commit's content must win again.
-    plan = planning.plan_package(
-        package(fn()),
-        remote_package_id="p",
-        commit=CommitInfo(SHA, "s", ("v1",)),
-        revisions=[rev("v1", 1, (fn(),)), rev("hotfix", 2, (fn(code="x"),))],
-        latest_functions=(fn(code="x"),),
-    )
-    assert plan.action is Action.CREATE
-    assert plan.revision_name == "v1-2"  # v1 is taken by the older revision
-    assert [c.change for c in plan.changes] == [ChangeKind.MODIFIED]
-
-
-def test_no_revision_yet_plans_a_create_with_every_function_added() -> None:
-    plan = planning.plan_package(
-        package(fn("a"), fn("b")),
-        remote_package_id="p",
-        commit=CommitInfo(SHA, "s", ()),
-        revisions=[],
-        latest_functions=None,
-    )
-    assert plan.action is Action.CREATE
-    assert plan.revision_name == SHA[:12]
-    assert {c.change for c in plan.changes} == {ChangeKind.ADDED}
-
-
-def test_planning_without_the_latest_functions_is_a_programming_error() -> None:
-    with pytest.raises(ValueError, match="latest revision"):
-        planning.plan_package(
-            package(fn()),
-            remote_package_id="p",
-            commit=CommitInfo(SHA, "s", ()),
-            revisions=[rev("v1", 1)],
-            latest_functions=None,
-        )

@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from faas_gitops.cli import build_parser
+from tests.harness import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 YAML_FILES = sorted(
     path
     for top in ("deploy", "examples")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from faas_gitops.cli import build_parser
 from faas_gitops.cli.completion import command_parts, shared_flags_table
 from faas_gitops.emulator.flags import EmulatorOptions
 from faas_gitops.options import flag_table, options
 from faas_gitops.settings import Settings
+from tests.harness import ROOT
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 TABLE_HEAD = "| flag | environment | default | what it does |\n"
 
 

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from git_signing import MISSING_TOOLS, SKIP_REASON, Keys, forget, gpg_signer, ssh_signer
+
+from tests.source.git_signing import (
+    MISSING_TOOLS,
+    SKIP_REASON,
+    Keys,
+    forget,
+    gpg_signer,
+    ssh_signer,
+)
 
 
 @pytest.fixture(scope="session")

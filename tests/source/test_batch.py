@@ -10,7 +10,7 @@ import pytest
 from faas_gitops.errors import SourceError
 from faas_gitops.source import Repository
 from faas_gitops.source.batch import MAX_BATCH, CatFileBatch
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 
 def blob_ids(repo: GitRepo, *paths: str) -> list[bytes]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -21,10 +20,10 @@ from faas_gitops.source.manifest import (
 )
 from faas_gitops.source.package_reader import build_package
 from faas_gitops.source.yaml_loader import StrictSafeLoader, load_yaml
+from tests.harness import SAMPLE_REPO
 
 FILE = "chat/package.yaml"
 DEFAULT_LIMITS = LimitSettings()
-SAMPLE_REPO = Path(__file__).resolve().parent.parent / "sample-repo"
 
 GOOD = b"""\
 packageId: 550e8400-e29b-41d4-a716-446655440000

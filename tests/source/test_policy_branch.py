@@ -15,7 +15,7 @@ from faas_gitops.source import Repository
 from faas_gitops.source.environments import EnvironmentsConfig
 from faas_gitops.source.owner import default_owner, owner_from_url
 from faas_gitops.source.policy import SYNCED_COMMIT, default_config_ref, load_policy
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 
 def policy(frozen: bool, owner: str = "acme/functions") -> str:

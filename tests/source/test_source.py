@@ -13,7 +13,7 @@ from faas_gitops.models import CommitInfo, DesiredPackage, PackageFailure
 from faas_gitops.settings import LimitSettings
 from faas_gitops.source import Repository, sort_tags, version_key
 from faas_gitops.source.limits import DEFAULT_LIMITS, SizeLimits
-from gitrepo import GitRepo, isolated_git_env
+from tests.gitrepo import GitRepo, isolated_git_env
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from git_signing import Keys, Signer, commit, tag, tamper, trust
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import (
@@ -24,9 +23,8 @@ from faas_gitops.source.verify import (
     tag_of,
 )
 from faas_gitops.source.verify_keys import TrustedKeys
-from gitrepo import GitRepo
-
-pytest_plugins = ["signing_fixtures"]  # the session-wide signing keys
+from tests.gitrepo import GitRepo
+from tests.source.git_signing import Keys, Signer, commit, tag, tamper, trust
 
 
 def verifier(directory: Path, mode: VerifyMode = VerifyMode.HEAD) -> SignatureVerifier:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -58,12 +57,6 @@ FAILED = Outcome(
     correlation_id="corr-err",
     error="POST /v2/faas/package-revisions: 409 FAAS-1009: name taken",
 )
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "state") as opened:
-        yield opened
 
 
 def test_a_recorded_sync_comes_back_with_every_field(ledger: Ledger) -> None:

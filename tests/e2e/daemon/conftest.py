@@ -1,53 +1,31 @@
-"""Fixtures for daemon tests: the real ``faas-gitops`` daemon as a subprocess, the emulator on
-loopback in this process, and real git repositories in ``tmp_path``.
+"""The daemon journeys' fixture: the real ``faas-gitops`` daemon as a subprocess, against the
+emulator in this process (``tests/conftest.py``), on real git repositories in ``tmp_path``.
 
 The daemon listens on ``127.0.0.1:0`` and its address is read from its own ``daemon.started``
 log event, so no port is ever guessed. Its stderr goes to a file the tests read as JSON events.
 Every daemon is killed at teardown, and its output is checked for the API key there, so no test
-can leak a process or the key. Loaded with ``pytest_plugins = ["daemon_fixtures"]``.
+can leak a process or the key.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from daemon_support import DaemonProcess, StartDaemon, daemon_env, wait_until
 
-from e2e import API_KEY, SAMPLE_REPO
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
-
-
-@pytest.fixture
-def start_emulator() -> Iterator[Callable[..., RunningEmulator]]:
-    """Start an emulator (``EmulatorConfig(api_key=API_KEY, **overrides)``) seeded with the
-    sample packages; stopped at teardown."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> RunningEmulator:
-            config = EmulatorConfig(**{"api_key": API_KEY, "seed": 3, **overrides})
-            emulator = stack.enter_context(serve_in_thread(config))
-            emulator.store.seed_from(SAMPLE_REPO)
-            return emulator
-
-        yield start
-
-
-@pytest.fixture
-def emulator(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
-    return start_emulator()
+from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, daemon_env, wait_until
+from tests.harness import API_KEY
 
 
 @pytest.fixture
 def start_daemon(tmp_path: Path, emulator: RunningEmulator) -> Iterator[StartDaemon]:
     """Start ``faas-gitops`` (daemon mode) on ``repo`` against ``emulator``; returns once it
-    listens. ``api_key`` overrides the key it is given; extra args are appended."""
+    listens. ``api_key`` overrides the key it is given, ``target`` the API, ``state_dir`` its
+    own fresh one (a restart passes the same); extra args are appended."""
     started: list[DaemonProcess] = []
 
     def start(
@@ -55,9 +33,10 @@ def start_daemon(tmp_path: Path, emulator: RunningEmulator) -> Iterator[StartDae
         *args: str,
         api_key: str = API_KEY,
         target: RunningEmulator | None = None,
+        state_dir: Path | None = None,
     ) -> DaemonProcess:
         number = len(started)
-        state_dir = tmp_path / f"state-{number}"
+        state_dir = state_dir or tmp_path / f"state-{number}"
         log_file = tmp_path / f"daemon-{number}.log"
         out_file = tmp_path / f"daemon-{number}.out"
         home = tmp_path / f"home-{number}"

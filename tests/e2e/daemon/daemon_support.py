@@ -1,7 +1,6 @@
 """What daemon tests share: the daemon subprocess handle, bounded waits, a clean environment.
 
-The fixtures that use these are in ``daemon_fixtures`` (loaded with ``pytest_plugins``), because
-a module loaded as a plugin cannot also be imported by the tests.
+The fixture that uses these, ``start_daemon``, is in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations

@@ -7,13 +7,11 @@ import signal
 from collections.abc import Callable
 
 import pytest
-from daemon_support import StartDaemon, wait_until
 
-from e2e import API_KEY, CHAT_ID, WEBHOOKS_ID
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, CHAT_ID, WEBHOOKS_ID
 
 QUIET = ("--interval", "60", "--resync-interval", "600")
 
@@ -26,7 +24,7 @@ def first_post(emulator: RunningEmulator) -> bool:
 def test_sigterm_during_a_slow_sync_lets_it_finish_records_it_once_and_exits_0(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
-    slow = start_emulator(latency_ms=800)
+    slow = start_emulator(sample=True, latency_ms=800)
     # One package at a time, so two creates are still to come when the first is answered.
     daemon = start_daemon(repo.root, *QUIET, "--concurrency", "1", target=slow)
     wait_until(lambda: first_post(slow), "the first create to be answered")
@@ -54,7 +52,7 @@ def test_sigterm_during_a_slow_sync_lets_it_finish_records_it_once_and_exits_0(
 def test_a_second_signal_exits_at_once_without_waiting_for_the_sync(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
-    slow = start_emulator(latency_ms=1500)
+    slow = start_emulator(sample=True, latency_ms=1500)
     daemon = start_daemon(repo.root, *QUIET, target=slow)
     wait_until(lambda: daemon.events("trigger.received", reason="startup"), "the first sync")
     daemon.signal(signal.SIGTERM)
@@ -72,7 +70,7 @@ def test_a_second_signal_exits_at_once_without_waiting_for_the_sync(
 def test_a_sync_that_outlives_the_shutdown_timeout_is_cancelled_and_the_daemon_exits_0(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
-    slow = start_emulator(latency_ms=1500)
+    slow = start_emulator(sample=True, latency_ms=1500)
     daemon = start_daemon(repo.root, *QUIET, "--shutdown-timeout", "0.2", target=slow)
     wait_until(lambda: daemon.events("trigger.received", reason="startup"), "the first sync")
 

@@ -2,72 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_support import DaemonProcess, daemon_env, wait_until
-from notify_receivers import Receiver, always, serve
 
-from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO, WEBHOOKS_ID
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-
-@pytest.fixture
-def daemon_emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(EmulatorConfig(api_key=API_KEY, seed=3)) as emulator:
-        emulator.store.seed_from(SAMPLE_REPO)
-        yield emulator
-
-
-def start(tmp_path: Path, number: int, *argv: str) -> DaemonProcess:
-    home = tmp_path / f"home-{number}"
-    home.mkdir()
-    log_file, out_file = tmp_path / f"daemon-{number}.log", tmp_path / f"daemon-{number}.out"
-    with log_file.open("wb") as err, out_file.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "faas_gitops.cli", *argv],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=daemon_env(home, API_KEY),
-            cwd=tmp_path,
-        )
-    daemon = DaemonProcess(process, log_file, out_file, tmp_path / "state")
-
-    def listening() -> str | None:
-        if process.poll() is not None:
-            raise AssertionError(f"the daemon exited:\n{daemon.log_text()}")
-        events = daemon.events("daemon.started")
-        return str(events[0]["listen"]) if events else None
-
-    daemon.url = "http://" + wait_until(listening, "the daemon.started event")
-    return daemon
+from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import WEBHOOKS_ID
+from tests.notify.notify_receivers import Receiver, always, serve
 
 
 @pytest.mark.slow
 def test_a_failing_package_is_announced_once_even_across_a_daemon_restart(
-    tmp_path: Path, daemon_emulator: RunningEmulator
+    tmp_path: Path, emulator: RunningEmulator, repo: GitRepo, start_daemon: StartDaemon
 ) -> None:
-    repo = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repo.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
-    repo.commit("Import the sample packages")
-    daemon_emulator.store.force_error(WEBHOOKS_ID)  # fails on every sync, retried with backoff
+    emulator.store.force_error(WEBHOOKS_ID)  # fails on every sync, retried with backoff
     with serve(Receiver(always(204, b""))) as hook:
-        argv = (
-            "--repo", str(repo.root),
-            "--api-url", daemon_emulator.url,
-            "--state-dir", str(tmp_path / "state"),
-            "--listen", "127.0.0.1:0",
-            "--log-format", "json",
-            "--interval", "1",
-            "--notify-webhook", hook.url + "/events",
-        )  # fmt: skip
+        argv = ("--interval", "1", "--notify-webhook", hook.url + "/events")
+        state = tmp_path / "state"  # the restarted daemon reads what the first one sent
 
         def failed_events() -> list[str]:
             return [
@@ -76,7 +29,7 @@ def test_a_failing_package_is_announced_once_even_across_a_daemon_restart(
                 if r.json()["event"] == "package-failed"
             ]
 
-        first = start(tmp_path, 0, *argv)
+        first = start_daemon(repo.root, *argv, state_dir=state)
         try:
             wait_until(lambda: len(first.events("sync.finished")) >= 2, "a retried sync")
             metric = 'faas_gitops_notifications_total{result="%s",target="webhook"}'
@@ -90,7 +43,7 @@ def test_a_failing_package_is_announced_once_even_across_a_daemon_restart(
         created = [r for r in hook.requests if r.json()["event"] == "revision-created"]
         assert len(created) == 2
 
-        second = start(tmp_path, 1, *argv)
+        second = start_daemon(repo.root, *argv, state_dir=state)
         try:
             wait_until(lambda: second.events("sync.finished"), "the restarted daemon's sync")
             wait_until(
@@ -104,5 +57,3 @@ def test_a_failing_package_is_announced_once_even_across_a_daemon_restart(
             second.kill()
         assert failed_events() == ["webhooks"]  # not resent
         assert len(hook.requests) == 3
-    for daemon in (first, second):
-        assert API_KEY not in daemon.log_text()

@@ -15,14 +15,12 @@ from functools import partial
 
 import httpx
 import pytest
-from daemon_support import DaemonProcess, StartDaemon, wait_until
 
-from e2e import CHAT_ID
 from faas_gitops.daemon.listener import READ_TIMEOUT_S
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID
 
 HALF_OPEN = 500
 SLOW_BODIES = 50

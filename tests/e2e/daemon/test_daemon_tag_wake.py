@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from daemon_support import DaemonProcess, StartDaemon, wait_until
 
-from e2e import SAMPLE_REPO
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import SAMPLE_REPO
 
 STAGING = 412345  # sample-repo/faas-gitops.yaml: branches [main]
 PRODUCTION = 498765  # sample-repo/faas-gitops.yaml: tags ["v*"]
@@ -40,7 +38,7 @@ def running(emulator: RunningEmulator, keyset_id: int) -> dict[str, str]:
 @pytest.fixture
 def deploying(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
     """An emulator whose deployments finish fast, with room for both environments."""
-    return start_emulator(deploy_delay_ms=20, max_running_deployments=20)
+    return start_emulator(sample=True, deploy_delay_ms=20, max_running_deployments=20)
 
 
 @pytest.fixture

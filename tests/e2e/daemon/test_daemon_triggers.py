@@ -8,13 +8,10 @@ import hmac
 import subprocess
 from pathlib import Path
 
-from daemon_support import StartDaemon, wait_until
-
-from e2e import CHAT_ID
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID
 
 FUNCTION = {
     "name": "Profanity Filter",

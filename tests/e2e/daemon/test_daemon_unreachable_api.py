@@ -6,11 +6,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from daemon_support import StartDaemon, wait_until
 
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
+from tests.gitrepo import GitRepo
 
 
 def closed_port() -> int:

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_support import DaemonProcess, StartDaemon, wait_until
 
-from e2e import API_KEY
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["daemon_fixtures"]
+from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_until
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from e2e import Run
 from faas_gitops import cli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import Run
 
 STAGING = 412345
 PRODUCTION = 498765

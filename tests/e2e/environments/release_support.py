@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from environments_support import Env
-
-from e2e import Run
+from tests.e2e.environments.environments_support import Env
+from tests.harness import Run
 
 #: The package-wide stop (5.24): a prune must never send it.
 PACKAGE_WIDE_STOP = ("DELETE", "/v2/faas/function-deployments")

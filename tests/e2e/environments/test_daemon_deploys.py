@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from environments_support import PACKAGES, STAGING, Env
 
-from e2e import API_KEY
+from tests.e2e.environments.environments_support import PACKAGES, STAGING, Env
+from tests.harness import API_KEY
 
-pytest_plugins = ["environments_fixtures"]
+pytestmark = pytest.mark.both_modes
+
 
 DEADLINE_S = 15.0  # generous, for a loaded machine; the 2 s promise is checked on its own
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 
-from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments, statuses
+import pytest
 
 from faas_gitops.state import Ledger
+from tests.e2e.environments.environments_support import (
+    PACKAGES,
+    PRODUCTION,
+    STAGING,
+    Env,
+    deployments,
+    statuses,
+)
 
-pytest_plugins = ["environments_fixtures"]
+pytestmark = pytest.mark.both_modes
 
 
 def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env: Env) -> None:

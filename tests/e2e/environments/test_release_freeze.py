@@ -7,9 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from environments_support import PACKAGES, PRODUCTION, Env, deployments, statuses
+import pytest
 
-pytest_plugins = ["environments_fixtures"]
+from tests.e2e.environments.environments_support import (
+    PACKAGES,
+    PRODUCTION,
+    Env,
+    deployments,
+    statuses,
+)
+
+pytestmark = pytest.mark.both_modes
 
 
 def _policy(env: Env) -> str:

@@ -4,8 +4,17 @@ over HTTP against the emulator, in both list modes (the ``env`` fixture)."""
 
 from __future__ import annotations
 
-from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments, statuses
-from release_support import (
+import pytest
+
+from tests.e2e.environments.environments_support import (
+    PACKAGES,
+    PRODUCTION,
+    STAGING,
+    Env,
+    deployments,
+    statuses,
+)
+from tests.e2e.environments.release_support import (
     deployments_of,
     package_named,
     removed_rows,
@@ -14,7 +23,8 @@ from release_support import (
     tags_of,
 )
 
-pytest_plugins = ["environments_fixtures"]
+pytestmark = pytest.mark.both_modes
+
 
 OWNER = "acme/functions"  # from the origin URL below
 

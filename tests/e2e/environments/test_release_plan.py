@@ -10,24 +10,20 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from environments_support import PACKAGES, STAGING, Env, deployments, statuses
 
-from e2e import API_KEY
+from tests.e2e.environments.environments_support import (
+    PACKAGES,
+    STAGING,
+    Env,
+    deployments,
+    statuses,
+)
+from tests.harness import API_KEY, ROOT
 
-pytest_plugins = ["environments_fixtures"]
-
-SOURCE_DIR = Path(__file__).resolve().parents[2] / "src"
-
-
-@pytest.fixture
-def emulator_config(mode: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The defaults of ``environments_fixtures``, overridden by an indirect parameter."""
-    overrides = getattr(request, "param", {})
-    return {"api_key": API_KEY, "deploy_delay_ms": 20, "max_running_deployments": 20, **mode,
-            **overrides}  # fmt: skip
+SOURCE_DIR = ROOT / "src"
+pytestmark = pytest.mark.both_modes
 
 
 def test_a_hand_made_revision_does_not_roll_staging_over_to_a_twin_of_what_runs(
@@ -62,7 +58,7 @@ def test_a_hand_made_revision_does_not_roll_staging_over_to_a_twin_of_what_runs(
     assert env.running(STAGING)["webhooks"] == r1["revisionName"]
 
 
-@pytest.mark.parametrize("emulator_config", [{"max_running_deployments": 2}], indirect=True)
+@pytest.mark.emulator(max_running_deployments=2)
 def test_a_dry_run_fails_the_would_be_starts_beyond_the_running_limit(env: Env) -> None:
     code, document = env.sync_json("--dry-run")
 
@@ -114,7 +110,7 @@ def _until_starting(env: Env, run: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("emulator_config", [{"deploy_delay_ms": 3000}], indirect=True)
+@pytest.mark.emulator(deploy_delay_ms=3000)
 def test_two_overlapping_runs_leave_exactly_one_running_deployment_per_package(
     env: Env, tmp_path: Path
 ) -> None:

@@ -8,16 +8,16 @@ import json
 from typing import Any
 
 import pytest
-from environments_support import PRODUCTION, STAGING, Env, deployments, statuses
 
-pytest_plugins = ["environments_fixtures"]
+from tests.e2e.environments.environments_support import (
+    PRODUCTION,
+    STAGING,
+    Env,
+    deployments,
+    statuses,
+)
 
-
-@pytest.fixture
-def emulator_config(mode: dict[str, Any]) -> dict[str, Any]:
-    from e2e import API_KEY  # noqa: PLC0415
-
-    return {"api_key": API_KEY, "deploy_delay_ms": 20, "max_running_deployments": 20, **mode}
+pytestmark = pytest.mark.both_modes
 
 
 def promote(env: Env, *args: str) -> tuple[int, dict[str, Any], str]:

@@ -13,8 +13,10 @@ import json
 import shutil
 from pathlib import Path
 
-from environments_support import PRODUCTION, STAGING, Env, statuses
-from release_support import (
+import pytest
+
+from tests.e2e.environments.environments_support import PRODUCTION, STAGING, Env, statuses
+from tests.e2e.environments.release_support import (
     PACKAGE_WIDE_STOP,
     deploy_behind_our_back,
     deployments_of,
@@ -26,11 +28,11 @@ from release_support import (
     tags_of,
     unmarked_package,
 )
+from tests.gitrepo import GitRepo
+from tests.harness import SAMPLE_REPO
 
-from e2e import SAMPLE_REPO
-from gitrepo import GitRepo
+pytestmark = pytest.mark.both_modes
 
-pytest_plugins = ["environments_fixtures"]
 
 ORPHANED_ON_PRODUCTION = (
     "no longer in the commit; still runs on production; a sync of production with --prune stops it"

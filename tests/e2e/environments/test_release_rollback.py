@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from environments_support import PRODUCTION, STAGING, Env, deployments
 
-from e2e import Run
 from faas_gitops.deploy import marks
 from faas_gitops.state import Ledger
+from tests.e2e.environments.environments_support import PRODUCTION, STAGING, Env, deployments
+from tests.harness import Run
 
-pytest_plugins = ["environments_fixtures"]
+pytestmark = pytest.mark.both_modes
+
 
 PACKAGE = "presence-tracker"
 SOURCE = f"{PACKAGE}/{PACKAGE}.js"

@@ -21,10 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from environments_support import PRODUCTION, STAGING, Env, deployments
-from notify_receivers import Receiver, always, serve
 
-from e2e import API_KEY, MODES
 from faas_gitops.cli.status import live_deployment
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.status_source import ledger_status
@@ -33,17 +30,16 @@ from faas_gitops.deploy.api import Deployment
 from faas_gitops.deploy.observe import PackageView
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.models import DeploymentOutcome, DeployStatus
-
-pytest_plugins = ["environments_fixtures"]
+from tests.e2e.environments.environments_support import PRODUCTION, STAGING, Env, deployments
+from tests.harness import API_KEY, MODES
+from tests.notify.notify_receivers import Receiver, always, serve
 
 CHANGED = "presence-tracker"
 FREEZE_NOTE = "frozen in faas-gitops.yaml"
 GITHUB_TOKEN = "ghp_views0123456789token"
 
 
-@pytest.fixture
-def mode() -> dict[str, Any]:
-    return dict(MODES["created-include-404-200"])
+pytestmark = pytest.mark.emulator(**MODES["created-include-404-200"])
 
 
 # ------------------------------------------------------------------------- the views

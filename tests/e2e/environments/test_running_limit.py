@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from environments_support import STAGING, Env, deployments, statuses
 
-pytest_plugins = ["environments_fixtures"]
+from tests.e2e.environments.environments_support import STAGING, Env, deployments, statuses
 
-
-@pytest.fixture
-def emulator_config(mode: dict[str, Any]) -> dict[str, Any]:
-    from e2e import API_KEY  # noqa: PLC0415
-
-    return {"api_key": API_KEY, "deploy_delay_ms": 20, "max_running_deployments": 2, **mode}
+pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(max_running_deployments=2)]
 
 
 def test_the_running_limit_fails_exactly_the_packages_over_it(env: Env) -> None:

@@ -3,11 +3,19 @@ in both list modes (the ``env`` fixture)."""
 
 from __future__ import annotations
 
-from environments_support import PACKAGES, PRODUCTION, STAGING, Env, deployments, statuses
+import pytest
 
 from faas_gitops.state import Ledger
+from tests.e2e.environments.environments_support import (
+    PACKAGES,
+    PRODUCTION,
+    STAGING,
+    Env,
+    deployments,
+    statuses,
+)
 
-pytest_plugins = ["environments_fixtures"]
+pytestmark = pytest.mark.both_modes
 
 
 def test_a_first_sync_on_main_deploys_every_package_to_staging_and_nothing_to_production(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from environments_support import PRODUCTION, Env, deployments
 
-pytest_plugins = ["environments_fixtures"]
+from tests.e2e.environments.environments_support import PRODUCTION, Env, deployments
+
+pytestmark = pytest.mark.both_modes
 
 
 @pytest.mark.slow

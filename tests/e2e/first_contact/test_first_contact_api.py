@@ -7,47 +7,20 @@ before any package is asked about.
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import threading
-from collections.abc import Iterator
 
 import pytest
 
-from e2e import RunCli
 from faas_gitops.emulator.server import RunningEmulator
+from tests.harness import RunCli, closed_port
 
 DEFAULT = "check the URL (default https://admin-api.pubnub.com)"
 
 
-@pytest.fixture
-def plain_http() -> Iterator[str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            """Silent: the test reads the CLI's line, not the server's log."""
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_some_other_http_server_is_one_line_naming_the_url_and_exits_2(
-    faas: RunCli, plain_http: str
+    sync_once: RunCli, plain_http: str
 ) -> None:
-    result = faas("--api-url", plain_http)
+    result = sync_once("--api-url", plain_http)
 
     assert result.code == 2
     assert result.stdout == ""
@@ -59,10 +32,10 @@ def test_some_other_http_server_is_one_line_naming_the_url_and_exits_2(
 
 
 def test_the_emulator_under_a_wrong_base_path_is_a_wrong_url_asked_once(
-    faas: RunCli, emulator: RunningEmulator
+    sync_once: RunCli, emulator: RunningEmulator
 ) -> None:
     url = f"{emulator.url}/api"
-    result = faas("--api-url", url)
+    result = sync_once("--api-url", url)
 
     assert result.code == 2
     assert result.stdout == ""
@@ -73,10 +46,10 @@ def test_the_emulator_under_a_wrong_base_path_is_a_wrong_url_asked_once(
     assert [r.path for r in emulator.requests] == ["/api/v2/faas/packages"]
 
 
-def test_a_refused_port_is_told_once_after_two_short_retries_and_exits_2(faas: RunCli) -> None:
+def test_a_refused_port_is_told_once_after_two_short_retries_and_exits_2(sync_once: RunCli) -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
-    result = faas("--api-url", url, "--log-format", "json")
+    result = sync_once("--api-url", url, "--log-format", "json")
 
     assert result.code == 2
     assert result.stdout == ""
@@ -94,10 +67,10 @@ def test_a_refused_port_is_told_once_after_two_short_retries_and_exits_2(faas: R
 
 
 def test_a_wrong_key_is_one_line_without_a_misleading_summary(
-    faas: RunCli, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    sync_once: RunCli, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAAS_API_KEY", "sk-not-the-right-key-000")
-    result = faas("--api-url", emulator.url, "--log-level", "error")
+    result = sync_once("--api-url", emulator.url, "--log-level", "error")
 
     assert result.code == 2
     assert result.stdout == ""  # no "0 packages: 0 created, ..." table
@@ -109,12 +82,12 @@ def test_a_wrong_key_is_one_line_without_a_misleading_summary(
 
 
 def test_a_wrong_key_also_stops_a_warm_run_with_nothing_to_ask(
-    faas: RunCli, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    sync_once: RunCli, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert faas("--api-url", emulator.url, "--log-level", "error").code == 0
+    assert sync_once("--api-url", emulator.url, "--log-level", "error").code == 0
     monkeypatch.setenv("FAAS_API_KEY", "sk-revoked-key-111111")
 
-    result = faas("--api-url", emulator.url, "--log-level", "error")
+    result = sync_once("--api-url", emulator.url, "--log-level", "error")
 
     assert result.code == 2
     assert result.stdout == ""

@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from e2e import CHAT_ID, Run, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID, Run, RunCli
 
 MANIFEST = "chat-moderation/package.yaml"
 
 
 @pytest.fixture
-def synced(faas: RunCli, emulator: RunningEmulator) -> RunCli:
+def synced(sync_once: RunCli, emulator: RunningEmulator) -> RunCli:
     """The sample synced once; returns a runner that adds the emulator URL and quiet logs."""
 
     def run(*args: str) -> Run:
-        return faas("--api-url", emulator.url, "--log-level", "error", *args)
+        return sync_once("--api-url", emulator.url, "--log-level", "error", *args)
 
-    first = faas("--api-url", emulator.url, "--log-level", "error")
+    first = sync_once("--api-url", emulator.url, "--log-level", "error")
     assert first.code == 0, first.stderr
     return run
 

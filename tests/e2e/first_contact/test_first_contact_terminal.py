@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from e2e import API_KEY, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, RunCli
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def test_every_manifest_problem_is_shown_on_its_own_indented_line(
-    faas: RunCli, emulator: RunningEmulator, repo: GitRepo
+    sync_once: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
     repo.write(
         "broken/package.yaml",
@@ -32,7 +32,7 @@ def test_every_manifest_problem_is_shown_on_its_own_indented_line(
     )
     repo.commit("a manifest with two problems")
 
-    result = faas("--api-url", emulator.url, "--log-level", "error")
+    result = sync_once("--api-url", emulator.url, "--log-level", "error")
 
     assert result.code == 1
     missing = "missing; name the code file, relative to the package directory"
@@ -95,8 +95,8 @@ def test_console_logs_on_a_terminal_are_short_and_stay_off_stdout(
     assert "synced" not in stdout
 
 
-def test_quiet_prints_only_the_result(faas: RunCli, emulator: RunningEmulator) -> None:
-    result = faas("--api-url", emulator.url, "--quiet", "--log-format", "console")
+def test_quiet_prints_only_the_result(sync_once: RunCli, emulator: RunningEmulator) -> None:
+    result = sync_once("--api-url", emulator.url, "--quiet", "--log-format", "console")
 
     assert result.code == 0
     assert result.stderr == ""
@@ -104,9 +104,9 @@ def test_quiet_prints_only_the_result(faas: RunCli, emulator: RunningEmulator) -
 
 
 def test_progress_goes_to_stderr_and_never_to_stdout(
-    faas: RunCli, emulator: RunningEmulator
+    sync_once: RunCli, emulator: RunningEmulator
 ) -> None:
-    result = faas(
+    result = sync_once(
         "--api-url", emulator.url, "--progress", "--output", "json", "--log-level", "error"
     )
 
@@ -117,15 +117,15 @@ def test_progress_goes_to_stderr_and_never_to_stdout(
 
 
 def test_a_tag_pushed_after_its_commit_was_synced_points_at_the_existing_revision(
-    faas: RunCli, emulator: RunningEmulator, repo: GitRepo
+    sync_once: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
-    first = faas("--api-url", emulator.url, "--log-level", "error")
+    first = sync_once("--api-url", emulator.url, "--log-level", "error")
     assert first.code == 0
     sha = repo.head()[:12]
     repo.tag("v1.0.0")
     posts = sum(r.method == "POST" for r in emulator.requests)
 
-    again = faas("--api-url", emulator.url, "--log-format", "json")
+    again = sync_once("--api-url", emulator.url, "--log-format", "json")
 
     assert again.code == 0, again.stderr
     assert sum(r.method == "POST" for r in emulator.requests) == posts  # no second revision
@@ -142,11 +142,13 @@ def test_a_tag_pushed_after_its_commit_was_synced_points_at_the_existing_revisio
     ]
     # CI reads JSON and posts markdown: the same notes reach both.
     note = f"chat-moderation: tag v1.0.0 points at the existing revision {sha} (same content,"
-    as_json = faas("--api-url", emulator.url, "--log-level", "error", "--output", "json")
+    as_json = sync_once("--api-url", emulator.url, "--log-level", "error", "--output", "json")
     notes = json.loads(as_json.stdout)["notes"]
     assert len(notes) == 3
     assert notes[0].startswith(note)
-    as_markdown = faas("--api-url", emulator.url, "--log-level", "error", "--output", "markdown")
+    as_markdown = sync_once(
+        "--api-url", emulator.url, "--log-level", "error", "--output", "markdown"
+    )
     lines = as_markdown.stdout.splitlines()
     assert "**Notes**" in lines
     assert sum(line.startswith(f"- `{note}") for line in lines) == 1

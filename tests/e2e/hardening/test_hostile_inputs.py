@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening_support import SyncCli, by_path, document, sample_repo
 
-from e2e import API_KEY, SAMPLE_REPO
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.problems import ApiProblem
 from faas_gitops.emulator.store import EmulatorStore
-from gitrepo import GitRepo
+from tests.e2e.hardening.hardening_support import SyncCli, by_path, document
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, SAMPLE_REPO, sample_repo
 
 FRESH = "fresh-package"
 MANIFEST = "name: {name}\nfunctions:\n  - name: Hello\n    type: ON_REQUEST\n    file: hello.js\n"

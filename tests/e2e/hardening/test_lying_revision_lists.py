@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hardening_support import SyncCli, by_path, sample_repo
 
-from e2e import API_KEY, CHAT_ID, SAMPLE_REPO
 from faas_gitops.content import stamp_of
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.emulator.store import EmulatorStore
-from gitrepo import GitRepo
+from tests.e2e.hardening.hardening_support import SyncCli, by_path
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, CHAT_ID, SAMPLE_REPO, sample_repo
 
 OLD_REVISIONS = 100
 PAGE_CAP = 20
@@ -58,7 +58,7 @@ def store() -> EmulatorStore:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
+def tagged_repo(tmp_path: Path) -> GitRepo:
     return sample_repo(tmp_path / "repo").tag(TAG)
 
 
@@ -108,7 +108,7 @@ NULL = "has no list ('data' is null)"
 def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in_one_line(
     fault: str,
     store: EmulatorStore,
-    repo: GitRepo,
+    tagged_repo: GitRepo,
     hardened_cli: SyncCli,
 ) -> None:
     # The oldest revision holds the tag with other content; 100 newer ones push it to page 5.
@@ -117,7 +117,7 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
     for emulator in lying(fault, store):
         for attempt in range(2):
             emulator.clear_requests()
-            run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
+            run = hardened_cli(emulator, tagged_repo, "--output", "json", "--full-sync")
             chat = by_path(run)["chat-moderation"]
             assert list_gets(emulator) <= BOUND
             assert chat_posts(emulator) <= 2
@@ -146,10 +146,10 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
         no_content_twice(store)
 
         # A new commit: a new name nobody holds, so even a lying list cannot lead to a suffix.
-        repo.write("chat-moderation/audit-log.js", "export default (r) => r.ok(); // v2\n")
-        sha = repo.commit("Change the audit log")[:12]
+        tagged_repo.write("chat-moderation/audit-log.js", "export default (r) => r.ok(); // v2\n")
+        sha = tagged_repo.commit("Change the audit log")[:12]
         emulator.clear_requests()
-        run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
+        run = hardened_cli(emulator, tagged_repo, "--output", "json", "--full-sync")
         assert list_gets(emulator) <= BOUND
         if fault == "null-data":
             assert run.code == 1
@@ -166,20 +166,20 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
 def test_our_own_revision_hidden_beyond_page_0_is_adopted_never_created_again(
     fault: str,
     store: EmulatorStore,
-    repo: GitRepo,
+    tagged_repo: GitRepo,
     hardened_cli: SyncCli,
 ) -> None:
     # A first sync against an honest API made v1.0 for every package; then someone made 100
     # revisions with other content, so ours is the oldest, beyond page 0.
     with serve_in_thread(config("none"), store) as honest:
-        first = hardened_cli(honest, repo, "--output", "json")
+        first = hardened_cli(honest, tagged_repo, "--output", "json")
         assert first.code == 0, first.stderr
     add_old_revisions(store)
     before = len(names(store))
     for emulator in lying(fault, store):
         for _ in range(2):
             emulator.clear_requests()
-            run = hardened_cli(emulator, repo, "--output", "json", "--full-sync")
+            run = hardened_cli(emulator, tagged_repo, "--output", "json", "--full-sync")
             chat = by_path(run)["chat-moderation"]
             assert list_gets(emulator) <= BOUND
             assert chat_posts(emulator) <= 1
@@ -205,14 +205,14 @@ def test_our_own_revision_hidden_beyond_page_0_is_adopted_never_created_again(
 
 def test_a_409_on_a_name_no_listing_shows_fails_the_package_and_creates_no_suffix(
     store: EmulatorStore,
-    repo: GitRepo,
+    tagged_repo: GitRepo,
     hardened_cli: SyncCli,
 ) -> None:
     add_old_revisions(store)
     # The server says the name is taken, yet no listing, however made, shows it.
     store.force_error(CHAT_ID, status=409, code="FAAS-409", message="name taken", methods=("POST",))
     for emulator in lying("none", store):
-        run = hardened_cli(emulator, repo, "--output", "json")
+        run = hardened_cli(emulator, tagged_repo, "--output", "json")
         chat = by_path(run)["chat-moderation"]
         assert run.code == 1
         assert chat["status"] == "failed"

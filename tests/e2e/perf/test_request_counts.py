@@ -20,21 +20,22 @@ import re
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from e2e import API_KEY
 from faas_gitops import cli
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import ApiSettings, GitSettings, Settings
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, StartEmulator
+
+pytestmark = pytest.mark.usefixtures("api_key_env")
 
 PACKAGES = 20
 LIST = "GET /v2/faas/packages/{id}/package-revisions"
@@ -83,39 +84,33 @@ class Monorepo:
 
 
 @pytest.fixture(params=["omit", "include"])
-def emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(api_key=API_KEY, revision_list_code=request.param)
-    with serve_in_thread(config) as emu:
-        for index in range(PACKAGES):
-            emu.store.add_package(f"perf-{index:02d}", package_id=package_id(index))
-        yield emu
+def perf_emulator(request: pytest.FixtureRequest, start_emulator: StartEmulator) -> RunningEmulator:
+    running = start_emulator(revision_list_code=request.param)
+    for index in range(PACKAGES):
+        running.store.add_package(f"perf-{index:02d}", package_id=package_id(index))
+    return running
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Monorepo:
-    monorepo = Monorepo(tmp_path / "repo")
-    monorepo.commit("twenty packages")
-    return monorepo
+def monorepo(tmp_path: Path) -> Monorepo:
+    built = Monorepo(tmp_path / "repo")
+    built.commit("twenty packages")
+    return built
 
 
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAAS_API_KEY", API_KEY)
-    for name in ("FAAS_API_KEY_FILE", "FAAS_API_URL", "XDG_STATE_HOME"):
-        monkeypatch.delenv(name, raising=False)
+def omitted(perf_emulator: RunningEmulator) -> bool:
+    return perf_emulator.config.revision_list_code == "omit"
 
 
-def omitted(emulator: RunningEmulator) -> bool:
-    return emulator.config.revision_list_code == "omit"
-
-
-def sync(emulator: RunningEmulator, repo: Monorepo, state: Path, *args: str) -> Counter[str]:
+def sync(
+    perf_emulator: RunningEmulator, monorepo: Monorepo, state: Path, *args: str
+) -> Counter[str]:
     """One ``--sync-once`` run in this process (exit 0); the requests it made."""
-    emulator.clear_requests()
+    perf_emulator.clear_requests()
     argv = [
         "--sync-once",
-        "--repo", str(repo.git.root),
-        "--api-url", emulator.url,
+        "--repo", str(monorepo.git.root),
+        "--api-url", perf_emulator.url,
         "--state-dir", str(state),
         "--output", "json",
         "--log-level", "error",
@@ -123,12 +118,12 @@ def sync(emulator: RunningEmulator, repo: Monorepo, state: Path, *args: str) -> 
     ]  # fmt: skip
     code = cli.main(argv)
     assert code == 0
-    return requests(emulator)
+    return requests(perf_emulator)
 
 
-def requests(emulator: RunningEmulator) -> Counter[str]:
+def requests(perf_emulator: RunningEmulator) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for record in emulator.requests:
+    for record in perf_emulator.requests:
         parts = record.path.split("/")
         for position in range(4, len(parts), 2):  # /v2/faas/<collection>/<id>/<sub>/<id>
             parts[position] = "{id}"
@@ -142,21 +137,27 @@ def statuses(capsys: pytest.CaptureFixture[str]) -> Counter[str]:
 
 
 def test_a_first_adoption_costs_one_listing_and_one_create_per_package(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    counts = sync(emulator, repo, tmp_path / "state")
+    counts = sync(perf_emulator, monorepo, tmp_path / "state")
 
     assert statuses(capsys) == {"created": PACKAGES}
     assert counts == {**PROBE, LIST: PACKAGES, POST_REVISION: PACKAGES}
 
 
 def test_a_fresh_runner_checks_an_equal_remote_with_at_most_two_requests_per_package(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync(emulator, repo, tmp_path / "first")
+    sync(perf_emulator, monorepo, tmp_path / "first")
     capsys.readouterr()
 
-    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+    counts = sync(perf_emulator, monorepo, tmp_path / "fresh-runner")
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
     # The revisions carry faas-gitops content stamps: equal to the desired digests, so no
@@ -165,69 +166,81 @@ def test_a_fresh_runner_checks_an_equal_remote_with_at_most_two_requests_per_pac
 
 
 def test_one_changed_package_in_a_warm_state_dir_costs_one_listing_and_one_create(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state = tmp_path / "state"
-    sync(emulator, repo, state)
-    repo.change(7)
+    sync(perf_emulator, monorepo, state)
+    monorepo.change(7)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state)
+    counts = sync(perf_emulator, monorepo, state)
 
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
     assert counts == {**PROBE, LIST: 1, POST_REVISION: 1}
 
 
 def test_an_unchanged_commit_in_a_warm_state_dir_makes_only_the_probe(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Nothing to ask about any package; the probe's smallest listing proves the key works."""
     state = tmp_path / "state"
-    sync(emulator, repo, state)
+    sync(perf_emulator, monorepo, state)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state)
+    counts = sync(perf_emulator, monorepo, state)
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
     assert counts == PROBE
-    (check,) = [r for r in emulator.requests if r.path == "/v2/faas/packages"]
+    (check,) = [r for r in perf_emulator.requests if r.path == "/v2/faas/packages"]
     assert check.query.get("size") == "1"
 
 
 def test_a_full_resync_without_drift_lists_each_package_once_and_fetches_no_known_revision(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state = tmp_path / "state"
-    sync(emulator, repo, state)
+    sync(perf_emulator, monorepo, state)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state, "--full-sync")
+    counts = sync(perf_emulator, monorepo, state, "--full-sync")
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
     assert counts == {**PROBE, LIST: PACKAGES}
 
 
 def test_ten_percent_changed_costs_one_listing_and_one_create_per_changed_package(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state = tmp_path / "state"
-    sync(emulator, repo, state)
-    repo.change(3, 13)
+    sync(perf_emulator, monorepo, state)
+    monorepo.change(3, 13)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state)
+    counts = sync(perf_emulator, monorepo, state)
 
     assert statuses(capsys) == {"created": 2, "unchanged": PACKAGES - 2}
     assert counts == {**PROBE, LIST: 2, POST_REVISION: 2}
 
 
 def test_name_based_manifests_add_one_package_listing_per_run(
-    emulator: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     named = Monorepo(tmp_path / "named", by_name=True)
     named.commit("twenty packages by name")
 
-    counts = sync(emulator, named, tmp_path / "state")
+    counts = sync(perf_emulator, named, tmp_path / "state")
 
     assert statuses(capsys) == {"created": PACKAGES}
     # The probe's smallest page, then the whole listing that finds the names.
@@ -235,12 +248,12 @@ def test_name_based_manifests_add_one_package_listing_per_run(
 
 
 def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path
+    perf_emulator: RunningEmulator, monorepo: Monorepo, tmp_path: Path
 ) -> None:
     """What the daemon does: one ``Session`` for its life, ``full=True`` on a resync."""
     settings = Settings(
-        git=GitSettings(repo=str(repo.git.root)),
-        api=ApiSettings(url=emulator.url, key=SecretStr(API_KEY)),
+        git=GitSettings(repo=str(monorepo.git.root)),
+        api=ApiSettings(url=perf_emulator.url, key=SecretStr(API_KEY)),
         state_dir=tmp_path / "daemon-state",
     )
 
@@ -253,13 +266,13 @@ def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once
                 ("resync", True, False),
             ):
                 if change:
-                    repo.change(11)
-                emulator.clear_requests()
+                    monorepo.change(11)
+                perf_emulator.clear_requests()
                 result = await sync_once(
-                    settings, repo=repo.git.root, trigger=trigger, session=session, full=full
+                    settings, repo=monorepo.git.root, trigger=trigger, session=session, full=full
                 )
                 assert result.ok
-                seen.append(requests(emulator))
+                seen.append(requests(perf_emulator))
         return seen
 
     startup, one_commit, resync = asyncio.run(scenario())
@@ -269,59 +282,70 @@ def test_the_daemons_drift_resync_reuses_its_context_and_lists_each_package_once
     assert resync == {**PROBE, LIST: PACKAGES}
 
 
-def _latest(emulator: RunningEmulator, index: int) -> dict[str, Any]:
-    return emulator.store.revisions(package_id(index))[-1]
+def _latest(perf_emulator: RunningEmulator, index: int) -> dict[str, Any]:
+    return perf_emulator.store.revisions(package_id(index))[-1]
 
 
-def _restamp(emulator: RunningEmulator, rewrite: Callable[[str], str]) -> None:
+def _restamp(perf_emulator: RunningEmulator, rewrite: Callable[[str], str]) -> None:
     """Edit every package's latest description by hand, as someone in the portal could."""
     for index in range(PACKAGES):
-        latest = _latest(emulator, index)
-        emulator.store.update_revision(latest["id"], description=rewrite(latest["description"]))
+        latest = _latest(perf_emulator, index)
+        perf_emulator.store.update_revision(
+            latest["id"], description=rewrite(latest["description"])
+        )
 
 
 def test_unstamped_revisions_cost_one_revision_fetch_each_when_lists_omit_code(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Revisions made by hand, or before stamps existed: the functions are fetched and compared."""
-    sync(emulator, repo, tmp_path / "first")
-    _restamp(emulator, lambda description: description.split("\n")[0])
+    sync(perf_emulator, monorepo, tmp_path / "first")
+    _restamp(perf_emulator, lambda description: description.split("\n")[0])
     capsys.readouterr()
 
-    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+    counts = sync(perf_emulator, monorepo, tmp_path / "fresh-runner")
 
     assert statuses(capsys) == {"unchanged": PACKAGES}
-    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    fetched = {GET_REVISION: PACKAGES} if omitted(perf_emulator) else {}
     assert counts == {**PROBE, LIST: PACKAGES, **fetched}
 
 
 def test_a_tampered_stamp_is_not_trusted_the_functions_are_fetched_and_compared(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync(emulator, repo, tmp_path / "first")
+    sync(perf_emulator, monorepo, tmp_path / "first")
     _restamp(
-        emulator,
+        perf_emulator,
         lambda description: re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, description),
     )
     capsys.readouterr()
 
-    counts = sync(emulator, repo, tmp_path / "fresh-runner")
+    counts = sync(perf_emulator, monorepo, tmp_path / "fresh-runner")
 
     # Still equal in content: nothing to create, but each stamp cost the fetch it could not spare.
     assert statuses(capsys) == {"unchanged": PACKAGES}
-    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    fetched = {GET_REVISION: PACKAGES} if omitted(perf_emulator) else {}
     assert counts == {**PROBE, LIST: PACKAGES, **fetched}
 
 
 def test_a_lying_stamp_hides_drift_from_a_plain_sync_but_not_from_verify_content(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A hand-made revision whose description copies the right stamp over other code: trusted
     by a plain sync when lists omit code (one LIST), caught by ``--verify-content`` (and the
     daemon's resync); with code in the list it is compared, so it is caught at once."""
-    sync(emulator, repo, tmp_path / "first")
-    honest = _latest(emulator, 5)
-    emulator.store.add_revision(
+    sync(perf_emulator, monorepo, tmp_path / "first")
+    honest = _latest(perf_emulator, 5)
+    perf_emulator.store.add_revision(
         package_id(5),
         "edited-by-hand",
         [{**fn, "code": "export default 'edited';"} for fn in honest["functions"]],
@@ -329,8 +353,8 @@ def test_a_lying_stamp_hides_drift_from_a_plain_sync_but_not_from_verify_content
     )
     capsys.readouterr()
 
-    trusted = sync(emulator, repo, tmp_path / "fresh-runner")
-    if omitted(emulator):
+    trusted = sync(perf_emulator, monorepo, tmp_path / "fresh-runner")
+    if omitted(perf_emulator):
         assert statuses(capsys) == {"unchanged": PACKAGES}
         assert trusted == {**PROBE, LIST: PACKAGES}
     else:  # the list carries the code, so it is compared for free and the lie is seen
@@ -338,9 +362,9 @@ def test_a_lying_stamp_hides_drift_from_a_plain_sync_but_not_from_verify_content
         assert trusted == {**PROBE, LIST: PACKAGES, POST_REVISION: 1}
         return
 
-    verified = sync(emulator, repo, tmp_path / "verifying-runner", "--verify-content")
+    verified = sync(perf_emulator, monorepo, tmp_path / "verifying-runner", "--verify-content")
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
-    fetched = {GET_REVISION: PACKAGES} if omitted(emulator) else {}
+    fetched = {GET_REVISION: PACKAGES} if omitted(perf_emulator) else {}
     assert verified == {**PROBE, LIST: PACKAGES, POST_REVISION: 1, **fetched}
 
 
@@ -352,17 +376,20 @@ def _changes(capsys: pytest.CaptureFixture[str], path: str) -> list[dict[str, st
 
 
 def test_a_change_after_a_stamp_trusting_run_reads_the_replaced_content_from_git(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The warm state came from a run that trusted stamps, so it never held the functions of
     the revision a change replaces; the tree that was in sync with it still does, in git."""
-    sync(emulator, repo, tmp_path / "first")
+    sync(perf_emulator, monorepo, tmp_path / "first")
     state = tmp_path / "trusting-runner"
-    sync(emulator, repo, state)  # stamps trusted: nothing fetched, nothing cached by id
-    repo.change(7)
+    sync(perf_emulator, monorepo, state)  # stamps trusted: nothing fetched, nothing cached by id
+    monorepo.change(7)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state)
+    counts = sync(perf_emulator, monorepo, state)
 
     assert counts == {**PROBE, LIST: 1, POST_REVISION: 1}
     # The diff is against what the replaced revision held: one function, not all of them.
@@ -370,37 +397,43 @@ def test_a_change_after_a_stamp_trusting_run_reads_the_replaced_content_from_git
 
 
 def test_verify_content_fetches_the_replaced_revision_instead_of_reading_it_from_git(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync(emulator, repo, tmp_path / "first")
+    sync(perf_emulator, monorepo, tmp_path / "first")
     state = tmp_path / "trusting-runner"
-    sync(emulator, repo, state)
-    repo.change(7)
+    sync(perf_emulator, monorepo, state)
+    monorepo.change(7)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state, "--verify-content")
+    counts = sync(perf_emulator, monorepo, state, "--verify-content")
 
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
-    fetched = {GET_REVISION: 1} if omitted(emulator) else {}
+    fetched = {GET_REVISION: 1} if omitted(perf_emulator) else {}
     assert counts == {**PROBE, LIST: 1, POST_REVISION: 1, **fetched}
 
 
 def test_a_tree_git_no_longer_has_costs_the_fetch_it_would_have_spared(
-    emulator: RunningEmulator, repo: Monorepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_emulator: RunningEmulator,
+    monorepo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A shallow clone keeps no earlier trees: the record points at one that is gone, so the
     replaced revision is fetched as before (and nothing fails)."""
-    sync(emulator, repo, tmp_path / "first")
+    sync(perf_emulator, monorepo, tmp_path / "first")
     state = tmp_path / "trusting-runner"
-    sync(emulator, repo, state)
+    sync(perf_emulator, monorepo, state)
     with sqlite3.connect(state / "cache.sqlite3") as db:
         db.execute("UPDATE packages SET tree_id = ? WHERE path = 'pkg-07'", ("ab" * 20,))
     db.close()
-    repo.change(7)
+    monorepo.change(7)
     capsys.readouterr()
 
-    counts = sync(emulator, repo, state)
+    counts = sync(perf_emulator, monorepo, state)
 
     assert statuses(capsys) == {"created": 1, "unchanged": PACKAGES - 1}
-    fetched = {GET_REVISION: 1} if omitted(emulator) else {}
+    fetched = {GET_REVISION: 1} if omitted(perf_emulator) else {}
     assert counts == {**PROBE, LIST: 1, POST_REVISION: 1, **fetched}

@@ -14,9 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from e2e import API_KEY
+import pytest
+
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY
+
+pytestmark = pytest.mark.both_modes
 
 #: Writes the modules loaded (a ``None`` entry is a blocked import, not a module) at exit, then
 #: runs the CLI as ``python -m faas_gitops.cli`` would.

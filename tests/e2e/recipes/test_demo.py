@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.harness import ROOT
 
 
 def test_the_demo_syncs_edits_plans_and_syncs_again_then_exits_0() -> None:

@@ -29,14 +29,13 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e import API_KEY, MODES, SAMPLE_REPO, Run
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus
-from gitrepo import GitRepo, isolated_git_env
+from tests.gitrepo import GitRepo, isolated_git_env
+from tests.harness import API_KEY, MODES, ROOT, SAMPLE_REPO, Run, sample_repo
 
-ROOT = Path(__file__).resolve().parents[1]
 GITHUB_PLAN = ROOT / "examples" / "github-actions" / "faas-gitops-plan.yml"
 GITHUB_SYNC = ROOT / "examples" / "github-actions" / "faas-gitops-sync.yml"
 GITLAB = ROOT / "examples" / "gitlab-ci" / ".gitlab-ci.yml"
@@ -378,9 +377,7 @@ class World:
 def world(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[World]:
-    upstream = GitRepo(tmp_path / "upstream")
-    shutil.copytree(SAMPLE_REPO, upstream.root, dirs_exist_ok=True)
-    upstream.commit("Import the sample packages")
+    upstream = sample_repo(tmp_path / "upstream", policy=True)
     # One list mode is enough: these tests are about what the recipes pass, not the API.
     mode: dict[str, Any] = dict(MODES["created-include-404-200"])
     config = EmulatorConfig(api_key=API_KEY, deploy_delay_ms=20, max_running_deployments=20, **mode)

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reliability_support import DEADLINE_S, package_id, run_cli
-
 from faas_gitops.emulator.server import RunningEmulator
+from tests.e2e.reliability.reliability_support import DEADLINE_S, package_id, run_cli
 
 
 def answered_posts(emulator: RunningEmulator) -> dict[str, str]:

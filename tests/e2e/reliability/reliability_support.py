@@ -1,8 +1,5 @@
 """What the reliability tests share: a recognisable key, package builders, the CLI as a bounded
 subprocess, and counting revisions in the emulator.
-
-Kept free of fixtures so any test module here can import it (``tests/reliability`` is put on
-``sys.path`` by pytest's default import mode, as ``tests/daemon`` is for its helpers).
 """
 
 from __future__ import annotations

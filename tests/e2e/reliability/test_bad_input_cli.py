@@ -1,7 +1,7 @@
 """Broken repositories at the CLI: each fails with one clear line and the documented exit code,
 never a traceback, and the healthy package beside it still syncs.
 
-Unit-level manifest cases live in ``tests/test_manifest.py`` and ``tests/test_source.py``; here
+Unit-level manifest cases live in ``tests/source/test_manifest.py`` and ``test_source.py``; here
 every case is a real git commit run through ``faas-gitops --sync-once`` in-process, so what is
 checked is what a person sees.
 """
@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import KEY, emulator_for, manifest, package_files, package_id
 
 from faas_gitops import cli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.e2e.reliability.reliability_support import (
+    KEY,
+    emulator_for,
+    manifest,
+    package_files,
+    package_id,
+)
+from tests.gitrepo import GitRepo
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -120,7 +126,7 @@ CASES = [
 
 
 @pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
+def healthy_api() -> Iterator[RunningEmulator]:
     with emulator_for(["healthy"]) as running:  # "broken" deliberately unknown to the API
         running.store.add_package("inner", "", package_id("inner"))
         yield running
@@ -130,11 +136,11 @@ RunCli = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def run_cli(
+def sync_repo(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    emulator: RunningEmulator,
+    healthy_api: RunningEmulator,
 ) -> RunCli:
     """``faas-gitops --sync-once`` in-process against ``emulator``; returns (code, out, err)."""
     monkeypatch.setenv("FAAS_API_KEY", KEY)
@@ -147,7 +153,7 @@ def run_cli(
             [
                 "--sync-once",
                 "--repo", str(git_repo),
-                "--api-url", emulator.url,
+                "--api-url", healthy_api.url,
                 "--state-dir", str(tmp_path / "state"),
                 "--log-format", "json",
                 "--output", "json",
@@ -174,7 +180,7 @@ def events(stderr: str, name: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
-    case: Case, git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    case: Case, git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:
     git_repo.write_many(dict(package_files("healthy")))
     git_repo.write_many(dict(case.files))
@@ -182,7 +188,7 @@ def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
         git_repo.symlink(link, target)
     git_repo.commit("a healthy package and a broken one")
 
-    code, out, err = run_cli(git_repo.root, *case.args)
+    code, out, err = sync_repo(git_repo.root, *case.args)
 
     assert code == EXIT_FAILED, err
     assert "Traceback" not in err
@@ -200,7 +206,7 @@ def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
         assert expected in error
     logged = [e for e in events(err, "package.failed") if e.get("path") == case.broken]
     assert [e["error"] for e in logged] == [error]
-    created_for = [(r.body or {})["packageId"] for r in emulator.requests if r.method == "POST"]
+    created_for = [(r.body or {})["packageId"] for r in healthy_api.requests if r.method == "POST"]
     assert created_for == [package_id(name) for name in case.healthy]
 
 
@@ -228,12 +234,12 @@ RUN_CASES = [
 
 @pytest.mark.parametrize("case", RUN_CASES, ids=[case.id for case in RUN_CASES])
 def test_a_repository_wide_problem_exits_2_with_one_error_line_and_writes_nothing(
-    case: RunCase, git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    case: RunCase, git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:
     git_repo.write_many(dict(case.files))
     git_repo.commit("packages")
 
-    code, out, err = run_cli(git_repo.root, *case.args)
+    code, out, err = sync_repo(git_repo.root, *case.args)
 
     assert code == EXIT_USAGE, err
     assert "Traceback" not in err
@@ -241,13 +247,13 @@ def test_a_repository_wide_problem_exits_2_with_one_error_line_and_writes_nothin
     errors = [line for line in err.splitlines() if line.startswith("faas-gitops: error:")]
     assert len(errors) == 1, err
     assert case.expect in errors[0]
-    assert [r for r in emulator.requests if r.method == "POST"] == []
+    assert [r for r in healthy_api.requests if r.method == "POST"] == []
 
 
 def test_an_empty_repository_exits_2_saying_it_has_no_commits(
-    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:
-    code, out, err = run_cli(git_repo.root)
+    code, out, err = sync_repo(git_repo.root)
 
     assert code == EXIT_USAGE
     assert out == ""
@@ -255,26 +261,26 @@ def test_an_empty_repository_exits_2_saying_it_has_no_commits(
     errors = [line for line in err.splitlines() if line.startswith("faas-gitops: error:")]
     assert len(errors) == 1
     assert "repository has no commits" in errors[0]
-    assert emulator.requests == []
+    assert healthy_api.requests == []
 
 
 def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
-    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:
     git_repo.write("README.md", "no packages here\n").commit("docs only")
 
-    code, out, err = run_cli(git_repo.root)
+    code, out, err = sync_repo(git_repo.root)
 
     assert code == 0, err
     assert json.loads(out)["packages"] == []
     # Only the probe: the key and URL are proven even when no package is there to ask about.
-    assert [(r.method, r.path, r.query) for r in emulator.requests] == [
+    assert [(r.method, r.path, r.query) for r in healthy_api.requests] == [
         ("GET", "/v2/faas/packages", {"page": "0", "size": "1"})
     ]
 
 
 def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_syncs(
-    git_repo: GitRepo, run_cli: RunCli, emulator: RunningEmulator
+    git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:
     """All single-package cases in one commit: none of them stops or confuses another."""
     git_repo.write_many(dict(package_files("healthy")))
@@ -295,7 +301,7 @@ def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_sy
         expected[directory] = tuple(e.replace("broken/", f"{directory}/") for e in case.expect)
     git_repo.commit("one commit, many broken packages")
 
-    code, out, err = run_cli(git_repo.root)
+    code, out, err = sync_repo(git_repo.root)
 
     assert code == EXIT_FAILED, err
     assert "Traceback" not in err

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import (
+
+from tests.e2e.reliability.reliability_support import (
     clean_env,
     emulator_for,
     many_packages,
@@ -21,8 +22,7 @@ from reliability_support import (
     package_names,
     run_cli,
 )
-
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 200
 MAX_RUNS = 4

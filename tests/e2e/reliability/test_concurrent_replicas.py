@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import (
+
+from faas_gitops.emulator.server import RunningEmulator
+from tests.e2e.reliability.reliability_support import (
     DEADLINE_S,
     clean_env,
     cli_argv,
@@ -23,9 +25,7 @@ from reliability_support import (
     package_id,
     package_names,
 )
-
-from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 10
 REPLICAS = 3

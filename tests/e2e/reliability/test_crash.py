@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import (
+
+from faas_gitops.emulator.server import RunningEmulator
+from tests.e2e.reliability.reliability_support import (
     DEADLINE_S,
     clean_env,
     cli_argv,
@@ -25,9 +27,7 @@ from reliability_support import (
     package_names,
     run_cli,
 )
-
-from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 150
 

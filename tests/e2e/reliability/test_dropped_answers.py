@@ -13,17 +13,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from journal_support import answered_posts, history, server_revisions
-from reliability_support import (
+
+from faas_gitops.emulator.requestlog import FAULT_DROPPED
+from tests.e2e.reliability.journal_support import answered_posts, history, server_revisions
+from tests.e2e.reliability.reliability_support import (
     clean_env,
     emulator_for,
     many_packages,
     package_names,
     run_cli,
 )
-
-from faas_gitops.emulator.requestlog import FAULT_DROPPED
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 60
 

@@ -15,8 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from journal_support import history, server_revisions
-from reliability_support import (
+
+from tests.e2e.reliability.journal_support import history, server_revisions
+from tests.e2e.reliability.reliability_support import (
     DEADLINE_S,
     clean_env,
     cli_argv,
@@ -24,8 +25,7 @@ from reliability_support import (
     many_packages,
     package_names,
 )
-
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 12
 PROCESSES = 8

@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-from journal_support import (
+
+from faas_gitops.emulator.server import RunningEmulator
+from tests.e2e.reliability.journal_support import (
     answered_posts,
     assert_ledger_tells_the_truth,
     history,
     kill_after_creates,
 )
-from reliability_support import (
+from tests.e2e.reliability.reliability_support import (
     clean_env,
     cli_argv,
     emulator_for,
@@ -30,9 +32,7 @@ from reliability_support import (
     package_names,
     run_cli,
 )
-
-from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 PACKAGES = 200
 CONCURRENCY = 4

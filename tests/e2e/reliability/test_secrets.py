@@ -13,7 +13,6 @@ import hmac
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_support import (
+
+from faas_gitops.emulator.server import RunningEmulator
+from tests.e2e.reliability.reliability_support import (
     DEADLINE_S,
     KEY,
     Finished,
@@ -34,9 +35,8 @@ from reliability_support import (
     package_id,
     run_cli,
 )
-
-from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import closed_port
 
 WRONG_KEY = "sk-LEAKCHECK-wrong-" + secrets.token_hex(16)
 WEBHOOK_SECRET = "whsec-LEAKCHECK-" + secrets.token_hex(16)
@@ -66,21 +66,15 @@ def assert_no_secret_in_files(root: Path) -> None:
     assert checked > 0
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
+def guarded_api() -> Iterator[RunningEmulator]:
     with emulator_for(["alpha", "beta", "forbidden"]) as running:
         running.store.force_error(package_id("forbidden"), status=403, methods=None)
         yield running
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
+def failing_repo(tmp_path: Path) -> GitRepo:
     """Healthy packages, one the key may not touch (403), one the API does not know
     (not-found) and one with a broken manifest: every per-package failure at once."""
     repo = GitRepo(tmp_path / "repo")
@@ -92,13 +86,13 @@ def repo(tmp_path: Path) -> GitRepo:
 
 
 def test_no_command_in_any_scenario_prints_or_stores_a_secret(
-    tmp_path: Path, repo: GitRepo, emulator: RunningEmulator
+    tmp_path: Path, failing_repo: GitRepo, guarded_api: RunningEmulator
 ) -> None:
     key_file = tmp_path / "api-key"
     key_file.write_text(KEY + "\n")
     home = tmp_path / "home"
     env = clean_env(home)
-    sync = ("--sync-once", "--repo", str(repo.root), "--api-url", emulator.url)
+    sync = ("--sync-once", "--repo", str(failing_repo.root), "--api-url", guarded_api.url)
 
     def state(name: str) -> tuple[str, ...]:
         return ("--state-dir", str(tmp_path / "states" / name))
@@ -116,10 +110,10 @@ def test_no_command_in_any_scenario_prints_or_stores_a_secret(
                          clean_env(home, key=None, FAAS_API_KEY_FILE=str(key_file)), 1),
         "wrong-key-401": ((*sync, *state("h"), "--log-level", "debug"),
                           clean_env(home, key=WRONG_KEY), 2),
-        "closed-port": (("--sync-once", "--repo", str(repo.root), *state("i"),
+        "closed-port": (("--sync-once", "--repo", str(failing_repo.root), *state("i"),
                          "--api-url", f"http://127.0.0.1:{closed_port()}", "--log-level", "debug"),
                         env, 2),
-        "password-in-repo-url": (("--sync-once", *state("j"), "--api-url", emulator.url,
+        "password-in-repo-url": (("--sync-once", *state("j"), "--api-url", guarded_api.url,
                                   "--repo", f"https://user:{PASSWORD}@127.0.0.1:{closed_port()}/x.git",
                                   "--log-level", "debug"), env, 2),
         "bad-flag-value": ((*sync, *state("k"), "--concurrency", "0"), env, 2),
@@ -169,12 +163,14 @@ def test_the_demo_never_shows_the_key_it_generates(tmp_path: Path) -> None:
     assert "Authorization" not in demo.output
 
 
-def test_the_emulator_command_never_shows_the_key_it_expects(tmp_path: Path, repo: GitRepo) -> None:
+def test_the_emulator_command_never_shows_the_key_it_expects(
+    tmp_path: Path, failing_repo: GitRepo
+) -> None:
     env = clean_env(tmp_path / "home")
     log = tmp_path / "emulator.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            cli_argv("emulator", "--port", "0", "--seed-from", str(repo.root),
+            cli_argv("emulator", "--port", "0", "--seed-from", str(failing_repo.root),
                      "--log-level", "debug"),
             stdout=stderr, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
         )  # fmt: skip
@@ -187,9 +183,9 @@ def test_the_emulator_command_never_shows_the_key_it_expects(tmp_path: Path, rep
             found = re.search(r"http://127\.0\.0\.1:\d+", log.read_text(errors="replace"))
             url = found.group(0) if found else None
             time.sleep(0.05)
-        synced = run_cli("--sync-once", "--repo", str(repo.root), "--api-url", url,
+        synced = run_cli("--sync-once", "--repo", str(failing_repo.root), "--api-url", url,
                          "--state-dir", str(tmp_path / "state"), env=env, cwd=tmp_path)  # fmt: skip
-        wrong = run_cli("--sync-once", "--repo", str(repo.root), "--api-url", url,
+        wrong = run_cli("--sync-once", "--repo", str(failing_repo.root), "--api-url", url,
                         "--state-dir", str(tmp_path / "state-wrong"),
                         env=clean_env(tmp_path / "home", key=WRONG_KEY), cwd=tmp_path)  # fmt: skip
     finally:
@@ -206,14 +202,14 @@ def test_the_emulator_command_never_shows_the_key_it_expects(tmp_path: Path, rep
 
 
 def test_the_daemon_never_shows_the_key_or_the_webhook_secret(
-    tmp_path: Path, repo: GitRepo, emulator: RunningEmulator
+    tmp_path: Path, failing_repo: GitRepo, guarded_api: RunningEmulator
 ) -> None:
     secret_file = tmp_path / "webhook-secret"
     secret_file.write_text(WEBHOOK_SECRET + "\n")
     log = tmp_path / "daemon.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            cli_argv("--repo", str(repo.root), "--api-url", emulator.url,
+            cli_argv("--repo", str(failing_repo.root), "--api-url", guarded_api.url,
                      "--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0",
                      "--webhook-secret-file", str(secret_file), "--log-level", "debug",
                      "--log-format", "json", "--interval", "60"),
@@ -270,11 +266,11 @@ def test_the_daemon_never_shows_the_key_or_the_webhook_secret(
 
 
 def test_a_wrong_key_exits_2_even_when_no_package_changed_since_the_last_sync(
-    tmp_path: Path, emulator: RunningEmulator
+    tmp_path: Path, guarded_api: RunningEmulator
 ) -> None:
-    repo = GitRepo(tmp_path / "repo")
-    repo.write_many(dict(package_files("alpha"))).commit("one package")
-    args = ("--sync-once", "--repo", str(repo.root), "--api-url", emulator.url,
+    failing_repo = GitRepo(tmp_path / "repo")
+    failing_repo.write_many(dict(package_files("alpha"))).commit("one package")
+    args = ("--sync-once", "--repo", str(failing_repo.root), "--api-url", guarded_api.url,
             "--state-dir", str(tmp_path / "state"))  # fmt: skip
     home = tmp_path / "home"
     assert run_cli(*args, env=clean_env(home), cwd=tmp_path).code == 0

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from reliability_support import KEY, clean_env, emulator_for, package_files, package_id, run_cli
 
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig
@@ -26,7 +25,15 @@ from faas_gitops.emulator.app import create_app
 from faas_gitops.emulator.requestlog import RequestLog
 from faas_gitops.emulator.server import bound_port
 from faas_gitops.emulator.store import EmulatorStore
-from gitrepo import GitRepo
+from tests.e2e.reliability.reliability_support import (
+    KEY,
+    clean_env,
+    emulator_for,
+    package_files,
+    package_id,
+    run_cli,
+)
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -95,19 +102,19 @@ def https_emulator(pki: Pki) -> Iterator[HttpsEmulator]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
+def alpha_repo(tmp_path: Path) -> GitRepo:
     repo = GitRepo(tmp_path / "repo")
     repo.write_many(dict(package_files("alpha"))).commit("one package")
     return repo
 
 
 def test_an_unknown_ca_is_refused_and_ca_bundle_or_its_env_twin_trusts_it(
-    tmp_path: Path, pki: Pki, https_emulator: HttpsEmulator, repo: GitRepo
+    tmp_path: Path, pki: Pki, https_emulator: HttpsEmulator, alpha_repo: GitRepo
 ) -> None:
     env = clean_env(tmp_path / "home")
     for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"):
         env.pop(name, None)
-    base = ("--sync-once", "--repo", str(repo.root), "--api-url", https_emulator.url,
+    base = ("--sync-once", "--repo", str(alpha_repo.root), "--api-url", https_emulator.url,
             "--output", "json")  # fmt: skip
     runs = {
         "untrusted": ((*base, "--state-dir", str(tmp_path / "s1")), env),
@@ -149,11 +156,11 @@ def test_no_flag_or_variable_can_turn_tls_verification_off() -> None:
 
 @pytest.mark.parametrize("bundle", ["missing.pem", "not-a-certificate.pem"])
 def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
-    bundle: str, tmp_path: Path, repo: GitRepo
+    bundle: str, tmp_path: Path, alpha_repo: GitRepo
 ) -> None:
     (tmp_path / "not-a-certificate.pem").write_text("hello\n")
     with emulator_for(["alpha"]) as emulator:
-        finished = run_cli("--sync-once", "--repo", str(repo.root), "--api-url", emulator.url,
+        finished = run_cli("--sync-once", "--repo", str(alpha_repo.root), "--api-url", emulator.url,
                            "--state-dir", str(tmp_path / "state"),
                            "--ca-bundle", str(tmp_path / bundle),
                            env=clean_env(tmp_path / "home"), cwd=tmp_path)  # fmt: skip
@@ -168,7 +175,7 @@ def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
 def test_ca_bundle_works_without_deprecated_httpx_calls(  # noqa: PLR0917 - fixtures
     pki: Pki,
     https_emulator: HttpsEmulator,
-    repo: GitRepo,
+    alpha_repo: GitRepo,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -177,7 +184,7 @@ def test_ca_bundle_works_without_deprecated_httpx_calls(  # noqa: PLR0917 - fixt
     monkeypatch.setenv("FAAS_API_KEY", KEY)
     monkeypatch.delenv("FAAS_API_KEY_FILE", raising=False)
 
-    code = cli.main(["--sync-once", "--repo", str(repo.root), "--api-url", https_emulator.url,
+    code = cli.main(["--sync-once", "--repo", str(alpha_repo.root), "--api-url", https_emulator.url,
                      "--state-dir", str(tmp_path / "state"),
                      "--ca-bundle", str(pki.ca)])  # fmt: skip
 

@@ -6,19 +6,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from e2e import API_KEY, MODES, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-
-@pytest.fixture
-def mode() -> dict[str, Any]:
-    """Usage errors do not depend on the emulator's mode: one is enough."""
-    return dict(MODES["shuffled-omit-400-201"])
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, RunCli
 
 
 def assert_one_clear_line(stderr: str, *needles: str) -> None:

@@ -14,16 +14,11 @@ from typing import Any
 
 import pytest
 
-from e2e import CHAT_ID, MODES, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.reconcile import gitread, stages
 from faas_gitops.reconcile import run as pipeline
-from gitrepo import GitRepo
-
-
-@pytest.fixture
-def mode() -> dict[str, Any]:
-    return dict(MODES["shuffled-omit-400-201"])
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID, RunCli
 
 
 @pytest.fixture

@@ -12,10 +12,14 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from e2e import CHAT_ID, RunCli
+import pytest
+
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.state import Ledger
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID, RunCli
+
+pytestmark = pytest.mark.both_modes
 
 
 def leave_pending(state: Path, commit: str, *rows: dict[str, str | None]) -> None:

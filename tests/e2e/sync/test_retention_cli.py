@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from e2e import RunCli
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.notify import SqliteSentLog
 from faas_gitops.reconcile import session as session_module
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import ApiSettings, Settings
 from faas_gitops.state import Ledger
+from tests.harness import RunCli
 
 
 def seed_old_syncs(state: Path, ages: tuple[int, ...]) -> None:
@@ -42,7 +42,6 @@ def events(stderr: str, name: str) -> list[dict[str, object]]:
     return [event for event in lines if event.get("event") == name]
 
 
-@pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
 def test_a_sync_once_prunes_what_is_older_than_history_days(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -59,7 +58,6 @@ def test_a_sync_once_prunes_what_is_older_than_history_days(
         assert all(entry.commit != "e" * 40 for entry in ledger.history(limit=1000))
 
 
-@pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
 def test_history_days_zero_keeps_everything_and_dry_runs_touch_nothing(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -76,7 +74,6 @@ def test_history_days_zero_keeps_everything_and_dry_runs_touch_nothing(
     assert len(old) == 2
 
 
-@pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
 @pytest.mark.parametrize("days", ["-1", "1e9", "nan", "ninety"])
 def test_a_history_days_out_of_range_is_one_line_and_exit_2(run_cli: RunCli, days: str) -> None:
     run = run_cli("--history-days", days)
@@ -108,7 +105,6 @@ def test_a_long_lived_session_prunes_at_most_once_a_day(
     assert removed == [1, 2, 1]
 
 
-@pytest.mark.parametrize("mode", ["shuffled-omit-400-201"], indirect=True)
 def test_a_sync_once_prunes_old_notification_claims_with_the_same_horizon(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

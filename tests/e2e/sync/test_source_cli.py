@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from e2e import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run
 from faas_gitops import cli
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run
 
 
 @contextmanager

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from e2e import API_KEY, CHAT_ID, SAMPLE_REPO, WEBHOOKS_ID, RunCli
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
+from tests.harness import CHAT_ID, WEBHOOKS_ID, RunCli
 
-
-@pytest.fixture
-def faults(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return dict(getattr(request, "param", {}))
-
-
-@pytest.fixture
-def emulator(mode: dict[str, Any], faults: dict[str, Any]) -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(api_key=API_KEY, seed=7, retry_after=0, **mode, **faults)
-    with serve_in_thread(config) as emu:
-        emu.store.seed_from(SAMPLE_REPO)
-        yield emu
+# Seeded faults, and a Retry-After of 0 so the retried throttling costs no wall time.
+pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(seed=7, retry_after=0)]
 
 
 def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
@@ -53,7 +40,7 @@ def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
     assert len(retries) == 3  # two 503s and one 429 on reads; the failed write is looked up
 
 
-@pytest.mark.parametrize("faults", [{"fault_drop_after_commit": 1.0}], indirect=True)
+@pytest.mark.emulator(fault_drop_after_commit=1.0)
 def test_a_create_whose_answer_is_lost_is_adopted_not_duplicated(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:

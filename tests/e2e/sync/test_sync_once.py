@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from e2e import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.reconcile import run as pipeline
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
+
+pytestmark = pytest.mark.both_modes
 
 FUNCTION = {
     "name": "Profanity Filter",

@@ -9,28 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from e2e import CHAT_ID, WEBHOOKS_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-from gitrepo import GitRepo
-
-pytest_plugins = ["watch_fixtures"]
+from tests.gitrepo import GitRepo
+from tests.harness import CHAT_ID, WEBHOOKS_ID, RunCli
 
 Rows = list[tuple[int, str, str]]  # (sync row id, path, status)
 
 
 @pytest.fixture
-def recorded(sync: RunCli, repo: GitRepo, emulator: RunningEmulator, state: Path) -> Path:
+def recorded(run_cli: RunCli, repo: GitRepo, emulator: RunningEmulator, state: Path) -> Path:
     """Four real syncs: all created; nothing changed; one package changed; one package failed.
 
     The first sync is then dated back to 2026-01-01, as if it had run months ago.
     """
-    assert sync().code == 0  # 3 created
-    assert sync().code == 0  # 3 unchanged: a quiet sync
+    assert run_cli().code == 0  # 3 created
+    assert run_cli().code == 0  # 3 unchanged: a quiet sync
     repo.write("chat-moderation/audit-log.js", "export default (r) => r.ok(); // v2\n")
     repo.commit("Change the audit log")
-    assert sync().code == 0  # chat-moderation created, the two others unchanged
+    assert run_cli().code == 0  # chat-moderation created, the two others unchanged
     emulator.store.force_error(WEBHOOKS_ID)
-    assert sync("--full-sync").code == 1  # webhooks failed
+    assert run_cli("--full-sync").code == 1  # webhooks failed
     with sqlite3.connect(state / "ledger.sqlite3") as db:
         db.execute("UPDATE syncs SET started_at = '2026-01-01T00:00:00+00:00' WHERE id = 1")
     return state

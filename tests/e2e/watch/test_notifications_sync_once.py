@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_receivers import Receiver, always, serve
 
-from e2e import WEBHOOKS_ID, Run, RunCli
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.state import Ledger
-from gitrepo import GitRepo
-
-pytest_plugins = ["watch_fixtures"]
+from tests.gitrepo import GitRepo
+from tests.harness import WEBHOOKS_ID, Run, RunCli
+from tests.notify.notify_receivers import Receiver, always, serve
 
 WEBHOOK_SECRET = "whsec-9f8e7d6c5b4a-do-not-print"
 GITHUB_TOKEN = "ghp_0123456789abcdefSECRETtoken"
@@ -71,9 +69,9 @@ def assert_no_secret(run: Run, state: Path) -> None:
 
 
 def test_a_sync_once_notifies_every_target_of_what_it_created(
-    sync: RunCli, receivers: Receivers, repo: GitRepo, emulator: RunningEmulator, state: Path
+    run_cli: RunCli, receivers: Receivers, repo: GitRepo, emulator: RunningEmulator, state: Path
 ) -> None:
-    run = sync(*receivers.args)
+    run = run_cli(*receivers.args)
     assert run.code == 0, run.stderr
     commit = repo.head()
 
@@ -123,10 +121,10 @@ def test_a_sync_once_notifies_every_target_of_what_it_created(
 
 
 def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
-    sync: RunCli, receivers: Receivers, emulator: RunningEmulator, state: Path
+    run_cli: RunCli, receivers: Receivers, emulator: RunningEmulator, state: Path
 ) -> None:
     emulator.store.force_error(WEBHOOKS_ID)
-    run = sync(*receivers.args)
+    run = run_cli(*receivers.args)
     assert run.code == 1
 
     by_event: dict[str, list[dict[str, Any]]] = {}
@@ -148,10 +146,10 @@ def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
 
 
 def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_again(
-    sync: RunCli, receivers: Receivers, state: Path
+    run_cli: RunCli, receivers: Receivers, state: Path
 ) -> None:
-    assert sync(*receivers.args).code == 0
-    assert sync(*receivers.args).code == 0  # nothing changed: nothing to announce
+    assert run_cli(*receivers.args).code == 0
+    assert run_cli(*receivers.args).code == 0  # nothing changed: nothing to announce
     assert len(receivers.webhook.requests) == 3
     assert len(receivers.slack.requests) == 1
     # The status moves on with the new description; pending for the same commit is not resent.
@@ -164,9 +162,9 @@ def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_ag
 
 
 def test_a_sync_that_cannot_start_sends_sync_failed(
-    sync: RunCli, receivers: Receivers, state: Path
+    run_cli: RunCli, receivers: Receivers, state: Path
 ) -> None:
-    run = sync(*receivers.args, "--ref", "no-such-branch")
+    run = run_cli(*receivers.args, "--ref", "no-such-branch")
     assert run.code == 2
     assert run.stderr.count("faas-gitops: error:") == 1
     (request,) = receivers.webhook.requests
@@ -179,19 +177,19 @@ def test_a_sync_that_cannot_start_sends_sync_failed(
 
 
 def test_a_dead_receiver_never_fails_the_sync(
-    sync: RunCli, tmp_path: Path, emulator: RunningEmulator
+    run_cli: RunCli, tmp_path: Path, emulator: RunningEmulator
 ) -> None:
     with serve(Receiver(always(500, b"down"))) as broken:
-        run = sync("--notify-webhook", broken.url + "/events")
+        run = run_cli("--notify-webhook", broken.url + "/events")
     assert run.code == 0
     assert "3 created" in run.stdout
     assert len(broken.requests) >= 3  # tried (and retried) but never in the sync's way
 
 
 def test_a_missing_token_file_is_one_line_and_exit_2_before_any_sync(
-    sync: RunCli, tmp_path: Path, emulator: RunningEmulator
+    run_cli: RunCli, tmp_path: Path, emulator: RunningEmulator
 ) -> None:
-    run = sync("--github-repo", "acme/functions", "--github-token-file", str(tmp_path / "nope"))
+    run = run_cli("--github-repo", "acme/functions", "--github-token-file", str(tmp_path / "nope"))
     assert run.code == 2
     assert run.stderr.count("\n") == 1
     assert "--github-token-file" in run.stderr

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from e2e import CHAT_ID, RunCli
 from faas_gitops.emulator.server import RunningEmulator
-
-pytest_plugins = ["watch_fixtures"]
+from tests.harness import CHAT_ID, RunCli
 
 FUNCTION = {
     "name": "Profanity Filter",
@@ -29,9 +27,9 @@ def test_status_without_a_ledger_is_one_line_and_exit_2(cli_run: RunCli, tmp_pat
 
 
 def test_status_lists_every_package_with_its_revision_and_correlation_id_without_the_api(
-    sync: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
+    run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
 ) -> None:
-    assert sync().code == 0
+    assert run_cli().code == 0
     emulator.clear_requests()
 
     document = json.loads(cli_run("status", "--state-dir", str(state), "--output", "json").stdout)
@@ -58,9 +56,9 @@ def test_status_lists_every_package_with_its_revision_and_correlation_id_without
 
 
 def test_status_live_asks_the_api_once_per_package_and_shows_a_revision_made_by_hand(
-    sync: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
+    run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
 ) -> None:
-    assert sync().code == 0
+    assert run_cli().code == 0
     hand_made = emulator.store.add_revision(CHAT_ID, name="made-in-portal", functions=[FUNCTION])
     emulator.clear_requests()
 
@@ -83,9 +81,9 @@ def test_status_live_asks_the_api_once_per_package_and_shows_a_revision_made_by_
 
 
 def test_status_live_with_a_rejected_key_is_one_line_and_exit_2(
-    sync: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path, monkeypatch: object
+    run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path, monkeypatch: object
 ) -> None:
-    assert sync().code == 0
+    assert run_cli().code == 0
     import pytest  # noqa: PLC0415
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
