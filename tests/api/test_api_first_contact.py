@@ -68,6 +68,7 @@ def test_a_404_on_one_package_is_not_blamed_on_the_url(emulator: RunningEmulator
     assert not isinstance(caught.value, ApiUrlError)
 
 
+@pytest.mark.slow
 def test_a_refused_port_is_named_with_its_cause_after_three_short_tries() -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
@@ -81,6 +82,7 @@ def test_a_refused_port_is_named_with_its_cause_after_three_short_tries() -> Non
     assert stats.total == 3
 
 
+@pytest.mark.slow
 def test_tls_to_a_plain_http_port_says_it_may_be_plain_http(emulator: RunningEmulator) -> None:
     url = emulator.url.replace("http://", "https://")
     port = url.rsplit(":", 1)[1]
@@ -92,6 +94,7 @@ def test_tls_to_a_plain_http_port_says_it_may_be_plain_http(emulator: RunningEmu
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_host_is_named() -> None:
     with pytest.raises(ApiUnreachable, match=r"cannot resolve host no-such-host\.invalid"):
         probe("http://no-such-host.invalid")

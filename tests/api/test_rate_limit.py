@@ -62,6 +62,7 @@ def test_a_late_wake_up_does_not_lower_the_average_rate() -> None:
     assert now[0] == pytest.approx(0.501, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_idle_time_is_banked_only_up_to_the_burst() -> None:
     limiter = RateLimiter(10.0, burst=3)
 

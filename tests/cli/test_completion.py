@@ -106,11 +106,13 @@ bash_only = pytest.mark.skipif(BASH is None, reason="bash is not installed")
 zsh_only = pytest.mark.skipif(ZSH is None, reason="zsh is not installed")
 
 
+@pytest.mark.slow
 @bash_only
 def test_bash_registers_the_completion_and_completes_a_flag(tmp_path: Path) -> None:
     assert complete_in_bash(tmp_path, ("--out",)) == [["--output"]]
 
 
+@pytest.mark.slow
 @bash_only
 def test_bash_offers_every_subcommand(tmp_path: Path) -> None:
     (names,) = complete_in_bash(tmp_path, ("",))
@@ -118,6 +120,7 @@ def test_bash_offers_every_subcommand(tmp_path: Path) -> None:
     assert complete_in_bash(tmp_path, ("completion", "")) == [["bash", "zsh"]]
 
 
+@pytest.mark.slow
 @bash_only
 def test_bash_offers_exactly_the_flags_each_parser_accepts(tmp_path: Path) -> None:
     commands = list(PARSERS)
@@ -129,6 +132,7 @@ def test_bash_offers_exactly_the_flags_each_parser_accepts(tmp_path: Path) -> No
     assert "--prune" not in promote_flags
 
 
+@pytest.mark.slow
 @bash_only
 def test_bash_offers_every_choice_of_every_choice_flag(tmp_path: Path) -> None:
     cases = [(c, flag, choices) for c in PARSERS for flag, choices in parser_choices(c).items()]
@@ -140,6 +144,7 @@ def test_bash_offers_every_choice_of_every_choice_flag(tmp_path: Path) -> None:
         assert offered == choices, f"{command} {flag}"
 
 
+@pytest.mark.slow
 @bash_only
 def test_bash_completes_file_names_for_file_options(tmp_path: Path) -> None:
     (tmp_path / "api-key").write_text("k\n")
@@ -150,6 +155,7 @@ def test_bash_completes_file_names_for_file_options(tmp_path: Path) -> None:
     assert replies == [[str(tmp_path / "api-key")]] * 2
 
 
+@pytest.mark.slow
 @zsh_only
 def test_the_zsh_script_is_valid_zsh() -> None:
     assert ZSH is not None
@@ -159,6 +165,7 @@ def test_the_zsh_script_is_valid_zsh() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 @zsh_only
 def test_zsh_offers_exactly_the_flags_and_choices_each_parser_accepts() -> None:
     commands = list(PARSERS)

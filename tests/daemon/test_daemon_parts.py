@@ -315,6 +315,7 @@ def test_the_watcher_reports_a_commit(repo: GitRepo) -> None:
     assert asyncio.run(scenario()) is True
 
 
+@pytest.mark.slow
 def test_working_tree_edits_that_are_not_commits_do_not_wake_the_watcher(repo: GitRepo) -> None:
     async def scenario() -> bool:
         changed = asyncio.Event()

@@ -119,6 +119,7 @@ def signed(body: bytes, delivery: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- read timeouts
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(
     server: Running,
 ) -> None:
@@ -128,6 +129,7 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(
     assert dropped._value.get() == 1
 
 
+@pytest.mark.slow
 def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(
     server: Running,
 ) -> None:
@@ -136,6 +138,7 @@ def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(
         closed_by_server(sock, drip=request)  # 100+ bytes at 5 per second: not done in 1 s
 
 
+@pytest.mark.slow
 def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(
     server: Running,
 ) -> None:
@@ -151,6 +154,7 @@ def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(
     assert server.webhooks == []
 
 
+@pytest.mark.slow
 def test_a_prompt_client_is_answered_and_its_kept_alive_connection_keeps_working(
     server: Running,
 ) -> None:

@@ -40,6 +40,7 @@ def test_a_new_tag_wakes_the_watcher(repo: GitRepo, annotated: bool) -> None:
     assert wakes(repo, lambda: repo.tag("v1.3.0", message=message)) is True
 
 
+@pytest.mark.slow
 def test_packing_the_tags_and_deleting_a_packed_tag_wake_the_watcher(repo: GitRepo) -> None:
     repo.tag("v1.2.0")
     assert wakes(repo, lambda: repo.git("pack-refs", "--all")) is True

@@ -173,6 +173,7 @@ def test_a_first_deploy_starts_the_revision_on_staging_and_a_rerun_writes_nothin
     assert stage_faas.writes() == []
 
 
+@pytest.mark.slow
 def test_a_changed_revision_rolls_the_running_one_over(stage_faas: Faas) -> None:
     a = stage_faas.package("a", "v1.0.0", "v1.1.0")
     (first,) = stage_faas.deploy([a.target("v1.0.0")])[a.path]
@@ -191,6 +192,7 @@ def test_a_changed_revision_rolls_the_running_one_over(stage_faas: Faas) -> None
     assert [method for method, _ in stage_faas.deployment_writes()] == ["POST", "PUT"]
 
 
+@pytest.mark.slow
 def test_a_package_restricted_to_staging_never_reaches_production(stage_faas: Faas) -> None:
     a = stage_faas.package("a", "v1.0.0")
     b = stage_faas.package("b", "v1.0.0")
@@ -209,6 +211,7 @@ def test_a_package_restricted_to_staging_never_reaches_production(stage_faas: Fa
     assert stage_faas.running(b, PROD.keyset_id) == ["v1.0.0"]
 
 
+@pytest.mark.slow
 def test_a_pin_holds_production_on_the_pinned_revision_while_staging_moves_on(
     stage_faas: Faas,
 ) -> None:
@@ -254,6 +257,7 @@ def test_a_start_in_flight_elsewhere_is_waited_for_and_never_sent_again(stage_fa
     assert stage_faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
 
 
+@pytest.mark.slow
 @pytest.mark.emulator(max_running_deployments=2)
 def test_the_running_limit_fails_exactly_the_packages_over_it(stage_faas: Faas) -> None:
     packages = [stage_faas.package(name, "v1.0.0") for name in ("a", "b", "c", "d")]
@@ -274,6 +278,7 @@ def test_the_running_limit_fails_exactly_the_packages_over_it(stage_faas: Faas) 
     assert stage_faas.gets(LIMIT_CALL) == 1
 
 
+@pytest.mark.slow
 def test_promote_deploys_the_revision_ids_running_on_staging(stage_faas: Faas) -> None:
     a = stage_faas.package("a", "v1.0.0", "v1.1.0")
     b = stage_faas.package("b", "v1.0.0", "v1.1.0")
@@ -294,6 +299,7 @@ def test_promote_deploys_the_revision_ids_running_on_staging(stage_faas: Faas) -
     assert not any(path == "/v2/faas/package-revisions" for _, path in stage_faas.writes())
 
 
+@pytest.mark.slow
 def test_prune_stops_a_removed_package_on_the_active_keysets(stage_faas: Faas) -> None:
     a = stage_faas.package("a", "v1.0.0")
     kept = stage_faas.package("b", "v1.0.0")

@@ -92,6 +92,7 @@ def test_without_a_key_the_default_is_announced_but_not_printed(
     assert "emulator-key" not in err
 
 
+@pytest.mark.slow
 def test_python_m_serves_requests_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     secret = "s3cret-key-value"
     repo = tmp_path / "repo" / "chat"
@@ -126,6 +127,7 @@ def test_python_m_serves_requests_and_exits_0_on_sigterm(tmp_path: Path) -> None
     assert secret not in "".join(seen) + stdout + stderr
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_one_line_naming_the_address_and_exits_2() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))

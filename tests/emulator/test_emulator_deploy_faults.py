@@ -165,6 +165,7 @@ def test_a_fault_for_one_package_spares_the_others(
     assert [start(fault_http, chat).status_code for _ in range(3)] == [500, 500, 500]
 
 
+@pytest.mark.slow
 def test_a_write_refused_anyway_does_not_use_up_the_fault(
     fault_emulator: RunningEmulator, fault_http: httpx.Client
 ) -> None:

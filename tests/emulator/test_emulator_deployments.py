@@ -295,6 +295,7 @@ def test_a_rolling_update_needs_a_running_old_and_a_stopped_new_one_on_the_same_
     assert (state(http, old_id), state(http, stopped)) == ("RUNNING", "STOPPED")
 
 
+@pytest.mark.slow
 def test_stopping_by_package_stops_every_running_deployment_of_it_on_every_keyset(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -434,6 +435,7 @@ def test_unknown_revisions_and_deployments_are_not_found(http: httpx.Client) -> 
     assert [(a.status_code, error_code(a)) for a in answers] == [(400, "FAAS-1004")] * 4
 
 
+@pytest.mark.slow
 def test_deployments_survive_a_restart_with_a_state_file(
     start_emulator: StartEmulator, faas_client_for: Any, tmp_path: Any
 ) -> None:

@@ -61,6 +61,7 @@ def test_injected_429s_carry_retry_after_and_the_error_envelope(
     assert emu.requests[0].fault == "429"
 
 
+@pytest.mark.slow
 def test_injected_5xx_answers_are_500_502_or_503_with_faas_500(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -72,6 +73,7 @@ def test_injected_5xx_answers_are_500_502_or_503_with_faas_500(
     assert {a.json()["errors"][0]["code"] for a in answers} == {"FAAS-500"}
 
 
+@pytest.mark.slow
 def test_the_same_seed_meets_the_same_faults_in_the_same_order(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -129,6 +131,7 @@ def test_a_dropped_package_create_is_stored_too(
     assert [p["name"] for p in emu.store.packages()] == ["chat"]
 
 
+@pytest.mark.slow
 def test_drops_are_drawn_from_the_seed_like_other_faults(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

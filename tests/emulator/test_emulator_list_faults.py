@@ -105,6 +105,7 @@ def test_growing_pages_always_promises_one_page_more(
     assert [len(ids(body)) for body in bodies] == [2, 2, 1, 0, 0, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fault", ["null-data", "no-paging", "one-page", "ignore-page", "growing-pages"]
 )

@@ -234,6 +234,7 @@ def test_kustomizations_found() -> None:
     } <= names
 
 
+@pytest.mark.slow
 def test_rendered_config_maps_use_existing_env_twins(
     rendered: dict[str, list[dict[str, Any]]], options: dict[str, argparse.Action]
 ) -> None:

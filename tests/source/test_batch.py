@@ -37,6 +37,7 @@ def test_a_batch_answers_every_object_in_order_and_only_measures_those_over_the_
     assert again[big].data == b"x" * 5000
 
 
+@pytest.mark.slow
 def test_more_objects_than_one_pipe_holds_are_split_into_batches(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "repo")
     count = MAX_BATCH + 10

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,6 +62,7 @@ def test_random_bytes_give_a_manifest_or_a_manifest_error(data: bytes) -> None:
     assert_manifest_or_error(data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=8), max_size=60))
 def test_yaml_ish_token_soup_gives_a_manifest_or_a_manifest_error(tokens: list[str]) -> None:
@@ -98,12 +100,14 @@ documents = st.dictionaries(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(documents | values)
 def test_structured_documents_give_a_manifest_or_a_manifest_error(document: Any) -> None:
     assert_manifest_or_error(yaml.safe_dump(document, allow_unicode=True).encode())
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.lists(
@@ -158,6 +162,7 @@ def test_the_c_composed_fast_path_loads_and_refuses_exactly_like_the_strict_comp
     assert _outcome(text, None) == _outcome(text, STRICT_LOADER)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.recursive(

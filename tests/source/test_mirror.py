@@ -58,6 +58,7 @@ def open_url(url: str, state_dir: Path) -> Repository:
     return Repository.open(GitSettings(repo=url), state_dir)
 
 
+@pytest.mark.slow
 def test_a_password_in_the_url_clones_and_fetches_but_never_reaches_the_state_dir(
     tmp_path: Path, origin: GitRepo, git_server: GitHttpServer
 ) -> None:
@@ -85,6 +86,7 @@ def test_a_password_in_the_url_clones_and_fetches_but_never_reaches_the_state_di
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
 
 
+@pytest.mark.slow
 def test_a_wrong_password_fails_with_one_line_naming_the_url_and_the_cause(
     tmp_path: Path, git_server: GitHttpServer
 ) -> None:
@@ -124,6 +126,7 @@ def test_a_clone_that_fails_shows_git_s_real_cause_not_its_closing_advice(
     assert not list((tmp_path / "state" / "mirrors").glob("*.tmp")), "no half-made clone left"
 
 
+@pytest.mark.slow
 def test_a_mirror_left_by_an_earlier_version_with_the_password_inside_is_removed(
     tmp_path: Path, git_server: GitHttpServer
 ) -> None:

@@ -247,6 +247,7 @@ def open_at_once(state: Path, openers: int) -> list[BaseException]:
     return errors
 
 
+@pytest.mark.slow
 def test_many_processes_can_create_the_same_new_ledger_at_once(tmp_path: Path) -> None:
     # Switching a new file to WAL answers "locked" without waiting; the ledger must retry.
     # The race is rare, so try it on many fresh files.

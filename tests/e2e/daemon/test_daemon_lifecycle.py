@@ -13,6 +13,8 @@ from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, CHAT_ID, WEBHOOKS_ID
 
+pytestmark = pytest.mark.slow
+
 QUIET = ("--interval", "60", "--resync-interval", "600")
 
 
@@ -20,7 +22,6 @@ def first_post(emulator: RunningEmulator) -> bool:
     return any(record.method == "POST" for record in emulator.requests)
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_slow_sync_lets_it_finish_records_it_once_and_exits_0(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
@@ -48,7 +49,6 @@ def test_sigterm_during_a_slow_sync_lets_it_finish_records_it_once_and_exits_0(
     assert daemon.events("daemon.stopped")[0]["exit_code"] == 0
 
 
-@pytest.mark.slow
 def test_a_second_signal_exits_at_once_without_waiting_for_the_sync(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:
@@ -66,7 +66,6 @@ def test_a_second_signal_exits_at_once_without_waiting_for_the_sync(
     assert daemon.events("sync.finished") == []
 
 
-@pytest.mark.slow
 def test_a_sync_that_outlives_the_shutdown_timeout_is_cancelled_and_the_daemon_exits_0(
     start_daemon: StartDaemon, start_emulator: Callable[..., RunningEmulator], repo: GitRepo
 ) -> None:

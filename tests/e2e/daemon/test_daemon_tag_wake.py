@@ -17,6 +17,8 @@ from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_unt
 from tests.gitrepo import GitRepo
 from tests.harness import SAMPLE_REPO
 
+pytestmark = pytest.mark.slow
+
 STAGING = 412345  # sample-repo/faas-gitops.yaml: branches [main]
 PRODUCTION = 498765  # sample-repo/faas-gitops.yaml: tags ["v*"]
 PACKAGES = 3

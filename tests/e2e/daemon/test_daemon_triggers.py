@@ -8,10 +8,14 @@ import hmac
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from faas_gitops.emulator.server import RunningEmulator
 from tests.e2e.daemon.daemon_support import StartDaemon, wait_until
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID
+
+pytestmark = pytest.mark.slow
 
 FUNCTION = {
     "name": "Profanity Filter",

@@ -18,6 +18,8 @@ from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_unt
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

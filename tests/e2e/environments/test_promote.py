@@ -19,6 +19,7 @@ from tests.e2e.environments.environments_support import (
 pytestmark = pytest.mark.both_modes
 
 
+@pytest.mark.slow
 def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env: Env) -> None:
     _, synced = env.sync_json()
     on_staging = {k[0]: d["revisionId"] for k, d in deployments(synced).items()}
@@ -39,6 +40,7 @@ def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env
     assert latest.trigger == "promote"
 
 
+@pytest.mark.slow
 def test_promote_of_one_package_touches_only_that_package(env: Env) -> None:
     assert env.cli().code == 0
 
@@ -50,6 +52,7 @@ def test_promote_of_one_package_touches_only_that_package(env: Env) -> None:
     assert set(env.running(PRODUCTION)) == {"webhooks"}
 
 
+@pytest.mark.slow
 def test_promote_dry_run_writes_nothing(env: Env) -> None:
     assert env.cli().code == 0
     env.clear()

@@ -23,7 +23,7 @@ from tests.e2e.environments.release_support import (
     tags_of,
 )
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 OWNER = "acme/functions"  # from the origin URL below

@@ -23,7 +23,7 @@ from tests.e2e.environments.environments_support import (
 from tests.harness import API_KEY, ROOT
 
 SOURCE_DIR = ROOT / "src"
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 def test_a_hand_made_revision_does_not_roll_staging_over_to_a_twin_of_what_runs(
@@ -109,7 +109,6 @@ def _until_starting(env: Env, run: subprocess.Popen[str]) -> None:
     pytest.fail(f"the first run ended before starting anything: {run.communicate()}")
 
 
-@pytest.mark.slow
 @pytest.mark.emulator(deploy_delay_ms=3000)
 def test_two_overlapping_runs_leave_exactly_one_running_deployment_per_package(
     env: Env, tmp_path: Path

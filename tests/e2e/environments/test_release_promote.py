@@ -17,7 +17,7 @@ from tests.e2e.environments.environments_support import (
     statuses,
 )
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 def promote(env: Env, *args: str) -> tuple[int, dict[str, Any], str]:

@@ -31,7 +31,7 @@ from tests.e2e.environments.release_support import (
 from tests.gitrepo import GitRepo
 from tests.harness import SAMPLE_REPO
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 ORPHANED_ON_PRODUCTION = (

@@ -16,7 +16,7 @@ from faas_gitops.state import Ledger
 from tests.e2e.environments.environments_support import PRODUCTION, STAGING, Env, deployments
 from tests.harness import Run
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 PACKAGE = "presence-tracker"

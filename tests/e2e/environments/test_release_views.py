@@ -145,6 +145,7 @@ def released(env: Env) -> str:
 
 
 # --------------------------------------------------------------------- frozen release
+@pytest.mark.slow
 def test_a_frozen_release_shows_what_still_runs_in_production_beside_what_waits(
     env: Env,
 ) -> None:
@@ -190,6 +191,7 @@ def test_a_frozen_release_shows_what_still_runs_in_production_beside_what_waits(
     assert_json_says(seen, "webhooks", "production", status="in-sync", running=before)
 
 
+@pytest.mark.slow
 def test_the_sync_output_says_the_same_in_text_json_and_markdown(env: Env) -> None:
     before = released(env)
     freeze_production(env)
@@ -214,6 +216,7 @@ def test_the_sync_output_says_the_same_in_text_json_and_markdown(env: Env) -> No
 
 
 # ------------------------------------------------------------------ failed deployment
+@pytest.mark.slow
 def test_a_failed_deployment_shows_the_revision_that_still_runs_and_the_failure(
     env: Env,
 ) -> None:
@@ -241,6 +244,7 @@ def test_a_failed_deployment_shows_the_revision_that_still_runs_and_the_failure(
 
 
 # -------------------------------------------------------------------- failed promote
+@pytest.mark.slow
 def test_a_failed_promote_shows_the_revision_that_still_runs_in_production(env: Env) -> None:
     before = released(env)
     change_package(env, "Stricter presence counting")
@@ -265,6 +269,7 @@ def test_a_failed_promote_shows_the_revision_that_still_runs_in_production(env: 
 
 
 # ------------------------------------------------------------------ status --live
+@pytest.mark.slow
 def test_status_live_reads_what_runs_from_the_api_not_from_the_ledger(env: Env) -> None:
     assert env.cli().code == 0
     running = env.running(STAGING)["webhooks"]
@@ -369,6 +374,7 @@ def targets(tmp_path: Path) -> Iterator[Targets]:
         yield Targets(webhook, github, args)
 
 
+@pytest.mark.slow
 def test_a_frozen_release_is_a_frozen_event_once_and_a_pending_github_status(
     env: Env, targets: Targets
 ) -> None:
@@ -412,6 +418,7 @@ def test_a_frozen_release_is_a_frozen_event_once_and_a_pending_github_status(
     assert production[-1]["description"].startswith(FREEZE_NOTE + ": ")
 
 
+@pytest.mark.slow
 def test_a_failed_deployment_makes_the_overall_github_status_a_failure(
     env: Env, targets: Targets
 ) -> None:

@@ -6,7 +6,11 @@ import pytest
 
 from tests.e2e.environments.environments_support import STAGING, Env, deployments, statuses
 
-pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(max_running_deployments=2)]
+pytestmark = [
+    pytest.mark.both_modes,
+    pytest.mark.emulator(max_running_deployments=2),
+    pytest.mark.slow,
+]
 
 
 def test_the_running_limit_fails_exactly_the_packages_over_it(env: Env) -> None:

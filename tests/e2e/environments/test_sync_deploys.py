@@ -15,7 +15,7 @@ from tests.e2e.environments.environments_support import (
     statuses,
 )
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 def test_a_first_sync_on_main_deploys_every_package_to_staging_and_nothing_to_production(

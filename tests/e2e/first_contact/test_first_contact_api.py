@@ -17,6 +17,7 @@ from tests.harness import RunCli, closed_port
 DEFAULT = "check the URL (default https://admin-api.pubnub.com)"
 
 
+@pytest.mark.slow
 def test_some_other_http_server_is_one_line_naming_the_url_and_exits_2(
     sync_once: RunCli, plain_http: str
 ) -> None:
@@ -46,6 +47,7 @@ def test_the_emulator_under_a_wrong_base_path_is_a_wrong_url_asked_once(
     assert [r.path for r in emulator.requests] == ["/api/v2/faas/packages"]
 
 
+@pytest.mark.slow
 def test_a_refused_port_is_told_once_after_two_short_retries_and_exits_2(sync_once: RunCli) -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}"

@@ -15,6 +15,8 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID, Run, RunCli
 
+pytestmark = pytest.mark.slow
+
 MANIFEST = "chat-moderation/package.yaml"
 
 

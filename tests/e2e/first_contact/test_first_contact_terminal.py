@@ -18,6 +18,8 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, RunCli
 
+pytestmark = pytest.mark.slow
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -74,7 +76,6 @@ def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
     return code, stdout, b"".join(chunks).decode(errors="replace")
 
 
-@pytest.mark.slow
 def test_console_logs_on_a_terminal_are_short_and_stay_off_stdout(
     emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:

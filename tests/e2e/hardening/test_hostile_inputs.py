@@ -47,6 +47,7 @@ def package_creates(records: list[Any]) -> int:
     return sum(1 for r in records if r.method == "POST" and r.path == "/v2/faas/packages")
 
 
+@pytest.mark.slow
 def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_twice(
     tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
@@ -63,6 +64,7 @@ def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_tw
         assert len(emulator.store.revisions(fresh["packageId"])) == 1
 
 
+@pytest.mark.slow
 def test_a_5xx_package_create_that_stored_nothing_is_retried_and_creates_it_once(
     tmp_path: Path, hardened_cli: SyncCli
 ) -> None:

@@ -24,6 +24,8 @@ from tests.e2e.hardening.hardening_support import SyncCli, by_path
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, CHAT_ID, SAMPLE_REPO, sample_repo
 
+pytestmark = pytest.mark.slow
+
 OLD_REVISIONS = 100
 PAGE_CAP = 20
 TAG = "v1.0"
@@ -103,7 +105,6 @@ INCONSISTENT = "the API's revision list is inconsistent: page 1 repeats page 0 (
 NULL = "has no list ('data' is null)"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in_one_line(
     fault: str,
@@ -161,7 +162,6 @@ def test_a_tag_taken_by_other_content_beyond_page_0_is_suffixed_once_or_fails_in
         no_content_twice(store)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_our_own_revision_hidden_beyond_page_0_is_adopted_never_created_again(
     fault: str,

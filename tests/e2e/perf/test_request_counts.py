@@ -35,7 +35,7 @@ from faas_gitops.settings import ApiSettings, GitSettings, Settings
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, StartEmulator
 
-pytestmark = pytest.mark.usefixtures("api_key_env")
+pytestmark = [pytest.mark.usefixtures("api_key_env"), pytest.mark.slow]
 
 PACKAGES = 20
 LIST = "GET /v2/faas/packages/{id}/package-revisions"

@@ -20,7 +20,7 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 #: Writes the modules loaded (a ``None`` entry is a blocked import, not a module) at exit, then
 #: runs the CLI as ``python -m faas_gitops.cli`` would.

@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.harness import ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_syncs_edits_plans_and_syncs_again_then_exits_0() -> None:

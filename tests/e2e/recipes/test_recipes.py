@@ -389,6 +389,7 @@ def world(
 # --- GitHub Actions ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_github_pull_request_plan_shows_what_the_merge_deploys_to_staging(
     world: World,
 ) -> None:
@@ -419,6 +420,7 @@ def test_the_github_pull_request_plan_shows_what_the_merge_deploys_to_staging(
     assert writes(world.emulator) == []
 
 
+@pytest.mark.slow
 def test_the_github_sync_deploys_a_push_to_main_to_staging_and_its_v_tag_to_production(
     world: World,
 ) -> None:
@@ -462,6 +464,7 @@ def _gitlab_ci(checkout: Path, sha: str, **more: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_gitlab_merge_request_plan_shows_what_the_merge_deploys_to_staging(
     world: World,
 ) -> None:
@@ -491,6 +494,7 @@ def test_the_gitlab_merge_request_plan_shows_what_the_merge_deploys_to_staging(
     assert writes(world.emulator) == []
 
 
+@pytest.mark.slow
 def test_the_gitlab_sync_deploys_the_default_branch_to_staging_and_a_v_tag_to_production(
     world: World,
 ) -> None:
@@ -596,6 +600,7 @@ def pod_env(data: Mapping[str, str], mounts: Mapping[str, Path]) -> dict[str, st
     return env
 
 
+@pytest.mark.slow
 def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     world: World,
 ) -> None:
@@ -613,6 +618,7 @@ def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     assert running(world.emulator, PRODUCTION) == {}
 
 
+@pytest.mark.slow
 def test_git_sync_keeps_no_branch_that_faas_gitops_ref_could_name(world: World) -> None:
     """Why the overlay names the environment: naming git-sync's ref as FAAS_GITOPS_REF fails,
     because git-sync fetched that ref into FETCH_HEAD only."""
@@ -630,6 +636,7 @@ def test_git_sync_keeps_no_branch_that_faas_gitops_ref_could_name(world: World) 
     assert writes(world.emulator) == []
 
 
+@pytest.mark.slow
 def test_the_kubernetes_polling_variant_deploys_its_branch_to_staging(world: World) -> None:
     env = pod_env(config_maps(POLLING)["faas-gitops"], world.pod_volumes())
     assert env["FAAS_GITOPS_REPO"].startswith("https://")

@@ -178,6 +178,7 @@ def events(stderr: str, name: str) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_broken_package_fails_alone_with_one_line_naming_file_and_field(
     case: Case, git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
@@ -279,6 +280,7 @@ def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
     ]
 
 
+@pytest.mark.slow
 def test_every_broken_package_of_one_commit_fails_alone_while_the_healthy_one_syncs(
     git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:

@@ -27,6 +27,8 @@ from tests.e2e.reliability.reliability_support import (
 )
 from tests.gitrepo import GitRepo
 
+pytestmark = pytest.mark.slow
+
 PACKAGES = 10
 REPLICAS = 3
 

@@ -38,6 +38,8 @@ from tests.e2e.reliability.reliability_support import (
 from tests.gitrepo import GitRepo
 from tests.harness import closed_port
 
+pytestmark = pytest.mark.slow
+
 WRONG_KEY = "sk-LEAKCHECK-wrong-" + secrets.token_hex(16)
 WEBHOOK_SECRET = "whsec-LEAKCHECK-" + secrets.token_hex(16)
 PASSWORD = "pw-LEAKCHECK-" + secrets.token_hex(12)

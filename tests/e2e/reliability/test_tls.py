@@ -108,6 +108,7 @@ def alpha_repo(tmp_path: Path) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_an_unknown_ca_is_refused_and_ca_bundle_or_its_env_twin_trusts_it(
     tmp_path: Path, pki: Pki, https_emulator: HttpsEmulator, alpha_repo: GitRepo
 ) -> None:
@@ -154,6 +155,7 @@ def test_no_flag_or_variable_can_turn_tls_verification_off() -> None:
         assert word not in spelled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bundle", ["missing.pem", "not-a-certificate.pem"])
 def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
     bundle: str, tmp_path: Path, alpha_repo: GitRepo
@@ -172,6 +174,7 @@ def test_a_ca_bundle_that_is_missing_or_not_pem_exits_2_with_one_line(
     assert "--ca-bundle" in errors[0]
 
 
+@pytest.mark.slow
 def test_ca_bundle_works_without_deprecated_httpx_calls(  # noqa: PLR0917 - fixtures
     pki: Pki,
     https_emulator: HttpsEmulator,

@@ -120,6 +120,7 @@ def test_an_unknown_flag_exits_2_with_usage(run_cli: RunCli) -> None:
     assert caught.value.code == 2
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs_and_keeps_stdout_for_results(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "faas_gitops.cli", "--version"],

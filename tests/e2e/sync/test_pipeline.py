@@ -50,6 +50,7 @@ def posts(emulator: RunningEmulator) -> int:
     return sum(1 for r in emulator.requests if r.method == "POST")
 
 
+@pytest.mark.slow
 def test_the_api_is_asked_while_git_is_still_being_read(
     run_cli: RunCli, emulator: RunningEmulator, slow_reads: list[int]
 ) -> None:

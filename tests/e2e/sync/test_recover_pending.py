@@ -74,6 +74,7 @@ def test_pending_creates_are_answered_even_for_a_directory_the_commit_no_longer_
     assert "never created" in (error or "")
 
 
+@pytest.mark.slow
 def test_a_name_based_create_left_pending_is_adopted_by_the_name_it_sent(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:

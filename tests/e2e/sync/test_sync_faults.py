@@ -17,6 +17,7 @@ def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
     return {p["name"]: len(emulator.store.revisions(p["id"])) for p in emulator.store.packages()}
 
 
+@pytest.mark.slow
 def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:

@@ -13,6 +13,8 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID, WEBHOOKS_ID, RunCli
 
+pytestmark = pytest.mark.slow
+
 Rows = list[tuple[int, str, str]]  # (sync row id, path, status)
 
 

@@ -68,6 +68,7 @@ def assert_no_secret(run: Run, state: Path) -> None:
             assert GITHUB_TOKEN.encode() not in data, file
 
 
+@pytest.mark.slow
 def test_a_sync_once_notifies_every_target_of_what_it_created(
     run_cli: RunCli, receivers: Receivers, repo: GitRepo, emulator: RunningEmulator, state: Path
 ) -> None:
@@ -120,6 +121,7 @@ def test_a_sync_once_notifies_every_target_of_what_it_created(
     assert_no_secret(run, state)
 
 
+@pytest.mark.slow
 def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
     run_cli: RunCli, receivers: Receivers, emulator: RunningEmulator, state: Path
 ) -> None:
@@ -145,6 +147,7 @@ def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
     assert_no_secret(run, state)
 
 
+@pytest.mark.slow
 def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_again(
     run_cli: RunCli, receivers: Receivers, state: Path
 ) -> None:
@@ -176,6 +179,7 @@ def test_a_sync_that_cannot_start_sends_sync_failed(
     assert len(receivers.slack.requests) == 1
 
 
+@pytest.mark.slow
 def test_a_dead_receiver_never_fails_the_sync(
     run_cli: RunCli, tmp_path: Path, emulator: RunningEmulator
 ) -> None:
