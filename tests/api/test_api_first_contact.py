@@ -32,6 +32,7 @@ def probe(url: str, stats: RequestStats | None = None) -> None:
     asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_some_other_http_server_is_named_as_a_wrong_url(plain_http: str) -> None:
     stats = RequestStats()
     with pytest.raises(ApiUrlError) as caught:

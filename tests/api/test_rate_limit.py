@@ -32,6 +32,7 @@ def busy(seconds: float) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_concurrent_requests_share_one_rate_without_a_first_second_burst() -> None:
     times = asyncio.run(start_times(RateLimiter(100.0), requests=40, workers=8))
 

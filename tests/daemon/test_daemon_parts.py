@@ -298,6 +298,7 @@ def test_a_symlink_or_a_missing_repo_is_watched_through_the_link_directory(
     assert (link_set.paths, link_set.recursive, link_set.reaim) == ((link.parent,), False, True)
 
 
+@pytest.mark.slow
 def test_the_watcher_reports_a_commit(repo: GitRepo) -> None:
     async def scenario() -> bool:
         changed = asyncio.Event()

@@ -187,6 +187,7 @@ def test_connections_over_the_cap_are_closed_at_once_and_the_others_still_work(
 
 
 # --------------------------------------------------------------------------- webhook replay
+@pytest.mark.slow
 def test_a_replayed_delivery_is_answered_as_a_duplicate_without_a_second_sync(
     server: Running,
 ) -> None:

@@ -19,6 +19,8 @@ from faas_gitops.settings import ApiSettings, GitSettings, Settings
 from faas_gitops.source import Repository
 from tests.harness import API_KEY, SAMPLE_REPO, sample_repo
 
+pytestmark = pytest.mark.slow
+
 
 def test_a_wake_up_resolves_the_ref_once_and_syncs_that_commit_even_if_another_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -12,6 +12,8 @@ import pytest
 from faas_gitops.daemon.triggers import RepoWatcher
 from tests.gitrepo import GitRepo
 
+pytestmark = pytest.mark.slow
+
 
 def wakes(repo: GitRepo, change: Callable[[], object]) -> bool:
     """Whether ``change`` (run in a thread once the watches are placed) wakes the watcher."""
@@ -40,7 +42,6 @@ def test_a_new_tag_wakes_the_watcher(repo: GitRepo, annotated: bool) -> None:
     assert wakes(repo, lambda: repo.tag("v1.3.0", message=message)) is True
 
 
-@pytest.mark.slow
 def test_packing_the_tags_and_deleting_a_packed_tag_wake_the_watcher(repo: GitRepo) -> None:
     repo.tag("v1.2.0")
     assert wakes(repo, lambda: repo.git("pack-refs", "--all")) is True

@@ -149,6 +149,7 @@ def stage_faas(emulator: RunningEmulator) -> Faas:
     return Faas(emulator)
 
 
+@pytest.mark.slow
 def test_a_first_deploy_starts_the_revision_on_staging_and_a_rerun_writes_nothing(
     stage_faas: Faas,
 ) -> None:
@@ -319,6 +320,7 @@ def test_prune_stops_a_removed_package_on_the_active_keysets(stage_faas: Faas) -
     assert stage_faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]
 
 
+@pytest.mark.slow
 def test_remembered_deployment_ids_spare_the_deployment_lists(stage_faas: Faas) -> None:
     a = stage_faas.package("a", "v1.0.0")
     remembered: dict[tuple[str, int], str] = {}

@@ -133,7 +133,10 @@ def _only(outcomes: Outcomes, path: str) -> DeploymentOutcome:
     return outcome
 
 
-pytestmark = pytest.mark.emulator(sample=False, deploy_delay_ms=30, list_order="created")
+pytestmark = [
+    pytest.mark.emulator(sample=False, deploy_delay_ms=30, list_order="created"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture
@@ -141,7 +144,6 @@ def writer_faas(emulator: RunningEmulator) -> Faas:
     return Faas(emulator)
 
 
-@pytest.mark.slow
 def test_a_start_answered_500_without_applying_is_sent_again_and_deploys(writer_faas: Faas) -> None:
     a = writer_faas.package("a", "v1.0.0")
     writer_faas.emulator.store.fault_deployment_writes("start", applied=False, times=1)
@@ -178,7 +180,6 @@ def test_a_start_applied_whose_answer_was_lost_is_not_sent_again(writer_faas: Fa
     assert outcome.correlation_id == ok.correlation_id
 
 
-@pytest.mark.slow
 def test_a_rolling_update_answered_500_without_applying_is_sent_again(writer_faas: Faas) -> None:
     a = writer_faas.package("a", "v1.0.0", "v1.1.0")
     first = _only(writer_faas.deploy([a.target("v1.0.0")]), a.path)
@@ -196,7 +197,6 @@ def test_a_rolling_update_answered_500_without_applying_is_sent_again(writer_faa
     assert writer_faas.steps("rolling-update") == ["pending", "unknown", "pending", "ok"]
 
 
-@pytest.mark.slow
 def test_a_rolling_update_applied_whose_answer_was_lost_is_not_sent_again(
     writer_faas: Faas,
 ) -> None:
@@ -233,7 +233,6 @@ def test_a_create_answered_500_after_applying_uses_the_deployment_it_made(
     assert deployment["id"] == outcome.deployment_id
 
 
-@pytest.mark.slow
 def test_a_create_answered_500_without_applying_is_sent_again(writer_faas: Faas) -> None:
     a = writer_faas.package("a", "v1.0.0")
     writer_faas.emulator.store.fault_deployment_writes("create", applied=False)
@@ -249,7 +248,6 @@ def test_a_create_answered_500_without_applying_is_sent_again(writer_faas: Faas)
     assert writer_faas.steps("create") == ["pending", "unknown", "pending", "ok"]
 
 
-@pytest.mark.slow
 def test_a_start_that_never_applies_fails_naming_the_call_and_its_answer(writer_faas: Faas) -> None:
     a = writer_faas.package("a", "v1.0.0")
     writer_faas.emulator.store.fault_deployment_writes("start", applied=False, times=None)
@@ -269,7 +267,6 @@ def test_a_start_that_never_applies_fails_naming_the_call_and_its_answer(writer_
     assert "ok" not in statuses
 
 
-@pytest.mark.slow
 def test_a_stop_answered_500_without_applying_is_sent_again(writer_faas: Faas) -> None:
     a = writer_faas.package("a", "v1.0.0")
     (running,) = writer_faas.deploy([a.target("v1.0.0")], environments=[STAGING, PROD])[a.path][:1]

@@ -136,6 +136,7 @@ def test_an_unapplied_rolling_update_leaves_both_deployments_as_they_were(
     )
 
 
+@pytest.mark.slow
 def test_stops_meet_their_fault_one_by_one_or_by_package(
     fault_emulator: RunningEmulator, fault_http: httpx.Client
 ) -> None:

@@ -175,6 +175,7 @@ def test_a_started_deployment_is_starting_until_the_delay_has_passed_then_runnin
     assert {f["state"] for f in fetched["functionDeployments"]} == {"RUNNING"}
 
 
+@pytest.mark.slow
 def test_the_real_clock_brings_a_started_deployment_to_running_after_the_delay(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -422,6 +423,7 @@ def test_a_bad_create_body_names_the_field(
     assert answer.json()["errors"][0]["message"].startswith(field)
 
 
+@pytest.mark.slow
 def test_unknown_revisions_and_deployments_are_not_found(http: httpx.Client) -> None:
     answers = [
         http.post(
@@ -456,6 +458,7 @@ def test_bad_deployment_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixt
     assert argv[0] in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_error_forced_on_a_package_applies_to_its_deployments(
     running: RunningEmulator, http: httpx.Client
 ) -> None:

@@ -24,6 +24,7 @@ def statuses(start_emulator: StartEmulator, faas_client_for: Any, **faults: Any)
     return [faas.get("/v2/faas/packages").status_code for _ in range(REQUESTS)]
 
 
+@pytest.mark.slow
 def test_latency_delays_every_faas_request(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -36,6 +37,7 @@ def test_latency_delays_every_faas_request(
     assert 0.12 <= elapsed < 1.0
 
 
+@pytest.mark.slow
 def test_faults_do_not_touch_paths_outside_v2_faas(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -48,6 +50,7 @@ def test_faults_do_not_touch_paths_outside_v2_faas(
     assert time.monotonic() - started < 0.5
 
 
+@pytest.mark.slow
 def test_injected_429s_carry_retry_after_and_the_error_envelope(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -120,6 +123,7 @@ def test_drops_spare_reads_and_failed_creates(
     assert refused.status_code == 400
 
 
+@pytest.mark.slow
 def test_a_dropped_package_create_is_stored_too(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

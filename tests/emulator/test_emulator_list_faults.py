@@ -36,6 +36,7 @@ def ids(body: dict[str, Any]) -> list[str]:
     return [item["id"] for item in body["data"]]
 
 
+@pytest.mark.slow
 def test_without_a_fault_the_revision_list_is_true(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -47,6 +48,7 @@ def test_without_a_fault_the_revision_list_is_true(
     assert len({i for body in bodies for i in ids(body)}) == 5
 
 
+@pytest.mark.slow
 def test_null_data_answers_data_null_with_the_paging_block(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -59,6 +61,7 @@ def test_null_data_answers_data_null_with_the_paging_block(
     assert body["errors"] == []
 
 
+@pytest.mark.slow
 def test_no_paging_leaves_meta_paging_out_of_every_page(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -82,6 +85,7 @@ def test_one_page_under_reports_total_pages_as_one(
     assert len({i for body in bodies for i in ids(body)}) == 5  # the data is all there
 
 
+@pytest.mark.slow
 def test_ignore_page_answers_page_zero_whatever_page_is_asked(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

@@ -52,6 +52,7 @@ def test_the_default_page_is_page_zero_of_twenty(emu: RunningEmulator, faas: htt
     }
 
 
+@pytest.mark.slow
 def test_a_size_above_the_maximum_is_capped_and_shown_in_paging(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

@@ -130,6 +130,7 @@ def test_an_unreadable_secret_file_is_a_usage_error_naming_the_flag(tmp_path: Pa
     assert message == f"--notify-secret-file {missing} does not exist"
 
 
+@pytest.mark.slow
 def test_the_main_command_imports_no_server_or_emulator_code() -> None:
     code = (
         "import sys, faas_gitops.cli\n"
@@ -310,6 +311,7 @@ def test_status_takes_the_sync_api_flags_and_their_variables(tmp_path: Path) -> 
     assert options.state_dir == tmp_path
 
 
+@pytest.mark.slow
 def test_the_settings_import_no_http_client() -> None:
     code = (
         "import sys, faas_gitops.settings\n"

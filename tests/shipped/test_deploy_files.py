@@ -257,6 +257,7 @@ def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return [*pod.get("initContainers", []), *pod["containers"]]
 
 
+@pytest.mark.slow
 def test_rendered_deployments_are_locked_down(rendered: dict[str, list[dict[str, Any]]]) -> None:
     for name, docs in rendered.items():
         (deployment,) = [d for d in docs if d["kind"] == "Deployment"]

@@ -151,6 +151,7 @@ def _outcome(text: str, loader: Any) -> tuple[str, Any]:
         return (type(exc).__name__, str(exc))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(st.sampled_from(YAML_TOKENS + TOP_KEYS + FUNCTION_KEYS), max_size=40))
 def test_the_c_composed_fast_path_loads_and_refuses_exactly_like_the_strict_composer(

@@ -36,6 +36,7 @@ def trusted(keys: Keys, trusted_dir: Path) -> Path:
     return trust(trusted_dir, keys.alice, keys.bob)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["alice", "bob"])
 def test_a_head_signed_by_a_trusted_key_verifies_and_names_the_key(
     who: str, keys: Keys, trusted: Path, git_repo: GitRepo

@@ -255,6 +255,7 @@ def test_many_processes_can_create_the_same_new_ledger_at_once(tmp_path: Path) -
         assert open_at_once(tmp_path / str(trial), openers=8) == [], f"trial {trial}"
 
 
+@pytest.mark.slow
 def test_another_process_can_write_while_this_one_holds_the_ledger_open(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """

@@ -16,10 +16,9 @@ from tests.e2e.environments.environments_support import (
     statuses,
 )
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
-@pytest.mark.slow
 def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env: Env) -> None:
     _, synced = env.sync_json()
     on_staging = {k[0]: d["revisionId"] for k, d in deployments(synced).items()}
@@ -40,7 +39,6 @@ def test_promote_deploys_onto_production_the_revision_ids_running_on_staging(env
     assert latest.trigger == "promote"
 
 
-@pytest.mark.slow
 def test_promote_of_one_package_touches_only_that_package(env: Env) -> None:
     assert env.cli().code == 0
 
@@ -52,7 +50,6 @@ def test_promote_of_one_package_touches_only_that_package(env: Env) -> None:
     assert set(env.running(PRODUCTION)) == {"webhooks"}
 
 
-@pytest.mark.slow
 def test_promote_dry_run_writes_nothing(env: Env) -> None:
     assert env.cli().code == 0
     env.clear()

@@ -83,6 +83,7 @@ def test_a_wrong_key_is_one_line_without_a_misleading_summary(
     assert len(emulator.requests) == 1  # the probe, and nothing after it
 
 
+@pytest.mark.slow
 def test_a_wrong_key_also_stops_a_warm_run_with_nothing_to_ask(
     sync_once: RunCli, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

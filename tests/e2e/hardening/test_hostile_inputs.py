@@ -19,6 +19,8 @@ from tests.e2e.hardening.hardening_support import SyncCli, by_path, document
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, SAMPLE_REPO, sample_repo
 
+pytestmark = pytest.mark.slow
+
 FRESH = "fresh-package"
 MANIFEST = "name: {name}\nfunctions:\n  - name: Hello\n    type: ON_REQUEST\n    file: hello.js\n"
 HOSTILE = "evil\nforged|row\x1b[31mred"
@@ -47,7 +49,6 @@ def package_creates(records: list[Any]) -> int:
     return sum(1 for r in records if r.method == "POST" and r.path == "/v2/faas/packages")
 
 
-@pytest.mark.slow
 def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_twice(
     tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
@@ -64,7 +65,6 @@ def test_a_package_create_whose_answer_is_lost_is_adopted_by_name_not_created_tw
         assert len(emulator.store.revisions(fresh["packageId"])) == 1
 
 
-@pytest.mark.slow
 def test_a_5xx_package_create_that_stored_nothing_is_retried_and_creates_it_once(
     tmp_path: Path, hardened_cli: SyncCli
 ) -> None:
@@ -86,7 +86,6 @@ def test_a_5xx_package_create_that_stored_nothing_is_retried_and_creates_it_once
         assert "gave up" not in run.stderr
 
 
-@pytest.mark.slow
 def test_control_characters_in_a_directory_name_are_escaped_in_every_human_output(
     tmp_path: Path, hardened_cli: SyncCli
 ) -> None:

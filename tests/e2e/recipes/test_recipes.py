@@ -36,6 +36,8 @@ from faas_gitops.models import DeployStatus
 from tests.gitrepo import GitRepo, isolated_git_env
 from tests.harness import API_KEY, MODES, ROOT, SAMPLE_REPO, Run, sample_repo
 
+pytestmark = pytest.mark.slow
+
 GITHUB_PLAN = ROOT / "examples" / "github-actions" / "faas-gitops-plan.yml"
 GITHUB_SYNC = ROOT / "examples" / "github-actions" / "faas-gitops-sync.yml"
 GITLAB = ROOT / "examples" / "gitlab-ci" / ".gitlab-ci.yml"
@@ -389,7 +391,6 @@ def world(
 # --- GitHub Actions ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_the_github_pull_request_plan_shows_what_the_merge_deploys_to_staging(
     world: World,
 ) -> None:
@@ -420,7 +421,6 @@ def test_the_github_pull_request_plan_shows_what_the_merge_deploys_to_staging(
     assert writes(world.emulator) == []
 
 
-@pytest.mark.slow
 def test_the_github_sync_deploys_a_push_to_main_to_staging_and_its_v_tag_to_production(
     world: World,
 ) -> None:
@@ -464,7 +464,6 @@ def _gitlab_ci(checkout: Path, sha: str, **more: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow
 def test_the_gitlab_merge_request_plan_shows_what_the_merge_deploys_to_staging(
     world: World,
 ) -> None:
@@ -494,7 +493,6 @@ def test_the_gitlab_merge_request_plan_shows_what_the_merge_deploys_to_staging(
     assert writes(world.emulator) == []
 
 
-@pytest.mark.slow
 def test_the_gitlab_sync_deploys_the_default_branch_to_staging_and_a_v_tag_to_production(
     world: World,
 ) -> None:
@@ -600,7 +598,6 @@ def pod_env(data: Mapping[str, str], mounts: Mapping[str, Path]) -> dict[str, st
     return env
 
 
-@pytest.mark.slow
 def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     world: World,
 ) -> None:
@@ -618,7 +615,6 @@ def test_the_kubernetes_overlay_deploys_what_git_sync_checks_out_to_staging(
     assert running(world.emulator, PRODUCTION) == {}
 
 
-@pytest.mark.slow
 def test_git_sync_keeps_no_branch_that_faas_gitops_ref_could_name(world: World) -> None:
     """Why the overlay names the environment: naming git-sync's ref as FAAS_GITOPS_REF fails,
     because git-sync fetched that ref into FETCH_HEAD only."""
@@ -636,7 +632,6 @@ def test_git_sync_keeps_no_branch_that_faas_gitops_ref_could_name(world: World) 
     assert writes(world.emulator) == []
 
 
-@pytest.mark.slow
 def test_the_kubernetes_polling_variant_deploys_its_branch_to_staging(world: World) -> None:
     env = pod_env(config_maps(POLLING)["faas-gitops"], world.pod_volumes())
     assert env["FAAS_GITOPS_REPO"].startswith("https://")

@@ -233,6 +233,7 @@ RUN_CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", RUN_CASES, ids=[case.id for case in RUN_CASES])
 def test_a_repository_wide_problem_exits_2_with_one_error_line_and_writes_nothing(
     case: RunCase, git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
@@ -265,6 +266,7 @@ def test_an_empty_repository_exits_2_saying_it_has_no_commits(
     assert healthy_api.requests == []
 
 
+@pytest.mark.slow
 def test_a_commit_without_any_package_exits_0_and_syncs_nothing(
     git_repo: GitRepo, sync_repo: RunCli, healthy_api: RunningEmulator
 ) -> None:

@@ -44,6 +44,7 @@ def test_a_directory_that_is_not_a_repository_is_a_usage_error(
     assert_one_clear_line(result.stderr, "not a git repository")
 
 
+@pytest.mark.slow
 def test_an_empty_repository_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
     empty = GitRepo(tmp_path / "empty")
     result = run_cli("--repo", str(empty.root))
@@ -51,12 +52,14 @@ def test_an_empty_repository_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -
     assert_one_clear_line(result.stderr, "no commits")
 
 
+@pytest.mark.slow
 def test_a_missing_path_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("--path", "packages")
     assert result.code == 2
     assert_one_clear_line(result.stderr, "--path", "packages")
 
 
+@pytest.mark.slow
 def test_a_missing_path_is_named_even_when_the_api_is_down_too(run_cli: RunCli) -> None:
     """The probe travels while git lists the package directories; git's error still wins."""
     with socket.socket() as closed:
@@ -77,6 +80,7 @@ def test_no_api_key_is_a_usage_error(
     assert emulator.requests == []
 
 
+@pytest.mark.slow
 def test_the_key_can_come_from_a_file(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -104,6 +108,7 @@ def test_a_bad_flag_value_names_the_flag(run_cli: RunCli, args: list[str], needl
     assert_one_clear_line(result.stderr, needle)
 
 
+@pytest.mark.slow
 def test_an_env_twin_is_used_and_a_flag_wins_over_it(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,8 @@ from faas_gitops.reconcile import run as pipeline
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID, RunCli
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def slow_reads(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> list[int]:
@@ -50,7 +52,6 @@ def posts(emulator: RunningEmulator) -> int:
     return sum(1 for r in emulator.requests if r.method == "POST")
 
 
-@pytest.mark.slow
 def test_the_api_is_asked_while_git_is_still_being_read(
     run_cli: RunCli, emulator: RunningEmulator, slow_reads: list[int]
 ) -> None:

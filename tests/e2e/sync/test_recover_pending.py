@@ -19,7 +19,7 @@ from faas_gitops.state import Ledger
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID, RunCli
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 
 def leave_pending(state: Path, commit: str, *rows: dict[str, str | None]) -> None:
@@ -74,7 +74,6 @@ def test_pending_creates_are_answered_even_for_a_directory_the_commit_no_longer_
     assert "never created" in (error or "")
 
 
-@pytest.mark.slow
 def test_a_name_based_create_left_pending_is_adopted_by_the_name_it_sent(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:

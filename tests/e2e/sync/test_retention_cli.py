@@ -42,6 +42,7 @@ def events(stderr: str, name: str) -> list[dict[str, object]]:
     return [event for event in lines if event.get("event") == name]
 
 
+@pytest.mark.slow
 def test_a_sync_once_prunes_what_is_older_than_history_days(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -58,6 +59,7 @@ def test_a_sync_once_prunes_what_is_older_than_history_days(
         assert all(entry.commit != "e" * 40 for entry in ledger.history(limit=1000))
 
 
+@pytest.mark.slow
 def test_history_days_zero_keeps_everything_and_dry_runs_touch_nothing(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -74,6 +76,7 @@ def test_history_days_zero_keeps_everything_and_dry_runs_touch_nothing(
     assert len(old) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("days", ["-1", "1e9", "nan", "ninety"])
 def test_a_history_days_out_of_range_is_one_line_and_exit_2(run_cli: RunCli, days: str) -> None:
     run = run_cli("--history-days", days)
@@ -105,6 +108,7 @@ def test_a_long_lived_session_prunes_at_most_once_a_day(
     assert removed == [1, 2, 1]
 
 
+@pytest.mark.slow
 def test_a_sync_once_prunes_old_notification_claims_with_the_same_horizon(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

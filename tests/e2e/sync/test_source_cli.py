@@ -38,6 +38,7 @@ def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Run:
     return Run(code, out, err)
 
 
+@pytest.mark.slow
 def test_running_from_a_package_directory_syncs_the_whole_repository(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

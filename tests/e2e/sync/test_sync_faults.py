@@ -10,14 +10,13 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.harness import CHAT_ID, WEBHOOKS_ID, RunCli
 
 # Seeded faults, and a Retry-After of 0 so the retried throttling costs no wall time.
-pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(seed=7, retry_after=0)]
+pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(seed=7, retry_after=0), pytest.mark.slow]
 
 
 def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
     return {p["name"]: len(emulator.store.revisions(p["id"])) for p in emulator.store.packages()}
 
 
-@pytest.mark.slow
 def test_throttling_and_server_errors_are_retried_until_the_sync_converges(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:

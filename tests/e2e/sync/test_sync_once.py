@@ -21,7 +21,7 @@ from faas_gitops.source import Repository
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
 
 FUNCTION = {
     "name": "Profanity Filter",
@@ -55,7 +55,6 @@ def document(stdout: str) -> dict[str, Any]:
     return parsed
 
 
-@pytest.mark.slow
 def test_a_first_sync_creates_one_revision_per_package_named_after_the_commit(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -82,7 +81,6 @@ def test_a_first_sync_creates_one_revision_per_package_named_after_the_commit(
     assert [f["name"] for f in stored["functions"]] == ["GitHub Webhook", "Heartbeat"]
 
 
-@pytest.mark.slow
 def test_a_cold_sync_of_an_in_sync_repo_makes_no_post_and_a_known_number_of_reads(
     run_cli: RunCli, emulator: RunningEmulator, mode: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -105,7 +103,6 @@ def test_a_cold_sync_of_an_in_sync_repo_makes_no_post_and_a_known_number_of_read
     assert dict(by_endpoint(emulator)) == expected
 
 
-@pytest.mark.slow
 def test_a_warm_sync_skips_directories_unchanged_since_their_last_sync(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -128,7 +125,6 @@ def test_a_warm_sync_skips_directories_unchanged_since_their_last_sync(
     ]
 
 
-@pytest.mark.slow
 def test_a_full_sync_asks_the_api_again_but_never_refetches_a_known_revision(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
@@ -145,7 +141,6 @@ def test_a_full_sync_asks_the_api_again_but_never_refetches_a_known_revision(
     }
 
 
-@pytest.mark.slow
 def test_a_changed_function_on_a_tagged_commit_creates_one_revision_named_by_the_highest_tag(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -185,7 +180,6 @@ def test_a_name_already_taken_with_other_content_gets_a_numeric_suffix(
     assert revisions_named(emulator, CHAT_ID) == ["v2.0.0", "v2.0.0-2", "v2.0.0-3"]
 
 
-@pytest.mark.slow
 def test_uncommitted_changes_are_never_synced(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -209,7 +203,6 @@ def revision_pages(emulator: RunningEmulator, package_id: str) -> list[str]:
     )
 
 
-@pytest.mark.slow
 def test_a_first_page_really_sorted_newest_first_is_trusted_and_the_rest_skipped(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -230,7 +223,6 @@ def test_a_first_page_really_sorted_newest_first_is_trusted_and_the_rest_skipped
     assert posts(emulator) == []
 
 
-@pytest.mark.slow
 def test_a_name_taken_beyond_the_first_page_is_found_after_the_409_not_looped_on(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -251,7 +243,6 @@ def test_a_name_taken_beyond_the_first_page_is_found_after_the_409_not_looped_on
     assert revision_pages(emulator, WEBHOOKS_ID) == ["0", "0", "1", "2", "3", "4"]
 
 
-@pytest.mark.slow
 def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -267,7 +258,6 @@ def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(
     assert chat["revisionName"] == repo.head()[:12] + "-2"
 
 
-@pytest.mark.slow
 def test_dry_run_plans_with_diffs_and_writes_nothing(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -292,7 +282,6 @@ def test_dry_run_plans_with_diffs_and_writes_nothing(
     assert syncs == 1  # only the real sync was recorded
 
 
-@pytest.mark.slow
 def test_one_bad_manifest_fails_alone_with_one_line_and_exit_1(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -313,7 +302,6 @@ def test_one_bad_manifest_fails_alone_with_one_line_and_exit_1(
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
 def test_a_package_id_the_api_does_not_know_fails_that_package_only(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -334,7 +322,6 @@ def test_a_package_id_the_api_does_not_know_fails_that_package_only(
     assert ghost["correlationId"]
 
 
-@pytest.mark.slow
 def test_a_named_package_missing_remotely_fails_unless_create_packages_is_given(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
@@ -364,7 +351,6 @@ def test_a_named_package_missing_remotely_fails_unless_create_packages_is_given(
     assert len([p for p in emulator.store.packages() if p["name"] == "fresh"]) == 1
 
 
-@pytest.mark.slow
 def test_a_403_on_one_package_fails_it_and_the_others_still_sync(
     run_cli: RunCli, emulator: RunningEmulator
 ) -> None:
@@ -396,7 +382,6 @@ def test_a_rejected_key_stops_the_run_once_with_exit_2_and_no_write(
     assert "wrong-key-000000" not in result.stdout + result.stderr
 
 
-@pytest.mark.slow
 def test_history_shows_every_sync_with_its_correlation_ids(
     run_cli: RunCli, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
@@ -428,7 +413,6 @@ def test_history_shows_every_sync_with_its_correlation_ids(
         assert correlation in text.stdout
 
 
-@pytest.mark.slow
 def test_every_log_event_of_a_package_carries_the_sync_fields(run_cli: RunCli) -> None:
     result = run_cli()
 
@@ -449,7 +433,6 @@ def test_every_log_event_of_a_package_carries_the_sync_fields(run_cli: RunCli) -
     assert any(e["event"] == "sync.finished" for e in events)
 
 
-@pytest.mark.slow
 def test_the_api_key_never_reaches_stdout_stderr_or_the_ledger(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -468,7 +451,6 @@ def test_the_api_key_never_reaches_stdout_stderr_or_the_ledger(
             assert API_KEY.encode() not in path.read_bytes()
 
 
-@pytest.mark.slow
 def test_a_warm_sync_does_not_even_read_the_files_of_unchanged_directories(
     run_cli: RunCli,
     emulator: RunningEmulator,

@@ -164,6 +164,7 @@ def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_ag
     ]
 
 
+@pytest.mark.slow
 def test_a_sync_that_cannot_start_sends_sync_failed(
     run_cli: RunCli, receivers: Receivers, state: Path
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from faas_gitops.emulator.server import RunningEmulator
 from tests.harness import CHAT_ID, RunCli
 
@@ -26,6 +28,7 @@ def test_status_without_a_ledger_is_one_line_and_exit_2(cli_run: RunCli, tmp_pat
     assert "no ledger here yet" in run.stderr
 
 
+@pytest.mark.slow
 def test_status_lists_every_package_with_its_revision_and_correlation_id_without_the_api(
     run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
 ) -> None:
@@ -55,6 +58,7 @@ def test_status_lists_every_package_with_its_revision_and_correlation_id_without
     assert "| `chat-moderation` | `chat-moderation` |" in markdown
 
 
+@pytest.mark.slow
 def test_status_live_asks_the_api_once_per_package_and_shows_a_revision_made_by_hand(
     run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
 ) -> None:
@@ -80,6 +84,7 @@ def test_status_live_asks_the_api_once_per_package_and_shows_a_revision_made_by_
     assert {row["correlationId"] for row in by_path.values()} == answered
 
 
+@pytest.mark.slow
 def test_status_live_with_a_rejected_key_is_one_line_and_exit_2(
     run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path, monkeypatch: object
 ) -> None:
