@@ -188,6 +188,7 @@ def _accept() -> None:
     raise OSError(24, "Too many open files (hunter2-webhook-secret)")
 
 
+@pytest.mark.slow
 def test_stdlib_errors_go_through_the_same_limits_and_redaction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -204,6 +204,7 @@ def test_a_replayed_delivery_is_answered_as_a_duplicate_without_a_second_sync(
     assert server.metrics.webhook_requests.labels(result="duplicate")._value.get() == 1
 
 
+@pytest.mark.slow
 def test_an_unsigned_delivery_id_is_not_remembered(server: Running) -> None:
     body = b"{}"
     with httpx.Client() as http:

@@ -213,6 +213,7 @@ def test_writes_on_a_deployment_in_transition_answer_423(
     assert http.delete(path).json()["data"]["state"] == "STOPPED"
 
 
+@pytest.mark.slow
 def test_the_revision_and_package_counters_follow_the_deployments(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -343,6 +344,7 @@ def test_stopping_by_revision_and_the_one_parameter_rule(
     assert (neither.status_code, both.status_code) == (400, 400)
 
 
+@pytest.mark.slow
 def test_the_running_limit_is_reported_and_starting_beyond_it_is_refused(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -387,6 +389,7 @@ def test_a_start_made_to_fail_answers_500_faas_1012_and_changes_nothing(
     assert start(http, deployment_id).json()["data"]["state"] == "STARTING"
 
 
+@pytest.mark.slow
 def test_deletes_are_refused_while_something_runs(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -405,6 +408,7 @@ def test_deletes_are_refused_while_something_runs(
     assert http.get(f"/v2/faas/package-deployments/{deployment_id}").status_code == 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -244,6 +244,7 @@ def test_tag_mode_refuses_a_tag_signed_by_an_untrusted_key(
     assert result.reason == f"signed by an untrusted key {keys.eve.fingerprint}"
 
 
+@pytest.mark.slow
 def test_tag_mode_needs_the_synced_ref_to_be_a_tag_on_the_synced_commit(
     keys: Keys, trusted: Path, git_repo: GitRepo
 ) -> None:
@@ -263,6 +264,7 @@ def test_tag_mode_needs_the_synced_ref_to_be_a_tag_on_the_synced_commit(
     assert check.verify(git_repo.root, first, "v1.0.0").ok
 
 
+@pytest.mark.slow
 def test_tag_and_head_needs_both_signatures(keys: Keys, trusted: Path, git_repo: GitRepo) -> None:
     check = verifier(trusted, VerifyMode.TAG_AND_HEAD)
     unsigned = commit(git_repo, "unsigned")
@@ -287,6 +289,7 @@ def test_tag_and_head_needs_both_signatures(keys: Keys, trusted: Path, git_repo:
     ]
 
 
+@pytest.mark.slow
 def test_a_bare_mirror_verifies_like_the_working_tree(
     keys: Keys, trusted: Path, git_repo: GitRepo, tmp_path: Path
 ) -> None:

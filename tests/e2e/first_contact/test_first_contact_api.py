@@ -32,6 +32,7 @@ def test_some_other_http_server_is_one_line_naming_the_url_and_exits_2(
     assert "packageId" not in result.stderr  # no package is blamed for the URL
 
 
+@pytest.mark.slow
 def test_the_emulator_under_a_wrong_base_path_is_a_wrong_url_asked_once(
     sync_once: RunCli, emulator: RunningEmulator
 ) -> None:
