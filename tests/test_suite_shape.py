@@ -34,7 +34,10 @@ def pytest_output(*args: str) -> str:
         check=False,
         timeout=300,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = "\n".join(line for line in done.stdout.splitlines() if "::" not in line)
+    assert done.returncode == 0, (
+        f"pytest {' '.join(args)} exited {done.returncode}:\n{said[-3000:]}"
+    )
     return done.stdout
 
 
