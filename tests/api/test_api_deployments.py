@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import envelope, error, mock_client
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, DeploymentBusy, DeploymentExists, RunningLimit
@@ -18,6 +17,7 @@ from faas_gitops.errors import (
     ApiInconsistentList,
     ApiTransitional,
 )
+from tests.api.api_support import envelope, error, mock_client
 
 UPDATED = "2026-01-15T10:30:00.000Z"  # kept as sent: it orders a keyset's earlier deployments
 DEPLOYMENT = {

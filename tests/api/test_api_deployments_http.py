@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import DeploymentExists
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import FunctionSpec
 from faas_gitops.settings import ApiSettings
+from tests.harness import API_KEY
 
-KEY = "test-key"
+# An empty emulator whose deployments start at once.
+pytestmark = pytest.mark.emulator(sample=False, deploy_delay_ms=0)
 KEYSET = 412345
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(EmulatorConfig(api_key=KEY, deploy_delay_ms=0)) as running:
-        yield running
 
 
 async def running(api: ApiClient, deployment_id: str) -> None:
@@ -40,7 +34,7 @@ def test_a_revision_is_deployed_started_listed_rolled_and_stopped(
     spec = FunctionSpec(name="f", type="BEFORE_PUBLISH", code="export default (r) => r.ok();")
 
     async def scenario() -> None:
-        async with ApiClient.open(ApiSettings(url=emulator.url, key=KEY)) as api:
+        async with ApiClient.open(ApiSettings(url=emulator.url, key=API_KEY)) as api:
             package, _ = await api.create_package(
                 name="p", description=None, revision_name="v1", functions=[spec]
             )

@@ -7,63 +7,32 @@ refused port and a TLS attempt on a plain-HTTP port.
 from __future__ import annotations
 
 import asyncio
-import http.server
-import socket
-import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from faas_gitops.api import ApiClient, RequestStats
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.errors import ApiNotFound, ApiUnreachable, ApiUrlError, ConfigError
 from faas_gitops.settings import ApiSettings
+from tests.harness import API_KEY, closed_port
 
-KEY = "test-key"
+# An empty emulator: a probe of the right URL lists no package.
+pytestmark = pytest.mark.emulator(sample=False)
 DEFAULT = "check the URL (default https://admin-api.pubnub.com)"
 
 
 def probe(url: str, stats: RequestStats | None = None) -> None:
     async def go() -> None:
         async with ApiClient.open(
-            ApiSettings(url=url, key=KEY), observers=[stats] if stats else ()
+            ApiSettings(url=url, key=API_KEY), observers=[stats] if stats else ()
         ) as api:
             await api.probe()
 
     asyncio.run(go())
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(EmulatorConfig(api_key=KEY)) as running:
-        yield running
-
-
-@pytest.fixture
-def plain_http() -> Iterator[str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            """Silent: the test reads the client's line, not the server's log."""
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
+@pytest.mark.slow
 def test_some_other_http_server_is_named_as_a_wrong_url(plain_http: str) -> None:
     stats = RequestStats()
     with pytest.raises(ApiUrlError) as caught:
@@ -92,7 +61,7 @@ def test_the_right_url_passes_the_probe(emulator: RunningEmulator) -> None:
 
 def test_a_404_on_one_package_is_not_blamed_on_the_url(emulator: RunningEmulator) -> None:
     async def go() -> None:
-        async with ApiClient.open(ApiSettings(url=emulator.url, key=KEY)) as api:
+        async with ApiClient.open(ApiSettings(url=emulator.url, key=API_KEY)) as api:
             await api.get_package("00000000-0000-0000-0000-000000000000")
 
     with pytest.raises(ApiNotFound) as caught:
@@ -100,8 +69,9 @@ def test_a_404_on_one_package_is_not_blamed_on_the_url(emulator: RunningEmulator
     assert not isinstance(caught.value, ApiUrlError)
 
 
+@pytest.mark.slow
 def test_a_refused_port_is_named_with_its_cause_after_three_short_tries() -> None:
-    port = free_port()
+    port = closed_port()
     url = f"http://127.0.0.1:{port}"
     stats = RequestStats()
     with pytest.raises(ApiUnreachable) as caught:
@@ -113,6 +83,7 @@ def test_a_refused_port_is_named_with_its_cause_after_three_short_tries() -> Non
     assert stats.total == 3
 
 
+@pytest.mark.slow
 def test_tls_to_a_plain_http_port_says_it_may_be_plain_http(emulator: RunningEmulator) -> None:
     url = emulator.url.replace("http://", "https://")
     port = url.rsplit(":", 1)[1]
@@ -124,6 +95,7 @@ def test_tls_to_a_plain_http_port_says_it_may_be_plain_http(emulator: RunningEmu
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_host_is_named() -> None:
     with pytest.raises(ApiUnreachable, match=r"cannot resolve host no-such-host\.invalid"):
         probe("http://no-such-host.invalid")

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import envelope, mock_client, revision
 
 from faas_gitops.api import RequestStats
 from faas_gitops.errors import ApiBadResponse, ApiInconsistentList
+from tests.api.api_support import envelope, mock_client, revision
 
 CALL = "GET /v2/faas/packages/{id}/package-revisions"
 

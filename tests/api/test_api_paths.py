@@ -7,11 +7,11 @@ import contextlib
 
 import httpx
 import pytest
-from api_support import envelope, mock_client
 
 from faas_gitops.api import faas_path
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.errors import ApiError
+from tests.api.api_support import envelope, mock_client
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import error, mock_client
 
 from faas_gitops.api import ApiClient
 from faas_gitops.errors import ApiAmbiguous
+from tests.api.api_support import error, mock_client
 
 
 def create_package(api: ApiClient) -> Coroutine[Any, Any, Any]:

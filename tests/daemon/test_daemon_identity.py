@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from e2e import SAMPLE_REPO
 from faas_gitops.daemon import Daemon, stuck_after
 from faas_gitops.daemon.identity import (
     DeployScope,
@@ -20,7 +19,8 @@ from faas_gitops.daemon.identity import (
 from faas_gitops.daemon.policy import deploy_stage_bound
 from faas_gitops.settings import ApiSettings, DeploySettings, GitSettings, Settings
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.harness import SAMPLE_REPO
 
 POLICY = (SAMPLE_REPO / "faas-gitops.yaml").read_text()  # staging: main; production: v*
 
@@ -79,6 +79,7 @@ def test_the_configuration_commit_is_config_ref_else_the_first_default_branch_th
         assert config_commit(repository, "no-such-branch") is None
 
 
+@pytest.mark.slow
 def test_the_identity_follows_origin_head_of_a_working_clone(
     policy_repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -164,6 +165,7 @@ def test_a_sync_that_deploys_gets_a_longer_healthz_deadline(policy_repo: GitRepo
 
 
 # --------------------------------------------------------------------------- branch advice
+@pytest.mark.slow
 @pytest.mark.usefixtures("unfiltered_logs")
 def test_head_on_a_branch_no_environment_lists_is_warned_about_once_per_branch(
     policy_repo: GitRepo,

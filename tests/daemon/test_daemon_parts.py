@@ -21,7 +21,7 @@ from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup, watch_plan
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.settings import ApiSettings, GitSettings, LoopSettings, Settings
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 SECRET = b"hook-secret-value"
 
@@ -298,6 +298,7 @@ def test_a_symlink_or_a_missing_repo_is_watched_through_the_link_directory(
     assert (link_set.paths, link_set.recursive, link_set.reaim) == ((link.parent,), False, True)
 
 
+@pytest.mark.slow
 def test_the_watcher_reports_a_commit(repo: GitRepo) -> None:
     async def scenario() -> bool:
         changed = asyncio.Event()
@@ -315,6 +316,7 @@ def test_the_watcher_reports_a_commit(repo: GitRepo) -> None:
     assert asyncio.run(scenario()) is True
 
 
+@pytest.mark.slow
 def test_working_tree_edits_that_are_not_commits_do_not_wake_the_watcher(repo: GitRepo) -> None:
     async def scenario() -> bool:
         changed = asyncio.Event()

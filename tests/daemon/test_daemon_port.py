@@ -120,6 +120,7 @@ def signed(body: bytes, delivery: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- read timeouts
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(
     server: Running,
 ) -> None:
@@ -129,13 +130,19 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(
     assert dropped._value.get() == 1
 
 
-def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(server: Running) -> None:
+@pytest.mark.slow
+def test_headers_sent_a_byte_at_a_time_do_not_keep_the_connection_open(
+    server: Running,
+) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: daemon\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
     with server.connect() as sock:
         closed_by_server(sock, drip=request)  # 100+ bytes at 5 per second: not done in 1 s
 
 
-def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(server: Running) -> None:
+@pytest.mark.slow
+def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(
+    server: Running,
+) -> None:
     body = b"x" * 100
     head = (
         b"POST /hooks/sync HTTP/1.1\r\nHost: daemon\r\nContent-Length: 100\r\n"
@@ -148,6 +155,7 @@ def test_a_body_sent_a_byte_at_a_time_does_not_keep_the_connection_open(server: 
     assert server.webhooks == []
 
 
+@pytest.mark.slow
 def test_a_prompt_client_is_answered_and_its_kept_alive_connection_keeps_working(
     server: Running,
 ) -> None:
@@ -180,6 +188,7 @@ def test_connections_over_the_cap_are_closed_at_once_and_the_others_still_work(
 
 
 # --------------------------------------------------------------------------- webhook replay
+@pytest.mark.slow
 def test_a_replayed_delivery_is_answered_as_a_duplicate_without_a_second_sync(
     server: Running,
 ) -> None:
@@ -197,6 +206,7 @@ def test_a_replayed_delivery_is_answered_as_a_duplicate_without_a_second_sync(
     assert server.metrics.webhook_requests.labels(result="duplicate")._value.get() == 3
 
 
+@pytest.mark.slow
 def test_an_unsigned_delivery_id_is_not_remembered(server: Running) -> None:
     body = b"{}"
     with httpx.Client() as http:

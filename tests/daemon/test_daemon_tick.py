@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from e2e import API_KEY, PACKAGES_ONLY, SAMPLE_REPO
 from faas_gitops.daemon import Daemon
 from faas_gitops.daemon.triggers import Wake
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
@@ -19,15 +17,16 @@ from faas_gitops.models import CommitInfo
 from faas_gitops.reconcile.session import Session
 from faas_gitops.settings import ApiSettings, GitSettings, Settings
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.harness import API_KEY, SAMPLE_REPO, sample_repo
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_wake_up_resolves_the_ref_once_and_syncs_that_commit_even_if_another_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = GitRepo(tmp_path / "repo")
-    shutil.copytree(SAMPLE_REPO, repo.root, dirs_exist_ok=True, ignore=PACKAGES_ONLY)
-    resolved_sha = repo.commit("Import the sample packages")
+    repo = sample_repo(tmp_path / "repo")
+    resolved_sha = repo.head()
     resolves: list[str | None] = []
     original = Repository.resolve
 

@@ -10,7 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from faas_gitops.daemon.triggers import RepoWatcher
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+
+pytestmark = pytest.mark.slow
 
 
 def wakes(repo: GitRepo, change: Callable[[], object]) -> bool:

@@ -191,6 +191,7 @@ def test_plans_that_write_have_no_settled_outcome() -> None:
     assert plan.settled() is None
 
 
+@pytest.mark.slow
 def test_the_deployment_stage_imports_neither_git_nor_httpx() -> None:
     probe = (
         "import sys, faas_gitops.deploy; "

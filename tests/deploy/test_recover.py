@@ -16,19 +16,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from stage_support import release
 
-from e2e import API_KEY
 from faas_gitops.api import ApiClient
 from faas_gitops.api.retry import RetryPolicy
 from faas_gitops.deploy import DeployTarget, Timing
 from faas_gitops.deploy.recover import settle_pending_deployments
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import FunctionSpec
 from faas_gitops.reconcile.release import DeploymentJournal
 from faas_gitops.source.environments import Environment
 from faas_gitops.state import Ledger
+from tests.deploy.stage_support import release
+from tests.harness import API_KEY
 
 STAGING = Environment("staging", 412345, branches=("main",))
 _T = TypeVar("_T")
@@ -127,92 +126,94 @@ class World:
         return deployment
 
 
+pytestmark = pytest.mark.emulator(sample=False, deploy_delay_ms=30, list_order="created")
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    config = EmulatorConfig(api_key=API_KEY, deploy_delay_ms=30, list_order="created")
-    with serve_in_thread(config) as emulator, Ledger(tmp_path) as ledger:
+def killed(tmp_path: Path, emulator: RunningEmulator) -> Iterator[World]:
+    with Ledger(tmp_path) as ledger:
         yield World(emulator, ledger)
 
 
 def test_a_pending_start_that_landed_is_settled_ok_and_one_that_did_not_abandoned(
-    world: World,
+    killed: World,
 ) -> None:
-    landed = world.package("landed")
-    lost = world.package("lost")
-    world.killed_sync(landed, at=("start", "ok"))  # applied; its answer never journaled
-    world.emulator.store.fault_deployment_writes("start", applied=False)
-    world.killed_sync(lost, at=("start", "unknown"))  # answered 500, killed before the check
+    landed = killed.package("landed")
+    lost = killed.package("lost")
+    killed.killed_sync(landed, at=("start", "ok"))  # applied; its answer never journaled
+    killed.emulator.store.fault_deployment_writes("start", applied=False)
+    killed.killed_sync(lost, at=("start", "unknown"))  # answered 500, killed before the check
 
-    assert world.settle() == 2
+    assert killed.settle() == 2
 
-    pending, answer = world.rows(landed.path, "start")
+    pending, answer = killed.rows(landed.path, "start")
     assert (pending.status, answer.status, answer.error) == ("pending", "ok", None)
-    assert answer.deployment_id == world.deployment_of(landed)["id"]
+    assert answer.deployment_id == killed.deployment_of(landed)["id"]
     gets = {
         r.correlation_id
-        for r in world.emulator.requests
+        for r in killed.emulator.requests
         if r.method == "GET" and r.path.endswith(str(answer.deployment_id))
     }
     assert answer.correlation_id in gets  # the read that found it started
-    rows = world.rows(lost.path, "start")
+    rows = killed.rows(lost.path, "start")
     assert [row.status for row in rows] == ["pending", "abandoned"]
     assert rows[-1].error is not None
     assert "not applied" in rows[-1].error
-    assert world.deployment_of(lost)["state"] == "STOPPED"
-    assert world.ledger.pending_deployment_steps() == []
+    assert killed.deployment_of(lost)["state"] == "STOPPED"
+    assert killed.ledger.pending_deployment_steps() == []
 
 
 def test_a_killed_create_answered_500_after_it_landed_is_settled_with_its_deployment(
-    world: World,
+    killed: World,
 ) -> None:
-    target = world.package("a")
-    world.emulator.store.fault_deployment_writes("create", applied=True, answer="500")
-    world.killed_sync(target, at=("create", "unknown"))
+    target = killed.package("a")
+    killed.emulator.store.fault_deployment_writes("create", applied=True, answer="500")
+    killed.killed_sync(target, at=("create", "unknown"))
 
-    assert world.settle() == 1
+    assert killed.settle() == 1
 
-    rows = world.rows(target.path, "create")
+    rows = killed.rows(target.path, "create")
     assert [(row.status, row.deployment_id) for row in rows] == [
         ("pending", None),
-        ("ok", world.deployment_of(target)["id"]),
+        ("ok", killed.deployment_of(target)["id"]),
     ]
 
 
-def test_a_killed_create_answered_500_that_did_not_land_is_abandoned(world: World) -> None:
-    target = world.package("a")
-    world.emulator.store.fault_deployment_writes("create", applied=False)
-    world.killed_sync(target, at=("create", "unknown"))
+def test_a_killed_create_answered_500_that_did_not_land_is_abandoned(killed: World) -> None:
+    target = killed.package("a")
+    killed.emulator.store.fault_deployment_writes("create", applied=False)
+    killed.killed_sync(target, at=("create", "unknown"))
 
-    assert world.settle() == 1
+    assert killed.settle() == 1
 
-    assert [row.status for row in world.rows(target.path, "create")] == ["pending", "abandoned"]
-    assert world.emulator.store.revision_deployments(str(target.revision_id)) == []
+    assert [row.status for row in killed.rows(target.path, "create")] == ["pending", "abandoned"]
+    assert killed.emulator.store.revision_deployments(str(target.revision_id)) == []
 
 
-def test_settled_steps_stay_settled_and_the_running_sync_is_left_alone(world: World) -> None:
-    first = world.package("first")
-    current = world.package("current")
-    world.killed_sync(first, at=("start", "ok"))
-    current_sync = world.killed_sync(current, at=("start", "ok"))
+def test_settled_steps_stay_settled_and_the_running_sync_is_left_alone(killed: World) -> None:
+    first = killed.package("first")
+    current = killed.package("current")
+    killed.killed_sync(first, at=("start", "ok"))
+    current_sync = killed.killed_sync(current, at=("start", "ok"))
 
-    assert world.settle(sync_id=current_sync) == 1
-    assert world.settle(sync_id=current_sync) == 0
+    assert killed.settle(sync_id=current_sync) == 1
+    assert killed.settle(sync_id=current_sync) == 0
 
-    assert [row.status for row in world.rows(first.path, "start")] == ["pending", "ok"]
-    assert [row.status for row in world.rows(current.path, "start")] == ["pending"]
-    assert world.ledger.pending_deployment_steps(before_sync=current_sync) == []
-    (left,) = world.ledger.pending_deployment_steps()
+    assert [row.status for row in killed.rows(first.path, "start")] == ["pending", "ok"]
+    assert [row.status for row in killed.rows(current.path, "start")] == ["pending"]
+    assert killed.ledger.pending_deployment_steps(before_sync=current_sync) == []
+    (left,) = killed.ledger.pending_deployment_steps()
     assert (left.sync_id, left.path, left.step) == (current_sync, current.path, "start")
 
 
-def test_a_step_whose_read_fails_is_left_for_the_next_run(world: World) -> None:
-    target = world.package("a")
-    world.killed_sync(target, at=("start", "ok"))
-    world.emulator.store.force_error(
+def test_a_step_whose_read_fails_is_left_for_the_next_run(killed: World) -> None:
+    target = killed.package("a")
+    killed.killed_sync(target, at=("start", "ok"))
+    killed.emulator.store.force_error(
         str(target.package_id), 503, "FAAS-500", "down", methods=("GET",), times=1
     )
 
-    assert world.settle() == 0
-    assert world.settle() == 1
+    assert killed.settle() == 0
+    assert killed.settle() == 1
 
-    assert [row.status for row in world.rows(target.path, "start")] == ["pending", "ok"]
+    assert [row.status for row in killed.rows(target.path, "start")] == ["pending", "ok"]

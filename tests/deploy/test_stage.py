@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_faas import FakeFaas
 
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
@@ -23,6 +22,7 @@ from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
+from tests.deploy.fake_faas import FakeFaas
 
 STAGING = ReleaseEnvironment("staging", 412345)
 PROD = ReleaseEnvironment("production", 498765)
@@ -55,7 +55,7 @@ def fake() -> FakeFaas:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def fake_clock() -> FakeClock:
     return FakeClock()
 
 
@@ -65,7 +65,7 @@ def target(pkg: str, rev: str, name: str, **extra: Any) -> DeployTarget:
 
 def run(
     fake: FakeFaas,
-    clock: FakeClock,
+    fake_clock: FakeClock,
     targets: list[DeployTarget],
     *,
     deploy_timeout: float = 5.0,
@@ -76,7 +76,7 @@ def run(
 ) -> Outcomes:
     """One ``run_release`` over a fresh client; staging is the default environment, and both
     staging and production are configured. Removed packages' rows are merged in by path."""
-    timing = Timing(deploy_timeout=deploy_timeout, sleep=clock.sleep, clock=clock)
+    timing = Timing(deploy_timeout=deploy_timeout, sleep=fake_clock.sleep, clock=fake_clock)
     active = environments if environments is not None else [STAGING]
     names = {env.keyset_id for env in active}
     everything = [*active, *(env for env in (STAGING, PROD) if env.keyset_id not in names)]
@@ -110,12 +110,12 @@ def statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:
 
 
 def test_a_first_deploy_creates_and_starts_and_waits_until_running(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     steps: list[tuple[str, str]] = []
     outcomes = run(
         fake,
-        clock,
+        fake_clock,
         [target("a", "a2", "v1.1.0")],
         journal=lambda step, env, path, dep, corr, status: steps.append((step, status)),
     )
@@ -134,20 +134,20 @@ def test_a_first_deploy_creates_and_starts_and_waits_until_running(
     assert outcome.correlation_id is not None
 
 
-def test_a_second_run_is_in_sync_and_writes_nothing(fake: FakeFaas, clock: FakeClock) -> None:
-    run(fake, clock, [target("a", "a2", "v1.1.0")])
+def test_a_second_run_is_in_sync_and_writes_nothing(fake: FakeFaas, fake_clock: FakeClock) -> None:
+    run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
     fake.log.clear()
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.IN_SYNC}
     assert fake.writes() == []
 
 
-def test_a_new_revision_rolls_the_running_one_over(fake: FakeFaas, clock: FakeClock) -> None:
+def test_a_new_revision_rolls_the_running_one_over(fake: FakeFaas, fake_clock: FakeClock) -> None:
     old = fake.run("a1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
 
     (outcome,) = outcomes["packages/a"]
     assert (outcome.status, outcome.previous_deployment_id, outcome.previous_revision_name) == (
@@ -161,22 +161,22 @@ def test_a_new_revision_rolls_the_running_one_over(fake: FakeFaas, clock: FakeCl
 
 
 def test_an_existing_deployment_of_the_revision_is_found_after_a_409(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     fake.run("a1", STAGING.keyset_id)
-    run(fake, clock, [target("a", "a2", "v1.1.0")])
-    rollback = run(fake, clock, [target("a", "a1", "v1.0.0")])  # rolls back onto a1
+    run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
+    rollback = run(fake, fake_clock, [target("a", "a1", "v1.0.0")])  # rolls back onto a1
 
     assert statuses(rollback) == {("packages/a", "staging"): DeployStatus.DEPLOYED}
     assert list(fake.running(STAGING.keyset_id)) == ["v1.0.0"]
 
 
 def test_a_package_restricted_to_staging_never_reaches_production(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     outcomes = run(
         fake,
-        clock,
+        fake_clock,
         [target("a", "a2", "v1.1.0", environments=("staging",)), target("b", "b2", "v1.1.0")],
         environments=[STAGING, PROD],
     )
@@ -189,21 +189,23 @@ def test_a_package_restricted_to_staging_never_reaches_production(
     assert fake.running(PROD.keyset_id) == {"v1.1.0": outcomes["packages/b"][1].deployment_id}
 
 
-def test_a_pin_holds_production_while_staging_moves_on(fake: FakeFaas, clock: FakeClock) -> None:
+def test_a_pin_holds_production_while_staging_moves_on(
+    fake: FakeFaas, fake_clock: FakeClock
+) -> None:
     pinned = target("a", "a2", "v1.1.0", pins=(("production", "v1.0.0"),))
 
-    run(fake, clock, [pinned], environments=[STAGING, PROD])
+    run(fake, fake_clock, [pinned], environments=[STAGING, PROD])
 
     assert list(fake.running(STAGING.keyset_id)) == ["v1.1.0"]
     assert list(fake.running(PROD.keyset_id)) == ["v1.0.0"]
 
 
 def test_a_package_naming_an_undefined_environment_fails_alone(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     outcomes = run(
         fake,
-        clock,
+        fake_clock,
         [target("a", "a2", "v1.1.0", environments=("qa",)), target("b", "b2", "v1.1.0")],
         defined_names=frozenset({"staging", "production"}),
     )
@@ -217,12 +219,12 @@ def test_a_package_naming_an_undefined_environment_fails_alone(
 
 
 def test_a_frozen_environment_shows_the_change_and_writes_nothing(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     fake.run("a1", PROD.keyset_id)
     frozen = ReleaseEnvironment("production", PROD.keyset_id, True, "frozen in faas-gitops.yaml")
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], environments=[frozen])
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")], environments=[frozen])
 
     (outcome,) = outcomes["packages/a"]
     assert (outcome.status, outcome.previous_revision_name, outcome.revision_name) == (
@@ -237,29 +239,29 @@ def test_a_frozen_environment_shows_the_change_and_writes_nothing(
     assert fake.writes() == []
 
 
-def test_a_dry_run_would_deploy_and_writes_nothing(fake: FakeFaas, clock: FakeClock) -> None:
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], dry_run=True)
+def test_a_dry_run_would_deploy_and_writes_nothing(fake: FakeFaas, fake_clock: FakeClock) -> None:
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")], dry_run=True)
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.WOULD_DEPLOY}
     assert fake.writes() == []
 
 
-def test_423_answers_are_waited_out(fake: FakeFaas, clock: FakeClock) -> None:
+def test_423_answers_are_waited_out(fake: FakeFaas, fake_clock: FakeClock) -> None:
     fake.busy = 3
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.DEPLOYED}
     assert [m for m, _ in fake.deployment_writes()] == ["POST"] + ["POST"] * 4
-    assert clock.sleeps[:3] == pytest.approx([0.1, 0.16, 0.256])
+    assert fake_clock.sleeps[:3] == pytest.approx([0.1, 0.16, 0.256])
 
 
 def test_423_past_the_deadline_fails_with_a_line_naming_the_timeout(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     fake.busy = 1_000
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], deploy_timeout=3.0)
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")], deploy_timeout=3.0)
 
     (outcome,) = outcomes["packages/a"]
     assert outcome.status is DeployStatus.FAILED
@@ -267,10 +269,10 @@ def test_423_past_the_deadline_fails_with_a_line_naming_the_timeout(
     assert outcome.error.endswith("within 3 s; raise --deploy-timeout")
 
 
-def test_a_failed_start_fails_that_deployment(fake: FakeFaas, clock: FakeClock) -> None:
+def test_a_failed_start_fails_that_deployment(fake: FakeFaas, fake_clock: FakeClock) -> None:
     fake.fail_start = True
 
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")])
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")])
 
     (outcome,) = outcomes["packages/a"]
     assert outcome.status is DeployStatus.FAILED
@@ -279,7 +281,7 @@ def test_a_failed_start_fails_that_deployment(fake: FakeFaas, clock: FakeClock) 
 
 
 def test_the_running_limit_fails_exactly_the_deployments_over_it(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     fake.max_running = 3
     for pkg in "cdef":
@@ -287,7 +289,7 @@ def test_the_running_limit_fails_exactly_the_deployments_over_it(
     fake.run("f1", PROD.keyset_id)  # one slot already used elsewhere
     targets = [target(pkg, f"{pkg}1", "v1.0.0") for pkg in "abcde"]
 
-    outcomes = run(fake, clock, targets)
+    outcomes = run(fake, fake_clock, targets)
 
     failed = {p for (p, _), s in statuses(outcomes).items() if s is DeployStatus.FAILED}
     assert failed == {"packages/c", "packages/d", "packages/e"}
@@ -305,13 +307,13 @@ def test_the_running_limit_fails_exactly_the_deployments_over_it(
 
 
 def test_prune_stops_a_removed_package_on_the_active_keysets_only(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     ours(fake, "pkg-a", "packages/a")
     on_staging = fake.run("a1", STAGING.keyset_id)
     on_prod = fake.run("a1", PROD.keyset_id)
 
-    outcomes = run(fake, clock, [], prune=True)
+    outcomes = run(fake, fake_clock, [], prune=True)
 
     staging, production = sorted(outcomes["packages/a"], key=lambda o: o.environment != "staging")
     assert (staging.status, staging.previous_deployment_id) == (DeployStatus.PRUNED, on_staging)
@@ -329,12 +331,12 @@ def test_prune_stops_a_removed_package_on_the_active_keysets_only(
 
 
 def test_prune_stops_each_deployment_by_id_never_the_whole_package(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     ours(fake, "pkg-a", "packages/a")
     on_staging = fake.run("a1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [], prune=True)
+    outcomes = run(fake, fake_clock, [], prune=True)
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.PRUNED}
     assert fake.writes() == [
@@ -344,38 +346,38 @@ def test_prune_stops_each_deployment_by_id_never_the_whole_package(
 
 
 def test_prune_never_stops_a_package_it_did_not_mark_or_another_owner_marked(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     ours(fake, "pkg-b", "packages/b", owner="someone/else")
     fake.run("a1", STAGING.keyset_id)  # pkg-a: no mark at all
     fake.run("b1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [], prune=True)
+    outcomes = run(fake, fake_clock, [], prune=True)
 
     assert outcomes == {}
     assert fake.writes() == []
 
 
 def test_prune_never_stops_what_a_directory_of_the_commit_still_targets(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     ours(fake, "pkg-a", "packages/old-name")  # renamed: same package id, another directory
     fake.run("a1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [target("a", "a1", "v1.0.0")], prune=True)
+    outcomes = run(fake, fake_clock, [target("a", "a1", "v1.0.0")], prune=True)
 
     assert statuses(outcomes) == {("packages/a", "staging"): DeployStatus.IN_SYNC}
     assert fake.deployment_writes() == []
     assert tags.parse(fake.tags["pkg-a"]).directory == "packages/a"  # the mark follows the move
 
 
-def test_prune_stays_inside_path(fake: FakeFaas, clock: FakeClock) -> None:
+def test_prune_stays_inside_path(fake: FakeFaas, fake_clock: FakeClock) -> None:
     ours(fake, "pkg-a", "teamA/a")
     ours(fake, "pkg-b", "teamB/b")
     fake.run("a1", STAGING.keyset_id)
     on_b = fake.run("b1", STAGING.keyset_id)
 
-    outcomes = run(fake, clock, [], prune=True, scope="teamB")
+    outcomes = run(fake, fake_clock, [], prune=True, scope="teamB")
 
     assert statuses(outcomes) == {("teamB/b", "staging"): DeployStatus.PRUNED}
     assert fake.writes() == [
@@ -383,19 +385,19 @@ def test_prune_stays_inside_path(fake: FakeFaas, clock: FakeClock) -> None:
     ]
 
 
-def test_no_environment_makes_no_call(fake: FakeFaas, clock: FakeClock) -> None:
-    outcomes = run(fake, clock, [target("a", "a2", "v1.1.0")], environments=[])
+def test_no_environment_makes_no_call(fake: FakeFaas, fake_clock: FakeClock) -> None:
+    outcomes = run(fake, fake_clock, [target("a", "a2", "v1.1.0")], environments=[])
 
     assert outcomes == {}
     assert fake.log == []
 
 
 def test_promote_deploys_the_revision_running_on_the_source(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     fake.run("a1", STAGING.keyset_id)
     fake.run("b2", PROD.keyset_id)
-    timing = Timing(sleep=clock.sleep, clock=clock)
+    timing = Timing(sleep=fake_clock.sleep, clock=fake_clock)
 
     outcomes = asyncio.run(
         promote(
@@ -421,15 +423,15 @@ def test_promote_deploys_the_revision_running_on_the_source(
 
 
 def test_a_dry_run_prune_would_stop_and_a_frozen_one_is_frozen_and_neither_writes(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     ours(fake, "pkg-a", "packages/a")
     on_staging = fake.run("a1", STAGING.keyset_id)
     fake.run("a1", PROD.keyset_id)
     frozen = ReleaseEnvironment("production", PROD.keyset_id, True, "frozen in faas-gitops.yaml")
 
-    dry = run(fake, clock, [], prune=True, dry_run=True)
-    held = run(fake, clock, [], prune=True, environments=[frozen])
+    dry = run(fake, fake_clock, [], prune=True, dry_run=True)
+    held = run(fake, fake_clock, [], prune=True, environments=[frozen])
 
     would = next(o for o in dry["packages/a"] if o.environment == "staging")
     assert (would.status, would.revision_id, would.previous_deployment_id) == (
@@ -442,14 +444,14 @@ def test_a_dry_run_prune_would_stop_and_a_frozen_one_is_frozen_and_neither_write
 
 
 def test_a_rolling_update_journals_each_step_with_its_answers_correlation_id(
-    fake: FakeFaas, clock: FakeClock
+    fake: FakeFaas, fake_clock: FakeClock
 ) -> None:
     old = fake.run("a1", STAGING.keyset_id)
     steps: list[tuple[str, str | None, str | None, str]] = []
 
     outcomes = run(
         fake,
-        clock,
+        fake_clock,
         [target("a", "a2", "v1.1.0")],
         journal=lambda step, env, path, dep, corr, status: steps.append((step, dep, corr, status)),
     )
@@ -467,7 +469,7 @@ def test_a_rolling_update_journals_each_step_with_its_answers_correlation_id(
     assert outcome.correlation_id == steps[3][2]  # that of the last write
 
 
-def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeClock) -> None:
+def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(fake_clock: FakeClock) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         errors = [{"code": "FAAS-1002", "message": "invalid key"}]
         return httpx.Response(401, json={"meta": {}, "errors": errors})
@@ -481,14 +483,14 @@ def test_a_rejected_key_stops_the_stage_with_the_auth_error_itself(clock: FakeCl
             targets=(target("a", "a2", "v1.1.0"), target("b", "b2", "v1.1.0")),
             owner=OWNER,
         ),
-        timing=Timing(sleep=clock.sleep, clock=clock),
+        timing=Timing(sleep=fake_clock.sleep, clock=fake_clock),
     )
 
     with pytest.raises(ApiAuthError):
         asyncio.run(stage)
 
 
-def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, clock: FakeClock) -> None:
+def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, fake_clock: FakeClock) -> None:
     fake.run("a1", STAGING.keyset_id)
     fake.run("b1", STAGING.keyset_id)
     packages = [PackageToPromote("packages/a", "pkg-a"), PackageToPromote("packages/b", "pkg-b")]
@@ -500,7 +502,7 @@ def test_promote_with_a_concurrency_of_one_finishes(fake: FakeFaas, clock: FakeC
             target_env=PROD,
             packages=packages,
             concurrency=1,
-            timing=Timing(sleep=clock.sleep, clock=clock),
+            timing=Timing(sleep=fake_clock.sleep, clock=fake_clock),
         )
     )
 

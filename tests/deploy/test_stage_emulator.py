@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
 
-from e2e import API_KEY, MODES
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
@@ -22,9 +20,9 @@ from faas_gitops.deploy import (
     run_release,
 )
 from faas_gitops.deploy.apply import Outcomes
-from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec
+from tests.harness import API_KEY
 
 _T = TypeVar("_T")
 STAGING = ReleaseEnvironment("staging", 412345)
@@ -141,71 +139,66 @@ def _statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:
     return {(path, o.environment): o.status for path, items in outcomes.items() for o in items}
 
 
-@pytest.fixture(params=list(MODES), ids=list(MODES))
-def start_faas(request: pytest.FixtureRequest) -> Iterator[Callable[..., Faas]]:
-    """Start an emulator in this list mode (``overrides``: other ``EmulatorConfig`` fields)."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> Faas:
-            settings = {"api_key": API_KEY, "deploy_delay_ms": 30, **MODES[request.param]}
-            config = EmulatorConfig(**{**settings, **overrides})
-            return Faas(stack.enter_context(serve_in_thread(config)))
-
-        yield start
+# Deployments over real HTTP in both list modes, against an emulator holding only what a test
+# creates; starts take 30 ms.
+pytestmark = [pytest.mark.both_modes, pytest.mark.emulator(sample=False, deploy_delay_ms=30)]
 
 
 @pytest.fixture
-def faas(start_faas: Callable[..., Faas]) -> Faas:
-    return start_faas()
+def stage_faas(emulator: RunningEmulator) -> Faas:
+    return Faas(emulator)
 
 
+@pytest.mark.slow
 def test_a_first_deploy_starts_the_revision_on_staging_and_a_rerun_writes_nothing(
-    faas: Faas,
+    stage_faas: Faas,
 ) -> None:
-    a = faas.package("a", "v1.0.0")
-    faas.clear()
+    a = stage_faas.package("a", "v1.0.0")
+    stage_faas.clear()
 
-    first = faas.deploy([a.target("v1.0.0")])
+    first = stage_faas.deploy([a.target("v1.0.0")])
 
     (outcome,) = first[a.path]
     assert outcome.status is DeployStatus.DEPLOYED
-    assert faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
-    assert faas.writes() == [
+    assert stage_faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
+    assert stage_faas.writes() == [
         ("POST", "/v2/faas/package-deployments"),
         ("POST", f"/v2/faas/package-deployments/{outcome.deployment_id}/function-deployments"),
         ("PUT", f"/v2/faas/packages/{a.id}"),  # marked as this repository's
     ]
-    faas.clear()
+    stage_faas.clear()
 
-    again = faas.deploy([a.target("v1.0.0")])
+    again = stage_faas.deploy([a.target("v1.0.0")])
 
     assert _statuses(again) == {(a.path, "staging"): DeployStatus.IN_SYNC}
-    assert faas.writes() == []
+    assert stage_faas.writes() == []
 
 
-def test_a_changed_revision_rolls_the_running_one_over(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0", "v1.1.0")
-    (first,) = faas.deploy([a.target("v1.0.0")])[a.path]
-    faas.clear()
+@pytest.mark.slow
+def test_a_changed_revision_rolls_the_running_one_over(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0", "v1.1.0")
+    (first,) = stage_faas.deploy([a.target("v1.0.0")])[a.path]
+    stage_faas.clear()
 
-    (rolled,) = faas.deploy([a.target("v1.1.0")])[a.path]
+    (rolled,) = stage_faas.deploy([a.target("v1.1.0")])[a.path]
 
     assert rolled.status is DeployStatus.DEPLOYED
     assert (rolled.previous_deployment_id, rolled.previous_revision_name) == (
         first.deployment_id,
         "v1.0.0",
     )
-    assert faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
-    old = faas.emulator.store.get_deployment(str(first.deployment_id))
+    assert stage_faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
+    old = stage_faas.emulator.store.get_deployment(str(first.deployment_id))
     assert old["state"] == "STOPPED"
-    assert [method for method, _ in faas.deployment_writes()] == ["POST", "PUT"]
+    assert [method for method, _ in stage_faas.deployment_writes()] == ["POST", "PUT"]
 
 
-def test_a_package_restricted_to_staging_never_reaches_production(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0")
-    b = faas.package("b", "v1.0.0")
+@pytest.mark.slow
+def test_a_package_restricted_to_staging_never_reaches_production(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0")
+    b = stage_faas.package("b", "v1.0.0")
 
-    outcomes = faas.deploy(
+    outcomes = stage_faas.deploy(
         [a.target("v1.0.0", environments=("staging",)), b.target("v1.0.0")],
         environments=[STAGING, PROD],
     )
@@ -215,65 +208,63 @@ def test_a_package_restricted_to_staging_never_reaches_production(faas: Faas) ->
         (b.path, "staging"): DeployStatus.DEPLOYED,
         (b.path, "production"): DeployStatus.DEPLOYED,
     }
-    assert faas.running(a, PROD.keyset_id) == []
-    assert faas.running(b, PROD.keyset_id) == ["v1.0.0"]
+    assert stage_faas.running(a, PROD.keyset_id) == []
+    assert stage_faas.running(b, PROD.keyset_id) == ["v1.0.0"]
 
 
+@pytest.mark.slow
 def test_a_pin_holds_production_on_the_pinned_revision_while_staging_moves_on(
-    faas: Faas,
+    stage_faas: Faas,
 ) -> None:
-    a = faas.package("a", "v1.0.0", "v1.1.0")
+    a = stage_faas.package("a", "v1.0.0", "v1.1.0")
     pin = (("production", "v1.0.0"),)
 
-    outcomes = faas.deploy([a.target("v1.1.0", pins=pin)], environments=[STAGING, PROD])
+    outcomes = stage_faas.deploy([a.target("v1.1.0", pins=pin)], environments=[STAGING, PROD])
 
     assert _statuses(outcomes) == {
         (a.path, "staging"): DeployStatus.DEPLOYED,
         (a.path, "production"): DeployStatus.DEPLOYED,
     }
-    assert faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
-    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]
+    assert stage_faas.running(a, STAGING.keyset_id) == ["v1.1.0"]
+    assert stage_faas.running(a, PROD.keyset_id) == ["v1.0.0"]
 
 
-def test_a_frozen_environment_writes_nothing(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0")
+def test_a_frozen_environment_writes_nothing(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0")
     frozen = ReleaseEnvironment("production", PROD.keyset_id, frozen=True)
-    faas.clear()
+    stage_faas.clear()
 
-    outcomes = faas.deploy([a.target("v1.0.0")], environments=[frozen])
+    outcomes = stage_faas.deploy([a.target("v1.0.0")], environments=[frozen])
 
     assert _statuses(outcomes) == {(a.path, "production"): DeployStatus.FROZEN}
-    assert faas.writes() == []
+    assert stage_faas.writes() == []
 
 
 @pytest.mark.slow
-def test_a_start_in_flight_elsewhere_is_waited_for_and_never_sent_again(
-    start_faas: Callable[..., Faas],
-) -> None:
-    faas = start_faas(deploy_delay_ms=3000)
-    a = faas.package("a", "v1.0.0")
-    store = faas.emulator.store
+@pytest.mark.emulator(deploy_delay_ms=3000)
+def test_a_start_in_flight_elsewhere_is_waited_for_and_never_sent_again(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0")
+    store = stage_faas.emulator.store
     other = store.create_deployment(a.revisions["v1.0.0"], STAGING.keyset_id)
     store.start_deployment(other["id"], delay_ms=3000, max_running=5)  # another replica's start
-    faas.clear()
+    stage_faas.clear()
 
-    (outcome,) = faas.deploy([a.target("v1.0.0")])[a.path]
+    (outcome,) = stage_faas.deploy([a.target("v1.0.0")])[a.path]
 
     # The STARTING deployment is in flight, not absent: the stage waited for it to settle,
     # read the package again and found it running: in sync, with no start of its own.
     assert (outcome.status, outcome.deployment_id) == (DeployStatus.IN_SYNC, other["id"])
-    assert faas.deployment_writes() == []
-    assert faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
+    assert stage_faas.deployment_writes() == []
+    assert stage_faas.running(a, STAGING.keyset_id) == ["v1.0.0"]
 
 
-def test_the_running_limit_fails_exactly_the_packages_over_it(
-    start_faas: Callable[..., Faas],
-) -> None:
-    faas = start_faas(max_running_deployments=2)
-    packages = [faas.package(name, "v1.0.0") for name in ("a", "b", "c", "d")]
-    faas.clear()
+@pytest.mark.slow
+@pytest.mark.emulator(max_running_deployments=2)
+def test_the_running_limit_fails_exactly_the_packages_over_it(stage_faas: Faas) -> None:
+    packages = [stage_faas.package(name, "v1.0.0") for name in ("a", "b", "c", "d")]
+    stage_faas.clear()
 
-    outcomes = faas.deploy([p.target("v1.0.0") for p in packages])
+    outcomes = stage_faas.deploy([p.target("v1.0.0") for p in packages])
 
     assert _statuses(outcomes) == {
         ("packages/a", "staging"): DeployStatus.DEPLOYED,
@@ -285,16 +276,17 @@ def test_the_running_limit_fails_exactly_the_packages_over_it(
         "running-deployments limit reached: 2 of 2 running"
         f" (GET {LIMIT_CALL}); stop a deployment or raise the account's limit"
     )
-    assert faas.gets(LIMIT_CALL) == 1
+    assert stage_faas.gets(LIMIT_CALL) == 1
 
 
-def test_promote_deploys_the_revision_ids_running_on_staging(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0", "v1.1.0")
-    b = faas.package("b", "v1.0.0", "v1.1.0")
-    faas.deploy([a.target("v1.0.0"), b.target("v1.1.0")])
-    faas.clear()
+@pytest.mark.slow
+def test_promote_deploys_the_revision_ids_running_on_staging(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0", "v1.1.0")
+    b = stage_faas.package("b", "v1.0.0", "v1.1.0")
+    stage_faas.deploy([a.target("v1.0.0"), b.target("v1.1.0")])
+    stage_faas.clear()
 
-    outcomes = faas.call(
+    outcomes = stage_faas.call(
         lambda api: promote(api, source_env=STAGING, target_env=PROD, packages=[a.ref, b.ref])
     )
 
@@ -303,32 +295,34 @@ def test_promote_deploys_the_revision_ids_running_on_staging(faas: Faas) -> None
         a.path: (DeployStatus.DEPLOYED, a.revisions["v1.0.0"]),
         b.path: (DeployStatus.DEPLOYED, b.revisions["v1.1.0"]),
     }
-    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]
-    assert faas.running(b, PROD.keyset_id) == ["v1.1.0"]
-    assert not any(path == "/v2/faas/package-revisions" for _, path in faas.writes())
+    assert stage_faas.running(a, PROD.keyset_id) == ["v1.0.0"]
+    assert stage_faas.running(b, PROD.keyset_id) == ["v1.1.0"]
+    assert not any(path == "/v2/faas/package-revisions" for _, path in stage_faas.writes())
 
 
-def test_prune_stops_a_removed_package_on_the_active_keysets(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0")
-    kept = faas.package("b", "v1.0.0")
-    faas.deploy([a.target("v1.0.0"), kept.target("v1.0.0")], environments=[STAGING, PROD])
-    faas.clear()
+@pytest.mark.slow
+def test_prune_stops_a_removed_package_on_the_active_keysets(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0")
+    kept = stage_faas.package("b", "v1.0.0")
+    stage_faas.deploy([a.target("v1.0.0"), kept.target("v1.0.0")], environments=[STAGING, PROD])
+    stage_faas.clear()
 
-    outcomes = faas.deploy([kept.target("v1.0.0")], prune=True)
+    outcomes = stage_faas.deploy([kept.target("v1.0.0")], prune=True)
 
     assert _statuses(outcomes) == {
         (a.path, "staging"): DeployStatus.PRUNED,
         (a.path, "production"): DeployStatus.ORPHANED,  # still runs there, and says so
         (kept.path, "staging"): DeployStatus.IN_SYNC,
     }
-    assert not any(path == "/v2/faas/function-deployments" for _, path in faas.writes())
-    assert faas.running(a, STAGING.keyset_id) == []
-    assert faas.running(a, PROD.keyset_id) == ["v1.0.0"]  # production was not synced
-    assert faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]
+    assert not any(path == "/v2/faas/function-deployments" for _, path in stage_faas.writes())
+    assert stage_faas.running(a, STAGING.keyset_id) == []
+    assert stage_faas.running(a, PROD.keyset_id) == ["v1.0.0"]  # production was not synced
+    assert stage_faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]
 
 
-def test_remembered_deployment_ids_spare_the_deployment_lists(faas: Faas) -> None:
-    a = faas.package("a", "v1.0.0")
+@pytest.mark.slow
+def test_remembered_deployment_ids_spare_the_deployment_lists(stage_faas: Faas) -> None:
+    a = stage_faas.package("a", "v1.0.0")
     remembered: dict[tuple[str, int], str] = {}
 
     class Known:
@@ -338,13 +332,15 @@ def test_remembered_deployment_ids_spare_the_deployment_lists(faas: Faas) -> Non
         def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
             remembered[(package_id, keyset_id)] = deployment_id
 
-    (first,) = faas.deploy([a.target("v1.0.0")], known=Known())[a.path]
+    (first,) = stage_faas.deploy([a.target("v1.0.0")], known=Known())[a.path]
     assert remembered == {(a.id, STAGING.keyset_id): first.deployment_id}
-    faas.clear()
+    stage_faas.clear()
 
-    again = faas.deploy([a.target("v1.0.0")], known=Known())
+    again = stage_faas.deploy([a.target("v1.0.0")], known=Known())
 
     assert _statuses(again) == {(a.path, "staging"): DeployStatus.IN_SYNC}
-    lists = [r.path for r in faas.emulator.requests if r.path.endswith("/package-deployments")]
+    lists = [
+        r.path for r in stage_faas.emulator.requests if r.path.endswith("/package-deployments")
+    ]
     assert lists == []
-    assert faas.gets(f"/v2/faas/package-deployments/{first.deployment_id}") == 1
+    assert stage_faas.gets(f"/v2/faas/package-deployments/{first.deployment_id}") == 1

@@ -8,18 +8,18 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 
 from faas_gitops.emulator.cli import main
 from faas_gitops.emulator.flags import build_parser
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
+
+# ``main`` configures structlog for its process: reset before and after each test.
+pytestmark = pytest.mark.usefixtures("unfiltered_logs")
 
 FLAGS = (
     "--host",
@@ -45,13 +45,6 @@ FLAGS = (
     "--state-file",
     "--log-level",
 )
-
-
-@pytest.fixture(autouse=True)
-def _restore_structlog() -> Iterator[None]:
-    """``main`` configures structlog for its process; undo that for the other tests."""
-    yield
-    structlog.reset_defaults()
 
 
 def test_help_documents_every_flag_with_a_help_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,6 +92,7 @@ def test_without_a_key_the_default_is_announced_but_not_printed(
     assert "emulator-key" not in err
 
 
+@pytest.mark.slow
 def test_python_m_serves_requests_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     secret = "s3cret-key-value"
     repo = tmp_path / "repo" / "chat"
@@ -133,6 +127,7 @@ def test_python_m_serves_requests_and_exits_0_on_sigterm(tmp_path: Path) -> None
     assert secret not in "".join(seen) + stdout + stderr
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_one_line_naming_the_address_and_exits_2() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))

@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator import EmulatorStore
 from faas_gitops.emulator.cli import main
 from faas_gitops.emulator.server import RunningEmulator
-
-pytest_plugins = ["emulator_fixtures"]
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 DELAY_MS = 200
 STAGING, PRODUCTION = 412345, 498765
@@ -176,6 +175,7 @@ def test_a_started_deployment_is_starting_until_the_delay_has_passed_then_runnin
     assert {f["state"] for f in fetched["functionDeployments"]} == {"RUNNING"}
 
 
+@pytest.mark.slow
 def test_the_real_clock_brings_a_started_deployment_to_running_after_the_delay(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -213,6 +213,7 @@ def test_writes_on_a_deployment_in_transition_answer_423(
     assert http.delete(path).json()["data"]["state"] == "STOPPED"
 
 
+@pytest.mark.slow
 def test_the_revision_and_package_counters_follow_the_deployments(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -271,7 +272,10 @@ def test_a_rolling_update_stops_the_old_deployment_as_the_new_one_starts(
 def test_a_rolling_update_needs_a_running_old_and_a_stopped_new_one_on_the_same_keyset(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
-    v1, v2 = revision(running.store)["id"], revision(running.store, name="v2")["id"]
+    v1, v2 = (
+        revision(running.store)["id"],
+        revision(running.store, name="v2")["id"],
+    )
     old_id = running_deployment(http, clock, v1, STAGING)
     elsewhere = create(http, v2, PRODUCTION)["id"]
     stopped = create(http, v2, STAGING)["id"]
@@ -293,6 +297,7 @@ def test_a_rolling_update_needs_a_running_old_and_a_stopped_new_one_on_the_same_
     assert (state(http, old_id), state(http, stopped)) == ("RUNNING", "STOPPED")
 
 
+@pytest.mark.slow
 def test_stopping_by_package_stops_every_running_deployment_of_it_on_every_keyset(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -318,8 +323,14 @@ def test_stopping_by_package_stops_every_running_deployment_of_it_on_every_keyse
 def test_stopping_by_revision_and_the_one_parameter_rule(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
-    v1, v2 = revision(running.store)["id"], revision(running.store, name="v2")["id"]
-    one, two = running_deployment(http, clock, v1, STAGING), running_deployment(http, clock, v2, 2)
+    v1, v2 = (
+        revision(running.store)["id"],
+        revision(running.store, name="v2")["id"],
+    )
+    one, two = (
+        running_deployment(http, clock, v1, STAGING),
+        running_deployment(http, clock, v2, 2),
+    )
 
     by_revision = http.delete("/v2/faas/function-deployments", params={"package_revision_id": v1})
     neither = http.delete("/v2/faas/function-deployments")
@@ -333,6 +344,7 @@ def test_stopping_by_revision_and_the_one_parameter_rule(
     assert (neither.status_code, both.status_code) == (400, 400)
 
 
+@pytest.mark.slow
 def test_the_running_limit_is_reported_and_starting_beyond_it_is_refused(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -377,6 +389,7 @@ def test_a_start_made_to_fail_answers_500_faas_1012_and_changes_nothing(
     assert start(http, deployment_id).json()["data"]["state"] == "STARTING"
 
 
+@pytest.mark.slow
 def test_deletes_are_refused_while_something_runs(
     running: RunningEmulator, http: httpx.Client, clock: FakeClock
 ) -> None:
@@ -395,6 +408,7 @@ def test_deletes_are_refused_while_something_runs(
     assert http.get(f"/v2/faas/package-deployments/{deployment_id}").status_code == 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -413,6 +427,7 @@ def test_a_bad_create_body_names_the_field(
     assert answer.json()["errors"][0]["message"].startswith(field)
 
 
+@pytest.mark.slow
 def test_unknown_revisions_and_deployments_are_not_found(http: httpx.Client) -> None:
     answers = [
         http.post(
@@ -426,6 +441,7 @@ def test_unknown_revisions_and_deployments_are_not_found(http: httpx.Client) -> 
     assert [(a.status_code, error_code(a)) for a in answers] == [(400, "FAAS-1004")] * 4
 
 
+@pytest.mark.slow
 def test_deployments_survive_a_restart_with_a_state_file(
     start_emulator: StartEmulator, faas_client_for: Any, tmp_path: Any
 ) -> None:
@@ -446,6 +462,7 @@ def test_bad_deployment_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixt
     assert argv[0] in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_error_forced_on_a_package_applies_to_its_deployments(
     running: RunningEmulator, http: httpx.Client
 ) -> None:

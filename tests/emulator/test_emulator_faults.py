@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator.requestlog import FAULT_DROPPED
 from faas_gitops.emulator.server import RunningEmulator
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 REQUESTS = 40
 
@@ -24,6 +24,7 @@ def statuses(start_emulator: StartEmulator, faas_client_for: Any, **faults: Any)
     return [faas.get("/v2/faas/packages").status_code for _ in range(REQUESTS)]
 
 
+@pytest.mark.slow
 def test_latency_delays_every_faas_request(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -36,6 +37,7 @@ def test_latency_delays_every_faas_request(
     assert 0.12 <= elapsed < 1.0
 
 
+@pytest.mark.slow
 def test_faults_do_not_touch_paths_outside_v2_faas(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -48,6 +50,7 @@ def test_faults_do_not_touch_paths_outside_v2_faas(
     assert time.monotonic() - started < 0.5
 
 
+@pytest.mark.slow
 def test_injected_429s_carry_retry_after_and_the_error_envelope(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -61,6 +64,7 @@ def test_injected_429s_carry_retry_after_and_the_error_envelope(
     assert emu.requests[0].fault == "429"
 
 
+@pytest.mark.slow
 def test_injected_5xx_answers_are_500_502_or_503_with_faas_500(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -72,6 +76,7 @@ def test_injected_5xx_answers_are_500_502_or_503_with_faas_500(
     assert {a.json()["errors"][0]["code"] for a in answers} == {"FAAS-500"}
 
 
+@pytest.mark.slow
 def test_the_same_seed_meets_the_same_faults_in_the_same_order(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -118,6 +123,7 @@ def test_drops_spare_reads_and_failed_creates(
     assert refused.status_code == 400
 
 
+@pytest.mark.slow
 def test_a_dropped_package_create_is_stored_too(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -129,6 +135,7 @@ def test_a_dropped_package_create_is_stored_too(
     assert [p["name"] for p in emu.store.packages()] == ["chat"]
 
 
+@pytest.mark.slow
 def test_drops_are_drawn_from_the_seed_like_other_faults(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

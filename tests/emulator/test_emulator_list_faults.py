@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator.server import RunningEmulator
-
-pytest_plugins = ["emulator_fixtures"]
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 REVISIONS = "/v2/faas/packages/pkg-chat/package-revisions"
 
@@ -37,6 +36,7 @@ def ids(body: dict[str, Any]) -> list[str]:
     return [item["id"] for item in body["data"]]
 
 
+@pytest.mark.slow
 def test_without_a_fault_the_revision_list_is_true(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -48,6 +48,7 @@ def test_without_a_fault_the_revision_list_is_true(
     assert len({i for body in bodies for i in ids(body)}) == 5
 
 
+@pytest.mark.slow
 def test_null_data_answers_data_null_with_the_paging_block(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -60,6 +61,7 @@ def test_null_data_answers_data_null_with_the_paging_block(
     assert body["errors"] == []
 
 
+@pytest.mark.slow
 def test_no_paging_leaves_meta_paging_out_of_every_page(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -83,6 +85,7 @@ def test_one_page_under_reports_total_pages_as_one(
     assert len({i for body in bodies for i in ids(body)}) == 5  # the data is all there
 
 
+@pytest.mark.slow
 def test_ignore_page_answers_page_zero_whatever_page_is_asked(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:
@@ -106,6 +109,7 @@ def test_growing_pages_always_promises_one_page_more(
     assert [len(ids(body)) for body in bodies] == [2, 2, 1, 0, 0, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fault", ["null-data", "no-paging", "one-page", "ignore-page", "growing-pages"]
 )

@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator.server import RunningEmulator
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 
 def names(response: httpx.Response) -> list[str]:
@@ -52,6 +52,7 @@ def test_the_default_page_is_page_zero_of_twenty(emu: RunningEmulator, faas: htt
     }
 
 
+@pytest.mark.slow
 def test_a_size_above_the_maximum_is_capped_and_shown_in_paging(
     start_emulator: StartEmulator, faas_client_for: Any
 ) -> None:

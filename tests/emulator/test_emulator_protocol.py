@@ -7,12 +7,12 @@ import uuid
 
 import httpx
 import pytest
-from emulator_support import API_KEY, HEADERS, function
 
 from faas_gitops.emulator.server import RunningEmulator
+from tests.emulator.emulator_support import HEADERS, function
+from tests.harness import API_KEY
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

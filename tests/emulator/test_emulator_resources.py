@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import StartEmulator, function
 
 from faas_gitops.emulator import EmulatorStore
 from faas_gitops.emulator.server import RunningEmulator
+from tests.emulator.emulator_support import function
+from tests.harness import StartEmulator
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 PACKAGE_KEYS = {
     "id",

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from emulator_support import API_KEY, HEADERS, StartEmulator, function
+import pytest
 
 from faas_gitops.emulator import EmulatorConfig, EmulatorStore, serve_in_thread
+from tests.emulator.emulator_support import HEADERS, function
+from tests.harness import API_KEY, StartEmulator
 
 # Shared fixtures come from a plugin, not a second conftest.py (see emulator_support).
-pytest_plugins = ["emulator_fixtures"]
 
 
 def write_manifest(directory: Path, text: str) -> None:
@@ -62,6 +63,7 @@ def test_a_seeded_emulator_serves_the_packages_by_their_ids(
     assert response.json()["data"]["name"] == "Chat"
 
 
+@pytest.mark.slow
 def test_the_state_file_keeps_packages_and_revisions_across_a_restart(tmp_path: Path) -> None:
     config = EmulatorConfig(api_key=API_KEY, state_file=tmp_path / "state" / "emulator.json")
     with serve_in_thread(config) as first, httpx.Client(base_url=first.url, headers=HEADERS) as api:

@@ -7,8 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from notify_receivers import Receiver, always, closed_port_url, sequence, serve
-from notify_support import FAST, SHA, Counts, created, failed, sync_result
 from structlog.testing import capture_logs
 
 from faas_gitops.errors import ConfigError
@@ -25,6 +23,8 @@ from faas_gitops.notify import (
     build_targets,
     read_secret_file,
 )
+from tests.notify.notify_receivers import Receiver, always, closed_port_url, sequence, serve
+from tests.notify.notify_support import FAST, SHA, Counts, created, failed, sync_result
 
 
 def test_a_delivery_answered_500_is_retried_until_it_succeeds() -> None:
@@ -60,6 +60,7 @@ def test_a_refused_delivery_is_not_retried() -> None:
     assert counts == {("webhook", "failed"): 1}
 
 
+@pytest.mark.slow
 def test_a_receiver_that_never_answers_blocks_neither_the_sync_nor_drain() -> None:
     counts = Counts()
     hold = threading.Event()
@@ -82,6 +83,7 @@ def test_a_receiver_that_never_answers_blocks_neither_the_sync_nor_drain() -> No
     assert counts == {("webhook", "failed"): 1}
 
 
+@pytest.mark.slow
 def test_a_dead_receiver_is_given_up_at_the_deadline() -> None:
     counts = Counts()
 
@@ -97,6 +99,7 @@ def test_a_dead_receiver_is_given_up_at_the_deadline() -> None:
     assert counts == {("webhook", "failed"): 1}
 
 
+@pytest.mark.slow
 def test_a_restarted_notifier_sharing_the_sent_log_does_not_resend(tmp_path: Path) -> None:
     counts = Counts()
 
@@ -142,6 +145,7 @@ def test_a_newer_status_of_the_same_context_replaces_a_pending_still_being_retri
     assert [r.json()["state"] for r in github.requests] == ["pending", "success"]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("unfiltered_logs")
 def test_no_secret_reaches_a_log_line_or_an_error(tmp_path: Path) -> None:
     token, secret = "ghp_TOPSECRETtoken", "whsec-TOPSECRET"

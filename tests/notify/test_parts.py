@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from notify_support import SHA, created, failed, sync_result, unchanged
 
 from faas_gitops.notify import (
     Finished,
@@ -21,6 +20,7 @@ from faas_gitops.notify import (
     events_of,
     mask_url,
 )
+from tests.notify.notify_support import SHA, created, failed, sync_result, unchanged
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,6 @@ import json
 from dataclasses import replace
 
 import pytest
-from notify_receivers import Receiver, always, serve
-from notify_support import FAST, SHA, Counts, created, sync_result, unchanged
 
 from faas_gitops.models import DeploymentOutcome, DeployStatus, SyncResult
 from faas_gitops.notify import (
@@ -24,6 +22,8 @@ from faas_gitops.notify import (
     events_of,
 )
 from faas_gitops.notify.github import overall, per_environment
+from tests.notify.notify_receivers import Receiver, always, serve
+from tests.notify.notify_support import FAST, SHA, Counts, created, sync_result, unchanged
 
 NOTE = "frozen in faas-gitops.yaml"
 HOLD = "held since 2026-12-07T09:30Z: rolled back to v1.3.0 from v1.4.0"

@@ -7,9 +7,6 @@ import hashlib
 import hmac
 from urllib.parse import unquote
 
-from notify_receivers import Receiver, always, serve
-from notify_support import FAST, SHA, Counts, created, deployed, failed, sync_result, unchanged
-
 from faas_gitops.models import DeployStatus
 from faas_gitops.notify import (
     SIGNATURE_HEADER,
@@ -19,6 +16,17 @@ from faas_gitops.notify import (
     SlackTarget,
     Target,
     WebhookTarget,
+)
+from tests.notify.notify_receivers import Receiver, always, serve
+from tests.notify.notify_support import (
+    FAST,
+    SHA,
+    Counts,
+    created,
+    deployed,
+    failed,
+    sync_result,
+    unchanged,
 )
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from report_builders import GEO, PRODUCTION_IN_SYNC, STAGING_DEPLOYED, make_result
-
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status
 from faas_gitops.report import render, summary_line, to_json_document
+from tests.report.report_builders import GEO, PRODUCTION_IN_SYNC, STAGING_DEPLOYED, make_result
 
 
 def test_json_packages_carry_their_deployments_with_every_documented_key() -> None:

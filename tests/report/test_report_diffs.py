@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from report_builders import make_result
-
 from faas_gitops.models import ChangeKind, FunctionChange, FunctionSpec, Outcome, Status
 from faas_gitops.report import render
+from tests.report.report_builders import make_result
 
 CODE = "export default (request) => request.ok();\n"
 OLD = FunctionSpec("filter", "BEFORE_PUBLISH", CODE, config={"a": 1, "gone": "x", "same": [1]})

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from report_builders import GEO, make_result
-
 from faas_gitops.models import ChangeKind, FunctionChange, FunctionSpec, Outcome, Status
 from faas_gitops.report import printable, render
+from tests.report.report_builders import GEO, make_result
 
 HOSTILE = "evil\ncreated  forged\x1b[31m|x"
 

@@ -7,10 +7,9 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from report_builders import COMMIT, GEO, make_result
-
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
 from faas_gitops.report import render, render_status, summary_line, to_json_document
+from tests.report.report_builders import COMMIT, GEO, make_result
 
 FREEZE = "frozen in faas-gitops.yaml"
 HOLD = "held since 2026-12-07T09:30Z: rolled back to v1.3.0 from v1.4.0"

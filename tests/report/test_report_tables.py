@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from report_builders import COMMIT, PRODUCTION_IN_SYNC, STAGING_DEPLOYED
 
 from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
 from faas_gitops.report import render_history, render_status, status_document
 from faas_gitops.state import LedgerEntry
+from tests.report.report_builders import COMMIT, PRODUCTION_IN_SYNC, STAGING_DEPLOYED
 
 SYNCED = datetime(2024, 5, 1, 12, 0, 2, tzinfo=UTC)
 GEO = PackageStatus(

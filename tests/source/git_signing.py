@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 MISSING_TOOLS = [name for name in ("gpg", "ssh-keygen") if shutil.which(name) is None]
 SKIP_REASON = f"{' and '.join(MISSING_TOOLS)} not installed (apt-get install gnupg openssh-client)"

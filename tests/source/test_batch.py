@@ -10,7 +10,7 @@ import pytest
 from faas_gitops.errors import SourceError
 from faas_gitops.source import Repository
 from faas_gitops.source.batch import MAX_BATCH, CatFileBatch
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 
 def blob_ids(repo: GitRepo, *paths: str) -> list[bytes]:
@@ -37,6 +37,7 @@ def test_a_batch_answers_every_object_in_order_and_only_measures_those_over_the_
     assert again[big].data == b"x" * 5000
 
 
+@pytest.mark.slow
 def test_more_objects_than_one_pipe_holds_are_split_into_batches(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "repo")
     count = MAX_BATCH + 10

@@ -8,7 +8,7 @@ from faas_gitops.errors import ConfigError
 from faas_gitops.source import Repository
 from faas_gitops.source.environments import Environment, active_environments, parse_environments
 from faas_gitops.source.policy import load_environments
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 CONFIG = b"""\
 environments:

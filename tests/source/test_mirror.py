@@ -10,12 +10,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from git_http_server import GitHttpServer, serving
 
 from faas_gitops.errors import SourceError
 from faas_gitops.settings import GitSettings
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
+from tests.source.git_http_server import GitHttpServer, serving
 
 PASSWORD = "pw-MIRRORCHECK-s3cr/t:x@y"
 
@@ -45,7 +45,7 @@ def origin(tmp_path: Path) -> GitRepo:
 
 
 @pytest.fixture
-def server(tmp_path: Path, origin: GitRepo) -> Iterator[GitHttpServer]:
+def git_server(tmp_path: Path, origin: GitRepo) -> Iterator[GitHttpServer]:
     with serving(tmp_path / "srv", user="alice", password=PASSWORD) as running:
         yield running
 
@@ -58,11 +58,12 @@ def open_url(url: str, state_dir: Path) -> Repository:
     return Repository.open(GitSettings(repo=url), state_dir)
 
 
+@pytest.mark.slow
 def test_a_password_in_the_url_clones_and_fetches_but_never_reaches_the_state_dir(
-    tmp_path: Path, origin: GitRepo, server: GitHttpServer
+    tmp_path: Path, origin: GitRepo, git_server: GitHttpServer
 ) -> None:
     state = tmp_path / "state"
-    url = server.url("repo.git", user="alice", password=quote(PASSWORD, safe=""))
+    url = git_server.url("repo.git", user="alice", password=quote(PASSWORD, safe=""))
 
     with open_url(url, state) as repository:
         first = repository.resolve()
@@ -74,7 +75,7 @@ def test_a_password_in_the_url_clones_and_fetches_but_never_reaches_the_state_di
 
     assert first.subject == "first"
     assert second.sha == second_sha
-    assert any(authed for _method, _path, authed in server.requests)
+    assert any(authed for _method, _path, authed in git_server.requests)
     files = every_file(state)
     assert any(path.name == "config" for path in files), "the mirror was written"
     for path in files:
@@ -85,17 +86,18 @@ def test_a_password_in_the_url_clones_and_fetches_but_never_reaches_the_state_di
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
 
 
+@pytest.mark.slow
 def test_a_wrong_password_fails_with_one_line_naming_the_url_and_the_cause(
-    tmp_path: Path, server: GitHttpServer
+    tmp_path: Path, git_server: GitHttpServer
 ) -> None:
-    url = server.url("repo.git", user="alice", password="wrong-MIRRORCHECK")
+    url = git_server.url("repo.git", user="alice", password="wrong-MIRRORCHECK")
 
     with pytest.raises(SourceError) as caught:
         open_url(url, tmp_path / "state")
 
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith(f"--repo http://***@127.0.0.1:{server.port}/repo.git: ")
+    assert message.startswith(f"--repo http://***@127.0.0.1:{git_server.port}/repo.git: ")
     assert "Authentication failed" in message
     assert "MIRRORCHECK" not in message
     assert "mirrors" not in message
@@ -124,11 +126,12 @@ def test_a_clone_that_fails_shows_git_s_real_cause_not_its_closing_advice(
     assert not list((tmp_path / "state" / "mirrors").glob("*.tmp")), "no half-made clone left"
 
 
+@pytest.mark.slow
 def test_a_mirror_left_by_an_earlier_version_with_the_password_inside_is_removed(
-    tmp_path: Path, server: GitHttpServer
+    tmp_path: Path, git_server: GitHttpServer
 ) -> None:
     state = tmp_path / "state"
-    url = server.url("repo.git", user="alice", password=quote(PASSWORD, safe=""))
+    url = git_server.url("repo.git", user="alice", password=quote(PASSWORD, safe=""))
     legacy = state / "mirrors" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.git"
     legacy.mkdir(parents=True)
     (legacy / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')

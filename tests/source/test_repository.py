@@ -11,7 +11,7 @@ from faas_gitops.errors import SourceError
 from faas_gitops.models import DesiredPackage, PackageFailure, PackageRef
 from faas_gitops.settings import GitSettings, LimitSettings
 from faas_gitops.source import Repository
-from gitrepo import GitRepo
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.usefixtures("unfiltered_logs")
 

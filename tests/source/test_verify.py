@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from git_signing import Keys, Signer, commit, tag, tamper, trust
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import (
@@ -24,9 +23,8 @@ from faas_gitops.source.verify import (
     tag_of,
 )
 from faas_gitops.source.verify_keys import TrustedKeys
-from gitrepo import GitRepo
-
-pytest_plugins = ["signing_fixtures"]  # the session-wide signing keys
+from tests.gitrepo import GitRepo
+from tests.source.git_signing import Keys, Signer, commit, tag, tamper, trust
 
 
 def verifier(directory: Path, mode: VerifyMode = VerifyMode.HEAD) -> SignatureVerifier:
@@ -38,6 +36,7 @@ def trusted(keys: Keys, trusted_dir: Path) -> Path:
     return trust(trusted_dir, keys.alice, keys.bob)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["alice", "bob"])
 def test_a_head_signed_by_a_trusted_key_verifies_and_names_the_key(
     who: str, keys: Keys, trusted: Path, git_repo: GitRepo
@@ -245,6 +244,7 @@ def test_tag_mode_refuses_a_tag_signed_by_an_untrusted_key(
     assert result.reason == f"signed by an untrusted key {keys.eve.fingerprint}"
 
 
+@pytest.mark.slow
 def test_tag_mode_needs_the_synced_ref_to_be_a_tag_on_the_synced_commit(
     keys: Keys, trusted: Path, git_repo: GitRepo
 ) -> None:
@@ -264,6 +264,7 @@ def test_tag_mode_needs_the_synced_ref_to_be_a_tag_on_the_synced_commit(
     assert check.verify(git_repo.root, first, "v1.0.0").ok
 
 
+@pytest.mark.slow
 def test_tag_and_head_needs_both_signatures(keys: Keys, trusted: Path, git_repo: GitRepo) -> None:
     check = verifier(trusted, VerifyMode.TAG_AND_HEAD)
     unsigned = commit(git_repo, "unsigned")
@@ -288,6 +289,7 @@ def test_tag_and_head_needs_both_signatures(keys: Keys, trusted: Path, git_repo:
     ]
 
 
+@pytest.mark.slow
 def test_a_bare_mirror_verifies_like_the_working_tree(
     keys: Keys, trusted: Path, git_repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -6,13 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from git_signing import Keys, trust
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.source.verify import SignatureVerifier, VerifyMode
 from faas_gitops.source.verify_keys import TrustedKeys, parse_ssh_public_key
-
-pytest_plugins = ["signing_fixtures"]  # the session-wide signing keys
+from tests.source.git_signing import Keys, trust
 
 
 def one_line(error: pytest.ExceptionInfo[ConfigError]) -> str:

@@ -3,11 +3,7 @@ promotion, a rollback or a removed package with nothing to show is as quiet as `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from faas_gitops.models import Outcome, Status, SyncResult
 from faas_gitops.state import Ledger
@@ -25,12 +21,6 @@ def result(*outcomes: Outcome, minutes: int = 0) -> SyncResult:
         started_at=started,
         finished_at=started + timedelta(seconds=1),
     )
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "state") as opened:
-        yield opened
 
 
 def test_rows_that_made_no_revision_are_hidden_in_a_quiet_sync_and_shown_with_all(

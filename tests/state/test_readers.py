@@ -72,6 +72,7 @@ def user_version(state: Path) -> int:
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_reader_answers_while_another_process_holds_the_write_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

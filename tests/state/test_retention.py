@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -332,6 +333,7 @@ def replay(ledger: Ledger, steps: list[dict[str, Any]]) -> None:
         ledger.finish_sync(sync, finished)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(histories())
 def test_pruning_never_changes_an_answer_and_never_touches_recent_syncs(
