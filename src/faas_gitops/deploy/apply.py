@@ -76,13 +76,15 @@ async def apply_plans(
             if refusal is not None and dry_run:
                 outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
                 continue
+            writes = item.settled() is None
             outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
             if item.extra_running and outcome.status in (
                 DeployStatus.DEPLOYED,
                 DeployStatus.IN_SYNC,
             ):
                 outcome = await _stop_extras(api, item, outcome, timing, journal or no_journal)
-            _remember(known, target.package_id, outcome)
+            if writes and known is not None and target.package_id is not None:
+                known.keep(target.package_id, None)  # what was read before the write is past
             outcomes.append(outcome)
         if outcomes:
             results[target.path] = tuple(outcomes)
@@ -115,15 +117,6 @@ async def _stop_extras(
         if error is not None:
             return replace(outcome, status=DeployStatus.FAILED, error=error)
     return outcome
-
-
-def _remember(
-    known: KnownDeployments | None, package_id: str | None, outcome: DeploymentOutcome
-) -> None:
-    if known is None or package_id is None or outcome.deployment_id is None:
-        return
-    if outcome.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
-        known.put(package_id, outcome.keyset_id, outcome.deployment_id)
 
 
 async def gather_gated(

@@ -89,6 +89,9 @@ class RemoteLookups:
 
     With ``verify_content`` (``--verify-content``, the drift resync) no content stamp is
     trusted: functions are fetched and compared.
+
+    ``listed`` keeps the last revision list read of each package (by package id), for the
+    release stage: its items carry the running counters it needs, so it reads no list twice.
     """
 
     def __init__(self, api: ApiClient, cache: RevisionCache, *, verify_content: bool = False):
@@ -96,13 +99,14 @@ class RemoteLookups:
         self.cache = cache
         self.index = PackageIndex(api)
         self.verify_content = verify_content
+        self.listed: dict[str, tuple[RemoteRevision, ...]] = {}
 
     async def list_revisions(
         self, path: str, package_id: str, *, complete: bool = False
     ) -> tuple[list[RemoteRevision], str | None]:
         """The package's revisions; a 404 names the manifest to fix (``path``'s)."""
         try:
-            return await self.api.list_revisions(package_id, complete=complete)
+            revisions, correlation = await self.api.list_revisions(package_id, complete=complete)
         except ApiNotFound as exc:
             raise ApiNotFound(
                 exc.call,
@@ -112,6 +116,8 @@ class RemoteLookups:
                 code=exc.code,
                 correlation_id=exc.correlation_id,
             ) from None
+        self.listed[package_id] = tuple(revisions)
+        return revisions, correlation
 
     async def functions_of(self, revision: RemoteRevision) -> tuple[FunctionSpec, ...]:
         if revision.functions is not None:

@@ -192,6 +192,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         attached, fatal = await release.run(
             api=session.api, cache=session.cache, ledger=ledger, sync_id=journal.sync_id,
             source=source, refs=refs, outcomes=outcomes, desired=read.desired, in_git=in_git,
+            listed=lookups.listed,  # the revision stage's lists: no package's is read twice
         )  # fmt: skip
         outcomes.update(attached)
     result = SyncResult(
