@@ -17,6 +17,14 @@ scenario:
    ``daemon-one-changed``: the same through the daemon, with its commit-to-revision latency;
 4. ``daemon-resync``: the daemon's drift resync (``full``) with no drift;
 5. ``warm-10pct-changed``: 10% of the packages changed, warm state dir;
+``env`` (issue 25): the same packages with two environments (``staging`` on ``main``,
+   ``production`` on ``v*`` tags; ``main``'s tip is tagged ``v1``, so both are active), in a
+   fresh emulator: ``env-release`` (the first release: every revision created and deployed on
+   both keysets), ``env-cold-in-sync`` (an empty state dir, everything in sync) with
+   ``bare-client-environments`` (the same requests from a bare client),
+   ``env-warm-in-sync`` (the state dir of that cold run), ``env-warm-full-resync``
+   (``--full-sync``, what the daemon's drift resync does) and ``env-one-change-staging``
+   (one package changed in an untagged commit on ``main``: rolled out on staging only);
 plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
 ``benchmarks/bare_client.py``: the API phase's practical floor here) and
 ``bare-client-null-api`` (that client against ``benchmarks/null_api.py``, a server that only
@@ -178,7 +186,12 @@ def _reap(process: subprocess.Popen[bytes], started: float) -> tuple[int, float,
 
 
 def run_sync_once(
-    name: str, opts: Options, emulator: RunningEmulator, state: Path, *extra: str
+    name: str,
+    opts: Options,
+    emulator: RunningEmulator,
+    state: Path,
+    *extra: str,
+    repo: Path | None = None,
 ) -> Process:
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
@@ -188,7 +201,7 @@ def run_sync_once(
     argv = [
         *spy, sys.executable, *profile, "-m", module,
         "--sync-once",
-        "--repo", str(opts.work / "repo"),
+        "--repo", str(repo or opts.work / "repo"),
         "--api-url", emulator.url,
         "--state-dir", str(state),
         "--concurrency", str(opts.concurrency),
@@ -257,11 +270,12 @@ def sync_once_scenario(
     arrivals: Arrivals,
     state: Path,
     *extra: str,
+    repo: Path | None = None,
 ) -> dict[str, Any]:
     emulator.clear_requests()
     arrivals.reset()
     emulator_cpu = _self_cpu()
-    run = run_sync_once(name, opts, emulator, state, *extra)
+    run = run_sync_once(name, opts, emulator, state, *extra, repo=repo)
     emulator_cpu = _self_cpu() - emulator_cpu
     if run.exit_code != 0:
         raise SystemExit(f"benchmark: {name}: reconciler exited {run.exit_code}")
@@ -286,21 +300,22 @@ def sync_once_scenario(
 
 
 def bare_client_scenario(
-    opts: Options, emulator: RunningEmulator, arrivals: Arrivals
+    opts: Options, emulator: RunningEmulator, arrivals: Arrivals, mode: str = "revisions"
 ) -> dict[str, Any]:
-    """``cold-equal``'s revision lists from ``benchmarks.bare_client``, in its own process."""
+    """``cold-equal``'s revision lists (``environments``: ``env-cold-in-sync``'s requests)
+    from ``benchmarks.bare_client``, in its own process."""
     emulator.clear_requests()
     arrivals.reset()
     argv = [
         sys.executable, "-m", "benchmarks.bare_client",
-        emulator.url, API_KEY, str(opts.packages), str(opts.concurrency),
+        emulator.url, API_KEY, str(opts.packages), str(opts.concurrency), mode,
     ]  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
     wall = time.monotonic() - started
     own = json.loads(done.stdout)
     return figures(
-        "bare-client",
+        "bare-client" if mode == "revisions" else f"bare-client-{mode}",
         opts,
         emulator,
         arrivals,
@@ -493,8 +508,56 @@ def read_desired_scenario(opts: Options) -> dict[str, Any]:
     }
 
 
+POLICY = """environments:
+  staging:
+    keysetId: 412345
+    branches: [main]
+  production:
+    keysetId: 498765
+    tags: ["v*"]
+"""
+
+
+def environment_scenarios(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
+    """Issue 25: a sync with two environments, cold and warm in sync, and one change."""
+    root = opts.work / "env-repo"
+    repo = SyntheticRepo(root, opts.packages, opts.functions, opts.code_bytes)
+    repo.extra["faas-gitops.yaml"] = POLICY.encode()
+    repo.commit("Synthetic packages on two environments")
+    repo.tag("v1")
+    config = EmulatorConfig(
+        api_key=API_KEY,
+        latency_ms=opts.latency_ms,
+        revision_list_code=opts.revision_list_code,  # type: ignore[arg-type]
+        deploy_delay_ms=0,
+        max_running_deployments=2 * opts.packages + 10,
+    )
+    ref = ("--ref", "main")
+    with serve_in_thread(config) as emulator:
+        arrivals = instrument(emulator)
+        seed_packages(emulator.store, opts.packages)
+
+        def scenario(name: str, state: str, *extra: str) -> dict[str, Any]:
+            return sync_once_scenario(
+                name, opts, emulator, arrivals, opts.work / state, *ref, *extra, repo=root
+            )
+
+        emit(scenario("env-release", "s-env-release"))
+        emit(scenario("env-cold-in-sync", "s-env"))
+        emit(bare_client_scenario(opts, emulator, arrivals, "environments"))
+        emit(scenario("env-warm-in-sync", "s-env"))
+        emit(scenario("env-warm-full-resync", "s-env", "--full-sync"))
+        repo.change([opts.packages // 3])
+        repo.commit("Change one package (main, untagged: staging only)")
+        emit(scenario("env-one-change-staging", "s-env"))
+
+
 def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
     want = opts.scenarios
+    if "env" in want:
+        environment_scenarios(opts, emit)
+    if not want & {"read", "1", "2", "3", "4", "5"}:
+        return
     repo = SyntheticRepo(opts.work / "repo", opts.packages, opts.functions, opts.code_bytes)
     repo.commit("Synthetic packages")
     if "read" in want:
@@ -556,7 +619,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, set[s
     parser.add_argument("--max-rps", type=float, default=None, help="also run 1 under this limit")
     parser.add_argument("--resync-interval", type=float, default=15.0)
     parser.add_argument(
-        "--scenarios", default="read,1,2,3,4,5", help="comma-separated: read,1,2,3,4,5"
+        "--scenarios", default="read,1,2,3,4,5,env", help="comma-separated: read,1,2,3,4,5,env"
     )
     parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile each sync-once into DIR/<name>.prof"

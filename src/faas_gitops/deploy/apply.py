@@ -12,9 +12,9 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from faas_gitops.deploy.api import Requester
+from faas_gitops.deploy.api import RUNNING, Deployment, Requester
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment
-from faas_gitops.deploy.observe import KnownDeployments
+from faas_gitops.deploy.observe import KnownDeployments, Remembered
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.deploy.prune import stop_deployment
 from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
@@ -68,6 +68,7 @@ async def apply_plans(
         target: DeployTarget, items: Sequence[DeploymentPlan | DeploymentOutcome]
     ) -> None:
         outcomes: list[DeploymentOutcome] = []
+        wrote = False
         for item in items:
             if isinstance(item, DeploymentOutcome):
                 outcomes.append(item)
@@ -83,14 +84,27 @@ async def apply_plans(
                 DeployStatus.IN_SYNC,
             ):
                 outcome = await _stop_extras(api, item, outcome, timing, journal or no_journal)
-            if writes and known is not None and target.package_id is not None:
-                known.keep(target.package_id, None)  # what was read before the write is past
+            wrote = wrote or writes
             outcomes.append(outcome)
+        if wrote and known is not None and target.package_id is not None:
+            # What was read before the writes is past; what they left running is a hint.
+            known.keep(target.package_id, Remembered.after_writes(_running(outcomes)))
         if outcomes:
             results[target.path] = tuple(outcomes)
 
     await gather_gated(gate, [apply_one(target, items) for target, items in planned])
     return results
+
+
+def _running(outcomes: Sequence[DeploymentOutcome]) -> list[Deployment]:
+    """The deployments the outcomes say run now (deployed or in sync)."""
+    return [
+        Deployment(o.deployment_id, o.revision_id, o.keyset_id, RUNNING)
+        for o in outcomes
+        if o.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
+        and o.deployment_id
+        and o.revision_id
+    ]
 
 
 def _starts(plan: DeploymentPlan) -> bool:

@@ -37,12 +37,33 @@ class Remembered:
     """What one read of a package's deployments found, and the counters it was read under.
 
     ``listed``: the revisions whose deployments were listed; a later run that needs another
-    one listed (the revision it now wants has a stopped deployment) reads again.
+    one listed (the revision it now wants has a stopped deployment) reads again. ``settled``
+    is false for what a run wrote (``after_writes``): never trusted, only a hint of which
+    revisions to list on the next read (one of them may be stopping, uncounted).
     """
 
     counters: Counters
     listed: frozenset[str]
     deployments: tuple[Deployment, ...]
+    settled: bool = True
+
+    @classmethod
+    def after_writes(cls, deployments: Sequence[Deployment]) -> Remembered:
+        """What a run's writes left running: a hint for the next read, never trusted."""
+        return cls((), frozenset(), tuple(deployments), settled=False)
+
+    def hints(self, revisions: Sequence[RemoteRevision]) -> set[str]:
+        """Revisions to list besides the running ones when this memory is not trusted: those
+        whose counters changed since (a deployment created, stopped, starting), and those
+        remembered running or in flight (one stopping is counted as running by no one)."""
+        before = {rid: (running, total) for rid, running, total in self.counters}
+        active = {d.revision_id for d in self.deployments if d.running or d.in_transition}
+        return {
+            rev.id
+            for rev in revisions
+            if rev.total != 0
+            and (rev.id in active or before.get(rev.id, (0, 0)) != (rev.running, rev.total))
+        }
 
     def to_json(self) -> str:
         return json.dumps(
@@ -52,6 +73,7 @@ class Remembered:
                 "deployments": [
                     [d.id, d.revision_id, d.keyset_id, d.state, d.updated] for d in self.deployments
                 ],
+                "settled": self.settled,
             },
             separators=(",", ":"),
         )
@@ -68,6 +90,7 @@ class Remembered:
                     Deployment(str(i), str(r), int(k), str(s), str(u))
                     for i, r, k, s, u in data["deployments"]
                 ),
+                bool(data.get("settled", True)),
             )
         except (ValueError, TypeError, KeyError):
             return None
@@ -147,10 +170,16 @@ async def observe_package(
     refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
     wanted = _to_list(revisions, also)
     counters = _counters(revisions)
-    if known is not None and trust and counters is not None:
-        recalled = known.recall(package_id)
-        if recalled is not None and recalled.counters == counters and wanted <= recalled.listed:
+    recalled = known.recall(package_id) if known is not None else None
+    if recalled is not None:
+        if (
+            trust
+            and recalled.settled
+            and recalled.counters == counters
+            and wanted <= recalled.listed
+        ):
             return PackageView(package_id, refs, recalled.deployments, revisions, remembered=True)
+        wanted |= recalled.hints(revisions)
     listed_deployments = await asyncio.gather(
         *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in sorted(wanted))
     )

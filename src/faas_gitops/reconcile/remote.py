@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from faas_gitops.api import ApiClient
@@ -90,16 +90,25 @@ class RemoteLookups:
     With ``verify_content`` (``--verify-content``, the drift resync) no content stamp is
     trusted: functions are fetched and compared.
 
-    ``listed`` keeps the last revision list read of each package (by package id), for the
-    release stage: its items carry the running counters it needs, so it reads no list twice.
+    With ``keep_lists`` (the sync has a release stage), ``listed`` keeps the last revision list
+    read of each package (by package id, without the functions' code), for the release stage:
+    its items carry the running counters it needs, so it reads no list twice.
     """
 
-    def __init__(self, api: ApiClient, cache: RevisionCache, *, verify_content: bool = False):
+    def __init__(
+        self,
+        api: ApiClient,
+        cache: RevisionCache,
+        *,
+        verify_content: bool = False,
+        keep_lists: bool = False,
+    ):
         self.api = api
         self.cache = cache
         self.index = PackageIndex(api)
         self.verify_content = verify_content
         self.listed: dict[str, tuple[RemoteRevision, ...]] = {}
+        self._keep_lists = keep_lists
 
     async def list_revisions(
         self, path: str, package_id: str, *, complete: bool = False
@@ -116,7 +125,10 @@ class RemoteLookups:
                 code=exc.code,
                 correlation_id=exc.correlation_id,
             ) from None
-        self.listed[package_id] = tuple(revisions)
+        if self._keep_lists:
+            self.listed[package_id] = tuple(
+                rev if rev.functions is None else replace(rev, functions=None) for rev in revisions
+            )
         return revisions, correlation
 
     async def functions_of(self, revision: RemoteRevision) -> tuple[FunctionSpec, ...]:

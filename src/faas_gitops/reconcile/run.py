@@ -163,7 +163,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     classified = classify(refs, synced, full=full, force={row.path for row in pending})
     verify = settings.verify_content or full
     earlier = {} if verify else earlier_trees(classified.to_read, synced, session.cache)
-    lookups = RemoteLookups(session.api, session.cache, verify_content=verify)
+    deploys = release is not None and bool(release.active)  # its lists are handed over
+    lookups = RemoteLookups(session.api, session.cache, verify_content=verify, keep_lists=deploys)
     for outcome in classified.unchanged:
         told.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
