@@ -54,7 +54,8 @@ async def run(url: str, key: str, packages: int, concurrency: int, mode: str) ->
             items = (await get(path, NEWEST_FIRST)).json()["data"]
             running = [i["id"] for i in items if i.get("packageDeploymentsRunning")]
             for revision in running:
-                await get(f"/v2/faas/package-revisions/{revision}/package-deployments")
+                path = f"/v2/faas/package-revisions/{revision}/package-deployments"
+                await get(path, {"page": "0", "size": str(PAGE)})
 
         async def inventory() -> None:
             for page in range(10_000):

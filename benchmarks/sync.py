@@ -192,6 +192,7 @@ def run_sync_once(
     state: Path,
     *extra: str,
     repo: Path | None = None,
+    api_url: str | None = None,
 ) -> Process:
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
@@ -202,7 +203,7 @@ def run_sync_once(
         *spy, sys.executable, *profile, "-m", module,
         "--sync-once",
         "--repo", str(repo or opts.work / "repo"),
-        "--api-url", emulator.url,
+        "--api-url", api_url or emulator.url,
         "--state-dir", str(state),
         "--concurrency", str(opts.concurrency),
         "--output", "json",
@@ -547,9 +548,81 @@ def environment_scenarios(opts: Options, emit: Callable[[dict[str, Any]], None])
         emit(bare_client_scenario(opts, emulator, arrivals, "environments"))
         emit(scenario("env-warm-in-sync", "s-env"))
         emit(scenario("env-warm-full-resync", "s-env", "--full-sync"))
+        for document in replayed_scenarios(opts, emulator, root):
+            emit(document)
         repo.change([opts.packages // 3])
         repo.commit("Change one package (main, untagged: staging only)")
         emit(scenario("env-one-change-staging", "s-env"))
+
+
+def replayed_scenarios(
+    opts: Options, emulator: RunningEmulator, root: Path
+) -> list[dict[str, Any]]:
+    """``env-cold-in-sync`` and ``bare-client-environments`` against ``benchmarks.replay_api``
+    (the emulator's answers, recorded once, replayed at a dict lookup's cost): the emulator's
+    own cost per request is out of both, so their ratio is the reconciler's. Two of each,
+    interleaved, after one recording run."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.replay_api", emulator.url, str(opts.latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    documents: list[dict[str, Any]] = []
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+
+        def stats(what: str) -> dict[str, Any]:
+            with urllib.request.urlopen(f"{url}/__replay/{what}", timeout=10) as answer:  # noqa: S310
+                found: dict[str, Any] = json.loads(answer.read())
+                return found
+
+        ref = ("--ref", "main")
+        run_sync_once(
+            "env-record", opts, emulator, opts.work / "s-rec", *ref, repo=root, api_url=url
+        )
+        floor_of = opts.latency_ms / 1000 / opts.concurrency
+        for attempt in (1, 2):
+            stats("reset")
+            run = run_sync_once(
+                "env-cold-replayed", opts, emulator, opts.work / f"s-rep{attempt}", *ref,
+                repo=root, api_url=url,
+            )  # fmt: skip
+            seen = stats("stats")
+            floor = seen["requests"] * floor_of
+            documents.append({
+                "scenario": "env-cold-in-sync-replayed", "packages": opts.packages,
+                "requests_total": seen["requests"], "misses": seen["misses"],
+                "requests_per_package": round(seen["requests"] / opts.packages, 3),
+                "wall_s": round(run.wall_s, 3), "api_phase_s": round(seen["api_phase_s"], 3),
+                "floor_s": round(floor, 3), "ratio": round(run.wall_s / floor, 2),
+                "cpu_s": round(run.cpu_s, 3), "peak_rss_mb": round(run.peak_rss_mb, 1),
+                "exit_code": run.exit_code,
+            })  # fmt: skip
+            stats("reset")
+            argv = [
+                sys.executable, "-m", "benchmarks.bare_client",
+                url, API_KEY, str(opts.packages), str(opts.concurrency), "environments",
+            ]  # fmt: skip
+            started = time.monotonic()
+            done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
+            wall = time.monotonic() - started
+            own = json.loads(done.stdout)
+            seen = stats("stats")
+            floor = seen["requests"] * floor_of
+            documents.append({
+                "scenario": "bare-client-environments-replayed", "packages": opts.packages,
+                "requests_total": seen["requests"], "misses": seen["misses"],
+                "wall_s": round(wall, 3), "client_wall_s": round(own["wall_s"], 3),
+                "api_phase_s": round(seen["api_phase_s"], 3), "floor_s": round(floor, 3),
+                "ratio": round(wall / floor, 2), "cpu_s": round(own["cpu_s"], 3),
+                "reconciler_over_bare": round(documents[-1]["wall_s"] / wall, 3),
+            })  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return documents
 
 
 def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:

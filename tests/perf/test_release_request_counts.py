@@ -335,3 +335,28 @@ def replace_by_hand(emulator: RunningEmulator, index: int) -> str:
     new = store.create_deployment(hand["id"], PRODUCTION)
     store.rolling_update(current["id"], new["id"], delay_ms=0)
     return str(hand["id"])
+
+
+def test_a_revision_list_read_only_in_part_is_read_again_in_full_for_the_release(
+    emulator: RunningEmulator,
+    repo: Monorepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Package 0 has a long history: the revision stage reads its newest page only (enough to
+    know the latest revision), but a revision running somewhere could be on a later page, so
+    the release stage (told by the inventory's ``revisionsTotal`` that the list is partial)
+    reads every page itself. Every other package's list is complete and is not read again."""
+    for number in range(120):
+        emulator.store.add_revision(
+            package_id(0),
+            f"old-{number:03d}",
+            [{"name": "Filter", "type": "BEFORE_PUBLISH", "code": f"// old {number}"}],
+        )
+    sync(emulator, repo, tmp_path / "releasing-runner", capsys)
+
+    counts, deployed = sync(emulator, repo, tmp_path / "fresh-runner", capsys)
+
+    assert deployed == in_sync()
+    # Package 0: one newest-first page (the revision stage), then both pages (the release).
+    assert counts == {**PER_RUN, LIST: PACKAGES + 2, DEPLOYMENTS: PACKAGES}
