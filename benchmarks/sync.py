@@ -17,6 +17,14 @@ scenario:
    ``daemon-one-changed``: the same through the daemon, with its commit-to-revision latency;
 4. ``daemon-resync``: the daemon's drift resync (``full``) with no drift;
 5. ``warm-10pct-changed``: 10% of the packages changed, warm state dir;
+``env`` (issue 25): the same packages with two environments (``staging`` on ``main``,
+   ``production`` on ``v*`` tags; ``main``'s tip is tagged ``v1``, so both are active), in a
+   fresh emulator: ``env-release`` (the first release: every revision created and deployed on
+   both keysets), ``env-cold-in-sync`` (an empty state dir, everything in sync) with
+   ``bare-client-environments`` (the same requests from a bare client),
+   ``env-warm-in-sync`` (the state dir of that cold run), ``env-warm-full-resync``
+   (``--full-sync``, what the daemon's drift resync does) and ``env-one-change-staging``
+   (one package changed in an untagged commit on ``main``: rolled out on staging only);
 plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
 ``benchmarks/bare_client.py``: the API phase's practical floor here) and
 ``bare-client-null-api`` (that client against ``benchmarks/null_api.py``, a server that only
@@ -178,7 +186,13 @@ def _reap(process: subprocess.Popen[bytes], started: float) -> tuple[int, float,
 
 
 def run_sync_once(
-    name: str, opts: Options, emulator: RunningEmulator, state: Path, *extra: str
+    name: str,
+    opts: Options,
+    emulator: RunningEmulator,
+    state: Path,
+    *extra: str,
+    repo: Path | None = None,
+    api_url: str | None = None,
 ) -> Process:
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
@@ -188,8 +202,8 @@ def run_sync_once(
     argv = [
         *spy, sys.executable, *profile, "-m", module,
         "--sync-once",
-        "--repo", str(opts.work / "repo"),
-        "--api-url", emulator.url,
+        "--repo", str(repo or opts.work / "repo"),
+        "--api-url", api_url or emulator.url,
         "--state-dir", str(state),
         "--concurrency", str(opts.concurrency),
         "--output", "json",
@@ -257,11 +271,12 @@ def sync_once_scenario(
     arrivals: Arrivals,
     state: Path,
     *extra: str,
+    repo: Path | None = None,
 ) -> dict[str, Any]:
     emulator.clear_requests()
     arrivals.reset()
     emulator_cpu = _self_cpu()
-    run = run_sync_once(name, opts, emulator, state, *extra)
+    run = run_sync_once(name, opts, emulator, state, *extra, repo=repo)
     emulator_cpu = _self_cpu() - emulator_cpu
     if run.exit_code != 0:
         raise SystemExit(f"benchmark: {name}: reconciler exited {run.exit_code}")
@@ -286,21 +301,22 @@ def sync_once_scenario(
 
 
 def bare_client_scenario(
-    opts: Options, emulator: RunningEmulator, arrivals: Arrivals
+    opts: Options, emulator: RunningEmulator, arrivals: Arrivals, mode: str = "revisions"
 ) -> dict[str, Any]:
-    """``cold-equal``'s revision lists from ``benchmarks.bare_client``, in its own process."""
+    """``cold-equal``'s revision lists (``environments``: ``env-cold-in-sync``'s requests)
+    from ``benchmarks.bare_client``, in its own process."""
     emulator.clear_requests()
     arrivals.reset()
     argv = [
         sys.executable, "-m", "benchmarks.bare_client",
-        emulator.url, API_KEY, str(opts.packages), str(opts.concurrency),
+        emulator.url, API_KEY, str(opts.packages), str(opts.concurrency), mode,
     ]  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
     wall = time.monotonic() - started
     own = json.loads(done.stdout)
     return figures(
-        "bare-client",
+        "bare-client" if mode == "revisions" else f"bare-client-{mode}",
         opts,
         emulator,
         arrivals,
@@ -493,8 +509,128 @@ def read_desired_scenario(opts: Options) -> dict[str, Any]:
     }
 
 
+POLICY = """environments:
+  staging:
+    keysetId: 412345
+    branches: [main]
+  production:
+    keysetId: 498765
+    tags: ["v*"]
+"""
+
+
+def environment_scenarios(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
+    """Issue 25: a sync with two environments, cold and warm in sync, and one change."""
+    root = opts.work / "env-repo"
+    repo = SyntheticRepo(root, opts.packages, opts.functions, opts.code_bytes)
+    repo.extra["faas-gitops.yaml"] = POLICY.encode()
+    repo.commit("Synthetic packages on two environments")
+    repo.tag("v1")
+    config = EmulatorConfig(
+        api_key=API_KEY,
+        latency_ms=opts.latency_ms,
+        revision_list_code=opts.revision_list_code,  # type: ignore[arg-type]
+        deploy_delay_ms=0,
+        max_running_deployments=2 * opts.packages + 10,
+    )
+    ref = ("--ref", "main")
+    with serve_in_thread(config) as emulator:
+        arrivals = instrument(emulator)
+        seed_packages(emulator.store, opts.packages)
+
+        def scenario(name: str, state: str, *extra: str) -> dict[str, Any]:
+            return sync_once_scenario(
+                name, opts, emulator, arrivals, opts.work / state, *ref, *extra, repo=root
+            )
+
+        emit(scenario("env-release", "s-env-release"))
+        emit(scenario("env-cold-in-sync", "s-env"))
+        emit(bare_client_scenario(opts, emulator, arrivals, "environments"))
+        emit(scenario("env-warm-in-sync", "s-env"))
+        emit(scenario("env-warm-full-resync", "s-env", "--full-sync"))
+        for document in replayed_scenarios(opts, emulator, root):
+            emit(document)
+        repo.change([opts.packages // 3])
+        repo.commit("Change one package (main, untagged: staging only)")
+        emit(scenario("env-one-change-staging", "s-env"))
+
+
+def replayed_scenarios(
+    opts: Options, emulator: RunningEmulator, root: Path
+) -> list[dict[str, Any]]:
+    """``env-cold-in-sync`` and ``bare-client-environments`` against ``benchmarks.replay_api``
+    (the emulator's answers, recorded once, replayed at a dict lookup's cost): the emulator's
+    own cost per request is out of both, so their ratio is the reconciler's. Two of each,
+    interleaved, after one recording run."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.replay_api", emulator.url, str(opts.latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    documents: list[dict[str, Any]] = []
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+
+        def stats(what: str) -> dict[str, Any]:
+            with urllib.request.urlopen(f"{url}/__replay/{what}", timeout=10) as answer:  # noqa: S310
+                found: dict[str, Any] = json.loads(answer.read())
+                return found
+
+        ref = ("--ref", "main")
+        run_sync_once(
+            "env-record", opts, emulator, opts.work / "s-rec", *ref, repo=root, api_url=url
+        )
+        floor_of = opts.latency_ms / 1000 / opts.concurrency
+        for attempt in (1, 2):
+            stats("reset")
+            run = run_sync_once(
+                "env-cold-replayed", opts, emulator, opts.work / f"s-rep{attempt}", *ref,
+                repo=root, api_url=url,
+            )  # fmt: skip
+            seen = stats("stats")
+            floor = seen["requests"] * floor_of
+            documents.append({
+                "scenario": "env-cold-in-sync-replayed", "packages": opts.packages,
+                "requests_total": seen["requests"], "misses": seen["misses"],
+                "requests_per_package": round(seen["requests"] / opts.packages, 3),
+                "wall_s": round(run.wall_s, 3), "api_phase_s": round(seen["api_phase_s"], 3),
+                "floor_s": round(floor, 3), "ratio": round(run.wall_s / floor, 2),
+                "cpu_s": round(run.cpu_s, 3), "peak_rss_mb": round(run.peak_rss_mb, 1),
+                "exit_code": run.exit_code,
+            })  # fmt: skip
+            stats("reset")
+            argv = [
+                sys.executable, "-m", "benchmarks.bare_client",
+                url, API_KEY, str(opts.packages), str(opts.concurrency), "environments",
+            ]  # fmt: skip
+            started = time.monotonic()
+            done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
+            wall = time.monotonic() - started
+            own = json.loads(done.stdout)
+            seen = stats("stats")
+            floor = seen["requests"] * floor_of
+            documents.append({
+                "scenario": "bare-client-environments-replayed", "packages": opts.packages,
+                "requests_total": seen["requests"], "misses": seen["misses"],
+                "wall_s": round(wall, 3), "client_wall_s": round(own["wall_s"], 3),
+                "api_phase_s": round(seen["api_phase_s"], 3), "floor_s": round(floor, 3),
+                "ratio": round(wall / floor, 2), "cpu_s": round(own["cpu_s"], 3),
+                "reconciler_over_bare": round(documents[-1]["wall_s"] / wall, 3),
+            })  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return documents
+
+
 def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
     want = opts.scenarios
+    if "env" in want:
+        environment_scenarios(opts, emit)
+    if not want & {"read", "1", "2", "3", "4", "5"}:
+        return
     repo = SyntheticRepo(opts.work / "repo", opts.packages, opts.functions, opts.code_bytes)
     repo.commit("Synthetic packages")
     if "read" in want:
@@ -556,7 +692,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, set[s
     parser.add_argument("--max-rps", type=float, default=None, help="also run 1 under this limit")
     parser.add_argument("--resync-interval", type=float, default=15.0)
     parser.add_argument(
-        "--scenarios", default="read,1,2,3,4,5", help="comma-separated: read,1,2,3,4,5"
+        "--scenarios", default="read,1,2,3,4,5,env", help="comma-separated: read,1,2,3,4,5,env"
     )
     parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile each sync-once into DIR/<name>.prof"

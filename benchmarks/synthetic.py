@@ -80,6 +80,7 @@ class SyntheticRepo:
     code_bytes: int = 4096
     versions: dict[int, int] = field(default_factory=dict)
     commits: int = 0
+    extra: dict[str, bytes] = field(default_factory=dict)  # more files (``faas-gitops.yaml``)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ class SyntheticRepo:
         return done.stdout.decode()
 
     def files(self) -> dict[str, bytes]:
-        files: dict[str, bytes] = {}
+        files: dict[str, bytes] = dict(self.extra)
         for index in range(self.packages):
             version = self.versions.get(index, 0)
             files.update(
@@ -142,6 +143,10 @@ class SyntheticRepo:
         if self.commits == 1:
             self.git("symbolic-ref", "HEAD", "refs/heads/main")
         return self.head()
+
+    def tag(self, name: str) -> None:
+        """A lightweight tag on ``main``'s tip."""
+        self.git("tag", name, "refs/heads/main")
 
     def head(self) -> str:
         return self.git("rev-parse", "refs/heads/main").strip()

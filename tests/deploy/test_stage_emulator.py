@@ -20,6 +20,7 @@ from faas_gitops.deploy import (
     run_release,
 )
 from faas_gitops.deploy.apply import Outcomes
+from faas_gitops.deploy.observe import Remembered
 from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.models import DeployStatus, FunctionSpec
 from tests.harness import API_KEY
@@ -320,27 +321,63 @@ def test_prune_stops_a_removed_package_on_the_active_keysets(stage_faas: Faas) -
     assert stage_faas.running(kept, STAGING.keyset_id) == ["v1.0.0"]
 
 
-@pytest.mark.slow
-def test_remembered_deployment_ids_spare_the_deployment_lists(stage_faas: Faas) -> None:
+class Memory:
+    """``KnownDeployments`` in a dict, as the state dir keeps it (through its JSON text)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    def recall(self, package_id: str) -> Remembered | None:
+        text = self.texts.get(package_id)
+        return None if text is None else Remembered.from_json(text)
+
+    def keep(self, package_id: str, remembered: Remembered | None) -> None:
+        if remembered is None:
+            self.texts.pop(package_id, None)
+        else:
+            self.texts[package_id] = remembered.to_json()
+
+
+def _deployment_lists(stage_faas: Faas) -> int:
+    return sum(1 for r in stage_faas.emulator.requests if r.path.endswith("/package-deployments"))
+
+
+def test_remembered_deployments_spare_the_deployment_lists_while_the_counters_agree(
+    stage_faas: Faas,
+) -> None:
     a = stage_faas.package("a", "v1.0.0")
-    remembered: dict[tuple[str, int], str] = {}
-
-    class Known:
-        def get(self, package_id: str, keyset_id: int) -> str | None:
-            return remembered.get((package_id, keyset_id))
-
-        def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
-            remembered[(package_id, keyset_id)] = deployment_id
-
-    (first,) = stage_faas.deploy([a.target("v1.0.0")], known=Known())[a.path]
-    assert remembered == {(a.id, STAGING.keyset_id): first.deployment_id}
+    memory = Memory()
+    (first,) = stage_faas.deploy([a.target("v1.0.0")], known=memory)[a.path]
+    assert first.status is DeployStatus.DEPLOYED
+    written = memory.recall(a.id)  # what was read before the write is past: only a hint
+    assert written is not None
+    assert not written.settled
+    stage_faas.deploy([a.target("v1.0.0")], known=memory)  # reads what runs, and remembers it
+    settled = memory.recall(a.id)
+    assert settled is not None
+    assert settled.settled
     stage_faas.clear()
 
-    again = stage_faas.deploy([a.target("v1.0.0")], known=Known())
+    again = stage_faas.deploy([a.target("v1.0.0")], known=memory)
 
     assert _statuses(again) == {(a.path, "staging"): DeployStatus.IN_SYNC}
-    lists = [
-        r.path for r in stage_faas.emulator.requests if r.path.endswith("/package-deployments")
-    ]
-    assert lists == []
-    assert stage_faas.gets(f"/v2/faas/package-deployments/{first.deployment_id}") == 1
+    assert again[a.path][0].deployment_id == first.deployment_id
+    assert _deployment_lists(stage_faas) == 0
+    assert [r.path for r in stage_faas.emulator.requests if "/package-deployments/" in r.path] == []
+
+
+def test_a_deployment_stopped_by_hand_changes_the_counters_so_it_is_read_and_restarted(
+    stage_faas: Faas,
+) -> None:
+    a = stage_faas.package("a", "v1.0.0")
+    memory = Memory()
+    (first,) = stage_faas.deploy([a.target("v1.0.0")], known=memory)[a.path]
+    stage_faas.deploy([a.target("v1.0.0")], known=memory)
+    stage_faas.emulator.store.stop_deployment(str(first.deployment_id))  # in the portal
+    stage_faas.clear()
+
+    (again,) = stage_faas.deploy([a.target("v1.0.0")], known=memory)[a.path]
+
+    assert again.status is DeployStatus.DEPLOYED
+    assert _deployment_lists(stage_faas) == 1  # the desired revision's, now that nothing runs
+    assert stage_faas.running(a, STAGING.keyset_id) == ["v1.0.0"]

@@ -105,7 +105,7 @@ def test_rows_no_sync_used_within_the_horizon_are_forgotten(tmp_path: Path) -> N
     cache = StateCache(tmp_path, "http://api")
     cache.put("r-gone", [SPEC])
     cache.remember([package("gone", "t1")], [Outcome("gone", Status.CREATED, "p1", "v1", "r-gone")])
-    cache.remember_deployment("p1", 7, "dep-1")
+    cache.remember_observed("p1", "{}")
     cache.close()
     age(tmp_path, 100)
 
@@ -115,7 +115,7 @@ def test_rows_no_sync_used_within_the_horizon_are_forgotten(tmp_path: Path) -> N
     reopened = StateCache(tmp_path, "http://api")
     assert reopened.get("r-gone") is None  # asked of the API again: slower, never wrong
     assert reopened.synced("gone") is None
-    assert reopened.deployment_id("p1", 7) is None
+    assert reopened.observed("p1") is None
     reopened.close()
 
 
@@ -123,14 +123,14 @@ def test_rows_a_sync_used_are_kept_however_old_they_were(tmp_path: Path) -> None
     first = StateCache(tmp_path, "http://api")
     first.put("r1", [SPEC])
     first.remember([package("a", "t1")], [Outcome("a", Status.CREATED, "p1", "v1", "r1")])
-    first.remember_deployment("p1", 7, "dep-1")
+    first.remember_observed("p1", "{}")
     first.close()
     age(tmp_path, 100)
 
     used = StateCache(tmp_path, "http://api")  # a later sync reads all three
     assert used.get("r1") == (SPEC,)
     used.remember([package("a", "t1")], [Outcome("a", Status.UNCHANGED, "p1", "v1", "r1")])
-    assert used.deployment_id("p1", 7) == "dep-1"
+    assert used.observed("p1") == "{}"
     used.close()
 
     assert sum(prune(tmp_path, 90).values()) == 0

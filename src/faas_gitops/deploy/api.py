@@ -111,11 +111,16 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class TaggedPackage:
-    """A remote package with its ``tags`` (where ownership marks and holds live)."""
+    """A remote package with its ``tags`` (where ownership marks and holds live).
+
+    ``revisions_total`` is the API's ``revisionsTotal`` (``None`` when absent): a revision list
+    holding that many revisions is the complete one.
+    """
 
     id: str
     name: str
     tags: tuple[str, ...]
+    revisions_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,7 @@ class _PackageItem(_Lenient):
     id: str = Field(min_length=1)
     name: str
     tags: list[str] | None = None
+    revisionsTotal: int | None = None  # noqa: N815 - the API's spelling
 
 
 class _LimitItem(_Lenient):
@@ -221,7 +227,7 @@ async def list_packages(api: Requester) -> list[TaggedPackage]:
     endpoint = "/v2/faas/packages"
     items = await _list(api, endpoint, endpoint, "package list")
     parsed = [parse(_PackageItem, item, f"GET {endpoint}", cid) for item, cid in items]
-    return [TaggedPackage(i.id, i.name, tuple(i.tags or ())) for i in parsed]
+    return [TaggedPackage(i.id, i.name, tuple(i.tags or ()), i.revisionsTotal) for i in parsed]
 
 
 async def list_revision_deployments(api: Requester, revision_id: str) -> list[Deployment]:

@@ -12,9 +12,9 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from faas_gitops.deploy.api import Requester
+from faas_gitops.deploy.api import RUNNING, Deployment, Requester
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment
-from faas_gitops.deploy.observe import KnownDeployments
+from faas_gitops.deploy.observe import KnownDeployments, Remembered
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.deploy.prune import stop_deployment
 from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
@@ -68,6 +68,7 @@ async def apply_plans(
         target: DeployTarget, items: Sequence[DeploymentPlan | DeploymentOutcome]
     ) -> None:
         outcomes: list[DeploymentOutcome] = []
+        wrote = False
         for item in items:
             if isinstance(item, DeploymentOutcome):
                 outcomes.append(item)
@@ -76,19 +77,34 @@ async def apply_plans(
             if refusal is not None and dry_run:
                 outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
                 continue
+            writes = item.settled() is None
             outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
             if item.extra_running and outcome.status in (
                 DeployStatus.DEPLOYED,
                 DeployStatus.IN_SYNC,
             ):
                 outcome = await _stop_extras(api, item, outcome, timing, journal or no_journal)
-            _remember(known, target.package_id, outcome)
+            wrote = wrote or writes
             outcomes.append(outcome)
+        if wrote and known is not None and target.package_id is not None:
+            # What was read before the writes is past; what they left running is a hint.
+            known.keep(target.package_id, Remembered.after_writes(_running(outcomes)))
         if outcomes:
             results[target.path] = tuple(outcomes)
 
     await gather_gated(gate, [apply_one(target, items) for target, items in planned])
     return results
+
+
+def _running(outcomes: Sequence[DeploymentOutcome]) -> list[Deployment]:
+    """The deployments the outcomes say run now (deployed or in sync)."""
+    return [
+        Deployment(o.deployment_id, o.revision_id, o.keyset_id, RUNNING)
+        for o in outcomes
+        if o.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC)
+        and o.deployment_id
+        and o.revision_id
+    ]
 
 
 def _starts(plan: DeploymentPlan) -> bool:
@@ -115,15 +131,6 @@ async def _stop_extras(
         if error is not None:
             return replace(outcome, status=DeployStatus.FAILED, error=error)
     return outcome
-
-
-def _remember(
-    known: KnownDeployments | None, package_id: str | None, outcome: DeploymentOutcome
-) -> None:
-    if known is None or package_id is None or outcome.deployment_id is None:
-        return
-    if outcome.status in (DeployStatus.DEPLOYED, DeployStatus.IN_SYNC):
-        known.put(package_id, outcome.keyset_id, outcome.deployment_id)
 
 
 async def gather_gated(

@@ -2,15 +2,22 @@
 
 The API has no "deployments of a package on a keyset" query. The revision list counts each
 revision's running deployments (``packageDeploymentsRunning``), so only revisions that run
-somewhere have their deployments listed (5.12). Deployment ids remembered from earlier runs are
-checked with one GET each; when they account for every running deployment of a revision, that
-revision's list is skipped.
+somewhere have their deployments listed (5.12: one list per revision, every keyset at once).
+
+The revision list is read once per run: the revision stage's read is handed over (``listed``)
+when it has one, else it is read here. What a read of the deployments found is remembered
+(``KnownDeployments``: the state dir) with the counters it was read under, every revision's
+``(running, total)``; a later run whose list shows the same counters trusts it instead of
+listing again (``trust``). Any deployment stopped, started, created or replaced by hand changes
+a counter, so the package is read again. Remembered views only ever plan writes-free outcomes:
+the stage reads again before anything is written (``deploy/stage.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,14 +26,81 @@ from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.deploy.writer import Timing
-from faas_gitops.errors import ApiNotFound
+from faas_gitops.models import RemoteRevision
+
+#: ``(revision id, running, total)`` of every revision with deployments, sorted by id.
+Counters = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What one read of a package's deployments found, and the counters it was read under.
+
+    ``listed``: the revisions whose deployments were listed; a later run that needs another
+    one listed (the revision it now wants has a stopped deployment) reads again. ``settled``
+    is false for what a run wrote (``after_writes``): never trusted, only a hint of which
+    revisions to list on the next read (one of them may be stopping, uncounted).
+    """
+
+    counters: Counters
+    listed: frozenset[str]
+    deployments: tuple[Deployment, ...]
+    settled: bool = True
+
+    @classmethod
+    def after_writes(cls, deployments: Sequence[Deployment]) -> Remembered:
+        """What a run's writes left running: a hint for the next read, never trusted."""
+        return cls((), frozenset(), tuple(deployments), settled=False)
+
+    def hints(self, revisions: Sequence[RemoteRevision]) -> set[str]:
+        """Revisions to list besides the running ones when this memory is not trusted: those
+        whose counters changed since (a deployment created, stopped, starting), and those
+        remembered running or in flight (one stopping is counted as running by no one)."""
+        before = {rid: (running, total) for rid, running, total in self.counters}
+        active = {d.revision_id for d in self.deployments if d.running or d.in_transition}
+        return {
+            rev.id
+            for rev in revisions
+            if rev.total != 0
+            and (rev.id in active or before.get(rev.id, (0, 0)) != (rev.running, rev.total))
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "counters": [list(c) for c in self.counters],
+                "listed": sorted(self.listed),
+                "deployments": [
+                    [d.id, d.revision_id, d.keyset_id, d.state, d.updated] for d in self.deployments
+                ],
+                "settled": self.settled,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Remembered | None:
+        """The remembered view, or ``None`` if ``text`` is not one (then the package is read)."""
+        try:
+            data = json.loads(text)
+            return cls(
+                tuple((str(r), int(n), int(t)) for r, n, t in data["counters"]),
+                frozenset(str(r) for r in data["listed"]),
+                tuple(
+                    Deployment(str(i), str(r), int(k), str(s), str(u))
+                    for i, r, k, s, u in data["deployments"]
+                ),
+                bool(data.get("settled", True)),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
 
 
 class KnownDeployments(Protocol):
-    """Deployment ids remembered per (package id, keyset id), e.g. in the state dir."""
+    """Remembered reads of deployments per package id, e.g. in the state dir."""
 
-    def get(self, package_id: str, keyset_id: int) -> str | None: ...
-    def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None: ...
+    def recall(self, package_id: str) -> Remembered | None: ...
+    def keep(self, package_id: str, remembered: Remembered | None) -> None: ...
 
 
 #: In ``observe_package``'s ``also``: list the deployments of every revision that has any.
@@ -35,11 +109,17 @@ EVERY_DEPLOYED = "*"
 
 @dataclass(frozen=True, slots=True)
 class PackageView:
-    """A package's revisions and every deployment known of its running revisions."""
+    """A package's revisions and every deployment known of its running revisions.
+
+    ``listing`` is the revision list it was made of (to read the deployments again without
+    listing the revisions twice); ``remembered`` says the deployments came from memory.
+    """
 
     package_id: str
     revisions: tuple[RevisionRef, ...]
     deployments: tuple[Deployment, ...]
+    listing: tuple[RemoteRevision, ...] = ()
+    remembered: bool = False
 
     def on(self, keyset_id: int) -> tuple[Deployment, ...]:
         return tuple(d for d in self.deployments if d.keyset_id == keyset_id)
@@ -67,6 +147,9 @@ async def observe_package(
     keysets: Collection[int],
     known: KnownDeployments | None = None,
     also: Collection[str] = (),
+    *,
+    listed: Sequence[RemoteRevision] | None = None,
+    trust: bool = False,
 ) -> PackageView:
     """Read what runs for ``package_id``; raises ``ApiError`` when a read fails.
 
@@ -75,28 +158,61 @@ async def observe_package(
     must see it in flight rather than start a second one. ``EVERY_DEPLOYED`` in ``also``:
     every revision that has deployments (a removed package: its only deployment may be one
     that is still starting, and a prune must not miss it).
+
+    ``listed``: the package's complete revision list, already read this run (not read again).
+    ``known``: what is read is remembered there, unless something is starting or stopping on
+    ``keysets``; with ``trust`` a remembered read is used instead of listing deployments when
+    the list's counters are the ones it was read under (no request at all).
     """
-    revisions, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
-    ids = {rev.id for rev in revisions}
-    remembered = await _verified(api, package_id, keysets, known, ids)
-    found: dict[str, Deployment] = {d.id: d for d in remembered}
-    to_list = []
+    if listed is None:
+        listed, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
+    revisions = tuple(listed)
+    refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
+    wanted = _to_list(revisions, also)
+    counters = _counters(revisions)
+    recalled = known.recall(package_id) if known is not None else None
+    if recalled is not None:
+        if (
+            trust
+            and recalled.settled
+            and recalled.counters == counters
+            and wanted <= recalled.listed
+        ):
+            return PackageView(package_id, refs, recalled.deployments, revisions, remembered=True)
+        wanted |= recalled.hints(revisions)
+    listed_deployments = await asyncio.gather(
+        *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in sorted(wanted))
+    )
+    found = {d.id: d for deployments in listed_deployments for d in deployments}
+    view = PackageView(package_id, refs, tuple(found.values()), revisions)
+    if known is not None and counters is not None and not view.in_transition_on(keysets):
+        known.keep(package_id, Remembered(counters, frozenset(wanted), view.deployments))
+    return view
+
+
+def _to_list(revisions: Sequence[RemoteRevision], also: Collection[str]) -> set[str]:
+    """The revisions whose deployments a read lists: those running (or of unknown count),
+    and those of ``also`` that have any deployment."""
+    wanted = set()
     for rev in revisions:
         if rev.running == 0:
             if (rev.id in also or EVERY_DEPLOYED in also) and rev.total != 0:
-                to_list.append(rev.id)
+                wanted.add(rev.id)
             continue
-        seen = sum(1 for d in remembered if d.revision_id == rev.id and d.running)
-        # A revision counted as running but only STARTING/STOPPING is not "seen": list it.
-        if rev.running is None or seen < rev.running:
-            to_list.append(rev.id)
-    listed = await asyncio.gather(
-        *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in to_list)
-    )
-    for deployments in listed:
-        found.update((d.id, d) for d in deployments)
-    refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
-    return PackageView(package_id, refs, tuple(found.values()))
+        wanted.add(rev.id)
+    return wanted
+
+
+def _counters(revisions: Sequence[RemoteRevision]) -> Counters | None:
+    """Every revision's ``(running, total)`` where it has deployments; ``None`` when the list
+    lacks a counter (nothing can then be trusted)."""
+    found = []
+    for rev in revisions:
+        if rev.running is None or rev.total is None:
+            return None
+        if rev.running or rev.total:
+            found.append((rev.id, rev.running, rev.total))
+    return tuple(sorted(found))
 
 
 async def observe_settled(
@@ -107,36 +223,17 @@ async def observe_settled(
     timing: Timing,
     *,
     also: Collection[str] = (),
+    listed: Sequence[RemoteRevision] | None = None,
+    trust: bool = False,
 ) -> PackageView:
     """``observe_package``, read again until nothing of the package is starting or stopping on
     ``keysets`` (or ``timing``'s deploy timeout passes: then the view with the transition is
-    returned and the plan says ``wait``). A run never plans over a deployment in flight."""
+    returned and the plan says ``wait``). A run never plans over a deployment in flight.
+
+    ``listed`` and ``trust`` apply to the first read only: a read after a wait reads it all.
+    """
     pacer = timing.pacer()
-    while True:
+    view = await observe_package(api, package_id, keysets, known, also, listed=listed, trust=trust)
+    while view.in_transition_on(keysets) and await pacer.pause():
         view = await observe_package(api, package_id, keysets, known, also)
-        if not view.in_transition_on(keysets) or not await pacer.pause():
-            return view
-
-
-async def _verified(
-    api: Requester,
-    package_id: str,
-    keysets: Collection[int],
-    known: KnownDeployments | None,
-    revision_ids: Collection[str],
-) -> list[Deployment]:
-    """The remembered deployments that still exist, on the keyset and package they claim."""
-    if known is None:
-        return []
-    verified = []
-    for keyset in keysets:
-        deployment_id = known.get(package_id, keyset)
-        if deployment_id is None:
-            continue
-        try:
-            deployment, _ = await deploy_api.get_deployment(api, deployment_id)
-        except ApiNotFound:
-            continue
-        if deployment.keyset_id == keyset and deployment.revision_id in revision_ids:
-            verified.append(deployment)
-    return verified
+    return view

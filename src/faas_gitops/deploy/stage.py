@@ -6,7 +6,11 @@ read from the configuration branch, this repository's owner mark) and:
 1. reads the inventory once (``GET /v2/faas/packages``: every package's tags, where ownership
    marks and rollback holds live, so a cold runner with an empty state dir knows them);
 2. reads and plans every target, concurrently; a deployment starting or stopping is waited for
-   (within ``--deploy-timeout``) and the package re-read before it is planned;
+   (within ``--deploy-timeout``) and the package re-read before it is planned. The revision
+   list the revision stage read is used (``listed``) when it is complete (as many revisions
+   as the inventory's ``revisionsTotal``), else read again; deployments remembered from an
+   earlier run are trusted while the list's counters agree with them, and read again before
+   any write is planned on them (``deploy/observe.py``);
 3. hands out running-deployment slots in a fixed order (environment, then path), in a dry run
    too, so the limit fails exactly the deployments beyond it and a pull request goes red;
 4. applies the plans (concurrently), stopping any second deployment overlapping runs left;
@@ -36,7 +40,7 @@ from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyse
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.writer import Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
-from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
 
 log = structlog.get_logger(__name__)
 
@@ -69,9 +73,12 @@ async def run_release(
     known: KnownDeployments | None = None,
     journal: Journal | None = None,
     timing: Timing | None = None,
+    listed: Mapping[str, Sequence[RemoteRevision]] | None = None,
 ) -> Release:
     """Deploy every target onto the active environments it belongs to; see the module doc.
 
+    ``listed``: revision lists already read this run, by package id (the revision stage's,
+    newest first, possibly only its first page); one that is complete is not read again.
     Makes no call at all when no environment is active. Raises only ``ApiAuthError`` and the
     errors that would fail every call alike.
     """
@@ -94,9 +101,11 @@ async def run_release(
             results[target.path] = tuple(_failed(env, error) for env in inputs.environments)
         return Release(dict(sorted(results.items())))
     by_id = {package.id: package for package in inventory}
+    lists = listed or {}
 
     async def plan_one(target: DeployTarget) -> tuple[DeployTarget, list[Any]]:
-        return target, await _plan_target(api, target, inputs, by_id, known, timing)
+        shared = _complete(lists.get(target.package_id or ""), by_id.get(target.package_id or ""))
+        return target, await _plan_target(api, target, inputs, by_id, known, timing, shared)
 
     planned: Planned = sorted(
         await gather_gated(gate, [plan_one(t) for t in inputs.targets]), key=lambda i: i[0].path
@@ -118,6 +127,17 @@ async def run_release(
     return Release(dict(sorted(results.items())), removed)
 
 
+def _complete(
+    revisions: Sequence[RemoteRevision] | None, package: TaggedPackage | None
+) -> Sequence[RemoteRevision] | None:
+    """``revisions`` when they are all of the package's (as many as the inventory counts):
+    a newest-first read may have stopped after its first page, and a running revision (or a
+    pinned one) could be on a later page. Otherwise ``None``: the list is read again."""
+    if revisions is None or package is None or package.revisions_total is None:
+        return None
+    return revisions if len({r.id for r in revisions}) >= package.revisions_total else None
+
+
 async def _plan_target(  # noqa: PLR0917 - one call site
     api: Requester,
     target: DeployTarget,
@@ -125,8 +145,13 @@ async def _plan_target(  # noqa: PLR0917 - one call site
     inventory: Mapping[str, TaggedPackage],
     known: KnownDeployments | None,
     timing: Timing,
+    listed: Sequence[RemoteRevision] | None,
 ) -> list[DeploymentPlan | DeploymentOutcome]:
-    """The plans of one package, or failed outcomes (one per environment) when it cannot plan."""
+    """The plans of one package, or failed outcomes (one per environment) when it cannot plan.
+
+    A plan made on remembered deployments that would write is made again on a fresh read of
+    them: memory spares the reads of what is in sync, never the one a write is decided on.
+    """
     error = None if inputs.defined_names is None else _undefined(target, inputs.defined_names)
     if error is not None:
         return [_failed(env, error) for env in inputs.environments]
@@ -138,19 +163,38 @@ async def _plan_target(  # noqa: PLR0917 - one call site
     if not mine:
         return []
     desired = RevisionRef(target.revision_id, target.revision_name, target.digest)
-    if target.package_id is None:
-        view = PackageView("", (), ())
-    else:
-        try:
-            keysets = [env.keyset_id for env in mine]
-            also = [target.revision_id] if target.revision_id else []
-            view = await observe_settled(api, target.package_id, keysets, known, timing, also=also)
-        except ApiAuthError:
-            raise
-        except ApiError as exc:
-            return [_failed(env, str(exc), revision=desired) for env in mine]
     package = inventory.get(target.package_id or "")
     marks = tags.parse(package.tags if package else ())
+    if target.package_id is None:
+        return _plans(target, mine, PackageView("", (), ()), inputs, marks, desired, timing)
+    keysets = [env.keyset_id for env in mine]
+    also = [target.revision_id] if target.revision_id else []
+    try:
+        view = await observe_settled(
+            api, target.package_id, keysets, known, timing, also=also, listed=listed, trust=True
+        )
+        plans = _plans(target, mine, view, inputs, marks, desired, timing)
+        if view.remembered and any(_writes(plan) for plan in plans):
+            view = await observe_settled(
+                api, target.package_id, keysets, known, timing, also=also, listed=view.listing
+            )
+            plans = _plans(target, mine, view, inputs, marks, desired, timing)
+    except ApiAuthError:
+        raise
+    except ApiError as exc:
+        return [_failed(env, str(exc), revision=desired) for env in mine]
+    return plans
+
+
+def _plans(  # noqa: PLR0917 - one call site
+    target: DeployTarget,
+    mine: Sequence[ReleaseEnvironment],
+    view: PackageView,
+    inputs: ReleaseInputs,
+    marks: tags.Marks,
+    desired: RevisionRef,
+    timing: Timing,
+) -> list[DeploymentPlan | DeploymentOutcome]:
     plans: list[DeploymentPlan | DeploymentOutcome] = []
     for env in mine:
         plan = plan_deployment(
@@ -177,6 +221,11 @@ async def _plan_target(  # noqa: PLR0917 - one call site
         if keyset not in configured:
             plans.append(_orphaned_keyset(view, keyset))
     return plans
+
+
+def _writes(plan: DeploymentPlan | DeploymentOutcome) -> bool:
+    """Whether the writer would act on ``plan`` (a start, a rollover, a second one stopped)."""
+    return isinstance(plan, DeploymentPlan) and plan.settled() is None
 
 
 async def _mark(  # noqa: PLR0917 - one call site

@@ -30,6 +30,7 @@ from faas_gitops.models import (
     DesiredPackage,
     Outcome,
     PackageFailure,
+    RemoteRevision,
     Status,
 )
 from faas_gitops.models import PackageRef as TreeRef
@@ -43,6 +44,7 @@ from faas_gitops.state.ledger import Ledger
 
 if TYPE_CHECKING:
     from faas_gitops.deploy import DeployTarget, ReleaseEnvironment
+    from faas_gitops.deploy.observe import Remembered
     from faas_gitops.deploy.stage import Release
 
 log = structlog.get_logger(__name__)
@@ -53,16 +55,21 @@ DEPLOYABLE = (Status.CREATED, Status.ADOPTED, Status.UNCHANGED)
 
 
 class CacheDeployments:
-    """``KnownDeployments`` over the state dir's cache: ids to verify, never to trust."""
+    """``KnownDeployments`` over the state dir's cache: the release stage's last read of each
+    package's deployments, trusted only while the revision list's counters agree with it."""
 
     def __init__(self, cache: StateCache) -> None:
         self._cache = cache
 
-    def get(self, package_id: str, keyset_id: int) -> str | None:
-        return self._cache.deployment_id(package_id, keyset_id)
+    def recall(self, package_id: str) -> Remembered | None:
+        from faas_gitops.deploy.observe import Remembered  # noqa: PLC0415 - see the top
 
-    def put(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
-        self._cache.remember_deployment(package_id, keyset_id, deployment_id)
+        text = self._cache.observed(package_id)
+        return None if text is None else Remembered.from_json(text)
+
+    def keep(self, package_id: str, remembered: Remembered | None) -> None:
+        text = None if remembered is None else remembered.to_json()
+        self._cache.remember_observed(package_id, text)
 
 
 class DeploymentJournal:
@@ -202,8 +209,13 @@ class ReleasePrep:
         outcomes: Mapping[str, Outcome],
         desired: Mapping[str, DesiredPackage],
         in_git: InGit,
+        listed: Mapping[str, Sequence[RemoteRevision]] | None = None,
     ) -> tuple[dict[str, Outcome], str | None]:
-        """Deploy; the outcomes with their deployments attached, and a fatal error if any."""
+        """Deploy; the outcomes with their deployments attached, and a fatal error if any.
+
+        ``listed``: the revision lists the revision stage read, by package id, handed to the
+        release stage so it reads no list twice (``handed_over``).
+        """
         if not self.active:
             return dict(outcomes), None
         from faas_gitops.deploy import ReleaseInputs, Timing, run_release  # noqa: PLC0415
@@ -251,6 +263,7 @@ class ReleasePrep:
                 known=CacheDeployments(cache),
                 journal=journal,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
+                listed=handed_over(listed or {}, outcomes),
             )
         except RUN_STOPPERS as exc:
             return dict(outcomes), str(exc)
@@ -328,6 +341,33 @@ class ReleasePrep:
         return attached
 
 
+def handed_over(
+    listed: Mapping[str, Sequence[RemoteRevision]], outcomes: Mapping[str, Outcome]
+) -> dict[str, Sequence[RemoteRevision]]:
+    """The revision stage's lists for the release stage, each with the revision this run
+    created for its package (read before the create, the list lacks it; new, it has no
+    deployment). A package skipped as unchanged has no list here: the release stage reads it.
+    """
+    handed: dict[str, Sequence[RemoteRevision]] = dict(listed)
+    for outcome in outcomes.values():
+        package_id, revision_id = outcome.package_id, outcome.revision_id
+        if outcome.status is not Status.CREATED or not package_id or not revision_id:
+            continue
+        revisions = handed.get(package_id)
+        if revisions is None or any(rev.id == revision_id for rev in revisions):
+            continue
+        new = RemoteRevision(
+            id=revision_id,
+            package_id=package_id,
+            name=outcome.revision_name or "",
+            created=datetime.now(UTC),
+            running=0,
+            total=0,
+        )
+        handed[package_id] = (new, *revisions)
+    return handed
+
+
 _EVENTS = {status: f"deployment.{status.value}" for status in DeployStatus}
 
 
@@ -357,5 +397,6 @@ __all__ = [
     "CacheDeployments",
     "DeploymentJournal",
     "ReleasePrep",
+    "handed_over",
     "release_environments",
 ]

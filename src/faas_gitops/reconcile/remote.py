@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from faas_gitops.api import ApiClient
@@ -89,20 +89,33 @@ class RemoteLookups:
 
     With ``verify_content`` (``--verify-content``, the drift resync) no content stamp is
     trusted: functions are fetched and compared.
+
+    With ``keep_lists`` (the sync has a release stage), ``listed`` keeps the last revision list
+    read of each package (by package id, without the functions' code), for the release stage:
+    its items carry the running counters it needs, so it reads no list twice.
     """
 
-    def __init__(self, api: ApiClient, cache: RevisionCache, *, verify_content: bool = False):
+    def __init__(
+        self,
+        api: ApiClient,
+        cache: RevisionCache,
+        *,
+        verify_content: bool = False,
+        keep_lists: bool = False,
+    ):
         self.api = api
         self.cache = cache
         self.index = PackageIndex(api)
         self.verify_content = verify_content
+        self.listed: dict[str, tuple[RemoteRevision, ...]] = {}
+        self._keep_lists = keep_lists
 
     async def list_revisions(
         self, path: str, package_id: str, *, complete: bool = False
     ) -> tuple[list[RemoteRevision], str | None]:
         """The package's revisions; a 404 names the manifest to fix (``path``'s)."""
         try:
-            return await self.api.list_revisions(package_id, complete=complete)
+            revisions, correlation = await self.api.list_revisions(package_id, complete=complete)
         except ApiNotFound as exc:
             raise ApiNotFound(
                 exc.call,
@@ -112,6 +125,11 @@ class RemoteLookups:
                 code=exc.code,
                 correlation_id=exc.correlation_id,
             ) from None
+        if self._keep_lists:
+            self.listed[package_id] = tuple(
+                rev if rev.functions is None else replace(rev, functions=None) for rev in revisions
+            )
+        return revisions, correlation
 
     async def functions_of(self, revision: RemoteRevision) -> tuple[FunctionSpec, ...]:
         if revision.functions is not None:

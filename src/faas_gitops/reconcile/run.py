@@ -180,7 +180,8 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     classified = classify(refs, synced, full=full, force={row.path for row in pending})
     verify = settings.verify_content or full
     earlier = {} if verify else earlier_trees(classified.to_read, synced, session.cache)
-    lookups = RemoteLookups(session.api, session.cache, verify_content=verify)
+    deploys = release is not None and bool(release.active)  # its lists are handed over
+    lookups = RemoteLookups(session.api, session.cache, verify_content=verify, keep_lists=deploys)
     for outcome in classified.unchanged:
         told.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
@@ -211,6 +212,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         attached, fatal = await release.run(
             api=session.api, cache=session.cache, ledger=ledger, sync_id=journal.sync_id,
             source=source, refs=refs, outcomes=outcomes, desired=read.desired, in_git=in_git,
+            listed=lookups.listed,  # the revision stage's lists: no package's is read twice
         )  # fmt: skip
         outcomes.update(attached)
     result = SyncResult(

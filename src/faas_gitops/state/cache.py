@@ -7,7 +7,10 @@ Two things, both pure optimisations that a fresh CI runner simply does without:
 * **the last synced state of each package directory**: its git tree id and the revision it was
   in sync with. A directory whose tree id has not changed since a successful sync needs no API
   call at all (the warm shortcut); a full sync (``--full-sync``, the daemon's drift resync)
-  ignores it and asks the API.
+  ignores it and asks the API;
+* **what the release stage last read of each package's deployments**, with the revision
+  list's counters it was read under (an opaque text the release stage writes and reads, see
+  ``deploy/observe.py``): trusted only while the counters agree.
 
 Entries are keyed by API URL too, so one state dir used against two APIs (the emulator and the
 real one) never mixes them. Writes are buffered and flushed in one transaction per batch. A file
@@ -83,6 +86,16 @@ CACHE = StoreSpec(
         UPDATE packages SET seen_at = (julianday('now') - 2440587.5) * 86400.0;
         UPDATE deployments SET seen_at = (julianday('now') - 2440587.5) * 86400.0
         """,
+        # 2 -> 3: the release stage's last read of a package's deployments (every keyset at
+        # once, with the counters it was read under) replaces one deployment id per keyset,
+        # which had to be fetched again to be believed.
+        """
+        DROP TABLE deployments;
+        CREATE TABLE deployments (
+            api_url TEXT NOT NULL, package_id TEXT NOT NULL, observed TEXT NOT NULL,
+            seen_at REAL, PRIMARY KEY (api_url, package_id)
+        )
+        """,
     ),
     "cache",
 )
@@ -135,13 +148,15 @@ class StateCache:
         self._pending_revisions: dict[str, tuple[FunctionSpec, ...]] = {}
         self._packages: dict[str, SyncedPackage] | None = None
         self._pending_packages: dict[str, SyncedPackage | None] = {}
-        self._deployments: dict[tuple[str, int], str] = {}
+        self._observed: dict[str, str] | None = None
+        self._pending_observed: dict[str, str | None] = {}
+        self._observed_seen: dict[str, float] = {}
         # When the file says each row was last used, and the rows used since that are stale.
         self._revision_seen: dict[str, float] = {}
         self._package_seen: dict[str, float] = {}
         self._touched_revisions: set[str] = set()
         self._touched_packages: set[str] = set()
-        self._touched_deployments: set[tuple[str, int]] = set()
+        self._touched_observed: set[str] = set()
         self._db: Connection | None = None
         if state_dir is not None:
             self._db = _open(Path(state_dir))
@@ -248,7 +263,8 @@ class StateCache:
                 or self._pending_packages
                 or self._touched_revisions
                 or self._touched_packages
-                or self._touched_deployments
+                or self._pending_observed
+                or self._touched_observed
             ):
                 return
             now = time.time()
@@ -262,11 +278,14 @@ class StateCache:
                     self._revision_seen[rid] = now
                 for path in (*self._pending_packages, *self._touched_packages):
                     self._package_seen[path] = now
+                for package_id in (*self._pending_observed, *self._touched_observed):
+                    self._observed_seen[package_id] = now
             self._pending_revisions.clear()
             self._pending_packages.clear()
+            self._pending_observed.clear()
             self._touched_revisions.clear()
             self._touched_packages.clear()
-            self._touched_deployments.clear()
+            self._touched_observed.clear()
 
     def _write(self, conn: sqlite3.Connection, now: float) -> None:
         url = self._api_url
@@ -285,48 +304,58 @@ class StateCache:
                     (url, path, state.tree_id, state.package_id, state.revision_id,
                      state.revision_name, state.name, now),
                 )  # fmt: skip
+        conn.executemany(
+            "DELETE FROM deployments WHERE api_url = ? AND package_id = ?",
+            [(url, pid) for pid, text in self._pending_observed.items() if text is None],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO deployments (api_url, package_id, observed, seen_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(url, pid, text, now) for pid, text in self._pending_observed.items() if text],
+        )
         for table, key, touched in (
             ("revisions", "revision_id = ?", [(rid,) for rid in self._touched_revisions]),
             ("packages", "path = ?", [(path,) for path in self._touched_packages]),
-            ("deployments", "package_id = ? AND keyset_id = ?", list(self._touched_deployments)),
+            ("deployments", "package_id = ?", [(pid,) for pid in self._touched_observed]),
         ):
             conn.executemany(
                 f"UPDATE {table} SET seen_at = ? WHERE api_url = ? AND {key}",  # noqa: S608 - constant SQL
                 [(now, url, *row) for row in touched],
             )
 
-    # ---- deployments -------------------------------------------------------------------
-    def deployment_id(self, package_id: str, keyset_id: int) -> str | None:
-        """The deployment last seen for a package on a keyset (to verify, not to trust)."""
+    # ---- deployments (the release stage's memory) ----------------------------------------
+    def observed(self, package_id: str) -> str | None:
+        """The release stage's last read of the package's deployments (its own text)."""
         with self._lock:
-            if self._conn is None:
-                return self._deployments.get((package_id, keyset_id))
-            row = self._conn.execute(
-                "SELECT deployment_id, seen_at FROM deployments"
-                " WHERE api_url = ? AND package_id = ? AND keyset_id = ?",
-                (self._api_url, package_id, keyset_id),
-            ).fetchone()
-            if row is None:
-                return None
-            key = (package_id, keyset_id)
-            self._use({key: row[1] or 0.0}, key, self._touched_deployments)
-            return str(row[0])
+            found = self._load_observed().get(package_id)
+            if found is not None:
+                self._use(self._observed_seen, package_id, self._touched_observed)
+            return found
 
-    def remember_deployment(self, package_id: str, keyset_id: int, deployment_id: str) -> None:
+    def remember_observed(self, package_id: str, observed: str | None) -> None:
+        """Keep a read (written with the next flush); ``None`` forgets the package's."""
         with self._lock:
-            self._deployments[(package_id, keyset_id)] = deployment_id
-            if self._conn is None:
+            known = self._load_observed()
+            if known.get(package_id) == observed:
                 return
-            try:
-                with transaction(self._conn):
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO deployments"
-                        " (api_url, package_id, keyset_id, deployment_id, seen_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (self._api_url, package_id, keyset_id, deployment_id, time.time()),
-                    )
-            except sqlite3.Error as exc:
-                log.warning("cache.write_failed", error=str(exc))
+            if observed is None:
+                known.pop(package_id, None)
+            else:
+                known[package_id] = observed
+            self._pending_observed[package_id] = observed
+
+    def _load_observed(self) -> dict[str, str]:
+        """Every package's read, in one query the first time one is asked for."""
+        if self._observed is None:
+            self._observed = {}
+            if self._conn is not None:
+                rows = self._conn.execute(
+                    "SELECT package_id, observed, seen_at FROM deployments WHERE api_url = ?",
+                    (self._api_url,),
+                ).fetchall()
+                self._observed = {row[0]: row[1] for row in rows}
+                self._observed_seen = {row[0]: row[2] or 0.0 for row in rows}
+        return self._observed
 
     def close(self) -> None:
         self.flush()
