@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from faas_gitops.links import check_template
 
 from faas_gitops.options import Opt
 from faas_gitops.settings.base import (
@@ -101,6 +103,17 @@ class Settings(Group):
             "DAYS",
         ),
     ] = 90.0
+    commit_url: Annotated[
+        str | None,
+        AfterValidator(lambda value: None if value is None else check_template(value)),
+        Opt(
+            "--commit-url",
+            "link commits on the status page, in notifications and in markdown; {sha} is "
+            "replaced by the commit id",
+            "TEMPLATE",
+            doc_default="no links",
+        ),
+    ] = None
     limits: LimitSettings = Field(default_factory=LimitSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
@@ -131,6 +144,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "release": ("deploy.timeout", "deploy.config_ref"),
     "prune": ("deploy.prune",),
     "notify": ("notify",),
+    "links": ("commit_url",),
 }
 
 #: The sync and the daemon use every group (``verify`` only they take: ``promote`` and
