@@ -21,7 +21,6 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from faas_gitops.links import check_template
-
 from faas_gitops.options import Opt
 from faas_gitops.settings.base import (
     DEFAULT_API_URL,
