@@ -53,9 +53,7 @@ def test_the_flag_reference_says_which_flags_each_subcommand_takes_as_generated(
     start = FLAGS.index(SUBCOMMAND_HEAD)
     documented = table_at(start)
     generated = shared_flags_table()
-    assert documented == generated, (
-        "paste this table into docs/reference/flags.md:\n" + generated
-    )
+    assert documented == generated, "paste this table into docs/reference/flags.md:\n" + generated
     for name in command_parts():
         assert not name or f"| `{name}` |" in documented, name
 
