@@ -1,9 +1,9 @@
-"""Turn settings models into a command line: argparse options, env twins, README table.
+"""Turn settings models into a command line: argparse options, env twins, flag reference (docs/reference/flags.md).
 
 An option is declared once, as a field of a pydantic model annotated with :class:`Opt` (flag,
 help, metavar, group, env twin). Everything a person sees is generated from those fields by
 walking the model, so the parser, the environment lookup, the defaults, the validation and the
-README's flag table cannot disagree. Precedence: flag, then environment variable, then the
+flag reference cannot disagree. Precedence: flag, then environment variable, then the
 field's default.
 
 Why plain pydantic and not pydantic-settings: its sources name nested fields by path
@@ -44,7 +44,7 @@ class Opt:
     env: str | None = None  # default: FAAS_GITOPS_<FLAG>
     twin: bool = True  # False: no environment variable (the small subcommands)
     group: str | None = None  # default: the title of the model that holds the field
-    doc_default: str | None = None  # the README's default column, when the value says too little
+    doc_default: str | None = None  # the flag reference's default column, when the value says too little
     secret: bool = False  # never echo the value in an error (webhook URLs carry tokens)
     secret_file: bool = False  # names a file holding a secret: read once, registered for redaction
 
@@ -279,7 +279,7 @@ def validation_line(
 
 
 def flag_table(model: type[BaseModel], only: Collection[str] | None = None) -> str:
-    """The README's flag reference, one row per option, exactly as the README must show it."""
+    """The flag reference (docs/reference/flags.md), one row per option, exactly as it must read."""
     lines = ["| flag | environment | default | what it does |", "|---|---|---|---|"]
     for option in options(model, only):
         help_text = option.spec.help

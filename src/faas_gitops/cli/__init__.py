@@ -1,6 +1,6 @@
 """Command line: flags with env twins, subcommands, exit codes. No sync logic lives here.
 
-Exit codes (documented in the README):
+Exit codes (documented in docs/reference/exit-codes.md):
   0  every package is in sync (or planned, with --dry-run)
   1  at least one package failed (the others still synced); daemon: --max-failures reached
   2  usage or configuration error: bad flag or value, repo/ref/path not found, no or invalid

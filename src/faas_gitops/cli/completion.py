@@ -1,6 +1,6 @@
 """``faas-gitops completion bash|zsh``: a completion script generated from the option models.
 
-Built from the same fields as ``--help`` and the README, so a new flag completes as soon as it
+Built from the same fields as ``--help`` and the flag reference, so a new flag completes as soon as it
 is declared. Values: choices for choice options, file names for FILE/DIR/PATH options.
 """
 
@@ -48,7 +48,7 @@ def _commands() -> dict[str, tuple[Option, ...]]:
 
 
 def shared_flags_table() -> str:
-    """The README's table of which flags of the main table each subcommand takes.
+    """The flag reference's table of which flags of the main table each subcommand takes.
 
     A flag counts when the subcommand takes the very declaration of ``Settings`` (a group, or
     ``--state-dir`` and the API flags that ``status`` and ``history`` compose in).

@@ -1,7 +1,7 @@
 """Settings: the one declaration of every option, in small groups composed per command.
 
 Each field carries its flag, help, metavar and env twin (``Annotated[..., Opt(...)]``); the
-parser, the environment lookup, the README table and shell completion are generated from these
+parser, the environment lookup, the flag reference (docs/reference/flags.md) and shell completion are generated from these
 models by ``options``. Validation happens here, once, so a bad value is one line and exit code 2
 before any work starts, and nothing deeper in the pipeline re-checks its inputs. The API key is
 a ``SecretStr`` with no flag: its ``repr`` and ``str`` are masked, so a settings object can be
@@ -51,7 +51,7 @@ def _mode(flag: str, help_text: str) -> Opt:
 
 
 class Settings(Group):
-    """Everything one run needs; field order is the order of ``--help`` and the README."""
+    """Everything one run needs; field order is the order of ``--help`` and the flag reference."""
 
     model_config = ConfigDict(title="sync")
 
