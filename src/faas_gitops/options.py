@@ -1,4 +1,4 @@
-"""Turn settings models into a command line: argparse options, env twins, flag reference (docs/reference/flags.md).
+"""Turn settings models into a command line: argparse options, env twins, the flag reference.
 
 An option is declared once, as a field of a pydantic model annotated with :class:`Opt` (flag,
 help, metavar, group, env twin). Everything a person sees is generated from those fields by
@@ -44,7 +44,7 @@ class Opt:
     env: str | None = None  # default: FAAS_GITOPS_<FLAG>
     twin: bool = True  # False: no environment variable (the small subcommands)
     group: str | None = None  # default: the title of the model that holds the field
-    doc_default: str | None = None  # the flag reference's default column, when the value says too little
+    doc_default: str | None = None  # the flag reference's default, when the value says too little
     secret: bool = False  # never echo the value in an error (webhook URLs carry tokens)
     secret_file: bool = False  # names a file holding a secret: read once, registered for redaction
 

@@ -1,7 +1,7 @@
 """``faas-gitops completion bash|zsh``: a completion script generated from the option models.
 
-Built from the same fields as ``--help`` and the flag reference, so a new flag completes as soon as it
-is declared. Values: choices for choice options, file names for FILE/DIR/PATH options.
+Built from the same fields as ``--help`` and the flag reference, so a new flag completes as
+soon as it is declared. Values: choices for choice options, file names for FILE/DIR/PATH options.
 """
 
 from __future__ import annotations

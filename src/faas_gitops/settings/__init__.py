@@ -1,11 +1,11 @@
 """Settings: the one declaration of every option, in small groups composed per command.
 
 Each field carries its flag, help, metavar and env twin (``Annotated[..., Opt(...)]``); the
-parser, the environment lookup, the flag reference (docs/reference/flags.md) and shell completion are generated from these
-models by ``options``. Validation happens here, once, so a bad value is one line and exit code 2
-before any work starts, and nothing deeper in the pipeline re-checks its inputs. The API key is
-a ``SecretStr`` with no flag: its ``repr`` and ``str`` are masked, so a settings object can be
-logged without leaking it.
+parser, the environment lookup, the flag reference (docs/reference/flags.md) and shell
+completion are generated from these models by ``options``. Validation happens here, once, so
+a bad value is one line and exit code 2 before any work starts, and nothing deeper in the
+pipeline re-checks its inputs. The API key is a ``SecretStr`` with no flag: its ``repr`` and
+``str`` are masked, so a settings object can be logged without leaking it.
 
 ``Settings`` holds every group; a command takes only the groups it uses (``GROUPS``, and the
 ``*_GROUPS`` tuples below), so its ``--help`` lists only those flags, any other flag is a usage
