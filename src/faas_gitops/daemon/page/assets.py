@@ -20,7 +20,6 @@ STYLE = (
 --bad-bg:#3a1a18;--info:#9cc0ff;--info-bg:#172640;--warn:#f5c26b;--warn-bg:#35280f;
 --grey-bg:#262b33}}
 *{box-sizing:border-box}
-html,body{max-width:100%;overflow-x:hidden}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,
 "Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 a{color:var(--info)}
