@@ -73,7 +73,7 @@ def snapshot(*packages: PackageStatus, **changes: object) -> StatusSnapshot:
                 counts={"created": 1, "unchanged": 1, "failed": 0, "total": 2},
                 fatal_error=None,
             )
-        ],  # fmt: skip
+        ],
         "sync_deployments": {7: {"deployed": 2, "frozen": 1}},
     } | changes
     return StatusSnapshot(**fields)  # type: ignore[arg-type]
@@ -132,7 +132,7 @@ def test_each_cell_says_what_runs_and_whether_git_wants_it() -> None:
                 ),
                 on("qa", DeployStatus.IN_SYNC, "v4", pinned=True),
             ),
-        ),  # fmt: skip
+        ),
         NOW,
     )
     assert cell_line(html, "chat", "production") == "v1 frozen → v2 frozen in faas-gitops.yaml"
@@ -238,7 +238,7 @@ def test_the_json_document_carries_what_the_page_shows() -> None:
             seen_commit=NEWER,
             last_error="API down",
             commit_url="https://git.example/c/{sha}",
-        )  # fmt: skip
+        )
     )
     assert document["environments"] == ["production"]
     assert document["environmentDetails"][0]["keysetId"] == 41

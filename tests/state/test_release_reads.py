@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
 from faas_gitops.state import Ledger
@@ -37,10 +38,10 @@ def sync(ledger: Ledger, minute: int, *steps: tuple[str, str, DeploymentOutcome]
     return sync_id
 
 
-def d(env: str, status: DeployStatus, **fields: object) -> DeploymentOutcome:
+def d(env: str, status: DeployStatus, **fields: Any) -> DeploymentOutcome:
     return DeploymentOutcome(
         environment=env, keyset_id=7 if env == "prod" else 3, status=status, **fields
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_since_spans_deployed_then_in_sync_and_restarts_when_the_state_changes(
