@@ -58,8 +58,8 @@ from faas_gitops.daemon.listener import (
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_after
 from faas_gitops.daemon.server import LoopState, create_app
-from faas_gitops.daemon.status_source import ledger_status
-from faas_gitops.daemon.statuspage import StatusSnapshot
+from faas_gitops.daemon.status_source import ledger_package, ledger_status
+from faas_gitops.daemon.statuspage import PackagePage, StatusSnapshot
 from faas_gitops.daemon.tick import Tick
 from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
 from faas_gitops.errors import ConfigError
@@ -134,6 +134,7 @@ class Daemon:
             self._on_webhook,
             webhook_secret=secret,
             status=self._status,
+            package=self._package,
             status_token=self.status_token,
         )
         install_fd_exhaustion_handler(loop)
@@ -187,8 +188,21 @@ class Daemon:
         return ledger_status(
             self.settings.state_dir,
             self.state,
-            ref=self.settings.git.ref,
+            ref=self.tick.ref_name,
             names=self.state.package_names,
+            seen_commit=self.tick.seen_commit,
+            failing_since=self.tick.failing_since,
+            commit_url=self.settings.commit_url,
+        )
+
+    def _package(self, path: str) -> PackagePage | None:
+        """One package's page (called in a worker thread per request)."""
+        return ledger_package(
+            self.settings.state_dir,
+            path,
+            plans=self.tick.plans,
+            names=self.state.package_names,
+            commit_url=self.settings.commit_url,
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

@@ -9,6 +9,9 @@ not ready again after ``--unready-after`` consecutive failed syncs, while ``/hea
 whether the loop is alive and not stuck, so Kubernetes restarts a wedged daemon but never one
 that is merely failing to reach the API (restarting would not help, and would lose the caches).
 
+``GET /packages/<path>`` is one package's page; the path is only looked up among the packages
+the ledger knows (404 otherwise, without echoing it).
+
 Nothing here redirects: Starlette's trailing-slash redirect builds its ``Location`` from the
 request's ``Host`` header, so ``/healthz/`` with ``Host: evil.example`` would send a client to
 ``evil.example``. It is off; ``/healthz/`` is a 404 like any other unknown path.
@@ -44,11 +47,13 @@ from faas_gitops.daemon.access import CHALLENGES, StatusToken
 from faas_gitops.daemon.metrics import CONTENT_TYPE, Metrics
 from faas_gitops.daemon.replay import REPLAY_WINDOW_S, DeliveryLog, RecentBodies
 from faas_gitops.daemon.statuspage import (
+    PackageProvider,
     StatusProvider,
     StatusSnapshot,
     content_security_policy,
     new_nonce,
     render_main,
+    render_package_page,
     render_page,
     snapshot_document,
 )
@@ -155,6 +160,7 @@ def create_app(
     *,
     webhook_secret: bytes | None = None,
     status: StatusProvider | None = None,
+    package: PackageProvider | None = None,
     status_token: StatusToken | None = None,
     replay_window: float = REPLAY_WINDOW_S,
 ) -> Starlette:
@@ -164,7 +170,8 @@ def create_app(
     not reachable from outside the pod (the README says so); nor are bodies compared then, as
     anyone could send a new one. ``status`` feeds the status page (it may read SQLite, so it
     runs in a worker thread and never delays a probe); without it the page shows only what
-    ``state`` knows. ``status_token``, when given, guards the page and ``/api/status``.
+    ``state`` knows. ``package`` feeds ``/packages/<path>`` (without it every path is a 404).
+    ``status_token``, when given, guards the pages and ``/api/status``.
     """
     deliveries = DeliveryLog()
     bodies = RecentBodies(window=replay_window)
@@ -191,6 +198,21 @@ def create_app(
         main_only = request.query_params.get("part") == "main"
         return HTMLResponse(
             render_main(snapshot) if main_only else render_page(snapshot, nonce),
+            headers={
+                "Content-Security-Policy": content_security_policy(nonce),
+                **PRIVATE,
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+    async def package_page(request: Request) -> Response:
+        path = str(request.path_params.get("path", ""))
+        page = await run_in_threadpool(package, path) if package is not None else None
+        if page is None:  # the path is never echoed: it is whatever a stranger typed
+            return PlainTextResponse("404: no package with that path\n", 404, headers=PRIVATE)
+        nonce = new_nonce()
+        return HTMLResponse(
+            render_package_page(page, nonce),
             headers={
                 "Content-Security-Policy": content_security_policy(nonce),
                 **PRIVATE,
@@ -266,6 +288,7 @@ def create_app(
         routes=[
             Route("/", guarded(status_page, page_refused), methods=["GET"]),
             Route("/api/status", guarded(status_api, api_refused), methods=["GET"]),
+            Route("/packages/{path:path}", guarded(package_page, page_refused), methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

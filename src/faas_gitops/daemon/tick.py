@@ -27,6 +27,7 @@ from faas_gitops.daemon.identity import (
     resolve_watched,
 )
 from faas_gitops.daemon.metrics import Metrics
+from faas_gitops.daemon.page.plans import PendingPlans
 from faas_gitops.daemon.policy import stuck_after
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.triggers import Wake
@@ -38,6 +39,7 @@ from faas_gitops.reconcile.session import Session
 from faas_gitops.reconcile.trust import Untrusted
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
+from faas_gitops.state.ticks import record_failed_tick
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +61,12 @@ class Tick:
         self._known_paths = 0  # packages of the last sync: what --prune may act on
         self._drift = DriftTracker()
         self._repository: Repository | None = None
+        # For the status page: the newest commit resolved, the branch it was found on, when
+        # the current run of failures began, and the plans of revisions still to be made.
+        self.seen_commit: str | None = None
+        self._branch: str | None = None
+        self.failing_since: datetime | None = None
+        self.plans = PendingPlans()
 
     def remember_from(self, session: Session) -> None:
         """Start from the record, so a restarted daemon knows what was already in sync.
@@ -84,6 +92,8 @@ class Tick:
             repository = await asyncio.to_thread(self._fetched_repository)
             resolved = await asyncio.to_thread(resolve_watched, repository, settings)
             identity = resolved.identity
+            self.seen_commit = identity.commit or self.seen_commit
+            self._branch = identity.branch
             if not wake.force and identity in (self._last_ok, self._refused):
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
@@ -102,19 +112,24 @@ class Tick:
             )
         except Untrusted as exc:  # nothing written: unready with its line until git changes
             self._refuse(identity, str(exc))
-            await self._errored(str(exc), started, commit)
+            await self._errored(str(exc), started, commit, wake.reason)
             return True
         except FaasGitopsError as exc:
             self._refuse(None)
-            await self._errored(str(exc), started, commit)
+            await self._errored(str(exc), started, commit, wake.reason)
             return True
         except Exception as exc:  # the daemon keeps serving; the error is counted
             log.exception("sync.crashed")
             self._refuse(None)
-            await self._errored(f"{type(exc).__name__}: {exc}", started, commit)
+            await self._errored(f"{type(exc).__name__}: {exc}", started, commit, wake.reason)
             return True
         self._refuse(None)  # the commit verified (or nothing is verified)
         return await self._finished(result, started, identity)
+
+    @property
+    def ref_name(self) -> str | None:
+        """The ref by name for people: ``--ref``, else the branch HEAD was found on."""
+        return self.settings.git.ref or self._branch
 
     @property
     def refused(self) -> bool:
@@ -157,6 +172,7 @@ class Tick:
         self, result: SyncResult, started: float, identity: WatchedIdentity | None = None
     ) -> bool:
         drift_paths = self._drift.observe(result)
+        self.plans.observe(result)
         if self.notifier is not None:
             await self.notifier.sync_finished(result, drift_paths=drift_paths)
         failed = [o.path for o in result.outcomes if o.status is Status.FAILED]
@@ -167,13 +183,15 @@ class Tick:
             state.commit = result.commit
             state.last_success = datetime.now(UTC)
             state.last_error = None
+            self.failing_since = None
             # The identity read before the sync; the sync synced that very commit, so it is
             # what is remembered (a commit landing meanwhile is the next wake-up's).
             same = identity is not None and identity.commit == result.commit
             self._last_ok = identity if same else None
         else:
             state.consecutive_failures += 1
-            state.last_error = result.fatal_error or f"{len(failed)} package(s) failed"
+            state.last_error = result.fatal_error or _failures(result)
+            self.failing_since = self.failing_since or datetime.now(UTC)
             # What failed is now what the daemon reports: a move back to the last good commit
             # must sync (cheaply, it is warm) so the failure clears, not be skipped as known.
             self._last_ok = None
@@ -194,7 +212,11 @@ class Tick:
         )
         return not result.ok
 
-    async def _errored(self, error: str, started: float, commit: str = "") -> None:
+    async def _errored(
+        self, error: str, started: float, commit: str = "", trigger: str = "sync"
+    ) -> None:
+        self._record_failed_tick(error, commit, trigger)
+        self.failing_since = self.failing_since or datetime.now(UTC)
         if self.notifier is not None:
             ref = self.settings.git.ref or "HEAD"
             await self.notifier.sync_failed(commit, ref, logs.redact(error))
@@ -206,8 +228,37 @@ class Tick:
             duration=time.monotonic() - started, failures=self.state.consecutive_failures
         )
 
+    def _record_failed_tick(self, error: str, commit: str, trigger: str) -> None:
+        """The ledger's row for a wake-up that stopped before a sync ran (``state.ticks``);
+        never a second failure: a ledger that cannot take it is logged and left alone."""
+        ledger = self.session.ledger if self.session is not None else None
+        if ledger is None:
+            return
+        try:
+            record_failed_tick(
+                ledger,
+                at=datetime.now(UTC),
+                commit=commit or self.seen_commit,
+                ref=self.ref_name or "HEAD",
+                trigger=trigger,
+                error=logs.redact(error),
+            )
+        except Exception as exc:  # noqa: BLE001 - the sync's own error is what matters
+            log.warning("sync.failed_tick_not_recorded", error=logs.redact(str(exc)))
+
     def count_drift(self, result: SyncResult) -> int:
         return len(self._drift.observe(result))
+
+
+def _failures(result: SyncResult) -> str:
+    """``2 package(s) failed; 1 deployment(s) failed``: only what did fail (never ``0 ...``)."""
+    packages = sum(1 for o in result.outcomes if o.status is Status.FAILED)
+    deployments = sum(
+        1 for o in result.outcomes for d in o.deployments if d.status is DeployStatus.FAILED
+    )
+    parts = [f"{packages} package(s) failed"] if packages else []
+    parts += [f"{deployments} deployment(s) failed"] if deployments else []
+    return "; ".join(parts) or "the sync failed"
 
 
 __all__ = ["Tick"]

@@ -82,4 +82,17 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE syncs ADD COLUMN verified_by TEXT;
     """,
+    # 4 -> 5: syncs that stopped before running (a configuration typo, the API down), one
+    # line each, for the status page (``state.ticks``).
+    """
+    CREATE TABLE failed_ticks (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           TEXT    NOT NULL,
+        commit_sha   TEXT,
+        ref          TEXT    NOT NULL,
+        trigger_name TEXT    NOT NULL,
+        error        TEXT    NOT NULL
+    );
+    CREATE INDEX failed_ticks_by_at ON failed_ticks (at)
+    """,
 )

@@ -84,7 +84,9 @@ def test_the_page_lists_every_package_shows_the_failed_one_and_follows_a_new_com
     second = repo.commit("Edit the audit log")
     wait_until(lambda: newest_sync(daemon, second), "the second sync in the ledger")
     page.wait_for_function(
-        "sha => document.querySelector('.facts code')?.title === sha", arg=second, timeout=15_000
+        "sha => document.querySelector('[data-fact=commit] code')?.title === sha",
+        arg=second,
+        timeout=15_000,
     )
     chat = page.locator('#packages tr[data-path="chat-moderation"]').inner_text()
     assert second[:12] in chat  # the new revision is named after the new commit
@@ -141,6 +143,27 @@ def test_names_from_git_are_escaped_on_the_page(
     html = daemon.get("/").text
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_a_sync_that_stops_before_running_is_listed_with_its_one_line_error(
+    start_daemon: StartDaemon, emulator: RunningEmulator, repo: GitRepo
+) -> None:
+    repo.write("faas-gitops.yaml", "environments:\n  staging:\n    keysetId: nope\n")
+    repo.commit("A typo in the environments")
+    daemon = start_daemon(repo.root, *QUIET)
+
+    def stopped() -> list[Any]:
+        syncs = daemon.get("/api/status").json()["syncs"]
+        return [s for s in syncs if s["kind"] == "failed-tick"]
+
+    [tick, *_] = wait_until(stopped, "a failed tick on /api/status")
+    assert tick["trigger"] == "startup"
+    assert "faas-gitops.yaml" in tick["fatalError"]
+    assert "\n" not in tick["fatalError"]
+    assert tick["commit"] == repo.head()
+    html = daemon.get("/").text
+    assert "stopped before running" in html
+    assert daemon.get("/packages/chat-moderation").status_code == 404  # never synced
 
 
 def test_the_daemon_warns_when_an_unsigned_webhook_listens_beyond_loopback(

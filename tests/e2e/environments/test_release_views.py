@@ -58,7 +58,7 @@ def page_cell(page: str, path: str, environment: str, environments: list[str]) -
     """The text a person reads in one environment cell of the status page."""
     row = re.search(rf'<tr[^>]*data-path="{re.escape(path)}">(.*?)</tr>', page)
     assert row is not None, page
-    cells = re.findall(r'<td class="env">(.*?)</td>', row.group(1))
+    cells = re.findall(r'<td class="env"[^>]*><div class="line">(.*?)</div>', row.group(1))
     text = re.sub(r"<[^>]+>", "", cells[environments.index(environment)])
     return " ".join(html.unescape(text).split())
 
@@ -175,7 +175,7 @@ def test_a_frozen_release_shows_what_still_runs_in_production_beside_what_waits(
     assert seen.cells(CHANGED, "staging") == {
         "status": "v1.1.0",
         "status --live": "v1.1.0",
-        "page": "v1.1.0 deployed",
+        "page": "v1.1.0 in sync",
     }
     assert f"note: {CHANGED} on production: {FREEZE_NOTE}\n" in seen.text
     assert_json_says(
