@@ -30,11 +30,11 @@ from faas_gitops.state.db import (
     Connection,
     Damaged,
     StoreSpec,
-    is_damage,
     open_store,
     to_utc_text,
     transaction,
 )
+from faas_gitops.state.guard import is_damage
 from faas_gitops.state.history import HistoryQueries
 from faas_gitops.state.pending import (
     PENDING,
