@@ -54,6 +54,15 @@ def routes_of(handlers: object) -> list[Route]:
     return found
 
 
+class Handlers:
+    """Base of a resource group's handler object (``routes_of`` its ``@endpoint`` methods):
+    every handler reads the shared ``ResourceApi`` and its store."""
+
+    def __init__(self, api: ResourceApi) -> None:
+        self.api = api
+        self.store = api.store
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceApi:
     config: EmulatorConfig
