@@ -22,13 +22,7 @@ from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, validation
 from faas_gitops.emulator.problems import invalid
-from faas_gitops.emulator.resource import (
-    DATE_SORT_FIELDS,
-    Handlers,
-    ResourceApi,
-    endpoint,
-    routes_of,
-)
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("state", "keysetId", *DATE_SORT_FIELDS)
 
@@ -109,4 +103,4 @@ class _Deployments(Handlers):
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Deployments(api))
+    return _Deployments(api).routes()

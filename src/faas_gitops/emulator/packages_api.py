@@ -11,13 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, validation
-from faas_gitops.emulator.resource import (
-    DATE_SORT_FIELDS,
-    Handlers,
-    ResourceApi,
-    endpoint,
-    routes_of,
-)
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("name", *DATE_SORT_FIELDS)
 
@@ -67,4 +61,4 @@ class _Packages(Handlers):
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Packages(api))
+    return _Packages(api).routes()

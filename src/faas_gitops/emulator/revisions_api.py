@@ -13,13 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, list_faults, validation
-from faas_gitops.emulator.resource import (
-    DATE_SORT_FIELDS,
-    Handlers,
-    ResourceApi,
-    endpoint,
-    routes_of,
-)
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("name", *DATE_SORT_FIELDS)
 FUNCTION_SORT_FIELDS = ("name", *DATE_SORT_FIELDS, "sortOrder")
@@ -90,4 +84,4 @@ class _Revisions(Handlers):
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Revisions(api))
+    return _Revisions(api).routes()
