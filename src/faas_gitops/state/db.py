@@ -72,7 +72,7 @@ QUICK_CHECK_BUDGET_S = 0.5
 
 
 class Connection:
-    """An open store: the sqlite3 connection plus the shared lock that keeps the file in place."""
+    """An open store: the SQLite connection plus the shared lock that keeps the file in place."""
 
     def __init__(self, conn: sqlite3.Connection, lock_fd: int | None, path: Path) -> None:
         self.conn = conn
