@@ -9,13 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from faas_gitops.models import FunctionSpec, Outcome, PackageRef, Status
-from faas_gitops.state.cache import (
-    CACHE,
-    CACHE_FILENAME,
-    StateCache,
-    _encode,
-    prune_cache,
-)
+from faas_gitops.state.cache import StateCache, _encode
+from faas_gitops.state.cache_file import CACHE, CACHE_FILENAME, prune_cache
 from faas_gitops.state.db import open_store
 
 SPEC = FunctionSpec(name="f", type="BEFORE_PUBLISH", code="c", config={"a": [1, 2]})

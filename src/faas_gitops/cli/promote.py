@@ -237,7 +237,8 @@ def _read_repository(settings: Settings, options: PromoteOptions) -> _Read:
 
 def _synced_packages(settings: Settings, cache: StateCache) -> dict[str, SyncedPackage]:
     """The package ids the last sync found; a dry run's memory-only cache reads the file too."""
-    from faas_gitops.state.cache import CACHE_FILENAME, StateCache  # noqa: PLC0415
+    from faas_gitops.state.cache import StateCache  # noqa: PLC0415
+    from faas_gitops.state.cache_file import CACHE_FILENAME  # noqa: PLC0415
 
     if not settings.dry_run or not (settings.state_dir / CACHE_FILENAME).exists():
         return cache.synced_packages()

@@ -188,16 +188,7 @@ def live_deployment(recorded: DeploymentOutcome, view: PackageView) -> Deploymen
     if name == recorded.running_revision_name:
         return recorded
     wanted = recorded.revision_name
-    if recorded.status in _PLAIN_SUCCESS:
-        was = wanted or "nothing"
-        return dataclasses.replace(
-            recorded,
-            status=DeployStatus.WOULD_DEPLOY,
-            previous_revision_name=name,
-            previous_deployment_id=deployment_id,
-            note=f"changed outside faas-gitops: the last sync left {was} running here",
-        )
-    if wanted is not None and name == wanted:
+    if wanted is not None and name == wanted and recorded.status not in _PLAIN_SUCCESS:
         return dataclasses.replace(
             recorded,
             status=DeployStatus.IN_SYNC,
@@ -205,6 +196,12 @@ def live_deployment(recorded: DeploymentOutcome, view: PackageView) -> Deploymen
             error=None,
             note=f"runs now; the last sync recorded {recorded.status.value}",
         )
-    return dataclasses.replace(
+    # Otherwise what runs now is not what the last attempt left: it is shown as what ran before.
+    now = dataclasses.replace(
         recorded, previous_revision_name=name, previous_deployment_id=deployment_id
     )
+    if recorded.status not in _PLAIN_SUCCESS:
+        return now
+    was = wanted or "nothing"
+    note = f"changed outside faas-gitops: the last sync left {was} running here"
+    return dataclasses.replace(now, status=DeployStatus.WOULD_DEPLOY, note=note)

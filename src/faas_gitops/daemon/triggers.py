@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 import structlog
@@ -170,6 +170,7 @@ def git_dirs(worktree: Path) -> tuple[Path, ...]:
 
 
 # --------------------------------------------------------------------------- the watcher
+@dataclass(eq=False)
 class RepoWatcher:
     """Calls ``on_change()`` shortly after a commit lands in (or a link swap changes) ``repo``.
 
@@ -177,23 +178,15 @@ class RepoWatcher:
     old worktree after a swap) by working out the plan again after a short pause.
     """
 
-    def __init__(
-        self,
-        repo: str,
-        on_change: Callable[[], None],
-        *,
-        debounce_ms: int = DEBOUNCE_MS,
-        step_ms: int = STEP_MS,
-        idle_recheck_s: float = 5.0,
-    ) -> None:
-        self._repo = repo
-        self._on_change = on_change
-        self._debounce_ms = debounce_ms
-        self._step_ms = step_ms
-        self._idle_recheck_s = idle_recheck_s
-        self._stopped = False
-        self._round = asyncio.Event()
-        self.plan: WatchPlan | None = None
+    repo: str
+    on_change: Callable[[], None]
+    _: KW_ONLY
+    debounce_ms: int = DEBOUNCE_MS
+    step_ms: int = STEP_MS
+    idle_recheck_s: float = 5.0
+    plan: WatchPlan | None = field(default=None, init=False)
+    _stopped: bool = field(default=False, init=False)
+    _round: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def stop(self) -> None:
         self._stopped = True
@@ -201,7 +194,7 @@ class RepoWatcher:
 
     async def run(self) -> None:
         while not self._stopped:
-            plan = await asyncio.to_thread(watch_plan, self._repo)
+            plan = await asyncio.to_thread(watch_plan, self.repo)
             if plan != self.plan:
                 log.debug(
                     "watch.aimed",
@@ -216,7 +209,7 @@ class RepoWatcher:
             sets = plan.sets()
             if not sets:
                 # Nothing to watch yet (e.g. git-sync has not made its link): look again soon.
-                await self._pause(self._idle_recheck_s)
+                await self._pause(self.idle_recheck_s)
                 continue
             await asyncio.gather(*(self._watch(watch_set) for watch_set in sets))
 
@@ -230,13 +223,13 @@ class RepoWatcher:
             async for _changes in awatch(
                 *watch_set.paths,
                 watch_filter=watch_set.accept,
-                debounce=self._debounce_ms,
-                step=self._step_ms,
+                debounce=self.debounce_ms,
+                step=self.step_ms,
                 stop_event=self._round,
                 recursive=watch_set.recursive,
                 ignore_permission_denied=True,
             ):
-                self._on_change()
+                self.on_change()
                 if watch_set.reaim:
                     self._round.set()
         except Exception as exc:  # noqa: BLE001 - a vanished directory must not stop the daemon

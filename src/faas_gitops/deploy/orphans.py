@@ -16,6 +16,7 @@ forgets it while it runs anywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
@@ -78,6 +79,7 @@ async def release_orphan(
         env = by_keyset.get(keyset) or unnamed_keyset(keyset)
         here = [d for d in view.on(keyset) if d.running or d.in_transition]
         first = here[0]
+        # Each row below is this one with its status (and note, answer) set.
         row = DeploymentOutcome(
             environment=env.name,
             keyset_id=keyset,
@@ -88,9 +90,9 @@ async def release_orphan(
         if keyset not in active or not inputs.prune:
             outcomes.append(_orphaned(row, env, keyset in by_keyset))
         elif env.frozen:
-            outcomes.append(_with(row, DeployStatus.FROZEN, note=env.frozen_note))
+            outcomes.append(replace(row, status=DeployStatus.FROZEN, note=env.frozen_note))
         elif inputs.dry_run:
-            outcomes.append(_with(row, DeployStatus.WOULD_PRUNE))
+            outcomes.append(replace(row, status=DeployStatus.WOULD_PRUNE))
         else:
             outcomes.append(await _prune(api, path, env, here, row, timing, journal))
     return tuple(outcomes)
@@ -111,7 +113,7 @@ async def _prune(  # noqa: PLR0917 - one call site
     ]
     error = next((e for _, e in answers if e is not None), None)
     status = DeployStatus.FAILED if error else DeployStatus.PRUNED
-    return _with(row, status, correlation_id=answers[-1][0], error=error)
+    return replace(row, status=status, correlation_id=answers[-1][0], error=error)
 
 
 def _orphaned(row: DeploymentOutcome, env: ReleaseEnvironment, named: bool) -> DeploymentOutcome:
@@ -125,27 +127,7 @@ def _orphaned(row: DeploymentOutcome, env: ReleaseEnvironment, named: bool) -> D
             f"no longer in the commit; still runs on {env.name}; a sync of {env.name} with"
             " --prune stops it"
         )
-    return _with(row, DeployStatus.ORPHANED, note=note)
-
-
-def _with(
-    row: DeploymentOutcome,
-    status: DeployStatus,
-    *,
-    note: str | None = None,
-    correlation_id: str | None = None,
-    error: str | None = None,
-) -> DeploymentOutcome:
-    return DeploymentOutcome(
-        environment=row.environment,
-        keyset_id=row.keyset_id,
-        status=status,
-        previous_deployment_id=row.previous_deployment_id,
-        previous_revision_name=row.previous_revision_name,
-        correlation_id=correlation_id,
-        error=error,
-        note=note,
-    )
+    return replace(row, note=note)
 
 
 def _failed(env: ReleaseEnvironment, error: str) -> DeploymentOutcome:

@@ -23,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from faas_gitops.backoff import Backoff, Pacer
@@ -141,18 +141,19 @@ class _Failed(Exception):
         self.correlation_id = correlation_id
 
 
+@dataclass(slots=True)
 class _Run:
     """One plan being applied: its deadline, its journal and the last write's correlation id."""
 
-    def __init__(
-        self, api: Requester, plan: DeploymentPlan, timing: Timing, journal: Journal
-    ) -> None:
-        self.api = api
-        self.plan = plan
-        self.timing = timing
-        self.journal = journal
-        self.pacer = timing.pacer()
-        self.last_write: str | None = None
+    api: Requester
+    plan: DeploymentPlan
+    timing: Timing
+    journal: Journal
+    pacer: Pacer = field(init=False)  # the deadline starts when the run does
+    last_write: str | None = None
+
+    def __post_init__(self) -> None:
+        self.pacer = self.timing.pacer()
 
     def note(
         self, step: str, deployment_id: str | None, correlation: str | None, status: str

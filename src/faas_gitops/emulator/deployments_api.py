@@ -22,16 +22,12 @@ from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, validation
 from faas_gitops.emulator.problems import invalid
-from faas_gitops.emulator.resource import DATE_SORT_FIELDS, ResourceApi, endpoint, routes_of
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("state", "keysetId", *DATE_SORT_FIELDS)
 
 
-class _Deployments:
-    def __init__(self, api: ResourceApi) -> None:
-        self.api = api
-        self.store = api.store
-
+class _Deployments(Handlers):
     def _forced_for_revision(self, request: Request, revision_id: str) -> None:
         revision = self.store.get_revision(revision_id)
         self.api.raise_forced(request, revision["packageId"])
@@ -107,4 +103,4 @@ class _Deployments:
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Deployments(api))
+    return _Deployments(api).routes()

@@ -11,16 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, validation
-from faas_gitops.emulator.resource import DATE_SORT_FIELDS, ResourceApi, endpoint, routes_of
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("name", *DATE_SORT_FIELDS)
 
 
-class _Packages:
-    def __init__(self, api: ResourceApi) -> None:
-        self.api = api
-        self.store = api.store
-
+class _Packages(Handlers):
     @endpoint("GET", "/packages")
     async def list(self, request: Request) -> Response:
         return self.api.list_answer(request, self.store.packages(), SORT_FIELDS)
@@ -65,4 +61,4 @@ class _Packages:
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Packages(api))
+    return _Packages(api).routes()

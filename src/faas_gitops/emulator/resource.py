@@ -1,8 +1,8 @@
 """What every resource group's handlers share: settings, store, forced errors, list answers.
 
 A resource group is one module with a ``routes(api: ResourceApi) -> list[Route]`` function,
-usually ``routes_of`` a handler object whose methods carry ``@endpoint(method, path)``;
-``app.ROUTE_GROUPS`` lists them, so a new group is one new module plus one line there.
+usually the ``routes()`` of a ``Handlers`` object whose methods carry ``@endpoint(method,
+path)``; ``app.ROUTE_GROUPS`` lists them, so a new group is one new module plus one line there.
 """
 
 from __future__ import annotations
@@ -43,15 +43,23 @@ def endpoint(method: str, path: str) -> Callable[[_Handler], _Handler]:
     return mark
 
 
-def routes_of(handlers: object) -> list[Route]:
-    """A route for every ``@endpoint`` method of ``handlers``, in definition order."""
-    found: list[Route] = []
-    for name, member in vars(type(handlers)).items():
-        marked = getattr(member, _ROUTE_ATTR, None)
-        if marked is not None:
-            method, path = marked
-            found.append(route(method, path, getattr(handlers, name)))
-    return found
+class Handlers:
+    """Base of a resource group's handler object: every handler reads the shared
+    ``ResourceApi`` and its store, and ``routes()`` serves its ``@endpoint`` methods."""
+
+    def __init__(self, api: ResourceApi) -> None:
+        self.api = api
+        self.store = api.store
+
+    def routes(self) -> list[Route]:
+        """A route for every ``@endpoint`` method, in definition order."""
+        found: list[Route] = []
+        for name, member in vars(type(self)).items():
+            marked = getattr(member, _ROUTE_ATTR, None)
+            if marked is not None:
+                method, path = marked
+                found.append(route(method, path, getattr(self, name)))
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from faas_gitops.emulator import envelope, list_faults, validation
-from faas_gitops.emulator.resource import DATE_SORT_FIELDS, ResourceApi, endpoint, routes_of
+from faas_gitops.emulator.resource import DATE_SORT_FIELDS, Handlers, ResourceApi, endpoint
 
 SORT_FIELDS = ("name", *DATE_SORT_FIELDS)
 FUNCTION_SORT_FIELDS = ("name", *DATE_SORT_FIELDS, "sortOrder")
@@ -27,11 +27,7 @@ def _strip_code(revision: dict[str, Any]) -> dict[str, Any]:
     return revision
 
 
-class _Revisions:
-    def __init__(self, api: ResourceApi) -> None:
-        self.api = api
-        self.store = api.store
-
+class _Revisions(Handlers):
     @endpoint("GET", "/packages/{package_id}/package-revisions")
     async def list(self, request: Request) -> Response:
         package_id = request.path_params["package_id"]
@@ -88,4 +84,4 @@ class _Revisions:
 
 
 def routes(api: ResourceApi) -> list[Route]:
-    return routes_of(_Revisions(api))
+    return _Revisions(api).routes()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from enum import StrEnum
 
 import structlog
 
@@ -68,10 +69,25 @@ def tag_notes(commit: CommitInfo, outcomes: Iterable[Outcome]) -> tuple[str, ...
     return tuple(notes)
 
 
-_EVENTS = {status: f"package.{status.value}" for status in Status}
+def log_result(
+    kind: str, status: StrEnum, fields: Mapping[str, object], *, quiet: Collection[StrEnum] = ()
+) -> None:
+    """One log line per result, named ``<kind>.<status>`` (``package.created``): a failure
+    warns, a ``quiet`` status (one another line says more about) is debug, the rest info.
+
+    One rule for a package's outcome and for a deployment's, so both read alike in the log.
+    """
+    event = f"{kind}.{status.value}"
+    if status.value == "failed":
+        log.warning(event, **fields)
+    elif status in quiet:
+        log.debug(event, **fields)
+    else:
+        log.info(event, **fields)
 
 
 def log_outcome(outcome: Outcome) -> None:
+    """The package's line (an unchanged or removed package's deployments say more: debug)."""
     fields = {
         "path": outcome.path,
         "status": outcome.status.value,
@@ -81,10 +97,4 @@ def log_outcome(outcome: Outcome) -> None:
         "correlation_id": outcome.correlation_id,
         "error": outcome.error,
     }
-    if outcome.status is Status.FAILED:
-        log.warning("package.failed", **fields)
-    elif outcome.status in (Status.UNCHANGED, Status.REMOVED):  # its deployments say more
-        log.debug(_EVENTS[outcome.status], **fields)
-    else:
-        event = _EVENTS[outcome.status]
-        log.info(event, **fields)
+    log_result("package", outcome.status, fields, quiet=(Status.UNCHANGED, Status.REMOVED))

@@ -6,7 +6,8 @@ sync, deployment ids); ``state.sent`` remembers which notifications went out. ``
 applies ``--history-days`` to all of them.
 """
 
-from faas_gitops.state.cache import CACHE_FILENAME, StateCache, SyncedPackage
+from faas_gitops.state.cache import StateCache, SyncedPackage
+from faas_gitops.state.cache_file import CACHE_FILENAME
 from faas_gitops.state.history import LedgerEntry
 from faas_gitops.state.horizon import StatePruned, prune_state
 from faas_gitops.state.ledger import (

@@ -1,15 +1,16 @@
 """The one way faas-gitops opens an SQLite file in the state directory.
 
-Every store (the ledger, the caches) shares the file rules, because every store is opened by
-several processes at once: the daemon, a ``--sync-once`` in a cron job, ``history``, ``status``,
-three replicas on one volume.
+Every store (the ledger, the cache, the notification log) shares the file rules, because every
+store is opened by several processes at once: the daemon, a ``--sync-once`` in a cron job,
+``history``, ``status``, three replicas on one volume. The rules live by job beside this
+module: ``state.migrate`` (is the file ours, which schema: ``application_id``,
+``user_version``, the views a reader sees an older file through), ``state.guard`` (busy or
+damaged, and the one place that connects to SQLite), ``state.files`` (the state dir and the
+lock file beside each store). This module puts them together in ``open_store``:
 
-* ``PRAGMA application_id`` marks a file as ours, so ``--state-dir`` pointed at someone else's
-  database fails with one clear line instead of scribbling tables into it.
-* ``PRAGMA user_version`` versions the schema: ``migrations[i]`` takes version ``i`` to ``i + 1``,
-  all inside one ``BEGIN IMMEDIATE`` transaction, so an upgrade is all or nothing.
 * WAL lets readers run while one writer commits; ``busy_timeout`` makes a second writer wait.
   "database is locked" is always waited out (up to the timeout), never taken for corruption.
+* Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so an upgrade is all or nothing.
 * A file that is really damaged is handled by the caller's policy: the ledger refuses it (it is
   the record), a cache moves it aside and starts over, but only while it holds an exclusive
   ``flock`` on the store's lock file, which every open connection holds shared. So a file another
@@ -23,27 +24,45 @@ three replicas on one volume.
   so a page that goes bad mid-run is one clear line too, never a traceback.
 * A reader (``history``, ``status``, the status page) opens with ``readonly=True``: ``mode=ro``
   and ``query_only``, so it never takes the write lock, never migrates and never creates a file.
-  A file of an older schema is shown to it as the newest schema (TEMP views over the old tables,
-  with each missing column's default), so a reader of a newer faas-gitops still answers while
-  an older daemon keeps writing the file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import functools
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from faas_gitops.errors import ConfigError
+from faas_gitops.state.files import ensure_state_dir, move_aside, shared_lock
+from faas_gitops.state.guard import (
+    Damaged,
+    GuardedConnection,
+    OnDamage,
+    connect,
+    is_busy,
+    is_damage,
+)
+from faas_gitops.state.migrate import StoreSpec, check_identity, migrate, scalar, show_as_newest
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "QUICK_CHECK_BUDGET_S",
+    "Connection",
+    "Damaged",
+    "OnDamage",
+    "StoreSpec",
+    "from_utc_text",
+    "move_aside_if_unused",
+    "open_store",
+    "quick_check",
+    "to_utc_text",
+    "transaction",
+]
 
 #: How long an opener or a writer waits for another process before giving up.
 BUSY_TIMEOUT_S = 15.0
@@ -51,125 +70,9 @@ BUSY_TIMEOUT_S = 15.0
 #: How long ``check_at_open`` may spend on ``PRAGMA quick_check`` (see the module docstring).
 QUICK_CHECK_BUDGET_S = 0.5
 
-_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-
-OnDamage = Callable[[sqlite3.DatabaseError], Exception]
-"""Turns a statement's "the file is damaged" error into the exception the store's caller sees."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoreSpec:
-    """What makes a store's file its own: name, identity and schema history."""
-
-    filename: str
-    application_id: int
-    migrations: Sequence[str]
-    label: str  # how errors name it: "ledger", "cache"
-    #: The tables of a file written before the store carried an application id: such a file
-    #: (user_version 0, exactly these tables) is ours and is adopted, not refused.
-    legacy_tables: frozenset[str] = field(default_factory=frozenset)
-    #: ``PRAGMA quick_check`` (within ``QUICK_CHECK_BUDGET_S``) before a writer's first write.
-    check_at_open: bool = False
-
-
-class Damaged(Exception):
-    """The file is not a usable database (not SQLite, malformed); the caller decides."""
-
-
-def is_damage(exc: sqlite3.Error) -> bool:
-    """SQLITE_CORRUPT/NOTADB: the file itself is bad (not a lock, not a read-only dir)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in _DAMAGE_CODES
-    return "malformed" in str(exc) or "not a database" in str(exc)
-
-
-class _GuardedCursor(sqlite3.Cursor):
-    """A cursor whose every step turns damage into the connection's ``on_damage`` exception."""
-
-    def _guard(self, exc: sqlite3.DatabaseError) -> BaseException:
-        on_damage: OnDamage | None = getattr(self.connection, "on_damage", None)
-        if on_damage is None or not is_damage(exc):
-            return exc
-        return on_damage(exc)
-
-    def execute(self, sql: str, parameters: Any = (), /) -> _GuardedCursor:
-        try:
-            super().execute(sql, parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-        return self
-
-    def executemany(self, sql: str, parameters: Any, /) -> _GuardedCursor:
-        try:
-            super().executemany(sql, parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-        return self
-
-    def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-
-    def fetchmany(self, size: int | None = 1) -> list[Any]:
-        try:
-            return super().fetchmany(size)
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-
-    def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-
-    def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise self._guard(exc) from None
-
-
-class _GuardedConnection(sqlite3.Connection):
-    """A connection whose statements report damage through ``on_damage`` (see ``open_store``)."""
-
-    on_damage: OnDamage | None = None
-
-    def cursor(self, factory: Any = None) -> Any:
-        return super().cursor(factory or _GuardedCursor)
-
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:
-        return self.cursor().execute(sql, parameters)
-
-    def executemany(self, sql: str, parameters: Any, /) -> Any:
-        return self.cursor().executemany(sql, parameters)
-
-
-def is_busy(exc: sqlite3.Error) -> bool:
-    """SQLITE_BUSY/LOCKED: another process holds the file; wait, it is not damage."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in _BUSY_CODES
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
-def ensure_state_dir(directory: Path) -> None:
-    """Create the state dir 0700 before anything is written into it; one line if it cannot be."""
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"state dir {directory} cannot be created: {exc.strerror or exc}"
-        ) from exc
-    if not directory.is_dir():
-        raise ConfigError(f"state dir {directory} is not a directory")
-
 
 class Connection:
-    """An open store: the sqlite3 connection plus the shared lock that keeps the file in place."""
+    """An open store: the SQLite connection plus the shared lock that keeps the file in place."""
 
     def __init__(self, conn: sqlite3.Connection, lock_fd: int | None, path: Path) -> None:
         self.conn = conn
@@ -204,14 +107,14 @@ def open_store(
             raise ConfigError(f"{spec.label} {path} does not exist; run a sync first")
     else:
         ensure_state_dir(directory)
-    lock_fd = _shared_lock(path, create=not readonly)
+    lock_fd = shared_lock(path, timeout_s=BUSY_TIMEOUT_S, create=not readonly)
     try:
         conn = _connect(path, spec, readonly=readonly)
     except BaseException:
         if lock_fd is not None:
             os.close(lock_fd)
         raise
-    if on_damage is not None and isinstance(conn, _GuardedConnection):
+    if on_damage is not None and isinstance(conn, GuardedConnection):
         conn.on_damage = on_damage
     return Connection(conn, lock_fd, path)
 
@@ -222,25 +125,7 @@ def move_aside_if_unused(directory: Path, spec: StoreSpec) -> Path | None:
     Returns the new name, or ``None`` when another process holds it (the caller then works
     without the store for this run: a cache is an optimisation).
     """
-    path = directory / spec.filename
-    try:
-        fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return None
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}")
-        for suffix in ("", "-wal", "-shm"):
-            source = Path(f"{path}{suffix}")
-            if source.exists():
-                source.rename(Path(f"{aside}{suffix}"))
-        return aside
-    finally:
-        os.close(fd)
+    return move_aside(directory / spec.filename)
 
 
 @contextmanager
@@ -257,58 +142,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
-
-
-def _shared_lock(path: Path, *, create: bool = True) -> int | None:
-    """Hold the store's lock file shared while connected (see ``move_aside_if_unused``).
-
-    A reader (``create=False``) takes it only if it exists: it creates nothing in the state dir.
-    """
-    try:
-        if create:
-            fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
-        else:
-            fd = os.open(_lock_path(path), os.O_RDONLY)
-    except OSError as exc:
-        if not create:
-            return None
-        raise ConfigError(
-            f"state dir {path.parent} is not writable: {exc.strerror or exc}"
-        ) from exc
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            # Someone is moving a damaged file aside right now: wait for them to finish.
-            if time.monotonic() > deadline:
-                os.close(fd)
-                raise ConfigError(f"{path}: locked by another process for too long") from None
-            time.sleep(0.01)
-        else:
-            return fd
-
-
-def _sqlite(database: str | Path, *, uri: bool = False) -> sqlite3.Connection:
-    """The only place faas-gitops connects to SQLite: every store and every reader comes here."""
-    return sqlite3.connect(
-        database,
-        timeout=BUSY_TIMEOUT_S,
-        isolation_level=None,  # BEGIN/COMMIT are ours
-        check_same_thread=False,  # every store guards its connection with a lock
-        uri=uri,
-        factory=_GuardedConnection,  # inert until ``open_store`` gives it an ``on_damage``
-    )
-
-
 def _connect(path: Path, spec: StoreSpec, *, readonly: bool) -> sqlite3.Connection:
     try:
         if readonly:
-            conn = _sqlite(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+            conn = connect(
+                f"{path.absolute().as_uri()}?mode=ro", timeout_s=BUSY_TIMEOUT_S, uri=True
+            )
         else:
-            conn = _sqlite(path)
+            conn = connect(path, timeout_s=BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
         raise ConfigError(f"{spec.label} {path} cannot be opened: {exc}") from exc
     prepare = _prepare_reader if readonly else _prepare
@@ -356,14 +197,14 @@ def _prepare(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> None:
         quick_check(conn, path, spec)
     conn.execute("BEGIN IMMEDIATE")  # fails early, and clearly, on a read-only file or dir
     try:
-        _check_identity(conn, path, spec)
-        _migrate(conn, spec)
+        check_identity(conn, path, spec)
+        migrate(conn, spec)
         conn.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
-    if _scalar(conn, "PRAGMA journal_mode") != "wal":
+    if scalar(conn, "PRAGMA journal_mode") != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
 
@@ -412,113 +253,13 @@ def _prepare_reader(conn: sqlite3.Connection, path: Path, spec: StoreSpec) -> No
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("BEGIN")  # one snapshot for the checks (a read transaction: no write lock)
     try:
-        _check_identity(conn, path, spec, adopt=False)
-        version = int(_scalar(conn, "PRAGMA user_version"))
+        check_identity(conn, path, spec, adopt=False)
+        version = int(scalar(conn, "PRAGMA user_version"))
     finally:
         conn.execute("COMMIT")
     if version < len(spec.migrations):
-        _show_as_newest(conn, spec)
+        show_as_newest(conn, spec)
     conn.execute("PRAGMA query_only = ON")
-
-
-def _show_as_newest(conn: sqlite3.Connection, spec: StoreSpec) -> None:
-    """TEMP views named like the newest schema's tables over what an older file holds.
-
-    A column the file lacks reads as its default (what the migration would have filled in); a
-    table it lacks reads as empty. TEMP names come first in SQLite's lookup, so every query of
-    the store reads them unchanged.
-    """
-    for table, columns in _newest_tables(tuple(spec.migrations)).items():
-        present = {row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")}
-        if present.issuperset(name for name, _ in columns):
-            continue
-        shown = ", ".join(
-            f"{name}" if name in present else f"{default or 'NULL'} AS {name}"
-            for name, default in columns
-        )
-        source = f" FROM main.{table}" if present else " WHERE 0"
-        conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {shown}{source}")
-
-
-@functools.cache
-def _newest_tables(migrations: tuple[str, ...]) -> dict[str, list[tuple[str, str | None]]]:
-    """Every table of the newest schema with its columns (name, default), built in memory."""
-    scratch = _sqlite(":memory:")
-    try:
-        for script in migrations:
-            for statement in split_statements(script):
-                scratch.execute(statement)
-        names = [
-            str(row[0])
-            for row in scratch.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        return {
-            name: [(str(r[1]), r[4]) for r in scratch.execute(f"PRAGMA table_info({name})")]
-            for name in names
-        }
-    finally:
-        scratch.close()
-
-
-def _check_identity(
-    conn: sqlite3.Connection, path: Path, spec: StoreSpec, *, adopt: bool = True
-) -> None:
-    """Ours (by application id, or a new empty file, or a legacy file), and not too new.
-
-    ``adopt`` (writers only) stamps a new or legacy file with the store's application id.
-    """
-    app_id = int(_scalar(conn, "PRAGMA application_id"))
-    version = int(_scalar(conn, "PRAGMA user_version"))
-    if app_id == 0:  # a brand-new file is empty; anything else belongs to someone else
-        tables = {
-            str(row[0])
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        }
-        ours = version == 0 and (
-            int(_scalar(conn, "SELECT count(*) FROM sqlite_master")) == 0
-            or (bool(spec.legacy_tables) and tables == spec.legacy_tables)
-        )
-        if ours:
-            if adopt:
-                conn.execute(f"PRAGMA application_id = {spec.application_id}")
-            app_id = spec.application_id
-        else:
-            app_id = -1
-    if app_id != spec.application_id:
-        raise ConfigError(f"{path} is an SQLite database but not a faas-gitops {spec.label}")
-    if version > len(spec.migrations):
-        raise ConfigError(
-            f"{spec.label} {path} has schema version {version}, newer than this faas-gitops "
-            f"understands ({len(spec.migrations)}); upgrade faas-gitops"
-        )
-
-
-def _migrate(conn: sqlite3.Connection, spec: StoreSpec) -> None:
-    """Run every migration the file has not seen yet, inside the caller's transaction."""
-    version = int(_scalar(conn, "PRAGMA user_version"))
-    for target, script in enumerate(spec.migrations[version:], start=version + 1):
-        for statement in split_statements(script):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {target}")
-
-
-def _scalar(conn: sqlite3.Connection, sql: str) -> Any:
-    row = conn.execute(sql).fetchone()
-    return row[0]
-
-
-def split_statements(script: str) -> list[str]:
-    """Split a migration into statements so each runs inside our transaction.
-
-    ``executescript`` would COMMIT first, breaking the all-or-nothing upgrade. Migrations are
-    our own DDL, without semicolons inside literals, so a plain split is enough.
-    """
-    return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
 def to_utc_text(moment: datetime) -> str:

@@ -1,7 +1,7 @@
 """``--history-days`` applied to the whole state dir: one horizon for every store.
 
 The ledger keeps what its questions still need (``state.retention``); the cache forgets rows no
-sync used since the horizon (``state.cache.prune_cache``: it only saves requests); the
+sync used since the horizon (``state.cache_file.prune_cache``: it only saves requests); the
 notification log forgets claims older than it (``state.sent.prune_sent``). A store that does
 not exist yet is left alone (pruning creates nothing); a damaged cache or log is skipped: its
 own opener reports or replaces it when it is next used.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from faas_gitops.state.cache import CACHE, prune_cache
+from faas_gitops.state.cache_file import CACHE, prune_cache
 from faas_gitops.state.db import Connection, Damaged, StoreSpec, open_store
 from faas_gitops.state.ledger import Ledger
 from faas_gitops.state.retention import Pruned

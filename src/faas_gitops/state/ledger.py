@@ -25,16 +25,16 @@ import structlog
 from faas_gitops.closing import Closing
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
-from faas_gitops.state.cache import CACHE_FILENAME, remembers_syncs
+from faas_gitops.state.cache_file import CACHE_FILENAME, remembers_syncs
 from faas_gitops.state.db import (
     Connection,
     Damaged,
     StoreSpec,
-    is_damage,
     open_store,
     to_utc_text,
     transaction,
 )
+from faas_gitops.state.guard import is_damage
 from faas_gitops.state.history import HistoryQueries
 from faas_gitops.state.pending import (
     PENDING,

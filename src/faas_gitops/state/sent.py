@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from faas_gitops.state.db import StoreSpec
 
@@ -120,58 +121,55 @@ def queue(conn: sqlite3.Connection, items: Sequence[Queued], leased_until: float
         )
 
 
+#: The outbox columns a ``Queued`` is read from, in ``_queued``'s order.
+_QUEUED_COLUMNS = (
+    "delivery_id, target, kind, what, body, headers, suffix, ordering, queued_at, attempts"
+)
+
+
+def _queued(row: Sequence[Any]) -> Queued:
+    """An outbox row (``_QUEUED_COLUMNS``) as the item it keeps."""
+    return Queued(
+        delivery_id=row[0],
+        target=row[1],
+        kind=row[2],
+        what=row[3],
+        body=bytes(row[4]),
+        headers=json.loads(row[5]),
+        suffix=row[6],
+        order=row[7],
+        queued_at=row[8],
+        attempts=row[9],
+    )
+
+
 def take_due(conn: sqlite3.Connection, now: float, leased_until: float, limit: int) -> list[Queued]:
     """The oldest items no process is sending, leased to the caller until ``leased_until``.
 
     Call inside a transaction, so two processes never take the same item.
     """
     rows = conn.execute(
-        "SELECT delivery_id, target, kind, what, body, headers, suffix, ordering, queued_at,"
-        " attempts FROM outbox WHERE leased_until <= ? ORDER BY queued_at, delivery_id LIMIT ?",
+        f"SELECT {_QUEUED_COLUMNS} FROM outbox WHERE leased_until <= ?"  # noqa: S608 - constant SQL
+        " ORDER BY queued_at, delivery_id LIMIT ?",
         (now, limit),
     ).fetchall()
     conn.executemany(
         "UPDATE outbox SET leased_until = ? WHERE delivery_id = ?",
         [(leased_until, row[0]) for row in rows],
     )
-    return [
-        Queued(
-            delivery_id=row[0],
-            target=row[1],
-            kind=row[2],
-            what=row[3],
-            body=bytes(row[4]),
-            headers=json.loads(row[5]),
-            suffix=row[6],
-            order=row[7],
-            queued_at=row[8],
-            attempts=row[9],
-        )
-        for row in rows
-    ]
+    return [_queued(row) for row in rows]
 
 
 def expire(conn: sqlite3.Connection, queued_before: float, now: float) -> list[Queued]:
     """Give up on items queued before ``queued_before`` and not being sent now: removed and
     returned (to be counted and logged as dropped)."""
     rows = conn.execute(
-        "SELECT delivery_id, target, kind, what, queued_at, attempts FROM outbox"
+        f"SELECT {_QUEUED_COLUMNS} FROM outbox"  # noqa: S608 - constant SQL
         " WHERE queued_at < ? AND leased_until <= ?",
         (queued_before, now),
     ).fetchall()
     conn.executemany("DELETE FROM outbox WHERE delivery_id = ?", [(row[0],) for row in rows])
-    return [
-        Queued(
-            delivery_id=row[0],
-            target=row[1],
-            kind=row[2],
-            what=row[3],
-            body=b"",
-            queued_at=row[4],
-            attempts=row[5],
-        )
-        for row in rows
-    ]
+    return [_queued(row) for row in rows]
 
 
 def settle(conn: sqlite3.Connection, delivery_id: str) -> None:
