@@ -9,10 +9,11 @@ import sys
 import pytest
 
 from faas_gitops.entry import help_command, main
-from faas_gitops.help_pages import PAGES
-from faas_gitops.helpspec import COMMANDS, rebuild, recorded_pages
+from faas_gitops.helpspec import COMMANDS, load, rebuild, recorded_pages
 
-STALE = "the help record is stale: run `python -m faas_gitops.helpspec` and commit help_pages.py"
+PAGES = load()
+
+STALE = "the help record is stale: run `python -m faas_gitops.helpspec` and commit help_pages.json"
 
 
 def test_the_record_is_what_the_parsers_say_today() -> None:

@@ -1,7 +1,7 @@
 """The ``faas-gitops`` program: a plain ``--help`` is answered before anything heavy loads.
 
 ``faas-gitops --help`` and ``faas-gitops promote --help`` are what a newcomer runs first and what
-shell tooling runs often; they print from the record in ``help_pages`` (see ``helpspec``) in
+shell tooling runs often; they print from the record in ``help_pages.json`` (see ``helpspec``) in
 well under 0.2 s. Everything else, including a ``--help`` among other arguments, goes to
 ``faas_gitops.cli.main``, which parses with the real parser.
 """
@@ -27,12 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = help_command(args)
     if command is not None:
-        from faas_gitops.help_pages import PAGES  # noqa: PLC0415
+        from faas_gitops.helpspec import load, rebuild  # noqa: PLC0415
 
-        page = PAGES.get(command)
+        page = load().get(command)
         if page is not None:
-            from faas_gitops.helpspec import rebuild  # noqa: PLC0415
-
             rebuild(page).print_help()
             return 0
     from faas_gitops.cli import main as cli_main  # noqa: PLC0415 - the whole CLI, parsers and all
