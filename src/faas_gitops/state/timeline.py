@@ -221,8 +221,8 @@ class Timeline:
     def _sync_where(
         self, wanted: HistoryFilter, below: int | None, skip_quiet: bool
     ) -> tuple[str, list[object]]:
-        where = ["(? IS NULL OR s.id < ?)"]
-        params: list[object] = [below, below]
+        where = ["1"] if below is None else ["s.id < ?"]
+        params: list[object] = [] if below is None else [below]
         if wanted.since is not None:
             where.append("s.started_at >= ?")
             params.append(to_utc_text(wanted.since))
