@@ -66,7 +66,8 @@ class HistoryOptions(BaseModel):
         tuple[str, ...],
         Opt(
             "--status",
-            "only rows with these statuses, comma-separated (created,failed)",
+            "only rows with these statuses, shown even if they changed nothing, comma-separated "
+            "(created,failed)",
             "STATUS[,STATUS]",
             twin=False,
         ),
