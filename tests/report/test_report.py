@@ -121,8 +121,10 @@ def test_the_json_document_has_exactly_the_documented_keys_in_order() -> None:
         "removed": 0,
         "failed": 1,
         "total": 3,
+        "deployments": document["deploymentSummary"],
     }
-    assert set(document["deploymentSummary"].values()) == {0}
+    assert set(document["summary"]["deployments"].values()) == {0}
+    assert "total" in document["summary"]["deployments"]
 
 
 def test_json_packages_are_sorted_by_path_with_every_field() -> None:
@@ -255,7 +257,7 @@ def test_summary_line_mentions_would_create_in_a_real_run_only_when_some_exist()
 # --- markdown -----------------------------------------------------------------------------------
 
 
-def test_markdown_has_a_heading_summary_and_a_table_row_per_package() -> None:
+def test_markdown_has_a_heading_summary_and_a_table_row_per_changed_package() -> None:
     markdown = render(make_result(CHAT, BROKEN, ANALYTICS), "markdown", show_diff=True)
     lines = markdown.splitlines()
 
@@ -265,16 +267,19 @@ def test_markdown_has_a_heading_summary_and_a_table_row_per_package() -> None:
     header = lines.index("| path | package | status | revision | correlation id |")
     assert lines[header + 1] == "| --- | --- | --- | --- | --- |"
     assert lines[header + 2 : header + 5] == [
-        "| `analytics` | `pkg-analytics` | unchanged | `v1.0.0` | - |",
         "| `broken` | `pkg-broken` | failed | - | `corr-err` |",
         "| `chat-moderation` | `pkg-chat` | created | `v1.1.0` | `corr-abc` |",
+        "",
     ]
+    # the unchanged package is one line a reviewer can open, not a row
+    assert "<summary>1 package unchanged</summary>" in lines
+    assert "`analytics`" in lines
 
 
 def test_markdown_puts_each_changed_packages_diff_in_a_details_diff_fence() -> None:
     markdown = render(make_result(CHAT, ANALYTICS), "markdown", show_diff=True)
 
-    assert markdown.count("<details>") == 1  # analytics did not change
+    assert markdown.count("<summary><code>") == 1  # analytics did not change
     assert "<summary><code>chat-moderation</code>: 2 functions changed</summary>" in markdown
     start = markdown.index("```diff\n")
     end = markdown.index("\n```\n", start)
@@ -284,7 +289,7 @@ def test_markdown_puts_each_changed_packages_diff_in_a_details_diff_fence() -> N
         "",
         *diff_function(ADDED, "chat-moderation"),
     ]
-    assert markdown.index("</details>") > end
+    assert markdown.rindex("</details>") > end
 
 
 def test_markdown_lists_every_line_of_an_error_nested_under_the_package() -> None:
@@ -316,11 +321,11 @@ def test_markdown_fence_outlasts_backticks_inside_the_code() -> None:
 
 
 def test_markdown_table_cells_escape_pipes() -> None:
-    outcome = Outcome("a|b", Status.UNCHANGED)
+    outcome = Outcome("a|b", Status.FAILED)
 
     markdown = render(make_result(outcome), "markdown", show_diff=False)
 
-    assert "| `a\\|b` | - | unchanged | - | - |" in markdown
+    assert "| `a\\|b` | - | failed | - |" in markdown
 
 
 def test_markdown_shows_a_fatal_error_prominently() -> None:
@@ -338,7 +343,7 @@ def test_markdown_of_a_run_stopped_midway_keeps_the_summary_and_the_table() -> N
 
     assert "> **Stopped:** 401: invalid key" in markdown
     assert summary_line(result) in markdown
-    assert "| `analytics` |" in markdown
+    assert "`analytics`" in markdown  # in the unchanged line
 
 
 # --- diffs --------------------------------------------------------------------------------------
@@ -467,6 +472,16 @@ def test_history_json_has_camel_case_entries_with_every_field() -> None:
                 "error": None,
                 "trigger": "webhook",
                 "verifiedBy": None,
+                "kind": "revision",
+                "step": "revision",
+                "environment": None,
+                "keysetId": None,
+                "from": None,
+                "to": "v1.1.0",
+                "note": None,
+                "name": None,
+                "lookupCorrelationId": None,
+                "complete": True,
             }
         ]
     }
@@ -476,11 +491,11 @@ def test_history_text_is_an_aligned_table_in_the_given_order() -> None:
     text = render_history([FAILED_ENTRY, ENTRY], "text")
 
     assert text.splitlines() == [
-        "TIME                  COMMIT        PATH             STATUS   REVISION  CORRELATION ID"
-        "  ERROR",
-        "2024-05-01 12:05:00Z  abc123def456  broken           failed   -         -"
-        "               manifest invalid: functions[0].file missing",
-        "2024-05-01 12:00:02Z  abc123def456  chat-moderation  created  v1.1.0    corr-abc",
+        "TIME                  COMMIT        PATH             STATUS   REVISION  TRIGGER"
+        "  CORRELATION ID  ERROR",
+        "2024-05-01 12:05:00Z  abc123def456  broken           failed   -         poll"
+        "     -               manifest invalid: functions[0].file missing",
+        "2024-05-01 12:00:02Z  abc123def456  chat-moderation  created  v1.1.0    webhook  corr-abc",
     ]
     assert text.endswith("corr-abc\n")
 

@@ -35,14 +35,19 @@ def test_text_output_cannot_be_forged_by_a_directory_name() -> None:
 
 
 def test_markdown_table_cells_escape_newlines_escapes_and_pipes() -> None:
-    outcome = Outcome(HOSTILE, Status.UNCHANGED, revision_name="v`1`\x1b")
+    outcome = Outcome(HOSTILE, Status.CREATED, revision_name="v`1`\x1b")
 
     markdown = render(make_result(outcome), "markdown", show_diff=False)
 
     assert "\x1b" not in markdown
-    assert "| `evil\\ncreated  forged\\x1b[31m\\|x` | - | unchanged | `` v`1`\\x1b `` | - |" in (
-        markdown
-    )
+    assert "| `evil\\ncreated  forged\\x1b[31m\\|x` | - | created | `` v`1`\\x1b `` |" in (markdown)
+
+
+def test_the_collapsed_line_of_unchanged_packages_escapes_their_paths_too() -> None:
+    markdown = render(make_result(Outcome(HOSTILE, Status.UNCHANGED)), "markdown", show_diff=False)
+
+    assert "\x1b" not in markdown
+    assert "\n`evil\\ncreated  forged\\x1b[31m|x`\n" in markdown
 
 
 def test_revision_names_errors_and_environments_are_escaped_in_every_human_rendering() -> None:

@@ -100,18 +100,18 @@ def test_json_carries_what_runs_the_note_and_the_pin_and_counts_every_status() -
     assert document == to_json_document(RESULT)
 
 
-def test_markdown_has_the_same_rows_with_the_pin_and_note_in_their_own_column() -> None:
+def test_markdown_has_the_same_rows_with_the_pin_and_note_and_no_empty_correlation_column() -> None:
     markdown = render(RESULT, "markdown", show_diff=False)
 
     assert (
-        "| path | environment | revision | status | note | correlation id |\n"
-        "| --- | --- | --- | --- | --- | --- |\n"
-        f"| `geo-fence` | `canary` | `v1.3.0 → v1.4.0` | held | `{HOLD}` | - |\n"
-        "| `geo-fence` | `dev` | `v0.9.0` | would-prune | - | - |\n"
-        f"| `geo-fence` | `edge` | `-` | skipped | `pinned; {SKIP}` | - |\n"
-        f"| `geo-fence` | `production` | `v1.3.0 → v1.4.0` | frozen | `{FREEZE}` | - |\n"
-        f"| `geo-fence` | `qa` | `v0.9.0` | orphaned | `{ORPHAN}` | - |\n"
-        "| `geo-fence` | `staging` | `v1.4.0 → v1.3.0` | deployed | `pinned` | - |\n"
+        "| path | environment | revision | status | note |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        f"| `geo-fence` | `canary` | `v1.3.0 → v1.4.0` | held | `{HOLD}` |\n"
+        "| `geo-fence` | `dev` | `v0.9.0` | would-prune | - |\n"
+        f"| `geo-fence` | `edge` | `-` | skipped | `pinned; {SKIP}` |\n"
+        f"| `geo-fence` | `production` | `v1.3.0 → v1.4.0` | frozen | `{FREEZE}` |\n"
+        f"| `geo-fence` | `qa` | `v0.9.0` | orphaned | `{ORPHAN}` |\n"
+        "| `geo-fence` | `staging` | `v1.4.0 → v1.3.0` | deployed | `pinned` |\n"
     ) in markdown
     assert summary_line(RESULT) in markdown
 

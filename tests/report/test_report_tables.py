@@ -123,10 +123,10 @@ ENTRY = LedgerEntry(
 
 def test_history_markdown_is_a_table_in_the_given_order() -> None:
     assert render_history([ENTRY], "markdown").splitlines() == [
-        "| time | commit | path | status | revision | correlation id | error |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        "| `2024-05-01 12:00:02Z` | `abc123def456` | `chat\\|x` | `created` | `v1.1.0` | `c-1`"
-        " | `line one line two` |",
+        "| time | commit | path | status | revision | trigger | correlation id | error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| `2024-05-01 12:00:02Z` | `abc123def456` | `chat\\|x` | `created` | `v1.1.0` | `webhook`"
+        " | `c-1` | `line one line two` |",
     ]
 
 

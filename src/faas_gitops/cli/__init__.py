@@ -207,7 +207,9 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
         progress.finish()
     if notifier is not None:
         await notifier.sync_finished(result)
-    sys.stdout.write(render(result, settings.output, show_diff=settings.dry_run))
+    sys.stdout.write(
+        render(result, settings.output, show_diff=settings.dry_run, commit_url=settings.commit_url)
+    )
     sys.stdout.flush()
     if result.fatal_error is not None:
         return fail(result.fatal_error, EXIT_USAGE)

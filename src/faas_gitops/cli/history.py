@@ -1,7 +1,10 @@
-"""``faas-gitops history``: the recorded syncs, newest first, with the API's correlation IDs.
+"""``faas-gitops history``: what changed, newest first, with the API's correlation IDs.
 
-The default answers "what happened": the ``unchanged`` rows of syncs in which nothing happened
-(a daemon records one every few minutes) are hidden; ``--all`` shows them.
+The default answers "what happened": revisions created, adopted or failed and deployments
+deployed, pruned or failed (with from -> to, environment and trigger). Rows that changed nothing
+(``unchanged``, ``in-sync``, ``frozen``...; a daemon records some every few minutes) are hidden:
+``--all`` shows them. ``--steps`` adds every recorded deployment step (create, start, poll...)
+and ``--correlation-id`` finds the row whose API answer carried that ID (exit 1 when none does).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from faas_gitops.cli.common import read_ledger, report
+from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, fail, read_ledger, report
 from faas_gitops.models import DeployStatus, Status
 from faas_gitops.options import Opt, Part, command_parser, parse
 from faas_gitops.settings import StateDir
@@ -63,7 +66,8 @@ class HistoryOptions(BaseModel):
         tuple[str, ...],
         Opt(
             "--status",
-            "only rows with these statuses, comma-separated (created,failed)",
+            "only rows with these statuses, shown even if they changed nothing, comma-separated "
+            "(created,failed)",
             "STATUS[,STATUS]",
             twin=False,
         ),
@@ -75,12 +79,35 @@ class HistoryOptions(BaseModel):
     ] = None  # fmt: skip
     environment: Annotated[
         str | None,
-        Opt("--environment", "that environment's deployment results instead", "NAME", twin=False),
+        Opt("--environment", "only that environment's deployment rows", "NAME", twin=False),
     ] = None
     all: Annotated[
         bool,
-        Opt("--all", "also the unchanged rows of syncs in which nothing changed", twin=False),
+        Opt(
+            "--all",
+            "also the rows that changed nothing (unchanged, in-sync, frozen, held, ...)",
+            twin=False,
+        ),
     ] = False
+    steps: Annotated[
+        bool,
+        Opt(
+            "--steps",
+            "also every recorded deployment step (create, start, running, ...) with its "
+            "correlation ID",
+            twin=False,
+        ),
+    ] = False
+    correlation_id: Annotated[
+        str | None,
+        Opt(
+            "--correlation-id",
+            "only the revision or deployment step whose API answer carried this ID "
+            "(any environment); exit 1 when none did",
+            "ID",
+            twin=False,
+        ),
+    ] = None
     limit: Annotated[int, Opt("--limit", "rows", "N", twin=False)] = 50
     output: Annotated[
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
@@ -118,17 +145,24 @@ PARTS: tuple[Part, ...] = (Part(HistoryOptions),)
 def build_parser() -> argparse.ArgumentParser:
     return command_parser(
         "faas-gitops history",
-        "Show recorded syncs, newest first, with the API's correlation IDs. "
-        "Unchanged rows of syncs in which nothing changed are hidden unless --all.",
+        "Show what changed, newest first: revisions created, adopted or failed and "
+        "deployments (from -> to, environment, trigger), with the API's correlation IDs. "
+        "Rows that changed nothing are hidden unless --all; --steps shows every step.",
         PARTS,
     )
 
 
 def main(args: list[str]) -> int:
-    return report(lambda: _history(args))
+    """Exit 0 with the rows; 1 when ``--correlation-id`` names no recorded step; 2 on bad input."""
+    missing: list[str] = []
+    code = report(lambda: _history(args, missing))
+    if code == EXIT_OK and missing:
+        return fail(missing[0], EXIT_FAILED)
+    return code
 
 
-def _history(args: list[str]) -> str:
+def _history(args: list[str], missing: list[str]) -> str:
+    """The rendered rows; appends the one line for a correlation ID nothing carried."""
     from faas_gitops.report import render_history  # noqa: PLC0415
 
     options = parse(build_parser(), HistoryOptions, args, os.environ)
@@ -140,6 +174,17 @@ def _history(args: list[str]) -> str:
             since=since,
             environment=options.environment,
             include_quiet=options.all,
+            steps=options.steps,
+            correlation_id=options.correlation_id,
             limit=options.limit,
         )
-    return render_history(entries, options.output)
+        where = ledger.path
+    if options.correlation_id is not None and not entries:
+        missing.append(
+            f"--correlation-id {options.correlation_id!r}: no recorded revision or deployment "
+            f"step in {where} carries it (with the other filters given); the ledger holds only "
+            "what syncs using this --state-dir did, for --history-days"
+        )
+        return render_history(entries, options.output) if options.output == "json" else ""
+    steps = options.steps or options.correlation_id is not None
+    return render_history(entries, options.output, steps=steps)

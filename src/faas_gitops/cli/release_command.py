@@ -110,7 +110,9 @@ async def _run(settings: Settings, work: Callable[[], Awaitable[SyncResult]]) ->
         return fail(str(exc), EXIT_USAGE)
     except FaasGitopsError as exc:
         return fail(str(exc), EXIT_FAILED)
-    sys.stdout.write(render(result, settings.output, show_diff=False))
+    sys.stdout.write(
+        render(result, settings.output, show_diff=False, commit_url=settings.commit_url)
+    )
     sys.stdout.flush()
     if result.fatal_error is not None:
         return fail(result.fatal_error, EXIT_USAGE)

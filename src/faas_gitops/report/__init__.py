@@ -24,16 +24,23 @@ from faas_gitops.report.tables import render_history, render_status
 from faas_gitops.report.text import render_text, summary_line
 
 
-def render(result: SyncResult, fmt: Literal["text", "json", "markdown"], *, show_diff: bool) -> str:
+def render(
+    result: SyncResult,
+    fmt: Literal["text", "json", "markdown"],
+    *,
+    show_diff: bool,
+    commit_url: str | None = None,
+) -> str:
     """The whole output of one sync in ``fmt``, ending with a newline.
 
     ``show_diff`` adds function diffs to text and markdown; json never carries code, so it
-    stays small enough to post-process (``show_diff`` is ignored there).
+    stays small enough to post-process (``show_diff`` is ignored there). ``commit_url``
+    (``--commit-url``) links the commit in markdown.
     """
     if fmt == "json":
         return json.dumps(to_json_document(result), indent=2, sort_keys=False) + "\n"
     if fmt == "markdown":
-        return render_markdown(result, show_diff=show_diff)
+        return render_markdown(result, show_diff=show_diff, commit_url=commit_url)
     if fmt == "text":
         return render_text(result, show_diff=show_diff)
     raise ValueError(f"unknown output format {fmt!r}")

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from faas_gitops.models import DeployStatus, Outcome, PackageStatus, SyncResult
-from faas_gitops.report.common import iso, iso_or_none
+from faas_gitops.report.common import NONE, iso, iso_or_none
 from faas_gitops.report.deployments import (
+    ARROW,
     deployment_counts,
     deployment_document,
     sorted_deployments,
@@ -43,19 +44,21 @@ def to_json_document(result: SyncResult) -> dict[str, Any]:
 
     ``summary`` has one count per status value (``created``, ``adopted``, ``unchanged``,
     ``would-create``, ``promoted``, ``rolled-back``, ``removed``, ``failed``) plus ``total``,
-    so a consumer can index it with a package's ``status``; ``deploymentSummary`` does the
-    same for the deployments' statuses (every ``DeployStatus`` value: ``deployed``,
-    ``in-sync``, ``would-deploy``, ``would-prune``, ``frozen``, ``held``, ``skipped``,
-    ``pruned``, ``orphaned``, ``failed``, plus ``total``),
-    the counts the text's summary line names.
+    so a consumer can index it with a package's ``status``, and ``deployments``: the same for
+    the deployments' statuses (every ``DeployStatus`` value: ``deployed``, ``in-sync``,
+    ``would-deploy``, ``would-prune``, ``frozen``, ``held``, ``skipped``, ``pruned``,
+    ``orphaned``, ``failed``, plus ``total``): the counts the text's summary line names.
+    ``deploymentSummary`` repeats ``summary.deployments`` for the consumers written before it
+    moved there (deprecated: read ``summary.deployments``).
     """
+    deployments = _deployment_summary(result)
     return {
         "commit": result.commit,
         "ref": result.ref,
         "dryRun": result.dry_run,
         "packages": [_package_document(outcome) for outcome in sorted_outcomes(result)],
-        "summary": dict(result.summary),
-        "deploymentSummary": _deployment_summary(result),
+        "summary": {**result.summary, "deployments": deployments},
+        "deploymentSummary": dict(deployments),
         "startedAt": iso(result.started_at),
         "finishedAt": iso(result.finished_at),
         "durationSeconds": duration(result),
@@ -72,7 +75,49 @@ def _deployment_summary(result: SyncResult) -> dict[str, int]:
     return counts
 
 
+#: Deployment statuses about something that runs and is (or would be) stopped: a "from" only.
+_STOPS = frozenset(
+    {DeployStatus.PRUNED.value, DeployStatus.WOULD_PRUNE.value, DeployStatus.ORPHANED.value}
+)
+#: Deployment results that moved (or would move, or could not move) an environment.
+_MOVES = frozenset(
+    {
+        DeployStatus.DEPLOYED.value,
+        DeployStatus.WOULD_DEPLOY.value,
+        DeployStatus.FROZEN.value,
+        DeployStatus.HELD.value,
+        DeployStatus.FAILED.value,
+    }
+)
+
+
+def entry_from_to(entry: LedgerEntry) -> tuple[str | None, str | None]:
+    """What ran before and what the row made or wanted: ``(None, revision)`` for a revision;
+    ``(what ran, None)`` for a prune or an orphan; ``(previous, wanted)`` for a deployment."""
+    if entry.kind != "deployment":
+        return None, entry.revision_name
+    if entry.status in _STOPS and entry.step == "result":
+        return entry.previous_revision_name or entry.revision_name, None
+    return entry.previous_revision_name, entry.revision_name
+
+
+def entry_revisions(entry: LedgerEntry) -> str | None:
+    """The history's revision cell: ``v1.3.0 → v1.4.0`` for a result that moved, ``(none) →
+    v1.4.0`` for a first deployment, the one name otherwise (raw: the table escapes it)."""
+    before, after = entry_from_to(entry)
+    if after is None:
+        return before
+    if entry.step == "result" and entry.status in _MOVES and before != after:
+        return f"{before or NONE} {ARROW} {after}"
+    return after
+
+
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:
+    """One ``history --output json`` row. The fields of every row come first (as before);
+    ``kind`` (``revision``/``deployment``), ``step`` (``revision``, ``result`` or the
+    deployment step), ``environment``, ``keysetId``, ``from`` and ``to`` (revision names),
+    ``note``, ``name`` and ``lookupCorrelationId`` follow; ``null`` where they do not apply."""
+    before, after = entry_from_to(entry)
     return {
         "id": entry.id,
         "recordedAt": iso(entry.recorded_at),
@@ -87,6 +132,16 @@ def entry_document(entry: LedgerEntry) -> dict[str, Any]:
         "error": entry.error,
         "trigger": entry.trigger,
         "verifiedBy": entry.verified_by,
+        "kind": entry.kind,
+        "step": entry.step,
+        "environment": entry.environment,
+        "keysetId": entry.keyset_id,
+        "from": before,
+        "to": after,
+        "note": entry.note,
+        "name": entry.name,
+        "lookupCorrelationId": entry.lookup_correlation_id,
+        "complete": entry.complete,
     }
 
 

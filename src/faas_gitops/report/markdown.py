@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from faas_gitops.links import commit_link
 from faas_gitops.logs import printable
-from faas_gitops.models import SyncResult
+from faas_gitops.models import DeployStatus, Status, SyncResult
 from faas_gitops.report.common import (
     EMPTY_CELL,
     SHORT_COMMIT,
@@ -80,26 +81,99 @@ def _notes(result: SyncResult) -> list[str]:
     return ["**Notes**", "", *items, ""] if items else []
 
 
-def _deployments(result: SyncResult) -> list[str]:
-    """One row per package x environment, as the text's indented lines say it: from → to, the
-    status (any ``DeployStatus``), then ``pinned`` and the note (why frozen, held, skipped or
-    orphaned), so a reviewer sees why a release did not ship without opening the log."""
-    rows = [
-        [
-            md_cell(outcome.path),
-            md_cell(deployment.environment),
-            md_cell(revisions(deployment)),
-            deployment.status.value,
-            md_cell(deployment_remark(deployment)),
-            md_cell(deployment.correlation_id),
+def _collapsed(summary: str, items: Sequence[str]) -> list[str]:
+    """One line a reviewer can open: ``<details>`` with the items, comma-separated, inside."""
+    return [
+        "<details>",
+        f"<summary>{summary}</summary>",
+        "",
+        ", ".join(items),
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _with_correlation(
+    header: list[str], rows: list[list[str]], correlations: Sequence[str | None]
+) -> tuple[list[str], list[list[str]]]:
+    """The correlation-id column, only when some row has one (a dry run writes nothing)."""
+    if not any(correlations):
+        return header, rows
+    cells = [md_cell(correlation) for correlation in correlations]
+    return [*header, "correlation id"], [
+        [*row, cell] for row, cell in zip(rows, cells, strict=True)
+    ]
+
+
+def _packages(result: SyncResult) -> list[str]:
+    """The packages that changed (or failed) as a table; the unchanged ones as one line."""
+    outcomes = sorted_outcomes(result)
+    changed = [o for o in outcomes if o.status is not Status.UNCHANGED]
+    quiet = [o for o in outcomes if o.status is Status.UNCHANGED]
+    lines: list[str] = []
+    if changed:
+        rows = [
+            [
+                md_cell(o.path),
+                md_cell(package_label(o.name, o.package_id)),
+                o.status.value,
+                md_cell(o.revision_name),
+            ]
+            for o in changed
         ]
+        header, rows = _with_correlation(
+            ["path", "package", "status", "revision"], rows, [o.correlation_id for o in changed]
+        )
+        lines += [*md_table(header, rows), ""]
+    if quiet:
+        noun = "package" if len(quiet) == 1 else "packages"
+        lines += _collapsed(
+            f"{len(quiet)} {noun} unchanged", [md_code(printable(o.path)) for o in quiet]
+        )
+    return lines
+
+
+def _deployments(result: SyncResult) -> list[str]:
+    """One row per package x environment that did something, as the text's indented lines say
+    it: from → to, the status (any ``DeployStatus``), then ``pinned`` and the note (why
+    frozen, held, skipped or orphaned), so a reviewer sees why a release did not ship without
+    opening the log. The environments already in sync are one line."""
+    pairs = [
+        (outcome, deployment)
         for outcome in sorted_outcomes(result)
         for deployment in sorted_deployments(outcome.deployments)
     ]
-    if not rows:
-        return []
-    header = ["path", "environment", "revision", "status", "note", "correlation id"]
-    return ["**Deployments**", "", *md_table(header, rows), ""]
+    moving = [(o, d) for o, d in pairs if d.status is not DeployStatus.IN_SYNC]
+    quiet = [(o, d) for o, d in pairs if d.status is DeployStatus.IN_SYNC]
+    lines: list[str] = []
+    if moving:
+        rows = [
+            [
+                md_cell(outcome.path),
+                md_cell(deployment.environment),
+                md_cell(revisions(deployment)),
+                deployment.status.value,
+                md_cell(deployment_remark(deployment)),
+            ]
+            for outcome, deployment in moving
+        ]
+        header, rows = _with_correlation(
+            ["path", "environment", "revision", "status", "note"],
+            rows,
+            [deployment.correlation_id for _, deployment in moving],
+        )
+        lines += [*md_table(header, rows), ""]
+    if quiet:
+        noun = "deployment" if len(quiet) == 1 else "deployments"
+        lines += _collapsed(
+            f"{len(quiet)} {noun} in sync",
+            [
+                f"{md_code(printable(o.path))} on {md_code(printable(d.environment))}"
+                for o, d in quiet
+            ],
+        )
+    return ["**Deployments**", "", *lines] if lines else []
 
 
 def _diffs(result: SyncResult, *, show_diff: bool) -> list[str]:
@@ -120,28 +194,27 @@ def _diffs(result: SyncResult, *, show_diff: bool) -> list[str]:
     return lines
 
 
-def render_markdown(result: SyncResult, *, show_diff: bool) -> str:
+def _commit(result: SyncResult, commit_url: str | None) -> str:
+    """The short commit in a code span, a link to it when ``--commit-url`` is set."""
+    span = md_code(printable(result.commit[:SHORT_COMMIT]))
+    link = commit_link(commit_url, result.commit)
+    return f"[{span}]({link})" if link else span
+
+
+def render_markdown(result: SyncResult, *, show_diff: bool, commit_url: str | None = None) -> str:
+    """The pull-request comment: what changed, in tables; what did not, as one line each.
+
+    ``commit_url`` (``--commit-url``) turns the commit into a link.
+    """
     title = "faas-gitops dry run" if result.dry_run else "faas-gitops sync"
-    lines = [f"### {title} of `{result.commit[:SHORT_COMMIT]}` ({md_cell(result.ref)})", ""]
+    lines = [f"### {title} of {_commit(result, commit_url)} ({md_cell(result.ref)})", ""]
     if stopped_before_start(result):
         stopped = one_line(result.fatal_error or "")
         return "\n".join([*lines, f"> **Stopped before any package was synced:** {stopped}", ""])
     lines += [summary_line(result), ""]
     if result.fatal_error:
         lines += [f"> **Stopped:** {one_line(result.fatal_error)}", ""]
-    rows = [
-        [
-            md_cell(o.path),
-            md_cell(package_label(o.name, o.package_id)),
-            o.status.value,
-            md_cell(o.revision_name),
-            md_cell(o.correlation_id),
-        ]
-        for o in sorted_outcomes(result)
-    ]
-    if rows:
-        header = ["path", "package", "status", "revision", "correlation id"]
-        lines += [*md_table(header, rows), ""]
+    lines += _packages(result)
     lines += _deployments(result) + _errors(result) + _notes(result)
     lines += _diffs(result, show_diff=show_diff)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -21,7 +21,7 @@ from faas_gitops.report.common import (
     table_time,
 )
 from faas_gitops.report.deployments import running_cell, sorted_deployments
-from faas_gitops.report.documents import entry_document, status_document
+from faas_gitops.report.documents import entry_document, entry_revisions, status_document
 from faas_gitops.report.markdown import md_cell, md_table
 from faas_gitops.state import LedgerEntry
 
@@ -44,8 +44,14 @@ def _table(header: list[str], rows: list[list[str | None]], fmt: TableFormat) ->
     return "\n".join(align([header, *text_rows], keep_first=True)) + "\n"
 
 
-def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat) -> str:
-    """``faas-gitops history``: a table or ``{"entries": [...]}``, in the given order."""
+def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat, *, steps: bool = False) -> str:
+    """``faas-gitops history``: a table or ``{"entries": [...]}``, in the given order.
+
+    Columns: time, commit, path, environment (once any row has one), step (``steps``),
+    status, revision (``from → to`` for a deployment that moved, ``(none) → to`` for a first
+    one, the one revision name otherwise), trigger, correlation ID, who signed (once any shown
+    sync was verified), error. JSON: ``entry_document`` per row.
+    """
     if fmt == "json":
         document = {"entries": [entry_document(entry) for entry in entries]}
         return json.dumps(document, indent=2, sort_keys=False) + "\n"
@@ -55,16 +61,23 @@ def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat) -> str:
         return "no syncs recorded\n"
     # Who signed the synced commit, once any shown sync was verified (--verify-signatures).
     signed = any(entry.verified_by for entry in entries)
-    header = ["TIME", "COMMIT", "PATH", "STATUS", "REVISION", "CORRELATION ID"]
+    placed = any(entry.environment for entry in entries)
+    header = ["TIME", "COMMIT", "PATH"]
+    header += ["ENVIRONMENT"] if placed else []
+    header += ["STEP"] if steps else []
+    header += ["STATUS", "REVISION", "TRIGGER", "CORRELATION ID"]
     header += ["VERIFIED BY", "ERROR"] if signed else ["ERROR"]
     rows: list[list[str | None]] = [
         [
             table_time(entry.recorded_at),
             entry.commit[:SHORT_COMMIT],
             entry.path,
+            *([entry.environment] if placed else []),
+            *([entry.step] if steps else []),
             entry.status,
-            entry.revision_name,
-            entry.correlation_id,
+            entry_revisions(entry),
+            entry.trigger,
+            entry.correlation_id or entry.lookup_correlation_id,
             *([entry.verified_by] if signed else []),
             entry.error,
         ]

@@ -10,59 +10,21 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.models import (
     IN_SYNC,
-    NO_NEW_REVISION,
     DeploymentOutcome,
     DeployStatus,
     PackageStatus,
     Status,
     SyncSummary,
 )
-from faas_gitops.state.db import from_utc_text, to_utc_text
+from faas_gitops.state.db import from_utc_text
+from faas_gitops.state.timeline import HistoryFilter, LedgerEntry, Timeline
 
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One package's outcome in one recorded sync, as ``history`` shows it.
-
-    ``recorded_at`` is when that sync finished (UTC; its start while it runs or if it was
-    killed, then ``complete`` is false); ``trigger`` says what started it. For ``history
-    --environment`` the rows are deployment results and ``environment`` names where.
-    """
-
-    id: int
-    recorded_at: datetime
-    commit: str
-    ref: str
-    path: str
-    package_id: str | None
-    status: str
-    revision_name: str | None
-    revision_id: str | None
-    correlation_id: str | None
-    error: str | None
-    trigger: str
-    name: str | None = None
-    lookup_correlation_id: str | None = None
-    environment: str | None = None
-    complete: bool = True
-    verified_by: str | None = None  # the signing key's fingerprint (--verify-signatures)
-
-
-# A sync in which nothing happened: its ``unchanged`` rows (and the other statuses that made no
-# revision: a promotion, a rollback, a removed package) are hidden unless asked for.
-_NO_NEW_REVISION = ", ".join(sorted(f"'{status.value}'" for status in NO_NEW_REVISION))
-_QUIET_SYNC = (
-    "s.completed = 1 AND s.created = 0 AND s.adopted = 0 AND s.failed = 0"
-    " AND s.would_create = 0 AND s.fatal_error IS NULL"
-    " AND NOT EXISTS (SELECT 1 FROM deployments AS d WHERE d.sync_id = s.id"
-    " AND d.step = 'result' AND d.status != 'in-sync')"
-)
 _RUNNING_REVISION = (DeployStatus.DEPLOYED.value, DeployStatus.IN_SYNC.value)
 #: The newest deployment rows of a kind (the caller closes the sub-select's WHERE ... GROUP BY).
 _RESULT_ROWS = (
@@ -96,70 +58,34 @@ class HistoryQueries:
         since: datetime | None = None,
         environment: str | None = None,
         include_quiet: bool = True,
+        steps: bool = False,
+        correlation_id: str | None = None,
         limit: int = 50,
     ) -> list[LedgerEntry]:
-        """Outcomes newest sync first (by path within a sync).
+        """What happened, newest sync first: revision outcomes and deployment results
+        (``state.timeline`` says the order and how it pages).
 
         ``package`` matches a path, a package id or a manifest name exactly; ``statuses`` keeps
-        only those; ``since`` keeps syncs started at or after it; ``include_quiet=False`` hides
-        the ``unchanged`` rows of syncs in which nothing happened; ``environment`` answers with
-        that environment's deployment results instead of revision outcomes.
+        only those (quiet or not); ``since`` keeps syncs started at or after it;
+        ``include_quiet=False`` hides the rows that changed nothing (``unchanged``, ``in-sync``,
+        ``frozen``...); ``environment`` keeps that environment's deployment rows only; ``steps``
+        adds every deployment step; ``correlation_id`` finds the rows carrying it instead.
         """
         if limit < 1:
             raise ConfigError(f"--limit must be at least 1, not {limit}")
-        if environment is not None:
-            return self._deployment_history(environment, package, statuses, since, limit)
-        where: list[str] = []
-        params: list[object] = []
-        if package is not None:
-            where.append("(o.path = ? OR o.package_id = ? OR o.name = ?)")
-            params += [package, package, package]
-        if statuses:
-            where.append(f"o.status IN ({', '.join('?' * len(statuses))})")
-            params += list(statuses)
-        if since is not None:
-            where.append("s.started_at >= ?")
-            params.append(to_utc_text(since))
-        if not include_quiet:
-            where.append(f"NOT (o.status IN ({_NO_NEW_REVISION}) AND {_QUIET_SYNC})")
-        sql = (
-            "SELECT o.id, s.finished_at, s.commit_sha, s.ref, o.path, o.package_id, o.status,"
-            " o.revision_name, o.revision_id, o.correlation_id, o.error, s.trigger_name,"
-            " o.name, o.lookup_correlation_id, s.completed, s.verified_by"
-            " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
+        wanted = HistoryFilter(
+            package=package,
+            statuses=tuple(statuses),
+            since=since,
+            environment=environment,
+            include_quiet=include_quiet,
+            steps=steps,
+            limit=limit,
         )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY o.sync_id DESC, o.path ASC, o.id ASC LIMIT ?"
-        return [_entry(row) for row in self._rows(sql, [*params, limit])]
-
-    def _deployment_history(
-        self,
-        environment: str,
-        package: str | None,
-        statuses: Sequence[str],
-        since: datetime | None,
-        limit: int,
-    ) -> list[LedgerEntry]:
-        sql = (
-            "SELECT d.id, s.finished_at, s.commit_sha, s.ref, d.path, d.package_id, d.status,"
-            " d.revision_name, d.revision_id, d.correlation_id, d.error, s.trigger_name,"
-            " NULL, NULL, s.completed, s.verified_by, d.environment"
-            " FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id"
-            " WHERE d.step = 'result' AND d.environment = ?"
-        )
-        params: list[object] = [environment]
-        if package is not None:
-            sql += " AND (d.path = ? OR d.package_id = ?)"
-            params += [package, package]
-        if statuses:
-            sql += f" AND d.status IN ({', '.join('?' * len(statuses))})"
-            params += list(statuses)
-        if since is not None:
-            sql += " AND s.started_at >= ?"
-            params.append(to_utc_text(since))
-        sql += " ORDER BY d.sync_id DESC, d.path ASC, d.id ASC LIMIT ?"
-        return [_entry(row) for row in self._rows(sql, [*params, limit])]
+        timeline = Timeline(self._conn, self._read_lock)
+        if correlation_id is not None:
+            return timeline.with_correlation_id(correlation_id, wanted)
+        return timeline.page(wanted)
 
     def in_sync_commits(self) -> dict[str, str]:
         """Per package path, the commit of its newest finished real sync, if it was in sync
@@ -316,23 +242,4 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _entry(row: tuple[object, ...]) -> LedgerEntry:
-    return LedgerEntry(
-        id=int(str(row[0])),
-        recorded_at=from_utc_text(str(row[1])),
-        commit=str(row[2]),
-        ref=str(row[3]),
-        path=str(row[4]),
-        package_id=_text(row[5]),
-        status=str(row[6]),
-        revision_name=_text(row[7]),
-        revision_id=_text(row[8]),
-        correlation_id=_text(row[9]),
-        error=_text(row[10]),
-        trigger=str(row[11]),
-        name=_text(row[12]),
-        lookup_correlation_id=_text(row[13]),
-        complete=bool(row[14]),
-        verified_by=_text(row[15]),
-        environment=_text(row[16]) if len(row) > 16 else None,
-    )
+__all__ = ["HistoryQueries", "LedgerEntry"]

@@ -95,4 +95,16 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX failed_ticks_by_at ON failed_ticks (at)
     """,
+    # 5 -> 6: indexes for ``history`` (state/timeline.py): a sync's deployment results by
+    # status (is this sync quiet?) without reading every row, and any recorded correlation ID
+    # found without a scan (``history --correlation-id``). Partial: most rows carry none.
+    """
+    CREATE INDEX deployments_by_sync_step ON deployments (sync_id, step, status);
+    CREATE INDEX deployments_by_correlation ON deployments (correlation_id)
+        WHERE correlation_id IS NOT NULL;
+    CREATE INDEX outcomes_by_correlation ON outcomes (correlation_id)
+        WHERE correlation_id IS NOT NULL;
+    CREATE INDEX outcomes_by_lookup_correlation ON outcomes (lookup_correlation_id)
+        WHERE lookup_correlation_id IS NOT NULL
+    """,
 )

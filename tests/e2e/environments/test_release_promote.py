@@ -139,3 +139,33 @@ def test_history_lists_the_promotion(env: Env) -> None:
     assert run.code == 0, run.stderr
     newest = [e for e in json.loads(run.stdout)["entries"] if e["trigger"] == "promote"]
     assert sorted(e["path"] for e in newest) == ["chat-moderation", "presence-tracker", "webhooks"]
+    # plain history shows the promotion as deployments on production, with what they deployed
+    assert {(e["kind"], e["environment"], e["step"], e["status"]) for e in newest} == {
+        ("deployment", "production", "result", "deployed")
+    }
+    assert all(e["to"] == e["revisionName"] and e["to"] for e in newest)
+
+
+def test_every_step_of_a_promotion_is_in_history_and_found_by_its_correlation_id(
+    env: Env,
+) -> None:
+    assert env.cli().code == 0
+    assert promote(env)[0] == 0
+
+    run = env.cli("history", "--steps", "--environment", "production", "--output", "json",
+                  "--state-dir", str(env.state), sync=False)  # fmt: skip
+    assert run.code == 0, run.stderr
+    steps = [e for e in json.loads(run.stdout)["entries"] if e["step"] != "result"]
+    answered = [e for e in steps if e["correlationId"]]
+    assert {e["step"] for e in steps} & {"create", "start", "rolling-update", "running"}
+    assert answered
+
+    for step in answered:
+        found = env.cli("history", "--correlation-id", step["correlationId"], "--output", "json",
+                        "--state-dir", str(env.state), sync=False)  # fmt: skip
+        assert found.code == 0, found.stderr
+        assert step in json.loads(found.stdout)["entries"]
+    missing = env.cli("history", "--correlation-id", "not-a-recorded-id", "--state-dir",
+                      str(env.state), sync=False)  # fmt: skip
+    assert missing.code == 1
+    assert "--correlation-id" in missing.stderr

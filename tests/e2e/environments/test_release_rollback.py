@@ -117,7 +117,8 @@ def test_rollback_puts_v1_back_at_once_without_a_new_revision_and_journals_every
     on_production = env.cli("history", "--environment", "production", "--state-dir",
                             str(env.state), sync=False)  # fmt: skip
     first = on_production.stdout.splitlines()[1].split()
-    assert first[3:6] == [PACKAGE, "deployed", released["v1"]]
+    assert first[3:9] == [PACKAGE, "production", "deployed", released["v2"], "→", released["v1"]]
+    assert first[9] == "rollback"
 
 
 @pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])

@@ -206,13 +206,14 @@ def test_the_sync_output_says_the_same_in_text_json_and_markdown(env: Env) -> No
     assert f"  production: {before} → v1.1.0 frozen ({FREEZE_NOTE})\n" in text.stdout
     assert "; 6 deployments: 1 deployed, 4 in-sync, 1 frozen (commit" in text.stdout
     assert (
-        f"| `{CHANGED}` | `production` | `{before} → v1.1.0` | frozen | `{FREEZE_NOTE}` | - |"
-        in markdown.stdout
+        f"| `{CHANGED}` | `production` | `{before} → v1.1.0` | frozen | `{FREEZE_NOTE}` |\n"
+        in markdown.stdout  # no correlation-id column: nothing was written
     )
+    assert "<summary>5 deployments in sync</summary>" in markdown.stdout
     assert "; 6 deployments: 5 in-sync, 1 frozen (commit" in markdown.stdout
     assert deployments(document)[(CHANGED, "production")]["note"] == FREEZE_NOTE
-    assert document["deploymentSummary"]["frozen"] == 1
-    assert document["deploymentSummary"]["in-sync"] == 5
+    assert document["summary"]["deployments"]["frozen"] == 1
+    assert document["summary"]["deployments"]["in-sync"] == 5
 
 
 # ------------------------------------------------------------------ failed deployment

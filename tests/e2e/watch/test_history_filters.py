@@ -47,17 +47,13 @@ def shape(entries: list[dict[str, object]]) -> list[tuple[str, str]]:
     return [(str(e["path"]), str(e["status"])) for e in entries]
 
 
-def test_the_default_hides_the_unchanged_rows_of_syncs_where_nothing_changed(
+def test_the_default_shows_what_changed_and_all_adds_the_unchanged_rows(
     cli_run: RunCli, recorded: Path
 ) -> None:
     assert shape(rows(cli_run, recorded)) == [
-        ("chat-moderation", "unchanged"),
-        ("presence-tracker", "unchanged"),
         ("webhooks", "failed"),
         ("chat-moderation", "created"),
-        ("presence-tracker", "unchanged"),
-        ("webhooks", "unchanged"),
-        # the quiet second sync is not shown
+        # the unchanged rows of every sync are not shown
         ("chat-moderation", "created"),
         ("presence-tracker", "created"),
         ("webhooks", "created"),
@@ -114,8 +110,10 @@ def test_markdown_is_a_table_with_the_correlation_ids(cli_run: RunCli, recorded:
     run = cli_run("history", "--state-dir", str(recorded), "--output", "markdown")
     assert run.code == 0
     lines = run.stdout.splitlines()
-    assert lines[0] == "| time | commit | path | status | revision | correlation id | error |"
-    assert len(lines) == 2 + 9
+    assert lines[0] == (
+        "| time | commit | path | status | revision | trigger | correlation id | error |"
+    )
+    assert len(lines) == 2 + 5
     created = rows(cli_run, recorded, "--status", "created")
     for entry in created:
         assert str(entry["correlationId"]) in run.stdout
