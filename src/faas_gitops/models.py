@@ -58,11 +58,22 @@ class FunctionSpec:
 
 @dataclass(frozen=True, slots=True)
 class CommitInfo:
-    """The commit being synced: what revision names and descriptions are made of."""
+    """The commit being synced: what revision names and descriptions are made of.
+
+    ``name`` is the branch or tag the commit was reached by (``main``, ``v1.2``), found where
+    the ref is resolved (``Repository.resolve``); ``ref`` is what every record and message
+    calls the synced ref, so none of them says ``HEAD`` when a name is known.
+    """
 
     sha: str
     subject: str
     tags: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The branch or tag name; without one (a detached HEAD, a bare sha), the short commit."""
+        return self.name or self.sha[:12]
 
 
 @dataclass(frozen=True, slots=True)

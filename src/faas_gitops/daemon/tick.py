@@ -24,6 +24,7 @@ from faas_gitops.daemon.identity import (
     WatchedIdentity,
     deploy_scope,
     environment_configs,
+    named_by_new_tag,
     resolve_watched,
 )
 from faas_gitops.daemon.metrics import Metrics
@@ -78,7 +79,7 @@ class Tick:
     async def run(self, wake: Wake, started: float) -> bool:
         """Sync if ``wake`` asks to or git changed; True when a sync ran and failed."""
         settings = self.settings
-        commit = ""
+        commit: CommitInfo | None = None
         identity: WatchedIdentity | None = None
         try:
             repository = await asyncio.to_thread(self._fetched_repository)
@@ -88,9 +89,9 @@ class Tick:
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
                 return False
-            to_sync = resolved.to_sync()
+            to_sync = named_by_new_tag(resolved.to_sync(), identity, self._last_ok)
             self.state.stuck_after = await asyncio.to_thread(self.before_sync, repository, identity)
-            commit = to_sync.sha
+            commit = to_sync
             await self._announce_start(to_sync)
             result = await sync_once(
                 settings,
@@ -149,9 +150,8 @@ class Tick:
     async def _announce_start(self, commit: CommitInfo) -> None:
         """GitHub ``pending`` (and the like) for the commit about to sync."""
         if self.notifier is not None:
-            ref = self.settings.git.ref or "HEAD"
             envs = self.settings.deploy.environments
-            await self.notifier.sync_started(commit.sha, ref, environments=envs)
+            await self.notifier.sync_started(commit.sha, commit.ref, environments=envs)
 
     async def _finished(
         self, result: SyncResult, started: float, identity: WatchedIdentity | None = None
@@ -194,10 +194,11 @@ class Tick:
         )
         return not result.ok
 
-    async def _errored(self, error: str, started: float, commit: str = "") -> None:
+    async def _errored(self, error: str, started: float, commit: CommitInfo | None = None) -> None:
         if self.notifier is not None:
-            ref = self.settings.git.ref or "HEAD"
-            await self.notifier.sync_failed(commit, ref, logs.redact(error))
+            # Before the ref resolved it is known only as it was given.
+            sha, ref = (commit.sha, commit.ref) if commit else ("", self.settings.git.ref)
+            await self.notifier.sync_failed(sha, ref or "HEAD", logs.redact(error))
         self.state.consecutive_failures += 1
         self.state.last_error = logs.redact(error)
         self._last_ok = None  # as in ``_finished``: the next wake-up must sync to clear it
