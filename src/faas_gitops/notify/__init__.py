@@ -10,7 +10,7 @@ from faas_gitops.notify.events import Event, EventKind, events_of, sync_failed_e
 from faas_gitops.notify.factory import build_notifier, build_targets
 from faas_gitops.notify.github import GitHubStatusTarget
 from faas_gitops.notify.notifier import Notifier, OnResult
-from faas_gitops.notify.outgoing import Finished, Outgoing, Target
+from faas_gitops.notify.outgoing import Finished, Links, Outgoing, Target
 from faas_gitops.notify.secrets import mask_url, read_secret_file
 from faas_gitops.notify.sentlog import SENTLOG_FILENAME, MemorySentLog, SentLog, SqliteSentLog
 from faas_gitops.notify.slack import SlackTarget
@@ -24,6 +24,7 @@ __all__ = [
     "EventKind",
     "Finished",
     "GitHubStatusTarget",
+    "Links",
     "MemorySentLog",
     "Notifier",
     "OnResult",
