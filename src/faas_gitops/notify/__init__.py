@@ -6,7 +6,13 @@ of which outcome is which event.
 """
 
 from faas_gitops.notify.delivery import DeliveryPolicy, Result
-from faas_gitops.notify.events import Event, EventKind, events_of, sync_failed_event
+from faas_gitops.notify.events import (
+    Event,
+    EventKind,
+    events_of,
+    recovered_event,
+    sync_failed_event,
+)
 from faas_gitops.notify.factory import build_notifier, build_targets
 from faas_gitops.notify.github import GitHubStatusTarget
 from faas_gitops.notify.notifier import Notifier, OnResult
@@ -40,6 +46,7 @@ __all__ = [
     "events_of",
     "mask_url",
     "read_secret_file",
+    "recovered_event",
     "sign",
     "sync_failed_event",
 ]
