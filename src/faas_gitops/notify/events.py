@@ -180,23 +180,22 @@ def sync_failed_event(commit: str, ref: str, error: str, at: datetime) -> Event:
 
 def recovered_event(result: SyncResult, failing: Failing) -> Event:
     """``recovered``: ``result`` ended well after the runs ``failing`` records did not."""
-    return Event(
-        EventKind.RECOVERED,
-        commit=result.commit,
-        ref=result.ref,
-        at=result.finished_at,
+    return replace(
+        _event_of(result, EventKind.RECOVERED),
         failing_since=failing.since_at,
         failed_syncs=failing.syncs,
         last_error=failing.error,
     )
 
 
+def _event_of(result: SyncResult, kind: EventKind) -> Event:
+    """An event of ``result``'s run: its commit, its ref by name, the time it finished."""
+    return Event(kind, commit=result.commit, ref=result.ref, at=result.finished_at)
+
+
 def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str]) -> list[Event]:
-    package = Event(
-        EventKind.REVISION_CREATED,
-        commit=result.commit,
-        ref=result.ref,
-        at=result.finished_at,
+    package = replace(
+        _event_of(result, EventKind.REVISION_CREATED),
         path=outcome.path,
         package_id=outcome.package_id,
         name=outcome.name,

@@ -129,14 +129,12 @@ def _line(event: Event) -> str:
         parts.append(f"correlation `{escape(event.correlation_id)}`")
     if event.kind is EventKind.RECOVERED:
         parts.append(f"after {event.failed_syncs or 1} failed run(s)")
-    line = " ".join(parts)
-    if event.note:
-        line += f"\n> {escape(event.note)}"
-    if event.last_error:
-        line += f"\n> last error: {escape(_clipped(event.last_error))}"
-    if event.error:
-        line += f"\n> {escape(_clipped(event.error))}"
-    return line
+    quoted = (
+        event.note,
+        event.last_error and "last error: " + _clipped(event.last_error),
+        event.error and _clipped(event.error),
+    )
+    return " ".join(parts) + "".join(f"\n> {escape(text)}" for text in quoted if text)
 
 
 def _clipped(error: str) -> str:
