@@ -395,11 +395,15 @@ class Notifier:
 
 
 def _failure_of(result: SyncResult) -> str:
-    """One line for a run that did not end well (the failing record's last error)."""
+    """One line for a run that did not end well (the failing record's last error), as the
+    daemon's readiness says it: ``2 package(s) failed; 1 deployment(s) failed``, never ``0 ...``.
+    """
     if result.fatal_error is not None:
         return result.fatal_error
     packages = sum(1 for o in result.outcomes if o.status is Status.FAILED)
     deployments = sum(
         1 for o in result.outcomes for d in o.deployments if d.status is DeployStatus.FAILED
     )
-    return f"{packages} package(s) failed, {deployments} deployment(s) failed"
+    parts = [f"{packages} package(s) failed"] if packages else []
+    parts += [f"{deployments} deployment(s) failed"] if deployments else []
+    return "; ".join(parts) or "the sync failed"

@@ -171,7 +171,7 @@ def test_the_first_good_run_after_a_failed_one_is_recovered_once_on_every_event_
     recovered = [r.json() for r in receivers.webhook.requests if r.json()["event"] == "recovered"]
     assert len(recovered) == 1
     assert (recovered[0]["ref"], recovered[0]["failedSyncs"]) == ("main", 1)
-    assert recovered[0]["lastError"] == "1 package(s) failed, 0 deployment(s) failed"
+    assert recovered[0]["lastError"] == "1 package(s) failed"
     assert recovered[0]["pageUrl"] == PUBLIC_URL.rstrip("/")
     slack = [r.json()["text"] for r in receivers.slack.requests]
     assert len(slack) == 2  # the failure, then "recovered, 1 changed" (webhooks created now)
