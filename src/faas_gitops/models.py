@@ -58,11 +58,22 @@ class FunctionSpec:
 
 @dataclass(frozen=True, slots=True)
 class CommitInfo:
-    """The commit being synced: what revision names and descriptions are made of."""
+    """The commit being synced: what revision names and descriptions are made of.
+
+    ``name`` is the branch or tag the commit was reached by (``main``, ``v1.2``), found where
+    the ref is resolved (``Repository.resolve``); ``ref`` is what every record and message
+    calls the synced ref, so none of them says ``HEAD`` when a name is known.
+    """
 
     sha: str
     subject: str
     tags: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The branch or tag name; without one (a detached HEAD, a bare sha), the short commit."""
+        return self.name or self.sha[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +318,20 @@ class SyncResult:
             and all(d.status is not DeployStatus.FAILED for d in outcome.deployments)
             for outcome in self.outcomes
         )
+
+    @property
+    def failure_line(self) -> str:
+        """One line for a run that did not end well, the same for readiness, the page and the
+        ``recovered`` event: the fatal error, else only what did fail (never ``0 ...``)."""
+        if self.fatal_error is not None:
+            return self.fatal_error
+        packages = sum(1 for o in self.outcomes if o.status is Status.FAILED)
+        deployments = sum(
+            1 for o in self.outcomes for d in o.deployments if d.status is DeployStatus.FAILED
+        )
+        parts = [f"{packages} package(s) failed"] if packages else []
+        parts += [f"{deployments} deployment(s) failed"] if deployments else []
+        return "; ".join(parts) or "the sync failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from faas_gitops.daemon.identity import (
     config_commit,
     deploy_scope,
     environment_configs,
+    named_by_new_tag,
+    resolve_watched,
     watched_identity,
 )
 from faas_gitops.daemon.policy import deploy_stage_bound
@@ -213,3 +215,27 @@ def test_no_branch_advice_when_the_operator_chose_the_ref_or_the_environment(
     with capture_logs() as events, Repository(policy_repo.root) as repository:
         Daemon(current).tick.before_sync(repository, watched_identity(repository, current))
     assert [e for e in events if e["event"] == "daemon.branch_not_deployed"] == []
+
+
+def test_a_sync_woken_by_a_new_tag_on_the_synced_commit_is_named_by_that_tag(
+    policy_repo: GitRepo,
+) -> None:
+    with Repository(policy_repo.root) as repository:
+        synced = resolve_watched(repository, settings(policy_repo))
+        policy_repo.tag("v1.2.0").tag("v1.3.0", message="Release")
+        woken = resolve_watched(repository, settings(policy_repo))
+    assert woken.commit is not None
+    assert named_by_new_tag(woken.commit, woken.identity, synced.identity).ref == "v1.3.0"
+    assert named_by_new_tag(woken.commit, woken.identity, None).ref == "main"  # a fresh start
+
+
+def test_a_new_commit_is_named_by_its_branch_even_when_it_arrives_tagged(
+    policy_repo: GitRepo,
+) -> None:
+    with Repository(policy_repo.root) as repository:
+        synced = resolve_watched(repository, settings(policy_repo))
+        policy_repo.write("alpha/fn.js", "export default (r) => r.ok(); // 2\n").commit("Edit")
+        policy_repo.tag("v1.4.0")
+        moved = resolve_watched(repository, settings(policy_repo))
+    assert moved.commit is not None
+    assert named_by_new_tag(moved.commit, moved.identity, synced.identity).ref == "main"

@@ -14,7 +14,7 @@ SHA = "a" * 40
 
 
 def result(*outcomes: Outcome, fatal: str | None = None, dry_run: bool = False) -> SyncResult:
-    return SyncResult(SHA, "refs/heads/main", dry_run, outcomes, AT, AT, fatal_error=fatal)
+    return SyncResult(SHA, "main", dry_run, outcomes, AT, AT, fatal_error=fatal)
 
 
 def outcome(path: str, status: Status, **extra: object) -> Outcome:
@@ -105,28 +105,47 @@ def test_a_created_event_carries_the_documented_json_fields() -> None:
     assert event.to_json() == {
         "event": "revision-created",
         "commit": SHA,
-        "ref": "refs/heads/main",
+        "ref": "main",
         "package": {"path": "svc/geo", "packageId": "pkg-svc/geo", "name": "name-svc/geo"},
         "revisionName": "v1",
         "revisionId": "rev-1",
         "correlationId": "c-1",
         "error": None,
         "at": "2026-11-02T09:30:00Z",
+        "commitUrl": None,
+        "pageUrl": None,
     }
 
 
-def test_deployment_events_name_their_environment_and_the_deployed_revision() -> None:
-    deployed = deployment(
-        "staging", DeployStatus.DEPLOYED, revision_name="v2", revision_id="r2", correlation_id="c9"
+def test_a_deployed_event_names_environment_keyset_and_the_revisions_from_and_to() -> None:
+    deployed = DeploymentOutcome(
+        "staging",
+        412345,
+        DeployStatus.DEPLOYED,
+        revision_name="v2",
+        revision_id="r2",
+        previous_revision_name="v1",
+        correlation_id="c9",
     )
     [event] = events_of(result(outcome("a", Status.UNCHANGED, deployments=(deployed,))))
     doc = event.to_json()
-    assert (doc["event"], doc["environment"], doc["revisionName"], doc["correlationId"]) == (
-        "deployed",
-        "staging",
-        "v2",
-        "c9",
-    )
+    assert {
+        k: doc[k]
+        for k in ("event", "environment", "keysetId", "fromRevision", "toRevision", "correlationId")
+    } == {
+        "event": "deployed",
+        "environment": "staging",
+        "keysetId": 412345,
+        "fromRevision": "v1",
+        "toRevision": "v2",
+        "correlationId": "c9",
+    }
+
+
+def test_a_first_deployment_comes_from_no_revision() -> None:
+    first = deployment("staging", DeployStatus.DEPLOYED, revision_name="v1")
+    [event] = events_of(result(outcome("a", Status.UNCHANGED, deployments=(first,))))
+    assert (event.to_json()["fromRevision"], event.to_json()["toRevision"]) == (None, "v1")
 
 
 def test_a_failed_package_event_always_says_why() -> None:

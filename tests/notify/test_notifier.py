@@ -11,7 +11,9 @@ from structlog.testing import capture_logs
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.notify import (
+    SIGNATURE_HEADER,
     DeliveryPolicy,
+    Finished,
     GitHubStatusTarget,
     MemorySentLog,
     Notifier,
@@ -21,7 +23,9 @@ from faas_gitops.notify import (
     WebhookTarget,
     build_notifier,
     build_targets,
+    events_of,
     read_secret_file,
+    sign,
 )
 from tests.notify.notify_receivers import Receiver, always, closed_port_url, sequence, serve
 from tests.notify.notify_support import FAST, SHA, Counts, created, failed, sync_result
@@ -201,3 +205,16 @@ def test_bad_target_settings_are_refused_with_the_flag_named(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="needs at least one --notify-webhook"):
         build_targets(secret_file=tmp_path / "s")
     assert build_notifier(build_targets(), state_dir=tmp_path) is None
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n"], ids=["none", "lf", "crlf"])
+def test_the_signing_key_is_the_secret_files_content_without_its_trailing_newline(
+    tmp_path: Path, ending: str
+) -> None:
+    (tmp_path / "secret").write_text("whsec-abc" + ending, newline="")
+    [target] = build_targets(webhooks=["https://hooks.example/x"], secret_file=tmp_path / "secret")
+    [request] = target.finished(
+        Finished(SHA, "main", events_of(sync_result(created("a"))), result=None),
+        MemorySentLog().claim,
+    )
+    assert request.headers[SIGNATURE_HEADER] == sign(b"whsec-abc", request.body)

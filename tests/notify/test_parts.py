@@ -13,6 +13,7 @@ import pytest
 from faas_gitops.notify import (
     Finished,
     GitHubStatusTarget,
+    Links,
     MemorySentLog,
     SentLog,
     SlackTarget,
@@ -20,6 +21,8 @@ from faas_gitops.notify import (
     events_of,
     mask_url,
 )
+from faas_gitops.notify.events import recovered_event
+from faas_gitops.state.sent import Failing
 from tests.notify.notify_support import SHA, created, failed, sync_result, unchanged
 
 
@@ -56,6 +59,25 @@ def test_a_key_is_claimed_once_even_by_racing_threads(make: object, tmp_path: Pa
     assert sorted(wins) == [False] * 7 + [True]
     assert log.claim("other") is True
     log.close()
+
+
+def test_a_failing_spell_is_ended_by_one_of_two_processes_sharing_the_log(tmp_path: Path) -> None:
+    ended: list[Failing | None] = []
+
+    def succeed(log: SentLog) -> None:
+        with log.batch():  # as the notifier notes it: in the claims' transaction
+            ended.append(log.note_success())
+
+    with SqliteSentLog(tmp_path) as ci_job, SqliteSentLog(tmp_path) as daemon:
+        first = ci_job.note_failure("API down")
+        again = daemon.note_failure("still down")
+        threads = [threading.Thread(target=succeed, args=(log,)) for log in (ci_job, daemon)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert (again.since, again.syncs, again.error) == (first.since, 2, "still down")
+    assert sorted(ended, key=lambda spell: spell is None) == [again, None]
 
 
 def test_the_sqlite_sent_log_remembers_claims_across_openings(tmp_path: Path) -> None:
@@ -171,3 +193,29 @@ def test_a_huge_sync_stays_within_slacks_block_limit() -> None:
     blocks = json.loads(out.body)["blocks"]
     assert len(blocks) <= 50
     assert "80 more" in blocks[-1]["text"]["text"]
+
+
+def test_slack_links_the_commit_the_page_and_each_package_and_tells_recovered_apart() -> None:
+    links = Links("https://github.com/acme/fx/commit/{sha}", "https://faas.example")
+    sync = sync_result(created("chat"))
+    spell = Failing(time.time() - 600, 4, "GET /v2/faas/packages: 503 <html>")
+    events = [links.stamp(recovered_event(sync, spell)), *map(links.stamp, events_of(sync))]
+    finished = Finished(
+        SHA, "main", events, result=sync, commit_url=links.commit(SHA), page_url=links.page()
+    )
+
+    [out] = SlackTarget("https://hooks.slack.com/services/T/B/X").finished(
+        finished, MemorySentLog().claim
+    )
+
+    texts = [block["text"]["text"] for block in json.loads(out.body)["blocks"]]
+    assert texts[0].startswith(":white_check_mark: *recovered, 1 changed* on `main` @ ")
+    assert f"<https://github.com/acme/fx/commit/{SHA}|{SHA[:12]}>" in texts[0]
+    assert texts[0].endswith("<https://faas.example|status page>")
+    assert texts[1] == (
+        ":white_check_mark: recovered after 4 failed run(s)\n"
+        "> last error: GET /v2/faas/packages: 503 &lt;html&gt;"
+    )
+    assert texts[2].startswith(
+        ":white_check_mark: created *<https://faas.example/packages/chat|name-chat>* (`chat`)"
+    )

@@ -79,7 +79,7 @@ def test_slack_gets_one_message_per_sync_that_changed_something_and_none_otherwi
         busy = sync_result(created("a"), created("b"), failed("c<script>"))
         quiet = sync_result(unchanged("a"), unchanged("b"), sha="f" * 40)
         assert asyncio.run(
-            notify_once([SlackTarget(slack.url + "/services/T/B/X")], counts, busy, quiet)
+            notify_once([SlackTarget(slack.url + "/services/T/B/X")], counts, quiet, busy)
         )
     [message] = slack.requests
     doc = message.json()

@@ -166,3 +166,70 @@ def test_open_follows_a_swapped_git_sync_link_on_fetch(tmp_path: Path) -> None:
         repository.fetch()
         assert repository.resolve().sha == second
         assert repository.git_dirs() == ((two.root / ".git").resolve(),)
+
+
+# -- the synced ref by name ---------------------------------------------------------------------
+
+
+def named(repository: Repository, ref: str = "HEAD") -> tuple[str, str]:
+    commit = repository.resolve(ref)
+    return commit.name, commit.ref
+
+
+@pytest.fixture
+def tagged(git_repo: GitRepo) -> tuple[GitRepo, str, str]:
+    """``main`` with two commits; the first tagged v1.2 (annotated) and v1.10, the tip bare."""
+    add(git_repo, "chat", "p-1")
+    first = git_repo.commit("first")
+    git_repo.tag("v1.2", message="release").tag("v1.10")
+    add(git_repo, "chat", "p-1", code="export default 2;\n")
+    tip = git_repo.commit("second")
+    return git_repo, first, tip
+
+
+def test_head_on_a_branch_is_named_by_the_branch_never_head(
+    tagged: tuple[GitRepo, str, str],
+) -> None:
+    git_repo, _, _ = tagged
+    with Repository(git_repo.root) as repository:
+        assert named(repository) == ("main", "main")
+        assert named(repository, "refs/heads/main") == ("main", "main")
+
+
+def test_a_ref_given_by_name_is_named_so(tagged: tuple[GitRepo, str, str]) -> None:
+    git_repo, _, _ = tagged
+    git_repo.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    with Repository(git_repo.root) as repository:
+        assert named(repository, "v1.2") == ("v1.2", "v1.2")  # annotated, peeled to its commit
+        assert named(repository, "origin/main") == ("origin/main", "origin/main")
+
+
+def test_a_detached_head_is_named_by_the_highest_tag_at_its_commit(
+    tagged: tuple[GitRepo, str, str],
+) -> None:
+    git_repo, first, _ = tagged
+    git_repo.git("checkout", "--quiet", "--detach", first)
+    with Repository(git_repo.root) as repository:
+        assert named(repository) == ("v1.10", "v1.10")
+
+
+def test_a_detached_head_without_a_tag_is_the_short_commit(
+    tagged: tuple[GitRepo, str, str],
+) -> None:
+    git_repo, _, tip = tagged
+    git_repo.git("checkout", "--quiet", "--detach", tip)
+    with Repository(git_repo.root) as repository:
+        assert named(repository) == ("", tip[:12])
+        assert named(repository, tip) == ("", tip[:12])
+        assert named(repository, "main~1") == ("v1.10", "v1.10")  # a sha-like ref: its tag
+
+
+def test_a_mirror_is_named_by_the_remote_default_branch(
+    tagged: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
+    git_repo, _, _ = tagged
+    mirror = tmp_path / "mirror.git"
+    git_repo.git("clone", "--quiet", "--mirror", str(git_repo.root), str(mirror))
+    with Repository(mirror) as repository:
+        assert repository.is_bare
+        assert named(repository) == ("main", "main")

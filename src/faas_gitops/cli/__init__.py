@@ -178,10 +178,10 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
     from faas_gitops.reconcile.run import sync_once  # noqa: PLC0415 - keeps --help fast
     from faas_gitops.report import render  # noqa: PLC0415
 
-    resolved: list[str] = []  # the commit the pipeline resolved, for a failure's status
+    resolved: list[CommitInfo] = []  # the commit the pipeline resolved, for a failure's status
 
     async def on_resolved(commit: CommitInfo) -> None:
-        resolved.append(commit.sha)
+        resolved.append(commit)
         if notifier is not None:
             await announcer(notifier, settings)(commit)
 
@@ -198,8 +198,9 @@ async def _sync_and_report(settings: Settings, notifier: Notifier | None) -> int
         )
     except FaasGitopsError as exc:
         if notifier is not None:
-            commit = resolved[0] if resolved else ""
-            await notifier.sync_failed(commit, settings.git.ref or "HEAD", logs.redact(str(exc)))
+            # Stopped before the ref resolved: it is known only as it was given.
+            sha, ref = (resolved[0].sha, resolved[0].ref) if resolved else ("", settings.git.ref)
+            await notifier.sync_failed(sha, ref or "HEAD", logs.redact(str(exc)))
         # Stopped before any package was synced: one line, no misleading summary.
         stopped = isinstance(exc, (ConfigError, SourceError, *RUN_STOPPERS))
         return fail(str(exc), EXIT_USAGE if stopped else EXIT_FAILED)

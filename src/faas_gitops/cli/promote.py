@@ -163,7 +163,7 @@ async def promote_once(settings: Settings, options: PromoteOptions) -> SyncResul
             journal.add(outcome)  # the rows 'faas-gitops history' lists the promotion by
         result = SyncResult(
             commit=commit.sha,
-            ref=settings.git.ref or "HEAD",
+            ref=commit.ref,
             dry_run=settings.dry_run,
             outcomes=tuple(sorted(outcomes.values(), key=lambda o: o.path)),
             started_at=started,

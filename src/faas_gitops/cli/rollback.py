@@ -188,7 +188,7 @@ async def rollback_once(
         journal.add(package_outcome)  # the row 'faas-gitops history' lists the rollback by
         result = SyncResult(
             commit=found.commit.sha,
-            ref=settings.git.ref or "HEAD",
+            ref=found.commit.ref,
             dry_run=settings.dry_run,
             outcomes=(package_outcome,),
             started_at=started,

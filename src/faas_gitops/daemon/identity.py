@@ -17,7 +17,7 @@ it) and whether HEAD is on a branch no environment lists (``BranchAdvisor``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -93,6 +93,19 @@ def resolve_watched(repository: Repository, settings: Settings) -> Resolved:
         config_commit=config_commit(repository, config_ref),
     )
     return Resolved(identity, commit)
+
+
+def named_by_new_tag(
+    commit: CommitInfo, identity: WatchedIdentity, last: WatchedIdentity | None
+) -> CommitInfo:
+    """``commit`` named by the tag that woke the daemon, when one did: the last sync was of
+    this very commit and the commit has gained a tag since (``v1.2`` pushed on the synced
+    ``main``), so this sync is that tag's release and its records and messages say ``v1.2``.
+    Otherwise ``commit`` as resolved (its branch)."""
+    if last is None or last.commit != identity.commit or last.commit != commit.sha:
+        return commit
+    new = [tag for tag in commit.tags if tag not in last.tags]  # highest version first
+    return replace(commit, name=new[0]) if new else commit
 
 
 def watched_identity(repository: Repository, settings: Settings) -> WatchedIdentity:

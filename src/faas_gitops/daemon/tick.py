@@ -24,6 +24,7 @@ from faas_gitops.daemon.identity import (
     WatchedIdentity,
     deploy_scope,
     environment_configs,
+    named_by_new_tag,
     resolve_watched,
 )
 from faas_gitops.daemon.metrics import Metrics
@@ -86,7 +87,7 @@ class Tick:
     async def run(self, wake: Wake, started: float) -> bool:
         """Sync if ``wake`` asks to or git changed; True when a sync ran and failed."""
         settings = self.settings
-        commit = ""
+        commit: CommitInfo | None = None
         identity: WatchedIdentity | None = None
         try:
             repository = await asyncio.to_thread(self._fetched_repository)
@@ -98,9 +99,9 @@ class Tick:
                 self.metrics.syncs_skipped.inc()
                 log.debug("sync.skipped", reason=wake.reason, commit=identity.commit)
                 return False
-            to_sync = resolved.to_sync()
+            to_sync = named_by_new_tag(resolved.to_sync(), identity, self._last_ok)
             self.state.stuck_after = await asyncio.to_thread(self.before_sync, repository, identity)
-            commit = to_sync.sha
+            commit = to_sync
             await self._announce_start(to_sync)
             result = await sync_once(
                 settings,
@@ -164,9 +165,8 @@ class Tick:
     async def _announce_start(self, commit: CommitInfo) -> None:
         """GitHub ``pending`` (and the like) for the commit about to sync."""
         if self.notifier is not None:
-            ref = self.settings.git.ref or "HEAD"
             envs = self.settings.deploy.environments
-            await self.notifier.sync_started(commit.sha, ref, environments=envs)
+            await self.notifier.sync_started(commit.sha, commit.ref, environments=envs)
 
     async def _finished(
         self, result: SyncResult, started: float, identity: WatchedIdentity | None = None
@@ -190,7 +190,7 @@ class Tick:
             self._last_ok = identity if same else None
         else:
             state.consecutive_failures += 1
-            state.last_error = result.fatal_error or _failures(result)
+            state.last_error = result.failure_line
             self.failing_since = self.failing_since or datetime.now(UTC)
             # What failed is now what the daemon reports: a move back to the last good commit
             # must sync (cheaply, it is warm) so the failure clears, not be skipped as known.
@@ -213,13 +213,14 @@ class Tick:
         return not result.ok
 
     async def _errored(
-        self, error: str, started: float, commit: str = "", trigger: str = "sync"
+        self, error: str, started: float, commit: CommitInfo | None = None, trigger: str = "sync"
     ) -> None:
         self._record_failed_tick(error, commit, trigger)
         self.failing_since = self.failing_since or datetime.now(UTC)
         if self.notifier is not None:
-            ref = self.settings.git.ref or "HEAD"
-            await self.notifier.sync_failed(commit, ref, logs.redact(error))
+            # Before the ref resolved it is known only as it was given.
+            sha, ref = (commit.sha, commit.ref) if commit else ("", self.settings.git.ref)
+            await self.notifier.sync_failed(sha, ref or "HEAD", logs.redact(error))
         self.state.consecutive_failures += 1
         self.state.last_error = logs.redact(error)
         self._last_ok = None  # as in ``_finished``: the next wake-up must sync to clear it
@@ -228,7 +229,7 @@ class Tick:
             duration=time.monotonic() - started, failures=self.state.consecutive_failures
         )
 
-    def _record_failed_tick(self, error: str, commit: str, trigger: str) -> None:
+    def _record_failed_tick(self, error: str, commit: CommitInfo | None, trigger: str) -> None:
         """The ledger's row for a wake-up that stopped before a sync ran (``state.ticks``);
         never a second failure: a ledger that cannot take it is logged and left alone."""
         ledger = self.session.ledger if self.session is not None else None
@@ -238,8 +239,8 @@ class Tick:
             record_failed_tick(
                 ledger,
                 at=datetime.now(UTC),
-                commit=commit or self.seen_commit,
-                ref=self.ref_name or "HEAD",
+                commit=commit.sha if commit else self.seen_commit,
+                ref=commit.ref if commit else (self.ref_name or "HEAD"),
                 trigger=trigger,
                 error=logs.redact(error),
             )
@@ -248,17 +249,6 @@ class Tick:
 
     def count_drift(self, result: SyncResult) -> int:
         return len(self._drift.observe(result))
-
-
-def _failures(result: SyncResult) -> str:
-    """``2 package(s) failed; 1 deployment(s) failed``: only what did fail (never ``0 ...``)."""
-    packages = sum(1 for o in result.outcomes if o.status is Status.FAILED)
-    deployments = sum(
-        1 for o in result.outcomes for d in o.deployments if d.status is DeployStatus.FAILED
-    )
-    parts = [f"{packages} package(s) failed"] if packages else []
-    parts += [f"{deployments} deployment(s) failed"] if deployments else []
-    return "; ".join(parts) or "the sync failed"
 
 
 __all__ = ["Tick"]

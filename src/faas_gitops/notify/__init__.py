@@ -6,11 +6,17 @@ of which outcome is which event.
 """
 
 from faas_gitops.notify.delivery import DeliveryPolicy, Result
-from faas_gitops.notify.events import Event, EventKind, events_of, sync_failed_event
+from faas_gitops.notify.events import (
+    Event,
+    EventKind,
+    events_of,
+    recovered_event,
+    sync_failed_event,
+)
 from faas_gitops.notify.factory import build_notifier, build_targets
 from faas_gitops.notify.github import GitHubStatusTarget
 from faas_gitops.notify.notifier import Notifier, OnResult
-from faas_gitops.notify.outgoing import Finished, Outgoing, Target
+from faas_gitops.notify.outgoing import Finished, Links, Outgoing, Target
 from faas_gitops.notify.secrets import mask_url, read_secret_file
 from faas_gitops.notify.sentlog import SENTLOG_FILENAME, MemorySentLog, SentLog, SqliteSentLog
 from faas_gitops.notify.slack import SlackTarget
@@ -24,6 +30,7 @@ __all__ = [
     "EventKind",
     "Finished",
     "GitHubStatusTarget",
+    "Links",
     "MemorySentLog",
     "Notifier",
     "OnResult",
@@ -39,6 +46,7 @@ __all__ = [
     "events_of",
     "mask_url",
     "read_secret_file",
+    "recovered_event",
     "sign",
     "sync_failed_event",
 ]

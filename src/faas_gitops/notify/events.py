@@ -20,6 +20,15 @@ Per package x environment (``DeploymentOutcome.status``):
 - ``orphaned``: none. Nothing changed: the package left the commit and still runs; the sync's
   output, ``status`` and the page say so until someone prunes it (which is ``pruned``).
 - ``in-sync``, ``would-deploy``, ``would-prune``, ``skipped``: none (nothing happened).
+
+Per run: ``sync-failed`` when it stopped (a result's ``fatal_error``, or no result at all), and
+``recovered`` for the first run that ends well (exit 0) after one or more that did not. Whether
+the last run failed is kept in the state dir (``state.sent``), so a one-shot CI job and a
+restarted daemon tell ``recovered`` exactly once too; the notifier decides it (``recovery``),
+since it needs that record: ``events_of`` stays pure.
+
+Every event names the synced ref by its branch or tag (``CommitInfo.ref``) and, when configured,
+links the commit (``--commit-url``) and the status page (``--public-url``).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from faas_gitops.models import DeployStatus, Outcome, Status, SyncResult
+from faas_gitops.state.sent import Failing
 
 
 class EventKind(StrEnum):
@@ -38,6 +48,7 @@ class EventKind(StrEnum):
     DRIFT_CORRECTED = "drift-corrected"
     PACKAGE_FAILED = "package-failed"
     SYNC_FAILED = "sync-failed"
+    RECOVERED = "recovered"
     DEPLOYED = "deployed"
     DEPLOY_FAILED = "deploy-failed"
     FROZEN = "frozen"
@@ -71,18 +82,30 @@ class Event:
     keyset_id: int | None = None
     previous_revision_name: str | None = None  # what ran there (frozen: what still runs)
     note: str | None = None  # why (frozen: the freeze's note)
+    commit_url: str | None = None  # --commit-url's link to ``commit``
+    page_url: str | None = None  # --public-url: the status page
+    failing_since: datetime | None = None  # recovered only, as the two below
+    failed_syncs: int | None = None
+    last_error: str | None = None
 
     @property
     def key(self) -> str:
         """What makes this event the same event again: the de-duplication key (without target).
 
-        ``frozen`` is keyed by the revision that waits instead of the commit (see the module).
+        ``frozen`` is keyed by the revision that waits instead of the commit (see the module);
+        ``sync-failed`` and ``recovered`` by the commit and the failing spell (``failing_since``)
+        when the sent log knows it: a commit failing again after a recovery is news again.
         """
         if self.kind is EventKind.FROZEN:
             waiting = (
                 self.revision_id or self.revision_name or f"stop {self.previous_revision_name}"
             )
-            parts = (self.kind.value, waiting, self.path or "", self.environment or "")
+            parts: tuple[str, ...] = (
+                self.kind.value, waiting, self.path or "", self.environment or "",
+            )  # fmt: skip
+        elif self.failing_since is not None:  # sync-failed and recovered: once per spell
+            spell = _utc_text(self.failing_since)
+            parts = (self.kind.value, self.commit, "", "", spell)
         else:
             parts = (self.kind.value, self.commit, self.path or "", self.environment or "")
         return "|".join(parts)
@@ -92,8 +115,13 @@ class Event:
         """How a person recognises the package: manifest name, else id, else path."""
         return self.name or self.package_id or self.path or "(sync)"
 
+    def linked(self, *, commit_url: str | None, page_url: str | None) -> Event:
+        """This event with its links; they are no part of its identity (``key``)."""
+        return replace(self, commit_url=commit_url, page_url=page_url)
+
     def to_json(self) -> dict[str, Any]:
-        """The documented webhook body (camelCase, every field present, ``null`` when unknown)."""
+        """The documented webhook body (camelCase, every field present, ``null`` when unknown;
+        the fields of one kind of event only on that kind)."""
         package = (
             None
             if self.path is None
@@ -109,12 +137,21 @@ class Event:
             "correlationId": self.correlation_id,
             "error": self.error,
             "at": _utc_text(self.at),
+            "commitUrl": self.commit_url,
+            "pageUrl": self.page_url,
         }
         if self.kind in DEPLOYMENT_EVENTS:
             doc["environment"] = self.environment
             doc["keysetId"] = self.keyset_id
-            doc["previousRevisionName"] = self.previous_revision_name
+            doc["fromRevision"] = self.previous_revision_name
+            doc["toRevision"] = self.revision_name
+            doc["previousRevisionName"] = self.previous_revision_name  # as before fromRevision
             doc["note"] = self.note
+        if self.kind is EventKind.RECOVERED:
+            since = self.failing_since
+            doc["failingSince"] = None if since is None else _utc_text(since)
+            doc["failedSyncs"] = self.failed_syncs
+            doc["lastError"] = self.last_error
         return doc
 
 
@@ -141,12 +178,24 @@ def sync_failed_event(commit: str, ref: str, error: str, at: datetime) -> Event:
     return Event(EventKind.SYNC_FAILED, commit=commit, ref=ref, at=at, error=error)
 
 
+def recovered_event(result: SyncResult, failing: Failing) -> Event:
+    """``recovered``: ``result`` ended well after the runs ``failing`` records did not."""
+    return replace(
+        _event_of(result, EventKind.RECOVERED),
+        failing_since=failing.since_at,
+        failed_syncs=failing.syncs,
+        last_error=failing.error,
+    )
+
+
+def _event_of(result: SyncResult, kind: EventKind) -> Event:
+    """An event of ``result``'s run: its commit, its ref by name, the time it finished."""
+    return Event(kind, commit=result.commit, ref=result.ref, at=result.finished_at)
+
+
 def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str]) -> list[Event]:
-    package = Event(
-        EventKind.REVISION_CREATED,
-        commit=result.commit,
-        ref=result.ref,
-        at=result.finished_at,
+    package = replace(
+        _event_of(result, EventKind.REVISION_CREATED),
         path=outcome.path,
         package_id=outcome.package_id,
         name=outcome.name,

@@ -16,7 +16,7 @@ from faas_gitops.logs import register_secret
 from faas_gitops.notify.delivery import DeliveryPolicy
 from faas_gitops.notify.github import DEFAULT_API_URL, GitHubStatusTarget, parse_repo
 from faas_gitops.notify.notifier import RETRY_FOR_S, Notifier, OnResult
-from faas_gitops.notify.outgoing import Target
+from faas_gitops.notify.outgoing import Links, Target
 from faas_gitops.notify.secrets import read_secret_file
 from faas_gitops.notify.sentlog import MemorySentLog, SentLog, SqliteSentLog
 from faas_gitops.notify.slack import SlackTarget
@@ -59,7 +59,7 @@ def build_targets(
         register_secret(url)
     if slack:
         register_secret(slack)
-        targets.append(SlackTarget(slack, public_url=public_url))
+        targets.append(SlackTarget(slack))
     if github_repo or github_token_file:
         if not (github_repo and github_token_file):
             raise ConfigError("--github-repo and --github-token-file go together: give both")
@@ -77,11 +77,15 @@ def build_notifier(
     on_result: OnResult | None = None,
     policy: DeliveryPolicy | None = None,
     retry_for: float = RETRY_FOR_S,
+    links: Links | None = None,
 ) -> Notifier | None:
     """A notifier with the SQLite sent log in ``state_dir`` (in memory without one: a dry run,
     which then keeps nothing for a later run either). ``retry_for``: seconds an undelivered
-    notification is kept and sent again by later runs (``--notify-retry-for``)."""
+    notification is kept and sent again by later runs (``--notify-retry-for``); ``links``:
+    ``--commit-url`` and ``--public-url``, put in every event and Slack message."""
     if not targets:
         return None
     sent_log: SentLog = SqliteSentLog(state_dir) if state_dir is not None else MemorySentLog()
-    return Notifier(targets, sent_log, policy=policy, on_result=on_result, retry_for=retry_for)
+    return Notifier(
+        targets, sent_log, policy=policy, on_result=on_result, retry_for=retry_for, links=links
+    )

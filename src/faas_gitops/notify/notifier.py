@@ -13,6 +13,11 @@ claims it) until a receiver takes it or refuses it for good. One still undeliver
 run's retries end stays there, and the first call of a later run or daemon sync sends it again
 (``_resend``), with the same delivery id, until ``retry_for`` seconds after it was first
 queued; then it is dropped, counted (``dropped``) and logged. Nothing waits for that either.
+
+How each run ended is noted in the sent log in the same transaction (``SentLog.note_failure``
+/ ``note_success``): the first run to end well after failing ones gets ``recovered`` first among
+its events, and a ``sync-failed`` is announced once per commit and failing spell. A dry run
+notes nothing: it changed nothing, so it neither fails nor recovers what runs.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,8 +35,8 @@ import structlog
 
 from faas_gitops.models import SyncResult
 from faas_gitops.notify.delivery import Attempted, DeliveryPolicy, Result, deliver
-from faas_gitops.notify.events import events_of, sync_failed_event
-from faas_gitops.notify.outgoing import Finished, Outgoing, Target
+from faas_gitops.notify.events import EventKind, events_of, recovered_event, sync_failed_event
+from faas_gitops.notify.outgoing import Finished, Links, Outgoing, Target
 from faas_gitops.notify.sentlog import SentLog
 from faas_gitops.state.sent import Queued
 
@@ -49,6 +54,17 @@ RESEND_LIMIT = 200
 RESEND_EVERY_S = 5.0
 
 _Plan = Callable[[Target, Callable[[str], bool]], list[Outgoing]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One call of the sync side: a sync started, or one finished (``sync``). ``ended`` says
+    how a finished one ended, for the failing record: ``(True, error)`` failed, ``(False, "")``
+    ended well; None notes nothing (a dry run)."""
+
+    started: tuple[str, str, tuple[str, ...]] | None = None
+    sync: Finished | None = None
+    ended: tuple[bool, str] | None = None
 
 
 @dataclass(slots=True)
@@ -73,8 +89,10 @@ class Notifier:
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         retry_for: float = RETRY_FOR_S,
+        links: Links | None = None,
     ) -> None:
         self._targets = tuple(targets)
+        self._links = links or Links()
         self._by_ident = {target.ident: target for target in self._targets}
         self._sent_log = sent_log
         self._policy = policy or DeliveryPolicy()
@@ -105,8 +123,7 @@ class Notifier:
         self, commit: str, ref: str, *, environments: Iterable[str] = ()
     ) -> None:
         """A sync of ``commit`` begins (GitHub: ``pending``). Returns at once."""
-        envs = tuple(environments)
-        self._enqueue(lambda target, claim: target.started(commit, ref, envs, claim))
+        self._enqueue(_Job(started=(commit, ref, tuple(environments))))
 
     async def sync_finished(
         self, result: SyncResult, *, drift_paths: Set[str] = frozenset()
@@ -117,16 +134,17 @@ class Notifier:
         except Exception:  # a notification bug must never fail a sync
             log.exception("notification events could not be computed")
             return
-        sync = Finished(result.commit, result.ref, events, result=result)
-        self._enqueue(lambda target, claim: target.finished(sync, claim))
+        sync = self._finished(Finished(result.commit, result.ref, events, result=result))
+        ended = None if result.dry_run else (not result.ok, result.failure_line)
+        self._enqueue(_Job(sync=sync, ended=ended))
 
     async def sync_failed(
         self, commit: str, ref: str, error: str, *, at: datetime | None = None
     ) -> None:
         """A sync raised before it had a result (``sync-failed``, GitHub ``failure``)."""
         event = sync_failed_event(commit, ref, error, at or datetime.now(UTC))
-        sync = Finished(commit, ref, (event,), error=error)
-        self._enqueue(lambda target, claim: target.finished(sync, claim))
+        sync = self._finished(Finished(commit, ref, (event,), error=error))
+        self._enqueue(_Job(sync=sync, ended=(True, error)))
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a budget, not a cancel
         """Wait up to ``timeout`` seconds for every queued delivery; True when none is left."""
@@ -155,8 +173,18 @@ class Notifier:
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
+    def _finished(self, sync: Finished) -> Finished:
+        """``sync`` with its links, and each of its events with theirs."""
+        links = self._links
+        return replace(
+            sync,
+            events=tuple(links.stamp(event) for event in sync.events),
+            commit_url=links.commit(sync.commit),
+            page_url=links.page(),
+        )
+
     # ------------------------------------------------------------------ background
-    def _enqueue(self, plan: _Plan) -> None:
+    def _enqueue(self, job: _Job) -> None:
         if self._closed or not self._targets:
             return
         loop = asyncio.get_running_loop()
@@ -164,7 +192,7 @@ class Notifier:
             self._resent_at = loop.time()
             self._planning = self._track(self._resend(self._planning))
         previous = self._planning
-        self._planning = self._track(self._plan(previous, plan))
+        self._planning = self._track(self._plan(previous, job))
 
     async def _resend(self, previous: asyncio.Task[None] | None) -> None:
         """Send again what earlier runs queued and could not deliver; drop what is too old."""
@@ -214,23 +242,24 @@ class Notifier:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _plan(self, previous: asyncio.Task[None] | None, plan: _Plan) -> None:
+    async def _plan(self, previous: asyncio.Task[None] | None, job: _Job) -> None:
         if previous is not None:
             await asyncio.wait({previous})
         now = time.time()
-        planned, duplicates = await asyncio.to_thread(self._collect, plan, now)
+        planned, duplicates = await asyncio.to_thread(self._collect, job, now)
         for kind in duplicates:
             self._count(kind, "duplicate")
         for kind, outgoing in planned:
             self._spawn(kind, outgoing, now)
 
-    def _collect(self, plan: _Plan, now: float) -> tuple[list[tuple[str, Outgoing]], list[str]]:
-        """In a worker thread: claim keys and queue the requests they make, in one transaction
-        (SQLite may wait on a lock), so a kill between the two loses nothing."""
+    def _collect(self, job: _Job, now: float) -> tuple[list[tuple[str, Outgoing]], list[str]]:
+        """In a worker thread: note how the run ended, claim keys and queue the requests they
+        make, in one transaction (SQLite may wait on a lock), so a kill between loses nothing."""
         planned: list[tuple[str, Outgoing]] = []
         duplicates: list[str] = []
         try:
             with self._sent_log.batch():
+                plan = self._plan_of(job)
                 for target in self._targets:
 
                     def claim(key: str, kind: str = target.kind) -> bool:
@@ -254,6 +283,41 @@ class Notifier:
         except Exception as exc:  # noqa: BLE001 - sent now at least, just not kept for later
             log.warning("notifications not kept for a later run", reason=type(exc).__name__)
         return planned, duplicates
+
+    def _plan_of(self, job: _Job) -> _Plan:
+        """What each target is asked, once the sent log has noted how the run ended."""
+        if job.started is not None:
+            commit, ref, envs = job.started
+            return lambda target, claim: target.started(commit, ref, envs, claim)
+        sync = job.sync
+        assert sync is not None  # noqa: S101 - a job is one or the other
+        if job.ended is not None:
+            sync = self._noted(sync, *job.ended)
+        return lambda target, claim: target.finished(sync, claim)
+
+    def _noted(self, sync: Finished, failed: bool, error: str) -> Finished:
+        """Note the run's end in the sent log: a failure stamps its spell on ``sync-failed``
+        (announced once per commit and spell); the first success after failures gets
+        ``recovered``. A log that cannot note it costs the ``recovered`` event only."""
+        try:
+            if failed:
+                spell = self._sent_log.note_failure(error)
+                events = tuple(
+                    replace(e, failing_since=spell.since_at)
+                    if e.kind is EventKind.SYNC_FAILED
+                    else e
+                    for e in sync.events
+                )
+                return replace(sync, events=events)
+            ended = self._sent_log.note_success()
+        except Exception as exc:  # noqa: BLE001 - a notification must never break a sync
+            log.warning("notification log unusable", reason=type(exc).__name__)
+            return sync
+        if ended is None or sync.result is None:
+            return sync
+        recovered = self._links.stamp(recovered_event(sync.result, ended))
+        log.info("sync.recovered", failed_syncs=ended.syncs, since=ended.since_at.isoformat())
+        return replace(sync, events=(recovered, *sync.events))
 
     def _spawn(self, kind: str, outgoing: Outgoing, queued_at: float) -> None:
         if self._closed:

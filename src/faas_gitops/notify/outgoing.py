@@ -12,7 +12,9 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import quote
 
+from faas_gitops.links import commit_link
 from faas_gitops.models import SyncResult
 from faas_gitops.notify.events import Event
 from faas_gitops.state.sent import Queued
@@ -69,14 +71,40 @@ class Outgoing:
 
 
 @dataclass(frozen=True, slots=True)
+class Links:
+    """Where a person reads more: ``--commit-url``'s template and ``--public-url`` (the status
+    page, whose ``packages/<path>`` is a package's own page)."""
+
+    commit_template: str | None = None
+    page_url: str | None = None
+
+    def commit(self, sha: str) -> str | None:
+        """The commit's link (``faas_gitops.links.commit_link``: a git object id only)."""
+        return commit_link(self.commit_template, sha)
+
+    def page(self, path: str | None = None) -> str | None:
+        """The status page, or the page of the package at ``path`` on it."""
+        if self.page_url is None or path is None:
+            return self.page_url
+        return self.page_url.rstrip("/") + "/packages/" + quote(path, safe="/")
+
+    def stamp(self, event: Event) -> Event:
+        """``event`` with its links (both ``None`` when nothing is configured)."""
+        return event.linked(commit_url=self.commit(event.commit), page_url=self.page(event.path))
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
-    """A finished sync as targets see it: its result (``None`` when it raised) and its events."""
+    """A finished sync as targets see it: its result (``None`` when it raised), its events
+    (links stamped) and the sync's own links, for a target that writes one message per sync."""
 
     commit: str
     ref: str
     events: Sequence[Event]
     result: SyncResult | None = None
     error: str | None = None  # why it raised, when ``result`` is None
+    commit_url: str | None = None
+    page_url: str | None = None
 
 
 class Target(Protocol):
@@ -119,6 +147,12 @@ class PostsJson:
     ) -> list[Outgoing]:
         del commit, ref, environments, claim
         return []
+
+    def _fresh(self, sync: Finished, claim: Claim) -> list[tuple[str, Event]]:
+        """The events of ``sync`` this target was not told yet, each with its claimed key (one
+        per event and target, so one that was told is never told again)."""
+        keyed = ((f"{self.ident}|{event.key}", event) for event in sync.events)
+        return [(key, event) for key, event in keyed if claim(key)]
 
     def _post(
         self,

@@ -31,7 +31,7 @@ import structlog
 from faas_gitops.errors import ConfigError
 from faas_gitops.state import sent
 from faas_gitops.state.db import Connection, Damaged, move_aside_if_unused, open_store, transaction
-from faas_gitops.state.sent import SENT_FILENAME, SENT_LOG, Queued
+from faas_gitops.state.sent import SENT_FILENAME, SENT_LOG, Failing, Queued
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +72,15 @@ class SentLog(Protocol):
         """Not delivered this time: a later run sends it again."""
         ...
 
+    def note_failure(self, error: str) -> Failing:
+        """A run failed (``error``: its one line); the failing spell it is part of."""
+        ...
+
+    def note_success(self) -> Failing | None:
+        """A run ended well: the failing spell it ends (tell ``recovered``), else None. Of two
+        processes sharing the log, only one is given a spell."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -82,6 +91,7 @@ class MemorySentLog:
     def __init__(self) -> None:
         self._keys: set[str] = set()
         self._lock = threading.RLock()
+        self._failing: Failing | None = None
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -109,6 +119,18 @@ class MemorySentLog:
 
     def release(self, delivery_id: str) -> None:
         """Nothing was kept."""
+
+    def note_failure(self, error: str) -> Failing:
+        with self._lock:
+            spell = self._failing
+            since, syncs = (time.time(), 1) if spell is None else (spell.since, spell.syncs + 1)
+            self._failing = Failing(since, syncs, error)
+            return self._failing
+
+    def note_success(self) -> Failing | None:
+        with self._lock:
+            spell, self._failing = self._failing, None
+            return spell
 
     def close(self) -> None:
         """Nothing to release."""
@@ -178,6 +200,18 @@ class SqliteSentLog:
     def settle(self, delivery_id: str) -> None:
         with self._lock:
             self._quietly(lambda conn: sent.settle(conn, delivery_id))
+
+    def note_failure(self, error: str) -> Failing:
+        with self._lock:
+            if self._db is None:
+                return self._memory.note_failure(error)
+            return self._use(lambda conn: sent.note_failure(conn, error, time.time()))
+
+    def note_success(self) -> Failing | None:
+        with self._lock:
+            if self._db is None:
+                return self._memory.note_success()
+            return self._use(sent.note_success)
 
     def release(self, delivery_id: str) -> None:
         with self._lock:

@@ -5,7 +5,11 @@ One message per sync, not per package: a commit touching 40 packages is one thin
 to a person reading a channel. Every event in it is still claimed on its own, so a package that
 keeps failing on later syncs of the same commit is not announced again. A ``frozen`` event is
 counted apart (``2 changed, 1 frozen``): it is neither a change nor a failure, it is a release
-waiting for the freeze to end.
+waiting for the freeze to end; ``recovered`` too (good news, but no change).
+
+The commit is a link with ``--commit-url``, the summary links the status page with
+``--public-url``. Headers: ``Content-Type``, ``User-Agent`` and ``X-Faas-Gitops-Delivery`` (Slack
+ignores it; a bridge may de-duplicate on it); no signature: the URL is the credential.
 """
 
 from __future__ import annotations
@@ -15,14 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from faas_gitops.notify.events import FAILURES, Event, EventKind
-from faas_gitops.notify.outgoing import (
-    DELIVERY_HEADER,
-    Claim,
-    Finished,
-    Outgoing,
-    PostsJson,
-    delivery_id,
-)
+from faas_gitops.notify.outgoing import DELIVERY_HEADER, Claim, Finished, Outgoing, PostsJson
+from faas_gitops.notify.outgoing import delivery_id as delivery_of
 from faas_gitops.notify.secrets import mask_url
 
 #: Slack refuses more than 50 blocks; the header, the summary and a "more" line use three.
@@ -35,6 +33,7 @@ _VERBS = {
     EventKind.DRIFT_CORRECTED: ":arrows_counterclockwise: drift corrected",
     EventKind.PACKAGE_FAILED: ":x: failed",
     EventKind.SYNC_FAILED: ":x: sync failed",
+    EventKind.RECOVERED: ":white_check_mark: recovered",
     EventKind.DEPLOYED: ":rocket: deployed",
     EventKind.DEPLOY_FAILED: ":x: deploy failed",
     EventKind.FROZEN: ":snowflake: frozen",
@@ -52,42 +51,51 @@ class SlackTarget(PostsJson):
 
     kind = "slack"
 
-    def __init__(self, url: str, *, public_url: str | None = None) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__(url, mask_url(url, keep_path=False))
-        self._public_url = public_url
 
     def __repr__(self) -> str:
         return f"SlackTarget({self.shown_url!r})"
 
     def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
-        keys = [f"{self.ident}|{event.key}" for event in sync.events]
-        fresh = [(key, event) for key, event in zip(keys, sync.events, strict=True) if claim(key)]
+        fresh = self._fresh(sync, claim)
         if not fresh:
             return []
         events = [event for _, event in fresh]
-        body = json.dumps(message(sync.commit, sync.ref, events, self._public_url)).encode()
-        headers = {DELIVERY_HEADER: delivery_id(*(key for key, _ in fresh))}
+        document = message(sync.commit, sync.ref, events, sync.page_url, commit_url=sync.commit_url)
+        body = json.dumps(document).encode()
+        headers = {DELIVERY_HEADER: delivery_of(*(key for key, _ in fresh))}
         return [self._post(body, f"message of {len(events)} events", headers)]
 
 
 def message(
-    commit: str, ref: str, events: Sequence[Event], public_url: str | None = None
+    commit: str,
+    ref: str,
+    events: Sequence[Event],
+    public_url: str | None = None,
+    *,
+    commit_url: str | None = None,
 ) -> dict[str, Any]:
     """The Slack payload: ``text`` (notifications, old clients) and ``blocks`` (the message)."""
     failed = sum(1 for e in events if e.kind in FAILURES)
     frozen = sum(1 for e in events if e.kind is EventKind.FROZEN)
-    good = len(events) - failed - frozen
-    mood = ":x:" if failed else ":snowflake:" if frozen and not good else ":white_check_mark:"
+    recovered = sum(1 for e in events if e.kind is EventKind.RECOVERED)
+    good = len(events) - failed - frozen - recovered
+    calm = (frozen or recovered) and not good
+    mood = ":x:" if failed else ":snowflake:" if calm and frozen else ":white_check_mark:"
     counts = ", ".join(
         part
         for part in (
+            "recovered" if recovered else "",
             f"{good} changed" if good else "",
             f"{frozen} frozen" if frozen else "",
             f"{failed} failed" if failed else "",
         )
         if part
     )
-    where = f"`{escape(ref)}` @ `{escape(commit[:12])}`"
+    short = escape(commit[:12])
+    shown = f"<{escape(commit_url)}|{short}>" if commit_url else f"`{short}`"
+    where = f"`{escape(ref)}` @ {shown}"
     text = f"faas-gitops: {counts} on {ref} @ {commit[:12]}"
     lines = [_line(e) for e in events[:MAX_EVENT_LINES]]
     if len(events) > MAX_EVENT_LINES:
@@ -103,7 +111,11 @@ def message(
 
 
 def _line(event: Event) -> str:
-    parts = [f"{_VERBS[event.kind]} *{escape(event.label)}*"]
+    parts = [_VERBS[event.kind]]
+    if event.path is not None:  # a package's event (else the run's: sync failed, recovered)
+        label = escape(event.label)
+        page = event.page_url
+        parts.append(f"*<{escape(page)}|{label}>*" if page else f"*{label}*")
     if event.path and event.path != event.label:
         parts.append(f"(`{escape(event.path)}`)")
     if event.environment:
@@ -115,14 +127,15 @@ def _line(event: Event) -> str:
         parts.append(f"revision `{escape(after or before or '')}`")
     if event.correlation_id:
         parts.append(f"correlation `{escape(event.correlation_id)}`")
-    line = " ".join(parts)
-    if event.note:
-        line += f"\n> {escape(event.note)}"
-    if event.error:
-        error = (
-            event.error
-            if len(event.error) <= MAX_ERROR_CHARS
-            else event.error[:MAX_ERROR_CHARS] + "…"
-        )
-        line += f"\n> {escape(error)}"
-    return line
+    if event.kind is EventKind.RECOVERED:
+        parts.append(f"after {event.failed_syncs or 1} failed run(s)")
+    quoted = (
+        event.note,
+        event.last_error and "last error: " + _clipped(event.last_error),
+        event.error and _clipped(event.error),
+    )
+    return " ".join(parts) + "".join(f"\n> {escape(text)}" for text in quoted if text)
+
+
+def _clipped(error: str) -> str:
+    return error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS] + "…"

@@ -1,4 +1,12 @@
-"""Generic webhooks: one signed JSON event per POST, for chat bridges, pipelines and audits."""
+"""Generic webhooks: one signed JSON event per POST, for chat bridges, pipelines and audits.
+
+Headers of every POST: ``Content-Type: application/json``, ``User-Agent: faas-gitops-notify``,
+``X-Faas-Gitops-Event`` (the event's kind), ``X-Faas-Gitops-Delivery`` (the same for every
+attempt of one event, in every run; the body's ``deliveryId``) and, with
+``--notify-secret-file``, ``X-Faas-Gitops-Signature-256: sha256=<hex>``, the HMAC-SHA256 of the
+exact body bytes keyed with the file's content without its trailing newline (the one rule of
+``faas_gitops.secret_files``, as the inbound webhook's secret).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,8 @@ import hmac
 import json
 from collections.abc import Mapping
 
+from faas_gitops.notify import outgoing
 from faas_gitops.notify.events import Event
-from faas_gitops.notify.outgoing import (
-    DELIVERY_HEADER,
-    Claim,
-    Finished,
-    Outgoing,
-    PostsJson,
-    delivery_id,
-)
 from faas_gitops.notify.secrets import mask_url
 from faas_gitops.state.sent import Queued
 
@@ -37,7 +38,7 @@ def encode_event(event: Event, delivery: str | None = None) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
-class WebhookTarget(PostsJson):
+class WebhookTarget(outgoing.PostsJson):
     """POSTs every event to ``url``; with ``secret``, signs each body.
 
     ``X-Faas-Gitops-Delivery`` and the body's ``deliveryId`` are the same for every attempt of
@@ -54,24 +55,18 @@ class WebhookTarget(PostsJson):
     def __repr__(self) -> str:  # never the URL itself, nor the secret
         return f"WebhookTarget({self.shown_url!r}, signed={self._secret is not None})"
 
-    def finished(self, sync: Finished, claim: Claim) -> list[Outgoing]:
-        sent: list[Outgoing] = []
-        for event in sync.events:
-            key = f"{self.ident}|{event.key}"
-            if not claim(key):
-                continue
-            delivery = delivery_id(key)
-            headers = {
-                EVENT_HEADER: event.kind.value,
-                DELIVERY_HEADER: delivery,
-            }
+    def finished(self, sync: outgoing.Finished, claim: outgoing.Claim) -> list[outgoing.Outgoing]:
+        sent: list[outgoing.Outgoing] = []
+        for key, event in self._fresh(sync, claim):
+            delivery = outgoing.delivery_id(key)
+            headers = {EVENT_HEADER: event.kind.value, outgoing.DELIVERY_HEADER: delivery}
             sent.append(self._request(encode_event(event, delivery), headers, event.kind.value))
         return sent
 
-    def redeliver(self, queued: Queued) -> Outgoing:
+    def redeliver(self, queued: Queued) -> outgoing.Outgoing:
         return self._request(queued.body, queued.headers, queued.what)
 
-    def _request(self, body: bytes, headers: Mapping[str, str], what: str) -> Outgoing:
+    def _request(self, body: bytes, headers: Mapping[str, str], what: str) -> outgoing.Outgoing:
         """The POST of ``body``, signed now (so a rotated secret signs a queued event too)."""
         signed = dict(headers)
         if self._secret is not None:

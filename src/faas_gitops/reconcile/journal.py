@@ -36,7 +36,7 @@ class SyncJournal:
             return cls(None, None)
         sync_id = ledger.begin_sync(
             commit=commit.sha,
-            ref=settings.git.ref or "HEAD",
+            ref=commit.ref,
             trigger=trigger,
             dry_run=settings.dry_run,
             started_at=started,

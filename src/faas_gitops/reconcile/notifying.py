@@ -36,8 +36,9 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
         or notify.github_token_file
     ):
         return None
-    from faas_gitops.notify import build_notifier, build_targets  # noqa: PLC0415
+    from faas_gitops.notify import Links, build_notifier, build_targets  # noqa: PLC0415
 
+    public_url = str(notify.public_url) if notify.public_url else None
     targets = build_targets(
         webhooks=[str(url) for url in notify.webhooks],
         secret_file=notify.secret_file,
@@ -46,21 +47,26 @@ def notifier_for(settings: Settings, *, on_result: OnResult | None = None) -> No
         github_repo=notify.github_repo,
         github_token_file=notify.github_token_file,
         github_api_url=str(notify.github_api_url),
-        public_url=str(notify.public_url) if notify.public_url else None,
+        public_url=public_url,
     )
     state_dir = None if settings.dry_run else settings.state_dir
     return build_notifier(
-        targets, state_dir=state_dir, on_result=on_result, retry_for=notify.retry_for
+        targets,
+        state_dir=state_dir,
+        on_result=on_result,
+        retry_for=notify.retry_for,
+        links=Links(settings.commit_url, public_url),
     )
 
 
 def announcer(notifier: Notifier, settings: Settings) -> Callable[[CommitInfo], Awaitable[None]]:
     """``sync_once``'s ``on_resolved``: GitHub ``pending`` (and the like) for the commit the
-    pipeline resolved, before any package is asked about or written."""
-    ref = settings.git.ref or "HEAD"
+    pipeline resolved, before any package is asked about or written; the ref by its name
+    (``CommitInfo.ref``), as the result will say it."""
 
     async def announce(commit: CommitInfo) -> None:
-        await notifier.sync_started(commit.sha, ref, environments=settings.deploy.environments)
+        envs = settings.deploy.environments
+        await notifier.sync_started(commit.sha, commit.ref, environments=envs)
 
     return announce
 

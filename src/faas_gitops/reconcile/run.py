@@ -217,7 +217,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         outcomes.update(attached)
     result = SyncResult(
         commit=commit.sha,
-        ref=settings.git.ref or "HEAD",
+        ref=commit.ref,
         dry_run=settings.dry_run,
         outcomes=tuple(outcomes[path] for path in sorted(outcomes)),
         started_at=started,

@@ -184,8 +184,32 @@ class Repository(Closing):
         listed: str = self._repo.git.for_each_ref(
             f"--points-at={sha}", "--format=%(refname:strip=2)", "refs/tags"
         )
-        tags = [line for line in listed.splitlines() if line]
-        return CommitInfo(sha=sha, subject=subject, tags=sort_tags(tags))
+        tags = sort_tags([line for line in listed.splitlines() if line])
+        return CommitInfo(sha=sha, subject=subject, tags=tags, name=self._name_of(ref, tags))
+
+    def _name_of(self, ref: str, tags: Sequence[str]) -> str:
+        """What people call the synced ref: the branch or tag ``ref`` names (``HEAD``: the
+        branch it is on), else the commit's highest tag, else ``""`` (the short commit).
+
+        ``refs/heads/main`` and ``main`` are ``main``; ``origin/main`` stays ``origin/main``
+        (it is not the local branch); a sha, ``main~1`` or a detached HEAD name nothing
+        themselves, so a tag at the commit names it, as ``git describe --exact-match`` would.
+        """
+        if ref == "HEAD":  # a file read, no process: the daemon asks on every wake-up
+            try:
+                full = "" if self._repo.head.is_detached else self._repo.head.reference.path
+            except (TypeError, ValueError):
+                full = ""
+        else:
+            try:
+                out: str = self._repo.git.rev_parse("--symbolic-full-name", "--verify", ref)
+            except git.GitCommandError:
+                out = ""
+            full = out.strip()
+        for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
+            if full.startswith(prefix) and full != prefix:
+                return full.removeprefix(prefix)
+        return tags[0] if tags else ""
 
     def branch_of(self, ref: str | None) -> str | None:
         """The branch being synced: ``ref`` if it names a branch, else HEAD's; None if detached.

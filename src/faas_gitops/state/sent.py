@@ -7,7 +7,9 @@ rules, its own application id and schema history). ``notify.sentlog`` claims key
 until a receiver took it, so one that was down gets it on a later run (at least once, until
 ``--notify-retry-for``). An outbox row holds no credential: the body and the headers that are
 not secret; the URL, the token and the signature are added by the target when it is sent.
-``--history-days`` forgets claims older than the horizon (``state.horizon``).
+``--history-days`` forgets claims older than the horizon (``state.horizon``). ``failing`` holds
+one row while runs keep failing (since when, how many, the last error): the first run that ends
+well takes it away, and only that run tells ``recovered``, whichever process it is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from faas_gitops.state.db import StoreSpec
@@ -57,6 +59,15 @@ SENT_LOG = StoreSpec(
         CREATE INDEX outbox_by_ordering ON outbox (ordering) WHERE ordering IS NOT NULL;
         CREATE INDEX outbox_by_queued_at ON outbox (queued_at)
         """,
+        # 2 -> 3: whether the last run failed, for the ``recovered`` event (one row or none).
+        """
+        CREATE TABLE failing (
+            id     INTEGER PRIMARY KEY CHECK (id = 1),
+            since  REAL    NOT NULL,
+            syncs  INTEGER NOT NULL,
+            error  TEXT    NOT NULL
+        )
+        """,
     ),
     "notification log",
     legacy_tables=frozenset({"sent"}),
@@ -81,6 +92,40 @@ class Queued:
     order: str | None = None
     queued_at: float = 0.0
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """Runs failing one after the other: since when (``time.time()``), how many, the last
+    error."""
+
+    since: float
+    syncs: int
+    error: str
+
+    @property
+    def since_at(self) -> datetime:
+        return datetime.fromtimestamp(self.since, UTC)
+
+
+def note_failure(conn: sqlite3.Connection, error: str, now: float) -> Failing:
+    """One more failed run; the failing spell it belongs to (started now, or earlier)."""
+    conn.execute(
+        "INSERT INTO failing (id, since, syncs, error) VALUES (1, ?, 1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET syncs = syncs + 1, error = excluded.error",
+        (now, error),
+    )
+    since, syncs, last = conn.execute("SELECT since, syncs, error FROM failing").fetchone()
+    return Failing(since, syncs, last)
+
+
+def note_success(conn: sqlite3.Connection) -> Failing | None:
+    """A run ended well: the failing spell it ends, or None when there was none. Call inside a
+    transaction: of two processes ending the same spell, only one gets it."""
+    row = conn.execute("SELECT since, syncs, error FROM failing").fetchone()
+    if row is None or conn.execute("DELETE FROM failing").rowcount != 1:
+        return None
+    return Failing(row[0], row[1], row[2])
 
 
 def claim(conn: sqlite3.Connection, key: str, now: float) -> bool:

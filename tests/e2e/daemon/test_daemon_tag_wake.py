@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from faas_gitops.emulator.server import RunningEmulator
+from faas_gitops.state import Ledger
 from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_until
 from tests.gitrepo import GitRepo
 from tests.harness import SAMPLE_REPO
@@ -77,6 +78,9 @@ def test_a_tag_on_the_already_synced_commit_of_a_watched_repo_deploys_it_to_prod
     assert len(finished) == 1
     assert daemon.events("sync.skipped") == []  # the tag was not mistaken for "already synced"
     assert running(deploying, STAGING) == running(deploying, PRODUCTION)
+    with Ledger(daemon.state_dir) as ledger:  # the sync rows name the branch, then the tag
+        refs = [sync.ref for sync in reversed(ledger.recent_syncs())]
+    assert refs == ["main", "v1.3.0"]
 
 
 def test_a_tag_pushed_to_a_polled_remote_deploys_the_already_synced_commit_to_production(

@@ -113,7 +113,7 @@ def test_a_commit_to_the_watched_repo_creates_a_revision_and_moves_the_metrics(
         >= (before["faas_gitops_last_success_timestamp_seconds"])
     )
     assert after["faas_gitops_packages_tracked"] == 3
-    assert after[f'faas_gitops_commit_info{{commit="{sha}",ref="HEAD"}}'] == 1
+    assert after[f'faas_gitops_commit_info{{commit="{sha}",ref="main"}}'] == 1
     assert after['faas_gitops_triggers_total{reason="watch"}'] >= 1
     assert after["faas_gitops_consecutive_failures"] == 0
     assert [entry.trigger for entry in daemon.ledger() if entry.commit == sha] == ["watch"] * 3

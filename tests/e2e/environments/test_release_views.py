@@ -30,6 +30,7 @@ from faas_gitops.deploy.api import Deployment
 from faas_gitops.deploy.observe import PackageView
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.state import Ledger
 from tests.e2e.environments.environments_support import PRODUCTION, STAGING, Env, deployments
 from tests.harness import API_KEY, MODES
 from tests.notify.notify_receivers import Receiver, always, serve
@@ -435,3 +436,34 @@ def test_a_failed_deployment_makes_the_overall_github_status_a_failure(
     overall = [r.json() for r in targets.github.requests if r.json()["context"] == "faas-gitops"]
     assert overall[-1]["description"].endswith("; 1 deploy failed")
     assert sorted(e["event"] for e in targets.events()) == ["deploy-failed", "revision-created"]
+
+
+@pytest.mark.slow
+def test_a_deployed_event_says_keyset_from_and_to_and_the_ref_by_its_tag_name(
+    env: Env, targets: Targets
+) -> None:
+    before = released(env)
+    change_package(env, "Stricter presence counting")
+    env.repo.tag("v1.1.0")
+
+    code, synced = env.sync_json(*targets.args, "--ref", "v1.1.0")
+
+    assert code == 0, synced
+    assert synced["ref"] == "v1.1.0"
+    with Ledger(env.state) as ledger:
+        assert ledger.recent_syncs()[0].ref == "v1.1.0"
+    [production] = [e for e in targets.events() if e["event"] == "deployed"]
+    assert {key: production[key] for key in (
+        "ref", "environment", "keysetId", "fromRevision", "toRevision", "revisionName"
+    )} == {
+        "ref": "v1.1.0",
+        "environment": "production",
+        "keysetId": PRODUCTION,
+        "fromRevision": before,
+        "toRevision": "v1.1.0",
+        "revisionName": "v1.1.0",
+    }  # fmt: skip
+    assert production["package"]["path"] == CHANGED
+    assert {
+        r.json()["description"] for r in targets.github.requests if r.json()["state"] == "pending"
+    } == {"syncing v1.1.0"}

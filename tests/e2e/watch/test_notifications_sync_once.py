@@ -24,6 +24,7 @@ from tests.notify.notify_receivers import Receiver, always, serve
 WEBHOOK_SECRET = "whsec-9f8e7d6c5b4a-do-not-print"
 GITHUB_TOKEN = "ghp_0123456789abcdefSECRETtoken"
 PUBLIC_URL = "https://faas-gitops.example.com/"
+COMMIT_URL = "https://github.com/acme/functions/commit/{sha}"
 
 
 @dataclass
@@ -53,6 +54,7 @@ def receivers(tmp_path: Path) -> Iterator[Receivers]:
             "--github-token-file", str(secrets / "github"),
             "--github-api-url", github.url,
             "--public-url", PUBLIC_URL,
+            "--commit-url", COMMIT_URL,
         )  # fmt: skip
         yield Receivers(webhook, slack, github, args)
 
@@ -88,11 +90,15 @@ def test_a_sync_once_notifies_every_target_of_what_it_created(
         body = request.json()
         assert set(body) == {
             "event", "commit", "ref", "package", "revisionName", "revisionId",
-            "correlationId", "error", "at", "deliveryId",
+            "correlationId", "error", "at", "deliveryId", "commitUrl", "pageUrl",
         }  # fmt: skip
         assert body["deliveryId"] == request.headers["x-faas-gitops-delivery"]
-        assert body["event"] == "revision-created"
+        assert request.headers["x-faas-gitops-event"] == body["event"] == "revision-created"
+        assert request.headers["user-agent"] == "faas-gitops-notify"
         assert body["commit"] == commit
+        assert body["ref"] == "main"  # the branch HEAD is on, never "HEAD"
+        assert body["commitUrl"] == COMMIT_URL.replace("{sha}", commit)
+        assert body["pageUrl"] == PUBLIC_URL + "packages/" + body["package"]["path"]
         entry = recorded[body["package"]["path"]]
         assert body["package"]["packageId"] == entry.package_id
         assert body["revisionId"] == entry.revision_id
@@ -106,7 +112,10 @@ def test_a_sync_once_notifies_every_target_of_what_it_created(
     assert len(receivers.slack.requests) == 1
     message = receivers.slack.requests[0].json()
     assert "3 changed" in message["text"]
-    assert message["blocks"]
+    assert (
+        f"<{COMMIT_URL.replace('{sha}', commit)}|{commit[:12]}>"
+        in message["blocks"][0]["text"]["text"]
+    )
 
     # GitHub: pending when the sync started, then success with the counts.
     statuses = [(r.path, r.json()) for r in receivers.github.requests]
@@ -149,6 +158,37 @@ def test_a_failed_package_is_a_failure_status_a_failed_event_and_a_slack_alert(
 
 
 @pytest.mark.slow
+def test_the_first_good_run_after_a_failed_one_is_recovered_once_on_every_event_target(
+    run_cli: RunCli, receivers: Receivers, emulator: RunningEmulator, state: Path
+) -> None:
+    emulator.store.force_error(WEBHOOKS_ID)
+    assert run_cli(*receivers.args).code == 1  # a CI job that failed
+    emulator.store.clear_forced_errors()
+
+    assert run_cli(*receivers.args).code == 0  # the next job, in another process
+    assert run_cli(*receivers.args).code == 0  # and the one after
+
+    recovered = [r.json() for r in receivers.webhook.requests if r.json()["event"] == "recovered"]
+    assert len(recovered) == 1
+    assert (recovered[0]["ref"], recovered[0]["failedSyncs"]) == ("main", 1)
+    assert recovered[0]["lastError"] == "1 package(s) failed"
+    assert recovered[0]["pageUrl"] == PUBLIC_URL.rstrip("/")
+    slack = [r.json()["text"] for r in receivers.slack.requests]
+    assert len(slack) == 2  # the failure, then "recovered, 1 changed" (webhooks created now)
+    assert slack[1].startswith("faas-gitops: recovered, 1 changed on main @ ")
+    finals = [
+        (r.json()["state"], r.json()["description"])
+        for r in receivers.github.requests
+        if r.json()["state"] != "pending"
+    ]
+    assert finals == [
+        ("failure", "2 created, 1 failed"),
+        ("success", "1 created, 2 unchanged"),
+        ("success", "3 unchanged"),
+    ]
+
+
+@pytest.mark.slow
 def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_again(
     run_cli: RunCli, receivers: Receivers, state: Path
 ) -> None:
@@ -159,7 +199,7 @@ def test_a_second_run_of_the_same_commit_does_not_announce_the_same_revisions_ag
     # The status moves on with the new description; pending for the same commit is not resent.
     states = [(r.json()["state"], r.json()["description"]) for r in receivers.github.requests]
     assert states == [
-        ("pending", "syncing HEAD"),
+        ("pending", "syncing main"),
         ("success", "3 created"),
         ("success", "3 unchanged"),
     ]
