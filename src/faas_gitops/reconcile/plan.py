@@ -121,20 +121,14 @@ def plan_package(
     else:
         changes = diff_functions(latest_functions or (), desired.functions)
     if latest is not None and not changes:
-        return PackagePlan(
-            package=desired,
-            remote_package_id=remote_package_id,
-            action=Action.NOOP,
-            revision_name=latest.name,
-            description=description,
-            latest_revision_id=latest.id,
-            digest=digest,
-        )
-    name = choose_revision_name(base_revision_name(commit), (rev.name for rev in revisions))
+        action, name = Action.NOOP, latest.name
+    else:
+        action = Action.CREATE
+        name = choose_revision_name(base_revision_name(commit), (rev.name for rev in revisions))
     return PackagePlan(
         package=desired,
         remote_package_id=remote_package_id,
-        action=Action.CREATE,
+        action=action,
         revision_name=name,
         description=description,
         changes=changes,

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from faas_gitops.options import Opt
-from faas_gitops.settings.base import EnvironmentName, Group, HttpUrl
+from faas_gitops.settings.base import EnvironmentName, Group, HttpUrl, matching
 
-_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
+
+def _repeatable(flag: str, help_text: str, metavar: str, *, secret: bool = False) -> Opt:
+    """A list flag: given once per value on the command line, comma-separated in its env twin
+    (``options`` splits it); the help says so in the same words for every such flag."""
+    return Opt(
+        flag,
+        f"{help_text} (repeatable; the env twin is comma-separated)",
+        metavar,
+        doc_default="none",
+        secret=secret,
+    )
 
 
 class LoopSettings(Group):
@@ -98,13 +107,7 @@ class DeploySettings(Group):
 
     environments: Annotated[
         tuple[EnvironmentName, ...],
-        Opt(
-            "--environment",
-            "deploy the synced revisions to this environment (repeatable; the env twin is "
-            "comma-separated)",
-            "NAME",
-            doc_default="none",
-        ),
+        _repeatable("--environment", "deploy the synced revisions to this environment", "NAME"),
     ] = ()
     timeout: Annotated[
         float,
@@ -135,13 +138,8 @@ class NotifySettings(Group):
 
     webhooks: Annotated[
         tuple[HttpUrl, ...],
-        Opt(
-            "--notify-webhook",
-            "POST each sync's result as JSON to this URL (repeatable; the env twin is "
-            "comma-separated)",
-            "URL",
-            doc_default="none",
-            secret=True,
+        _repeatable(
+            "--notify-webhook", "POST each sync's result as JSON to this URL", "URL", secret=True
         ),
     ] = ()
     secret_file: Annotated[
@@ -185,6 +183,10 @@ class NotifySettings(Group):
     ] = 86400.0
     github_repo: Annotated[
         str | None,
+        matching(
+            r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$",
+            "must be OWNER/NAME, such as acme/functions",
+        ),
         Opt(
             "--github-repo",
             "GitHub repository (OWNER/NAME) that gets commit statuses and PR comments",
@@ -207,10 +209,3 @@ class NotifySettings(Group):
             "URL",
         ),
     ] = None
-
-    @field_validator("github_repo")
-    @classmethod
-    def _owner_name(cls, value: str | None) -> str | None:
-        if value is not None and not _GITHUB_REPO.match(value):
-            raise ValueError("must be OWNER/NAME, such as acme/functions")
-        return value
