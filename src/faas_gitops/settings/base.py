@@ -54,6 +54,10 @@ def matching(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+#: A number of seconds more than zero: every interval and timeout option.
+Seconds = Annotated[float, Field(gt=0)]
+#: A count of one or more (consecutive failures, and the like).
+AtLeastOne = Annotated[int, Field(ge=1)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
 

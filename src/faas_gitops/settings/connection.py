@@ -15,6 +15,7 @@ from faas_gitops.settings.base import (
     HttpUrl,
     LogFormat,
     LogLevel,
+    Seconds,
     is_remote_url,
     matching,
 )
@@ -106,8 +107,7 @@ class ApiOptions(Group):
         ),
     ] = None
     timeout: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt("--timeout", "seconds before an API call is abandoned", "SECONDS"),
     ] = 30.0
 

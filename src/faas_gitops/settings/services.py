@@ -8,7 +8,14 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from faas_gitops.options import Opt
-from faas_gitops.settings.base import EnvironmentName, Group, HttpUrl, matching
+from faas_gitops.settings.base import (
+    AtLeastOne,
+    EnvironmentName,
+    Group,
+    HttpUrl,
+    Seconds,
+    matching,
+)
 
 
 def _repeatable(flag: str, help_text: str, metavar: str, *, secret: bool = False) -> Opt:
@@ -38,8 +45,7 @@ class LoopSettings(Group):
         ),
     ] = "0.0.0.0:8080"
     interval: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt(
             "--interval",
             "daemon: seconds between fetches of a remote repository (for a local one, a safety "
@@ -48,8 +54,7 @@ class LoopSettings(Group):
         ),
     ] = 30.0
     resync_interval: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt(
             "--resync-interval",
             "daemon: seconds between full syncs that ask the API about every package (finds "
@@ -58,8 +63,7 @@ class LoopSettings(Group):
         ),
     ] = 600.0
     unready_after: Annotated[
-        int,
-        Field(ge=1),
+        AtLeastOne,
         Opt("--unready-after", "daemon: consecutive failed syncs before /readyz says 503", "N"),
     ] = 3
     max_failures: Annotated[
@@ -110,8 +114,7 @@ class DeploySettings(Group):
         _repeatable("--environment", "deploy the synced revisions to this environment", "NAME"),
     ] = ()
     timeout: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt("--deploy-timeout", "seconds a deployment may take to finish", "SECONDS"),
     ] = 120.0
     prune: Annotated[
