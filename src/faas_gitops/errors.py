@@ -53,22 +53,14 @@ class ApiError(FaasGitopsError):
     API's ``meta.correlationId`` when the answer had one, so a support ticket can quote it.
     """
 
-    def __init__(
-        self,
-        call: str,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
+    def __init__(self, call: str, message: str, **detail: Unpack[ApiDetail]) -> None:
         self.call = call
         self.message = message
-        self.status = status
-        self.code = code
-        self.correlation_id = correlation_id
-        detail = " ".join(part for part in (str(status) if status else "", code or "") if part)
-        super().__init__(f"{call}: {detail + ': ' if detail else ''}{message}")
+        self.status = detail.get("status")
+        self.code = detail.get("code")
+        self.correlation_id = detail.get("correlation_id")
+        told = " ".join(str(part) for part in (self.status, self.code) if part)
+        super().__init__(f"{call}: {told + ': ' if told else ''}{message}")
 
 
 class ApiAuthError(ApiError):

@@ -58,6 +58,7 @@ async def settle_pending_deployments(
     """
     settled = 0
     for step in ledger.pending_deployment_steps(before_sync=sync_id):
+        step_log = log.bind(path=step.path, step=step.step)
         try:
             verdict = await _verdict(api, step)
         except RUN_STOPPERS:
@@ -65,17 +66,13 @@ async def settle_pending_deployments(
         except ApiNotFound as exc:
             verdict = StepAnswer(ABANDONED, error=f"{_KILLED}, and {exc}")
         except ApiError as exc:
-            log.warning(
-                "deployment.settle_deferred", path=step.path, step=step.step, error=str(exc)
-            )
+            step_log.warning("deployment.settle_deferred", error=str(exc))
             continue
         if ledger.settle_deployment_step(step.row_id, verdict):
             settled += 1
-            log.info(
+            step_log.info(
                 "deployment.settled",
-                path=step.path,
                 environment=step.environment,
-                step=step.step,
                 status=verdict.status,
                 deployment_id=verdict.deployment_id or step.deployment_id,
             )

@@ -82,7 +82,7 @@ class DeploymentStore(StoreCore):
                     )
             fault = self._write_fault("create", revision["packageId"])
             did = str(uuid.uuid4())
-            stamp = format_timestamp(self._tick())
+            created = self._created_now()
             self._data.deployments[did] = {
                 "id": did,
                 "packageRevisionId": revision_id,
@@ -92,13 +92,11 @@ class DeploymentStore(StoreCore):
                     {
                         "functionRevisionId": function["functionRevisionId"],
                         "state": STOPPED,
-                        "createdDttm": stamp,
-                        "updatedDttm": stamp,
+                        **created,
                     }
                     for function in revision["functions"]
                 ],
-                "createdDttm": stamp,
-                "updatedDttm": stamp,
+                **created,
                 lifecycle.PACKAGE_ID: revision["packageId"],
             }
             self._save()

@@ -54,7 +54,6 @@ class PackageStore(StoreCore):
             if pid in self._data.packages:
                 raise conflict(f"Package with ID [{pid}] already exists")
             self._check_package_name(name, exclude=None)
-            stamp = format_timestamp(self._tick())
             self._data.packages[pid] = {
                 "id": pid,
                 "packageBlueprintId": None,
@@ -62,8 +61,7 @@ class PackageStore(StoreCore):
                 "description": description,
                 "apiManaged": api_managed,
                 "tags": list(tags),
-                "createdDttm": stamp,
-                "updatedDttm": stamp,
+                **self._created_now(),
             }
             self._data.revisions_by_package[pid] = []
             self._data.function_ids[pid] = {}

@@ -82,7 +82,7 @@ class RevisionStore(StoreCore):
                 raise package_not_found(package_id)
             self._check_revision_name(package_id, name, exclude=None)
             rid = str(uuid.uuid4())
-            stamp = format_timestamp(self._tick())
+            created = self._created_now()
             ids = self._data.function_ids.setdefault(package_id, {})
             items = [
                 self._function_record(function, rid, ids.setdefault(function.name, _new_id()))
@@ -93,8 +93,7 @@ class RevisionStore(StoreCore):
                 "packageId": package_id,
                 "name": name,
                 "description": description,
-                "createdDttm": stamp,
-                "updatedDttm": stamp,
+                **created,
                 "functions": items,
             }
             self._data.revisions_by_package[package_id].append(rid)
@@ -136,7 +135,6 @@ class RevisionStore(StoreCore):
             self._save()
 
     def _function_record(self, function: FunctionInput, rid: str, fid: str) -> dict[str, Any]:
-        stamp = format_timestamp(self._tick())
         return {
             "id": fid,
             "functionRevisionId": str(uuid.uuid4()),
@@ -147,8 +145,7 @@ class RevisionStore(StoreCore):
             "sortOrder": function.sort_order,
             "code": function.code,
             "config": copy.deepcopy(function.config),
-            "createdDttm": stamp,
-            "updatedDttm": stamp,
+            **self._created_now(),
         }
 
     def _revision(self, revision_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from faas_gitops.emulator import lifecycle, persistence
-from faas_gitops.emulator.clock import Ticker
+from faas_gitops.emulator.clock import Ticker, format_timestamp
 from faas_gitops.emulator.forced import ForcedErrors
 from faas_gitops.emulator.records import StoreData
 
@@ -34,6 +34,12 @@ class StoreCore:
 
     def _tick(self) -> int:
         return self._ticker.tick()
+
+    def _created_now(self) -> dict[str, str]:
+        """The stamps of a record made now: created and updated at the same instant (one tick),
+        as every resource the API creates shows them."""
+        stamp = format_timestamp(self._tick())
+        return {"createdDttm": stamp, "updatedDttm": stamp}
 
     def _save(self) -> None:
         if self._state_file is not None:

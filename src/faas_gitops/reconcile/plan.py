@@ -121,20 +121,14 @@ def plan_package(
     else:
         changes = diff_functions(latest_functions or (), desired.functions)
     if latest is not None and not changes:
-        return PackagePlan(
-            package=desired,
-            remote_package_id=remote_package_id,
-            action=Action.NOOP,
-            revision_name=latest.name,
-            description=description,
-            latest_revision_id=latest.id,
-            digest=digest,
-        )
-    name = choose_revision_name(base_revision_name(commit), (rev.name for rev in revisions))
+        action, name = Action.NOOP, latest.name
+    else:
+        action = Action.CREATE
+        name = choose_revision_name(base_revision_name(commit), (rev.name for rev in revisions))
     return PackagePlan(
         package=desired,
         remote_package_id=remote_package_id,
-        action=Action.CREATE,
+        action=action,
         revision_name=name,
         description=description,
         changes=changes,
@@ -150,34 +144,33 @@ class NewPackagePlan:
     exists but its first revision does not (a server that made only the package)."""
 
     package: DesiredPackage
+    commit: CommitInfo
     revision_name: str
     description: str
     digest: str
     changes: tuple[FunctionChange, ...]
 
     def bound_to(self, package_id: str) -> PackagePlan:
-        """This plan as a revision create in the package ``package_id``."""
-        return PackagePlan(
-            package=self.package,
+        """This plan as a revision create in the package ``package_id``: what ``plan_package``
+        decides for a package with no revision yet (so the two cannot disagree)."""
+        return plan_package(
+            self.package,
             remote_package_id=package_id,
-            action=Action.CREATE,
-            revision_name=self.revision_name,
-            description=self.description,
-            changes=self.changes,
-            digest=self.digest,
+            commit=self.commit,
+            revisions=(),
+            latest_functions=None,
         )
 
 
 def plan_new_package(desired: DesiredPackage, commit: CommitInfo) -> NewPackagePlan:
-    """Decide for a package that does not exist remotely: every function is added."""
+    """Decide for a package that does not exist remotely: every function is added, and no
+    revision name is taken yet."""
     digest = content_digest(desired.functions)
     return NewPackagePlan(
         package=desired,
+        commit=commit,
         revision_name=base_revision_name(commit),
         description=revision_description(commit, digest),
         digest=digest,
-        changes=tuple(
-            FunctionChange(fn.name, ChangeKind.ADDED, None, fn)
-            for fn in sorted(desired.functions, key=lambda fn: fn.name)
-        ),
+        changes=diff_functions((), desired.functions),
     )

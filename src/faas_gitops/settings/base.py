@@ -40,6 +40,24 @@ def _environment_name(value: str) -> str:
     return value
 
 
+def matching(pattern: str, rule: str) -> AfterValidator:
+    """The validator of a text option with a shape (``re.match`` of ``pattern``): ``rule`` is
+    the one-line error that says what the shape is; ``None`` (an optional option left out)
+    passes. One helper, so every such option fails with the same kind of line."""
+    shape = re.compile(pattern)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not shape.match(value):
+            raise ValueError(rule)
+        return value
+
+    return AfterValidator(check)
+
+
+#: A number of seconds more than zero: every interval and timeout option.
+Seconds = Annotated[float, Field(gt=0)]
+#: A count of one or more (consecutive failures, and the like).
+AtLeastOne = Annotated[int, Field(ge=1)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
 

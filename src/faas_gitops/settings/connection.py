@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,13 +15,13 @@ from faas_gitops.settings.base import (
     HttpUrl,
     LogFormat,
     LogLevel,
+    Seconds,
     is_remote_url,
+    matching,
 )
 
 if TYPE_CHECKING:
     import ssl
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class GitSettings(Group):
@@ -69,7 +68,9 @@ class ApiOptions(Group):
         HttpUrl, Opt("--api-url", "FaaS admin API base URL", env="FAAS_API_URL", metavar="URL")
     ] = DEFAULT_API_URL
     version: Annotated[
-        str, Opt("--api-version", "PubNub-Version header (YYYY-MM-DD)", metavar="DATE")
+        str,
+        matching(r"^\d{4}-\d{2}-\d{2}$", "must be a date YYYY-MM-DD (PubNub-Version header)"),
+        Opt("--api-version", "PubNub-Version header (YYYY-MM-DD)", metavar="DATE"),
     ] = DEFAULT_API_VERSION
     key_file: Annotated[
         Path | None,
@@ -106,8 +107,7 @@ class ApiOptions(Group):
         ),
     ] = None
     timeout: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt("--timeout", "seconds before an API call is abandoned", "SECONDS"),
     ] = 30.0
 
@@ -134,13 +134,6 @@ class ApiOptions(Group):
         if self.ca_bundle is None:
             return True
         return ssl.create_default_context(cafile=str(self.ca_bundle))
-
-    @field_validator("version")
-    @classmethod
-    def _date(cls, value: str) -> str:
-        if not _DATE.match(value):
-            raise ValueError("must be a date YYYY-MM-DD (PubNub-Version header)")
-        return value
 
 
 class ApiSettings(ApiOptions):

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from faas_gitops.options import Opt
-from faas_gitops.settings.base import EnvironmentName, Group, HttpUrl
+from faas_gitops.settings.base import (
+    AtLeastOne,
+    EnvironmentName,
+    Group,
+    HttpUrl,
+    Seconds,
+    matching,
+)
 
-_GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
+
+def _repeatable(flag: str, help_text: str, metavar: str, *, secret: bool = False) -> Opt:
+    """A list flag: given once per value on the command line, comma-separated in its env twin
+    (``options`` splits it); the help says so in the same words for every such flag."""
+    return Opt(
+        flag,
+        f"{help_text} (repeatable; the env twin is comma-separated)",
+        metavar,
+        doc_default="none",
+        secret=secret,
+    )
 
 
 class LoopSettings(Group):
@@ -29,8 +45,7 @@ class LoopSettings(Group):
         ),
     ] = "0.0.0.0:8080"
     interval: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt(
             "--interval",
             "daemon: seconds between fetches of a remote repository (for a local one, a safety "
@@ -39,8 +54,7 @@ class LoopSettings(Group):
         ),
     ] = 30.0
     resync_interval: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt(
             "--resync-interval",
             "daemon: seconds between full syncs that ask the API about every package (finds "
@@ -49,8 +63,7 @@ class LoopSettings(Group):
         ),
     ] = 600.0
     unready_after: Annotated[
-        int,
-        Field(ge=1),
+        AtLeastOne,
         Opt("--unready-after", "daemon: consecutive failed syncs before /readyz says 503", "N"),
     ] = 3
     max_failures: Annotated[
@@ -98,17 +111,10 @@ class DeploySettings(Group):
 
     environments: Annotated[
         tuple[EnvironmentName, ...],
-        Opt(
-            "--environment",
-            "deploy the synced revisions to this environment (repeatable; the env twin is "
-            "comma-separated)",
-            "NAME",
-            doc_default="none",
-        ),
+        _repeatable("--environment", "deploy the synced revisions to this environment", "NAME"),
     ] = ()
     timeout: Annotated[
-        float,
-        Field(gt=0),
+        Seconds,
         Opt("--deploy-timeout", "seconds a deployment may take to finish", "SECONDS"),
     ] = 120.0
     prune: Annotated[
@@ -135,13 +141,8 @@ class NotifySettings(Group):
 
     webhooks: Annotated[
         tuple[HttpUrl, ...],
-        Opt(
-            "--notify-webhook",
-            "POST each sync's result as JSON to this URL (repeatable; the env twin is "
-            "comma-separated)",
-            "URL",
-            doc_default="none",
-            secret=True,
+        _repeatable(
+            "--notify-webhook", "POST each sync's result as JSON to this URL", "URL", secret=True
         ),
     ] = ()
     secret_file: Annotated[
@@ -185,6 +186,10 @@ class NotifySettings(Group):
     ] = 86400.0
     github_repo: Annotated[
         str | None,
+        matching(
+            r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$",
+            "must be OWNER/NAME, such as acme/functions",
+        ),
         Opt(
             "--github-repo",
             "GitHub repository (OWNER/NAME) that gets commit statuses and PR comments",
@@ -207,10 +212,3 @@ class NotifySettings(Group):
             "URL",
         ),
     ] = None
-
-    @field_validator("github_repo")
-    @classmethod
-    def _owner_name(cls, value: str | None) -> str | None:
-        if value is not None and not _GITHUB_REPO.match(value):
-            raise ValueError("must be OWNER/NAME, such as acme/functions")
-        return value

@@ -1,33 +1,20 @@
-"""The size limits every read of a commit obeys, as a Protocol so any settings object fits.
+"""The size limits every read of a commit obeys: the settings group itself.
 
 ``max_manifest_bytes`` and ``max_code_bytes`` fail one package; ``max_packages`` and
 ``max_total_bytes`` fail the whole read, because past them the repository is not what this tool
 was pointed at. They are declared once, as the settings group ``LimitSettings`` (flags, env
-twins, defaults); readers accept anything with the four attributes.
+twins, defaults, bounds); readers take that group (a test builds one with the limit it needs,
+``LimitSettings(max_packages=2)``), so no second declaration of the four names can drift.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TypeAlias
 
 from faas_gitops.settings import LimitSettings
 
-
-class SizeLimits(Protocol):
-    """Anything with the four limits (``LimitSettings``, a test's stand-in)."""
-
-    @property
-    def max_manifest_bytes(self) -> int: ...
-
-    @property
-    def max_code_bytes(self) -> int: ...
-
-    @property
-    def max_packages(self) -> int: ...
-
-    @property
-    def max_total_bytes(self) -> int: ...
-
+#: What a reader is handed: the ``limits`` group of the run's settings.
+SizeLimits: TypeAlias = LimitSettings
 
 DEFAULT_LIMITS: SizeLimits = LimitSettings()
 
