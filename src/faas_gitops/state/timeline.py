@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from faas_gitops.models import NO_NEW_REVISION, DeployStatus
@@ -339,8 +339,10 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _outcome_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
-    row_id, _sync_id, path, package_id, status, rev_name, rev_id, corr, error, name, lookup = row
+def _shared(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
+    """A row as a revision row: the first nine columns, which both queries select in this
+    order, and its sync's fields; a deployment row replaces what is its own."""
+    row_id, _sync_id, path, package_id, status, rev_name, rev_id, corr, error = row[:9]
     return LedgerEntry(
         id=int(str(row_id)),
         recorded_at=sync.recorded_at,
@@ -354,37 +356,26 @@ def _outcome_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
         correlation_id=_text(corr),
         error=_text(error),
         trigger=sync.trigger,
-        name=_text(name),
-        lookup_correlation_id=_text(lookup),
         complete=sync.complete,
         verified_by=sync.verified_by,
         sync_id=sync.id,
     )
 
 
+def _outcome_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
+    name, lookup = row[9:]
+    return replace(_shared(row, sync), name=_text(name), lookup_correlation_id=_text(lookup))
+
+
 def _deployment_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
-    (row_id, _sync_id, path, package_id, status, rev_name, rev_id, corr, error, environment,
-     keyset, step, previous, note, at) = row  # fmt: skip
-    return LedgerEntry(
-        id=int(str(row_id)),
+    environment, keyset, step, previous, note, at = row[9:]
+    return replace(
+        _shared(row, sync),
         recorded_at=sync.recorded_at if step == RESULT_STEP else from_utc_text(str(at)),
-        commit=sync.commit,
-        ref=sync.ref,
-        path=str(path),
-        package_id=_text(package_id),
-        status=str(status),
-        revision_name=_text(rev_name),
-        revision_id=_text(rev_id),
-        correlation_id=_text(corr),
-        error=_text(error),
-        trigger=sync.trigger,
         environment=_text(environment),
-        complete=sync.complete,
-        verified_by=sync.verified_by,
         kind="deployment",
         step=str(step),
         keyset_id=None if keyset is None else int(str(keyset)),
         previous_revision_name=_text(previous),
         note=_text(note),
-        sync_id=sync.id,
     )
