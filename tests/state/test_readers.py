@@ -94,7 +94,7 @@ def test_a_reader_answers_while_another_process_holds_the_write_lock(
 def test_a_reader_cannot_write_to_the_ledger(tmp_path: Path) -> None:
     recorded(tmp_path)
     with Ledger.open_readonly(tmp_path) as reader, pytest.raises(sqlite3.Error):
-        reader._rows("DELETE FROM outcomes")
+        reader.select("DELETE FROM outcomes")
     with Ledger.open_readonly(tmp_path) as reader:
         assert len(reader.history()) == 1
 

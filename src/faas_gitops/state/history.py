@@ -6,8 +6,6 @@ cannot reorder the history.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,6 +21,7 @@ from faas_gitops.models import (
     SyncSummary,
 )
 from faas_gitops.state.db import from_utc_text
+from faas_gitops.state.reads import Reads
 from faas_gitops.state.timeline import HistoryFilter, LedgerEntry, Timeline
 
 _RUNNING_REVISION = (DeployStatus.DEPLOYED.value, DeployStatus.IN_SYNC.value)
@@ -34,21 +33,13 @@ _RESULT_ROWS = (
 )
 
 
-class HistoryQueries:
+class HistoryQueries(Reads):
     """Read-only queries over an open ledger connection (mixed into ``Ledger``)."""
-
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._conn = conn
-        self._read_lock = lock
-
-    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._read_lock:
-            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
 
     @property
     def schema_version(self) -> int:
         """The schema version of the open file (``PRAGMA user_version``)."""
-        return int(str(self._rows("PRAGMA user_version")[0][0]))
+        return int(str(self.select("PRAGMA user_version")[0][0]))
 
     def history(
         self,
@@ -82,7 +73,7 @@ class HistoryQueries:
             steps=steps,
             limit=limit,
         )
-        timeline = Timeline(self._conn, self._read_lock)
+        timeline = Timeline(self._conn, self._lock)
         if correlation_id is not None:
             return timeline.with_correlation_id(correlation_id, wanted)
         return timeline.page(wanted)
@@ -90,7 +81,7 @@ class HistoryQueries:
     def in_sync_commits(self) -> dict[str, str]:
         """Per package path, the commit of its newest finished real sync, if it was in sync
         then: the daemon's memory for telling drift from change, kept across restarts."""
-        rows = self._rows(
+        rows = self.select(
             "SELECT o.path, s.commit_sha, o.status FROM outcomes AS o"
             " JOIN syncs AS s ON s.id = o.sync_id WHERE o.id IN (SELECT max(o2.id)"
             " FROM outcomes AS o2 JOIN syncs AS s2 ON s2.id = o2.sync_id"
@@ -101,7 +92,7 @@ class HistoryQueries:
 
     def recent_syncs(self, limit: int = 50) -> list[SyncSummary]:
         """The newest syncs with their counts (counted from their rows, so a killed one too)."""
-        syncs = self._rows(
+        syncs = self.select(
             "SELECT id, commit_sha, ref, trigger_name, dry_run, started_at, finished_at,"
             " completed, fatal_error FROM syncs ORDER BY id DESC LIMIT ?",
             [limit],
@@ -112,7 +103,7 @@ class HistoryQueries:
         counts: defaultdict[object, dict[str, int]] = defaultdict(dict)
         marks = ", ".join("?" * len(ids))
         sql = f"SELECT sync_id, status, count(*) FROM outcomes WHERE sync_id IN ({marks})"  # noqa: S608 - placeholders only
-        for sync_id, status, number in self._rows(sql + " GROUP BY sync_id, status", ids):
+        for sync_id, status, number in self.select(sql + " GROUP BY sync_id, status", ids):
             counts[sync_id][str(status)] = int(str(number))
         summaries = []
         for sid, commit, ref, trigger, dry, started, finished, completed, fatal in syncs:
@@ -141,12 +132,12 @@ class HistoryQueries:
         A ``promote`` or ``rollback`` is not a "real sync" here: it records deployments, not
         the commit's packages, so it must not hide them.
         """
-        newest = self._rows(
+        newest = self.select(
             "SELECT max(id) FROM syncs WHERE dry_run = 0 AND completed = 1"
             " AND trigger_name NOT IN ('promote', 'rollback')"
         )[0][0]
         floor = int(str(newest)) if newest is not None else 0
-        rows = self._rows(
+        rows = self.select(
             "SELECT o.path, o.name, o.package_id, o.status, s.finished_at, s.commit_sha,"
             " o.correlation_id, o.error, o.revision_name, o.revision_id"
             " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
@@ -157,7 +148,7 @@ class HistoryQueries:
         )
         known = {
             str(path): (name, rev_name, rev_id)
-            for path, name, rev_name, rev_id in self._rows(
+            for path, name, rev_name, rev_id in self.select(
                 "SELECT path, name, revision_name, revision_id FROM outcomes WHERE id IN"
                 " (SELECT max(id) FROM outcomes WHERE revision_id IS NOT NULL GROUP BY path)"
             )
@@ -190,13 +181,13 @@ class HistoryQueries:
         ``previous_*``; when it could not even read that (a failed read), what runs is taken
         from the newest result that knew, so a view never shows ``-`` for something running.
         """
-        newest = self._rows(
+        newest = self.select(
             _RESULT_ROWS + " WHERE step = 'result' GROUP BY path, environment)"
             " ORDER BY path, environment"
         )
         known = {
             (str(row[0]), str(row[1])): row
-            for row in self._rows(
+            for row in self.select(
                 _RESULT_ROWS + " WHERE step = 'result' AND (status IN (?, ?)"
                 " OR previous_revision_name IS NOT NULL) GROUP BY path, environment)",
                 _RUNNING_REVISION,

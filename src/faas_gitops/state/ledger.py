@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,6 +307,16 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         return prune(self.path.parent, _spec(), to_utc_text(before))
 
     # ---- plumbing --------------------------------------------------------------------
+    def write(self, statements: Sequence[tuple[str, Sequence[object]]]) -> int:
+        """Run ``statements`` in one transaction under the ledger's lock, for a table another
+        module of the state layer owns (``ticks``); returns the first statement's row id."""
+        first: int | None = None
+        with self._lock, self._transaction():
+            for sql, params in statements:
+                cursor = self._db.conn.execute(sql, tuple(params))
+                first = cursor.lastrowid if first is None else first
+        return _row_id(first)
+
     def _transaction(self) -> AbstractContextManager[None]:
         return transaction(self._db.conn)
 

@@ -59,7 +59,7 @@ def _word(status: str) -> str:
 
 def release_facts(reader: HistoryQueries, scan: int = SCAN_ROWS) -> ReleaseFacts:
     """One bounded pass over the newest deployment rows (see the module docstring)."""
-    rows = reader._rows(
+    rows = reader.select(
         "SELECT d.sync_id, d.path, d.environment, d.keyset_id, d.step, d.status,"
         " d.revision_name, d.previous_revision_name, d.recorded_at, d.note, s.completed"
         " FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id"
@@ -123,7 +123,7 @@ def deployment_counts(reader: HistoryQueries, sync_ids: Sequence[int]) -> dict[i
         return {}
     marks = ", ".join("?" * len(sync_ids))
     counts: defaultdict[int, dict[str, int]] = defaultdict(dict)
-    for sync_id, status, number in reader._rows(
+    for sync_id, status, number in reader.select(
         f"SELECT sync_id, status, count(*) FROM deployments WHERE step = 'result'"  # noqa: S608 - placeholders only
         f" AND sync_id IN ({marks}) GROUP BY sync_id, status",
         list(sync_ids),
@@ -173,7 +173,7 @@ def package_revisions(reader: HistoryQueries, path: str, limit: int = 50) -> lis
     """Newest first: the revisions faas-gitops created or adopted for ``path``, then any other
     revision name seen running (made outside faas-gitops: by hand in the portal)."""
     found: dict[str, RevisionRecord] = {}
-    for name, rev_id, status, commit, at in reader._rows(
+    for name, rev_id, status, commit, at in reader.select(
         "SELECT o.revision_name, o.revision_id, o.status, s.commit_sha, s.finished_at"
         " FROM outcomes AS o JOIN syncs AS s ON s.id = o.sync_id"
         " WHERE o.path = ? AND o.status IN ('created', 'adopted')"
@@ -188,7 +188,7 @@ def package_revisions(reader: HistoryQueries, path: str, limit: int = 50) -> lis
                 from_utc_text(str(at)), made,
             ),
         )  # fmt: skip
-    for name, at in reader._rows(
+    for name, at in reader.select(
         "SELECT name, max(recorded_at) FROM (SELECT previous_revision_name AS name, recorded_at"
         " FROM deployments WHERE path = ? UNION ALL SELECT revision_name, recorded_at"
         " FROM deployments WHERE path = ? AND status IN ('deployed', 'in-sync'))"
@@ -206,7 +206,7 @@ def package_deployments(
     reader: HistoryQueries, path: str, limit: int = 60
 ) -> list[DeploymentRecord]:
     """Newest first: ``path``'s deployment results (real syncs), each with its sync's steps."""
-    results = reader._rows(
+    results = reader.select(
         "SELECT d.sync_id, d.environment, d.keyset_id, d.status, d.previous_revision_name,"
         " d.revision_name, d.recorded_at, s.trigger_name, s.commit_sha, d.correlation_id,"
         " d.error, d.note FROM deployments AS d JOIN syncs AS s ON s.id = d.sync_id"
@@ -218,7 +218,7 @@ def package_deployments(
     ids = sorted({int(str(row[0])) for row in results})
     marks = ", ".join("?" * len(ids))
     steps: defaultdict[tuple[int, str], list[StepRecord]] = defaultdict(list)
-    for sync_id, env, step, status, corr, at in reader._rows(
+    for sync_id, env, step, status, corr, at in reader.select(
         "SELECT sync_id, environment, step, status, correlation_id, recorded_at"  # noqa: S608 - placeholders only
         f" FROM deployments WHERE path = ? AND step != 'result' AND sync_id IN ({marks})"
         " ORDER BY id",

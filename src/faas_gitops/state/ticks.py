@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from faas_gitops.state.db import from_utc_text, to_utc_text, transaction
+from faas_gitops.state.db import from_utc_text, to_utc_text
 from faas_gitops.state.history import HistoryQueries
 from faas_gitops.state.ledger import Ledger
 
@@ -49,26 +49,27 @@ def record_failed_tick(
 ) -> int:
     """Write one failed tick (and forget all but the newest ``KEPT``); returns its id.
 
-    Uses the ledger's own connection and lock: the state layer's one opener, one writer.
+    Through the ledger's one writer: the state layer's one opener, one lock.
     """
-    conn = ledger._db.conn
-    with ledger._lock, transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO failed_ticks (at, commit_sha, ref, trigger_name, error)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (to_utc_text(at), commit or None, ref, trigger, one_line(error)),
-        )
-        conn.execute(
-            "DELETE FROM failed_ticks WHERE id <= (SELECT id FROM failed_ticks"
-            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-            (KEPT,),
-        )
-    return int(cursor.lastrowid or 0)
+    return ledger.write(
+        [
+            (
+                "INSERT INTO failed_ticks (at, commit_sha, ref, trigger_name, error)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (to_utc_text(at), commit or None, ref, trigger, one_line(error)),
+            ),
+            (
+                "DELETE FROM failed_ticks WHERE id <= (SELECT id FROM failed_ticks"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (KEPT,),
+            ),
+        ]
+    )
 
 
 def failed_ticks(reader: HistoryQueries, limit: int = 50) -> list[FailedTick]:
     """The newest failed ticks first (an older ledger reads as having none)."""
-    rows = reader._rows(
+    rows = reader.select(
         "SELECT id, at, commit_sha, ref, trigger_name, error FROM failed_ticks"
         " ORDER BY id DESC LIMIT ?",
         [limit],

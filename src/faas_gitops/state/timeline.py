@@ -15,14 +15,13 @@ and a lookup that answers once is worth a scan.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from faas_gitops.models import NO_NEW_REVISION, DeployStatus
 from faas_gitops.state.db import from_utc_text, to_utc_text
+from faas_gitops.state.reads import Reads
 
 #: Revision outcomes that made nothing: hidden by default (``--all`` shows them).
 QUIET_REVISIONS: tuple[str, ...] = tuple(sorted(status.value for status in NO_NEW_REVISION))
@@ -157,16 +156,8 @@ class _Sync:
 Syncs = dict[int, _Sync]
 
 
-class Timeline:
+class Timeline(Reads):
     """The paged reads behind ``history`` over one open connection and its lock."""
-
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._conn = conn
-        self._lock = lock
-
-    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
 
     def page(self, wanted: HistoryFilter) -> list[LedgerEntry]:
         """The newest ``wanted.limit`` rows, newest sync first; within a sync by path, the
@@ -189,12 +180,12 @@ class Timeline:
     def with_correlation_id(self, correlation_id: str, wanted: HistoryFilter) -> list[LedgerEntry]:
         """Every row (revision outcome or deployment step, any environment) whose answer, or
         the read that found an adopted revision, carried ``correlation_id``; newest first."""
-        outcomes = self._rows(
+        outcomes = self.select(
             f"SELECT {_OUTCOME_COLUMNS} FROM outcomes AS o"  # noqa: S608 - constant columns
             " WHERE o.correlation_id = ? OR o.lookup_correlation_id = ?",
             [correlation_id, correlation_id],
         )
-        deployments = self._rows(
+        deployments = self.select(
             f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments AS d"  # noqa: S608 - constant columns
             " WHERE d.correlation_id = ?",
             [correlation_id],
@@ -234,7 +225,7 @@ class Timeline:
         self, wanted: HistoryFilter, below: int | None, batch: int, skip_quiet: bool
     ) -> Syncs:
         where, params = self._sync_where(wanted, below, skip_quiet)
-        rows = self._rows(
+        rows = self.select(
             f"SELECT {_SYNC_COLUMNS} FROM syncs AS s WHERE {where}"  # noqa: S608 - constant SQL
             " ORDER BY s.id DESC LIMIT ?",
             [*params, batch],
@@ -245,7 +236,7 @@ class Timeline:
         if not ids:
             return {}
         marks = ", ".join("?" * len(ids))
-        rows = self._rows(
+        rows = self.select(
             f"SELECT {_SYNC_COLUMNS} FROM syncs AS s WHERE s.id IN ({marks})",  # noqa: S608
             ids,
         )
@@ -256,7 +247,7 @@ class Timeline:
         deployment rows, which know no manifest name, match the same package."""
         if package is None:
             return frozenset()
-        rows = self._rows(
+        rows = self.select(
             "SELECT DISTINCT path FROM outcomes WHERE path = ? OR package_id = ? OR name = ?"
             " UNION SELECT DISTINCT path FROM deployments WHERE package_id = ?",
             [package, package, package, package],
@@ -270,7 +261,7 @@ class Timeline:
         ids: list[object] = list(syncs)
         outcomes: list[tuple[object, ...]] = []
         if wanted.environment is None:
-            outcomes = self._rows(
+            outcomes = self.select(
                 f"SELECT {_OUTCOME_COLUMNS} FROM outcomes AS o"  # noqa: S608 - placeholders only
                 f" WHERE o.sync_id IN ({marks})",
                 ids,
@@ -279,7 +270,7 @@ class Timeline:
         if wanted.environment is not None:
             where += " AND d.environment = ?"
             ids.append(wanted.environment)
-        deployments = self._rows(
+        deployments = self.select(
             f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments AS d"  # noqa: S608 - placeholders only
             f" WHERE d.sync_id IN ({marks}){where}",
             ids,
