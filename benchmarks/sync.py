@@ -25,6 +25,9 @@ scenario:
    ``env-warm-in-sync`` (the state dir of that cold run), ``env-warm-full-resync``
    (``--full-sync``, what the daemon's drift resync does) and ``env-one-change-staging``
    (one package changed in an untagged commit on ``main``: rolled out on staging only);
+``env-replayed``: ``env-release``, then only the replayed pairs (``benchmarks/replay_api.py``);
+   with ``--before-src DIR`` each pair starts with the reconciler of that source tree (another
+   commit's ``src/``), so before and after are measured interleaved on one recording;
 plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
 ``benchmarks/bare_client.py``: the API phase's practical floor here) and
 ``bare-client-null-api`` (that client against ``benchmarks/null_api.py``, a server that only
