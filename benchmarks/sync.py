@@ -25,6 +25,9 @@ scenario:
    ``env-warm-in-sync`` (the state dir of that cold run), ``env-warm-full-resync``
    (``--full-sync``, what the daemon's drift resync does) and ``env-one-change-staging``
    (one package changed in an untagged commit on ``main``: rolled out on staging only);
+``env-replayed``: ``env-release``, then only the replayed pairs (``benchmarks/replay_api.py``);
+   with ``--before-src DIR`` each pair starts with the reconciler of that source tree (another
+   commit's ``src/``), so before and after are measured interleaved on one recording;
 plus ``bare-client`` with 1 (the same revision lists from a client that does nothing else, see
 ``benchmarks/bare_client.py``: the API phase's practical floor here) and
 ``bare-client-null-api`` (that client against ``benchmarks/null_api.py``, a server that only
@@ -87,6 +90,7 @@ class Options:
     scenarios: set[str]
     work: Path
     daemon: bool = True
+    before_src: Path | None = None
 
 
 @dataclass(slots=True)
@@ -193,6 +197,7 @@ def run_sync_once(
     *extra: str,
     repo: Path | None = None,
     api_url: str | None = None,
+    src: Path | None = None,
 ) -> Process:
     out, err = opts.work / "stdout.json", opts.work / "stderr.log"
     profile = ["-m", "cProfile", "-o", str(opts.profile / f"{name}.prof")] if opts.profile else []
@@ -213,6 +218,8 @@ def run_sync_once(
     peak_file = opts.work / "peak.txt"
     peak_file.unlink(missing_ok=True)
     env = {**_env(), "FAAS_BENCH_PEAK_FILE": str(peak_file)}
+    if src is not None:  # another source tree of faas_gitops (``--before-src``)
+        env["PYTHONPATH"] = os.pathsep.join((str(src), str(Path(__file__).parent.parent)))
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.monotonic()
         process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
@@ -544,6 +551,10 @@ def environment_scenarios(opts: Options, emit: Callable[[dict[str, Any]], None])
             )
 
         emit(scenario("env-release", "s-env-release"))
+        if "env" not in opts.scenarios:  # env-replayed: the replayed pairs alone
+            for document in replayed_scenarios(opts, emulator, root):
+                emit(document)
+            return
         emit(scenario("env-cold-in-sync", "s-env"))
         emit(bare_client_scenario(opts, emulator, arrivals, "environments"))
         emit(scenario("env-warm-in-sync", "s-env"))
@@ -561,7 +572,8 @@ def replayed_scenarios(
     """``env-cold-in-sync`` and ``bare-client-environments`` against ``benchmarks.replay_api``
     (the emulator's answers, recorded once, replayed at a dict lookup's cost): the emulator's
     own cost per request is out of both, so their ratio is the reconciler's. Two of each,
-    interleaved, after one recording run."""
+    interleaved, after one recording run; with ``--before-src``, each pair is preceded by the
+    reconciler of that source tree (``before``), against the same recording."""
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.replay_api", emulator.url, str(opts.latency_ms)],
         stdout=subprocess.PIPE,
@@ -582,8 +594,28 @@ def replayed_scenarios(
         run_sync_once(
             "env-record", opts, emulator, opts.work / "s-rec", *ref, repo=root, api_url=url
         )
+        if opts.before_src is not None:  # its own requests recorded too: no miss when measured
+            run_sync_once(
+                "env-record-before", opts, emulator, opts.work / "s-rec-before", *ref,
+                repo=root, api_url=url, src=opts.before_src,
+            )  # fmt: skip
         floor_of = opts.latency_ms / 1000 / opts.concurrency
         for attempt in (1, 2):
+            if opts.before_src is not None:
+                stats("reset")
+                run = run_sync_once(
+                    "env-cold-replayed-before", opts, emulator, opts.work / f"s-bef{attempt}",
+                    *ref, repo=root, api_url=url, src=opts.before_src,
+                )  # fmt: skip
+                seen = stats("stats")
+                documents.append({
+                    "scenario": "env-cold-in-sync-replayed-before", "packages": opts.packages,
+                    "requests_total": seen["requests"], "misses": seen["misses"],
+                    "wall_s": round(run.wall_s, 3), "api_phase_s": round(seen["api_phase_s"], 3),
+                    "floor_s": round(seen["requests"] * floor_of, 3),
+                    "cpu_s": round(run.cpu_s, 3), "peak_rss_mb": round(run.peak_rss_mb, 1),
+                    "exit_code": run.exit_code, "load_1min": os.getloadavg()[0],
+                })  # fmt: skip
             stats("reset")
             run = run_sync_once(
                 "env-cold-replayed", opts, emulator, opts.work / f"s-rep{attempt}", *ref,
@@ -598,8 +630,9 @@ def replayed_scenarios(
                 "wall_s": round(run.wall_s, 3), "api_phase_s": round(seen["api_phase_s"], 3),
                 "floor_s": round(floor, 3), "ratio": round(run.wall_s / floor, 2),
                 "cpu_s": round(run.cpu_s, 3), "peak_rss_mb": round(run.peak_rss_mb, 1),
-                "exit_code": run.exit_code,
+                "exit_code": run.exit_code, "load_1min": os.getloadavg()[0],
             })  # fmt: skip
+            after = documents[-1]["wall_s"]
             stats("reset")
             argv = [
                 sys.executable, "-m", "benchmarks.bare_client",
@@ -617,7 +650,8 @@ def replayed_scenarios(
                 "wall_s": round(wall, 3), "client_wall_s": round(own["wall_s"], 3),
                 "api_phase_s": round(seen["api_phase_s"], 3), "floor_s": round(floor, 3),
                 "ratio": round(wall / floor, 2), "cpu_s": round(own["cpu_s"], 3),
-                "reconciler_over_bare": round(documents[-1]["wall_s"] / wall, 3),
+                "reconciler_over_bare": round(after / wall, 3),
+                "load_1min": os.getloadavg()[0],
             })  # fmt: skip
     finally:
         server.terminate()
@@ -627,7 +661,7 @@ def replayed_scenarios(
 
 def run(opts: Options, emit: Callable[[dict[str, Any]], None]) -> None:
     want = opts.scenarios
-    if "env" in want:
+    if want & {"env", "env-replayed"}:
         environment_scenarios(opts, emit)
     if not want & {"read", "1", "2", "3", "4", "5"}:
         return
@@ -692,12 +726,20 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, set[s
     parser.add_argument("--max-rps", type=float, default=None, help="also run 1 under this limit")
     parser.add_argument("--resync-interval", type=float, default=15.0)
     parser.add_argument(
-        "--scenarios", default="read,1,2,3,4,5,env", help="comma-separated: read,1,2,3,4,5,env"
+        "--scenarios",
+        default="read,1,2,3,4,5,env",
+        help="comma-separated: read,1,2,3,4,5,env,env-replayed (env-release + the replayed pairs)",
     )
     parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile each sync-once into DIR/<name>.prof"
     )
     parser.add_argument("--keep", type=Path, default=None, help="work in this directory")
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        default=None,
+        help="env: also run the replayed cold sync from this src/ (another commit's), interleaved",
+    )
     parser.add_argument(
         "--no-daemon", action="store_true", help="skip the daemon scenarios (3 and 4)"
     )
@@ -728,6 +770,7 @@ def main(argv: list[str] | None = None) -> int:
             scenarios=scenarios,
             work=work,
             daemon=not args.no_daemon,
+            before_src=args.before_src.resolve() if args.before_src else None,
         )
         run(opts, emit)
     return 0

@@ -4,7 +4,8 @@ It keeps the rules the stage relies on: deployments are created STOPPED and uniq
 (revision, keyset) (409 FAAS-1015); a start goes STARTING and becomes RUNNING after
 ``start_polls`` GETs; a rolling update stops the old one and runs the new one; the revision
 counters stay true; the running limit is enforced. ``busy`` answers the next N starts, rolling
-updates or stops with 423. Every request is logged as ``(method, path)``.
+updates or stops with 423. ``fail_lists`` names revisions whose deployment list answers 500.
+Every request is logged as ``(method, path)``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class FakeFaas:
     start_polls: int = 2
     busy: int = 0  # the next N transitions answer 423
     fail_start: bool = False  # starts answer 500 FAAS-1012
+    fail_lists: set[str] = field(default_factory=set)  # revision ids: deployment list 500
     revisions: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (package, name)
     tags: dict[str, list[str]] = field(default_factory=dict)  # package id -> its tags
     deployments: dict[str, FakeDeployment] = field(default_factory=dict)
@@ -91,7 +93,10 @@ class FakeFaas:
         method = request.method
         if parts == ["packages"] and method == "GET":
             return self._list(
-                [{"id": pid, "name": pid, "tags": tags} for pid, tags in self.tags.items()]
+                [
+                    {"id": pid, "name": pid, "tags": tags, "revisionsTotal": self._total(pid)}
+                    for pid, tags in self.tags.items()
+                ]
             )
         if parts[0] == "packages" and len(parts) == 2 and method == "PUT":
             self.tags[parts[1]] = list(body["tags"])
@@ -101,6 +106,8 @@ class FakeFaas:
                 [self._revision(r) for r, (p, _) in self.revisions.items() if p == parts[1]]
             )
         if method == "GET" and parts[0] == "package-revisions":
+            if parts[1] in self.fail_lists:
+                return _error(500, "FAAS-500", "Internal Server Error!")
             return self._list(
                 [d.item() for d in self.deployments.values() if d.revision_id == parts[1]]
             )
@@ -127,10 +134,14 @@ class FakeFaas:
             return _ok([d.item() for d in stopped])
         return _error(404, "FAAS-1004", f"no route {method} {path}")
 
+    def _total(self, package_id: str) -> int:
+        return sum(package == package_id for package, _ in self.revisions.values())
+
     def _revision(self, revision_id: str) -> dict[str, Any]:
         running = sum(
             d.revision_id == revision_id and d.state == "RUNNING" for d in self.deployments.values()
         )
+        total = sum(d.revision_id == revision_id for d in self.deployments.values())
         package_id, name = self.revisions[revision_id]
         return {
             "id": revision_id,
@@ -138,6 +149,7 @@ class FakeFaas:
             "name": name,
             "createdDttm": "2024-01-01T00:00:00Z",
             "packageDeploymentsRunning": running,
+            "packageDeploymentsTotal": total,
         }
 
     def _list(self, items: list[dict[str, Any]]) -> httpx.Response:

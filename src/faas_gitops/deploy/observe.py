@@ -11,14 +11,18 @@ when it has one, else it is read here. What a read of the deployments found is r
 listing again (``trust``). Any deployment stopped, started, created or replaced by hand changes
 a counter, so the package is read again. Remembered views only ever plan writes-free outcomes:
 the stage reads again before anything is written (``deploy/stage.py``).
+
+A sync reads ahead (``deploy/ahead.py``): the deployment lists a read would make are listed
+(``lists_to_read``, the one decision both use) while the revision stage still runs, and handed
+to the first read as ``ReadAhead``; that read lists only what is missing from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from faas_gitops.content import stamp_of
@@ -26,6 +30,7 @@ from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.plan import RevisionRef
 from faas_gitops.deploy.writer import Timing
+from faas_gitops.errors import ApiError
 from faas_gitops.models import RemoteRevision
 
 #: ``(revision id, running, total)`` of every revision with deployments, sorted by id.
@@ -108,6 +113,44 @@ EVERY_DEPLOYED = "*"
 
 
 @dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """One package's deployment lists, read while the revision stage ran: by revision id.
+
+    ``error`` is what that read raised: the package's first read raises it as its own (that
+    package fails, as it would have had the stage read the lists itself; the others go on).
+    """
+
+    lists: Mapping[str, tuple[Deployment, ...]] = field(default_factory=dict)
+    error: ApiError | None = None
+
+
+def lists_to_read(
+    revisions: Sequence[RemoteRevision],
+    also: Collection[str],
+    recalled: Remembered | None,
+    *,
+    trust: bool,
+) -> set[str] | None:
+    """The revisions whose deployments a read of ``revisions`` lists, or ``None`` when what is
+    remembered is trusted instead (``trust``, settled, the same counters, nothing more wanted).
+
+    The one decision of ``observe_package`` and of the reads made ahead, so a read ahead never
+    lists what the stage would not (the request counts are the same, only earlier).
+    """
+    wanted = _to_list(revisions, also)
+    if recalled is None:
+        return wanted
+    if (
+        trust
+        and recalled.settled
+        and recalled.counters == _counters(revisions)
+        and wanted <= recalled.listed
+    ):
+        return None
+    return wanted | recalled.hints(revisions)
+
+
+@dataclass(frozen=True, slots=True)
 class PackageView:
     """A package's revisions and every deployment known of its running revisions.
 
@@ -150,6 +193,7 @@ async def observe_package(
     *,
     listed: Sequence[RemoteRevision] | None = None,
     trust: bool = False,
+    ahead: ReadAhead | None = None,
 ) -> PackageView:
     """Read what runs for ``package_id``; raises ``ApiError`` when a read fails.
 
@@ -163,27 +207,28 @@ async def observe_package(
     ``known``: what is read is remembered there, unless something is starting or stopping on
     ``keysets``; with ``trust`` a remembered read is used instead of listing deployments when
     the list's counters are the ones it was read under (no request at all).
+    ``ahead``: deployment lists already read this run (``ReadAhead``): only the others are
+    listed; its error is raised if anything is to be listed.
     """
     if listed is None:
         listed, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
     revisions = tuple(listed)
     refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
-    wanted = _to_list(revisions, also)
     counters = _counters(revisions)
     recalled = known.recall(package_id) if known is not None else None
-    if recalled is not None:
-        if (
-            trust
-            and recalled.settled
-            and recalled.counters == counters
-            and wanted <= recalled.listed
-        ):
-            return PackageView(package_id, refs, recalled.deployments, revisions, remembered=True)
-        wanted |= recalled.hints(revisions)
-    listed_deployments = await asyncio.gather(
-        *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in sorted(wanted))
+    wanted = lists_to_read(revisions, also, recalled, trust=trust)
+    if wanted is None and recalled is not None:
+        return PackageView(package_id, refs, recalled.deployments, revisions, remembered=True)
+    wanted = wanted or set()
+    if ahead is not None and ahead.error is not None and wanted:
+        raise ahead.error
+    by_revision: dict[str, Sequence[Deployment]] = dict(ahead.lists) if ahead is not None else {}
+    missing = sorted(wanted - by_revision.keys())
+    fetched = await asyncio.gather(
+        *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in missing)
     )
-    found = {d.id: d for deployments in listed_deployments for d in deployments}
+    by_revision.update(zip(missing, fetched, strict=True))
+    found = {d.id: d for rev_id in sorted(wanted) for d in by_revision[rev_id]}
     view = PackageView(package_id, refs, tuple(found.values()), revisions)
     if known is not None and counters is not None and not view.in_transition_on(keysets):
         known.keep(package_id, Remembered(counters, frozenset(wanted), view.deployments))
@@ -225,15 +270,19 @@ async def observe_settled(
     also: Collection[str] = (),
     listed: Sequence[RemoteRevision] | None = None,
     trust: bool = False,
+    ahead: ReadAhead | None = None,
 ) -> PackageView:
     """``observe_package``, read again until nothing of the package is starting or stopping on
     ``keysets`` (or ``timing``'s deploy timeout passes: then the view with the transition is
     returned and the plan says ``wait``). A run never plans over a deployment in flight.
 
-    ``listed`` and ``trust`` apply to the first read only: a read after a wait reads it all.
+    ``listed``, ``trust`` and ``ahead`` apply to the first read only: a read after a wait
+    reads it all.
     """
     pacer = timing.pacer()
-    view = await observe_package(api, package_id, keysets, known, also, listed=listed, trust=trust)
+    view = await observe_package(
+        api, package_id, keysets, known, also, listed=listed, trust=trust, ahead=ahead
+    )
     while view.in_transition_on(keysets) and await pacer.pause():
         view = await observe_package(api, package_id, keysets, known, also)
     return view

@@ -4,13 +4,15 @@
 read from the configuration branch, this repository's owner mark) and:
 
 1. reads the inventory once (``GET /v2/faas/packages``: every package's tags, where ownership
-   marks and rollback holds live, so a cold runner with an empty state dir knows them);
+   marks and rollback holds live, so a cold runner with an empty state dir knows them), or
+   takes the one read ahead while the revision stage ran (``ahead``, ``deploy/ahead.py``);
 2. reads and plans every target, concurrently; a deployment starting or stopping is waited for
    (within ``--deploy-timeout``) and the package re-read before it is planned. The revision
    list the revision stage read is used (``listed``) when it is complete (as many revisions
    as the inventory's ``revisionsTotal``), else read again; deployments remembered from an
    earlier run are trusted while the list's counters agree with them, and read again before
-   any write is planned on them (``deploy/observe.py``);
+   any write is planned on them (``deploy/observe.py``); deployment lists read ahead are not
+   read again;
 3. hands out running-deployment slots in a fixed order (environment, then path), in a dry run
    too, so the limit fails exactly the deployments beyond it and a pull request goes red;
 4. applies the plans (concurrently), stopping any second deployment overlapping runs left;
@@ -32,10 +34,11 @@ import structlog
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
+from faas_gitops.deploy.ahead import ReleaseReads, complete, environments_of
 from faas_gitops.deploy.api import Requester, TaggedPackage
 from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated, no_journal
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, ReleaseInputs
-from faas_gitops.deploy.observe import KnownDeployments, PackageView, observe_settled
+from faas_gitops.deploy.observe import KnownDeployments, PackageView, ReadAhead, observe_settled
 from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyset
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.writer import Journal, Timing
@@ -74,11 +77,14 @@ async def run_release(
     journal: Journal | None = None,
     timing: Timing | None = None,
     listed: Mapping[str, Sequence[RemoteRevision]] | None = None,
+    ahead: ReleaseReads | None = None,
 ) -> Release:
     """Deploy every target onto the active environments it belongs to; see the module doc.
 
     ``listed``: revision lists already read this run, by package id (the revision stage's,
     newest first, possibly only its first page); one that is complete is not read again.
+    ``ahead``: the inventory and deployment lists read while the revision stage ran; an
+    inventory that lacks a target's package (created by this run) is read again.
     Makes no call at all when no environment is active. Raises only ``ApiAuthError`` and the
     errors that would fail every call alike.
     """
@@ -91,8 +97,9 @@ async def run_release(
         path: tuple(_failed(env, error) for env in inputs.environments)
         for path, error in inputs.failed
     }
+    ahead = ahead or ReleaseReads()
     try:
-        inventory = await deploy_api.list_packages(api)
+        inventory = await _inventory(api, ahead.inventory, inputs.targets)
     except ApiAuthError:
         raise
     except ApiError as exc:  # holds and marks unknown: deploying could undo a rollback
@@ -104,8 +111,11 @@ async def run_release(
     lists = listed or {}
 
     async def plan_one(target: DeployTarget) -> tuple[DeployTarget, list[Any]]:
-        shared = _complete(lists.get(target.package_id or ""), by_id.get(target.package_id or ""))
-        return target, await _plan_target(api, target, inputs, by_id, known, timing, shared)
+        package_id = target.package_id or ""
+        shared = complete(lists.get(package_id), by_id.get(package_id))
+        read = ahead.deployments.get(package_id)
+        plans = await _plan_target(api, target, inputs, by_id, known, timing, shared, read)
+        return target, plans
 
     planned: Planned = sorted(
         await gather_gated(gate, [plan_one(t) for t in inputs.targets]), key=lambda i: i[0].path
@@ -127,15 +137,20 @@ async def run_release(
     return Release(dict(sorted(results.items())), removed)
 
 
-def _complete(
-    revisions: Sequence[RemoteRevision] | None, package: TaggedPackage | None
-) -> Sequence[RemoteRevision] | None:
-    """``revisions`` when they are all of the package's (as many as the inventory counts):
-    a newest-first read may have stopped after its first page, and a running revision (or a
-    pinned one) could be on a later page. Otherwise ``None``: the list is read again."""
-    if revisions is None or package is None or package.revisions_total is None:
-        return None
-    return revisions if len({r.id for r in revisions}) >= package.revisions_total else None
+async def _inventory(
+    api: Requester,
+    read: Sequence[TaggedPackage] | ApiError | None,
+    targets: Sequence[DeployTarget],
+) -> Sequence[TaggedPackage]:
+    """The inventory read ahead (its error raised as the read's own), else read now; read
+    again when it lacks a target's package: one created by this run is marked by this run."""
+    if isinstance(read, ApiError):
+        raise read
+    if read is not None:
+        known = {package.id for package in read}
+        if all(t.package_id in known for t in targets if t.package_id):
+            return read
+    return await deploy_api.list_packages(api)
 
 
 async def _plan_target(  # noqa: PLR0917 - one call site
@@ -146,20 +161,16 @@ async def _plan_target(  # noqa: PLR0917 - one call site
     known: KnownDeployments | None,
     timing: Timing,
     listed: Sequence[RemoteRevision] | None,
+    ahead: ReadAhead | None = None,
 ) -> list[DeploymentPlan | DeploymentOutcome]:
     """The plans of one package, or failed outcomes (one per environment) when it cannot plan.
 
     A plan made on remembered deployments that would write is made again on a fresh read of
     them: memory spares the reads of what is in sync, never the one a write is decided on.
     """
-    error = None if inputs.defined_names is None else _undefined(target, inputs.defined_names)
-    if error is not None:
-        return [_failed(env, error) for env in inputs.environments]
-    mine = [
-        env
-        for env in inputs.environments
-        if target.environments is None or env.name in target.environments
-    ]
+    mine = environments_of(target, inputs.environments, inputs.defined_names)
+    if isinstance(mine, str):
+        return [_failed(env, mine) for env in inputs.environments]
     if not mine:
         return []
     desired = RevisionRef(target.revision_id, target.revision_name, target.digest)
@@ -171,8 +182,9 @@ async def _plan_target(  # noqa: PLR0917 - one call site
     also = [target.revision_id] if target.revision_id else []
     try:
         view = await observe_settled(
-            api, target.package_id, keysets, known, timing, also=also, listed=listed, trust=True
-        )
+            api, target.package_id, keysets, known, timing,
+            also=also, listed=listed, trust=True, ahead=ahead,
+        )  # fmt: skip
         plans = _plans(target, mine, view, inputs, marks, desired, timing)
         if view.remembered and any(_writes(plan) for plan in plans):
             view = await observe_settled(
@@ -302,21 +314,6 @@ def _orphaned_keyset(view: PackageView, keyset: int) -> DeploymentOutcome:
         previous_revision_name=view.name_of(first.revision_id),
         note=f"runs on keyset {keyset}, which no environment names any more",
     )
-
-
-def _undefined(target: DeployTarget, defined: frozenset[str]) -> str | None:
-    """The one line for a ``package.yaml`` naming an environment ``faas-gitops.yaml`` lacks."""
-    for key, names in (
-        ("environments", target.environments or ()),
-        ("pin", tuple(name for name, _ in target.pins)),
-    ):
-        for name in names:
-            if name not in defined:
-                return (
-                    f"{target.path}/package.yaml: {key}: '{name}' is not defined in"
-                    " faas-gitops.yaml; define it there or remove it here"
-                )
-    return None
 
 
 def _failed(

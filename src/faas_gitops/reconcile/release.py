@@ -34,6 +34,7 @@ from faas_gitops.models import (
     Status,
 )
 from faas_gitops.models import PackageRef as TreeRef
+from faas_gitops.reconcile.release_records import CacheDeployments, DeploymentJournal
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
 from faas_gitops.source.environments import Environment, EnvironmentsConfig, active_environments
@@ -43,8 +44,10 @@ from faas_gitops.state.cache import StateCache
 from faas_gitops.state.ledger import Ledger
 
 if TYPE_CHECKING:
+    import asyncio
+
     from faas_gitops.deploy import DeployTarget, ReleaseEnvironment
-    from faas_gitops.deploy.observe import Remembered
+    from faas_gitops.deploy.ahead import ReadingAhead, ReleaseReads
     from faas_gitops.deploy.stage import Release
 
 log = structlog.get_logger(__name__)
@@ -52,84 +55,6 @@ log = structlog.get_logger(__name__)
 InGit = Callable[..., Any]  # the sync's git thread: ``await in_git(fn, *args)``
 #: Revision-stage results whose revision is known: these packages are deployed.
 DEPLOYABLE = (Status.CREATED, Status.ADOPTED, Status.UNCHANGED)
-
-
-class CacheDeployments:
-    """``KnownDeployments`` over the state dir's cache: the release stage's last read of each
-    package's deployments, trusted only while the revision list's counters agree with it."""
-
-    def __init__(self, cache: StateCache) -> None:
-        self._cache = cache
-
-    def recall(self, package_id: str) -> Remembered | None:
-        from faas_gitops.deploy.observe import Remembered  # noqa: PLC0415 - see the top
-
-        text = self._cache.observed(package_id)
-        return None if text is None else Remembered.from_json(text)
-
-    def keep(self, package_id: str, remembered: Remembered | None) -> None:
-        text = None if remembered is None else remembered.to_json()
-        self._cache.remember_observed(package_id, text)
-
-
-class DeploymentJournal:
-    """The release stage's ``Journal`` writing into the ledger row of one sync."""
-
-    def __init__(
-        self,
-        ledger: Ledger,
-        sync_id: int,
-        environments: Sequence[Any],
-        targets: Mapping[str, DeployTarget],
-        package_ids: Mapping[str, str | None],
-    ) -> None:
-        self._ledger = ledger
-        self._sync_id = sync_id
-        self._keysets = {env.name: env.keyset_id for env in environments}
-        self._targets = targets
-        self._package_ids = dict(package_ids)
-
-    def know(self, path: str, package_id: str) -> None:
-        """A path journaled that is not a target (a removed package being pruned)."""
-        self._package_ids[path] = package_id
-
-    def __call__(  # noqa: PLR0917 - the stage's Journal signature
-        self,
-        step: str,
-        environment: str,
-        path: str,
-        deployment_id: str | None,
-        correlation_id: str | None,
-        status: str,
-    ) -> None:
-        target = self._targets.get(path)
-        row = DeploymentOutcome(
-            environment=environment,
-            keyset_id=self._keysets.get(environment, 0),
-            status=DeployStatus.FAILED if status == "failed" else DeployStatus.DEPLOYED,
-            revision_name=target.revision_name if target else None,
-            revision_id=target.revision_id if target else None,
-            deployment_id=deployment_id,
-            correlation_id=correlation_id,
-        )
-        self._ledger.record_deployment(
-            self._sync_id,
-            path=path,
-            package_id=self._package_ids.get(path),
-            step=step,
-            outcome=row,
-            status=status,
-        )
-
-    def result(self, path: str, outcome: DeploymentOutcome) -> None:
-        """The final outcome of one package on one environment: what the state queries read."""
-        self._ledger.record_deployment(
-            self._sync_id,
-            path=path,
-            package_id=self._package_ids.get(path),
-            step="result",
-            outcome=outcome,
-        )
 
 
 def release_environments(
@@ -197,6 +122,23 @@ class ReleasePrep:
             )
         return cls(settings, config, active, owner, datetime.now(UTC), notes)
 
+    def reading_ahead(
+        self, api: Any, cache: StateCache, slots: asyncio.Semaphore
+    ) -> ReadingAhead | None:
+        """The release stage's reads to start while the revision stage runs, sharing its
+        ``slots``; ``None`` when no environment is active (nothing is read for it)."""
+        if not self.active:
+            return None
+        from faas_gitops.deploy.ahead import ReadingAhead  # noqa: PLC0415 - see the top
+
+        return ReadingAhead(
+            api,
+            known=CacheDeployments(cache),
+            environments=release_environments(self.active, self.started),
+            defined=frozenset(self.config.environments),
+            slots=slots,
+        )
+
     async def run(
         self,
         *,
@@ -210,11 +152,13 @@ class ReleasePrep:
         desired: Mapping[str, DesiredPackage],
         in_git: InGit,
         listed: Mapping[str, Sequence[RemoteRevision]] | None = None,
+        ahead: ReleaseReads | None = None,
     ) -> tuple[dict[str, Outcome], str | None]:
         """Deploy; the outcomes with their deployments attached, and a fatal error if any.
 
         ``listed``: the revision lists the revision stage read, by package id, handed to the
-        release stage so it reads no list twice (``handed_over``).
+        release stage so it reads no list twice (``handed_over``); ``ahead``: what
+        ``reading_ahead`` read while the revision stage ran.
         """
         if not self.active:
             return dict(outcomes), None
@@ -264,6 +208,7 @@ class ReleasePrep:
                 journal=journal,
                 timing=Timing(deploy_timeout=settings.deploy.timeout),
                 listed=handed_over(listed or {}, outcomes),
+                ahead=ahead,
             )
         except RUN_STOPPERS as exc:
             return dict(outcomes), str(exc)

@@ -4,15 +4,19 @@
     -> package refs + probe the API -> classify
     -> recover a killed run's creates -> (read package -> read remote -> plan) each
     -> refuse shared targets -> write plans -> release -> record
+       (with environments, from the start: inventory; after each plan: its deployment lists)
 
 Each stage takes frozen values and returns frozen values; nothing calls back into an earlier
 stage. Reads overlap: packages are read from git in chunks in the sync's one git thread
 (``gitread``) while earlier chunks are already being asked about, at most ``--concurrency``
 requests at once. What the read stage needs from git (a replaced revision's functions, from the
 tree that was in sync with it) arrives with the package. Writes start only once the whole commit
-was read and checked, so a repository-wide problem writes nothing. Every stage runs under an
-``asyncio.TaskGroup``: a rejected key cancels the siblings without anyone polling a flag. A dry
-run is the same pipeline with no writer.
+was read and checked, so a repository-wide problem writes nothing. With environments, the
+release stage's reads run alongside (``deploy/ahead.py``): the inventory from the start, a
+package's deployment lists once its revision list is planned; at the gate they are frozen and
+handed forward, so the release stage is left with its decisions and writes. Every stage runs
+under an ``asyncio.TaskGroup``: a rejected key cancels the siblings without anyone polling a
+flag. A dry run is the same pipeline with no writer.
 """
 
 from __future__ import annotations
@@ -185,17 +189,22 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
     for outcome in classified.unchanged:
         told.settle(outcome)
     slots = asyncio.Semaphore(settings.api.concurrency)
+    ahead = release.reading_ahead(session.api, session.cache, slots) if release else None
     journal = SyncJournal.begin(
         ledger, commit, settings, trigger, started, verified_by=trust.verified_by
     )
     fatal: str | None = None
     read = ReadResult({}, (), 0)
+    reads = None
     try:
+        if ahead is not None:
+            ahead.begin()
         if ledger is not None:
             await recover_pending(lookups, ledger, pending, concurrency=settings.api.concurrency)
         read = await read_stage(
             RemoteReader(lookups, create_packages=settings.create_packages),
             source, in_git, classified.to_read, settings.limits, earlier, commit, slots, told,
+            ahead,
         )  # fmt: skip
         checked = refuse_shared_targets(read.planned, told.outcomes)
         for outcome in checked.refused:
@@ -205,14 +214,19 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
                 told.settle(would_create(item.desired, item.plan, commit))
         else:
             await write_stage(Writer(lookups, commit, journal), checked.to_write, slots, told)
+        reads = await ahead.settle() if ahead is not None else None
     except RUN_STOPPERS as exc:  # would fail every package alike
         fatal = str(exc)
+    finally:
+        if ahead is not None:
+            await ahead.close()  # a run stopped early: what is still reading
     outcomes = dict(told.outcomes)
     if release is not None and fatal is None:
         attached, fatal = await release.run(
             api=session.api, cache=session.cache, ledger=ledger, sync_id=journal.sync_id,
             source=source, refs=refs, outcomes=outcomes, desired=read.desired, in_git=in_git,
             listed=lookups.listed,  # the revision stage's lists: no package's is read twice
+            ahead=reads,  # what was read while the revision stage ran
         )  # fmt: skip
         outcomes.update(attached)
     result = SyncResult(

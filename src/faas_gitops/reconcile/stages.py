@@ -2,8 +2,11 @@
 
 ``read_stage`` takes the refs to read and what git knows of the revisions they replace, and
 returns the packages read and the plans waiting for a write (``ReadResult``); packages in sync
-or failed are settled as they become known. ``write_stage`` carries out the plans it is given.
-Neither calls back into an earlier stage; both report each outcome once to ``Told`` (progress).
+or failed are settled as they become known. Each package's revision list, once planned, is also
+handed forward to ``ReadAhead`` (a sync with environments: the release stage's reads start
+then, see ``deploy/ahead.py``); nothing comes back from it into this stage. ``write_stage``
+carries out the plans it is given. Neither calls back into an earlier stage; both report each
+outcome once to ``Told`` (progress).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from faas_gitops.errors import RUN_STOPPERS, FaasGitopsError
 from faas_gitops.models import (
@@ -22,6 +26,7 @@ from faas_gitops.models import (
     PackageFailure,
     PackagePlan,
     PackageRef,
+    RemoteRevision,
     Status,
 )
 from faas_gitops.reconcile import plan as planning
@@ -29,7 +34,7 @@ from faas_gitops.reconcile.checks import Planned
 from faas_gitops.reconcile.gitread import EarlierTree, GitThread, read_paced
 from faas_gitops.reconcile.outcomes import failure
 from faas_gitops.reconcile.plan import NewPackagePlan
-from faas_gitops.reconcile.remote import EarlierSync, RemoteReader
+from faas_gitops.reconcile.remote import EarlierSync, RemoteReader, RemoteState
 from faas_gitops.reconcile.writer import Writer
 from faas_gitops.source import Repository
 from faas_gitops.source.limits import SizeLimits
@@ -47,6 +52,22 @@ class Told:
         self.outcomes[outcome.path] = outcome
         if self.on_package is not None and not told:
             self.on_package(outcome)
+
+
+class ReadAhead(Protocol):
+    """Where a planned package's revision list goes next (``deploy.ahead.ReadingAhead``).
+
+    ``revision_id``: the revision the commit wants when it already exists (in sync), ``None``
+    when the write stage is yet to create it. Must not raise; it only starts reads.
+    """
+
+    def package(
+        self,
+        desired: DesiredPackage,
+        package_id: str,
+        revisions: Sequence[RemoteRevision],
+        revision_id: str | None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +89,11 @@ async def read_stage(  # noqa: PLR0917 - one call site
     commit: CommitInfo,
     slots: asyncio.Semaphore,
     told: Told,
+    ahead: ReadAhead | None = None,
 ) -> ReadResult:
     """Read every package to read, from git and from the API, and plan each (pure).
+
+    ``ahead`` is handed each package planned (in sync or to be written), with its revision list.
 
     A rejected key or an API out of reach (``RUN_STOPPERS``) or a repository-wide problem
     (``SourceError``) in any task cancels the others and is raised here as itself, the first
@@ -89,7 +113,9 @@ async def read_stage(  # noqa: PLR0917 - one call site
         desired[item.path] = item
         async with slots:
             asked += 1
-            result = await _read_and_plan(reader, item, then, commit)
+            remote, result = await _read_and_plan(reader, item, then, commit)
+        if ahead is not None and remote is not None:
+            _hand_ahead(ahead, item, remote, result)
         if isinstance(result, Planned):
             planned.append(result)
         else:
@@ -102,15 +128,19 @@ async def read_stage(  # noqa: PLR0917 - one call site
 
 async def _read_and_plan(
     reader: RemoteReader, desired: DesiredPackage, then: EarlierSync | None, commit: CommitInfo
-) -> Outcome | Planned:
-    """One package: what the API holds, then the plan (pure); an outcome when nothing is to
-    be written (in sync, or failed)."""
+) -> tuple[RemoteState | None, Outcome | Planned]:
+    """One package: what the API holds (``None``: the read failed), then the plan (pure); an
+    outcome when nothing is to be written (in sync, or failed)."""
     try:
         remote = await reader.read(desired, then)
     except RUN_STOPPERS:
         raise
     except FaasGitopsError as exc:
-        return failure(desired, exc)
+        return None, failure(desired, exc)
+    return remote, _plan(desired, remote, commit)
+
+
+def _plan(desired: DesiredPackage, remote: RemoteState, commit: CommitInfo) -> Outcome | Planned:
     if remote.package_id is None:
         return Planned(desired, remote, planning.plan_new_package(desired, commit))
     plan = planning.plan_package(
@@ -130,6 +160,19 @@ async def _read_and_plan(
         revision_id=plan.latest_revision_id,
         name=desired.name,
     )
+
+
+def _hand_ahead(
+    ahead: ReadAhead, desired: DesiredPackage, remote: RemoteState, result: Outcome | Planned
+) -> None:
+    """A planned package's revision list, to the reads ahead: in sync (its revision is the
+    one wanted) or to be written (the wanted one is not created yet). Failed or new: nothing."""
+    if remote.package_id is None:
+        return
+    if isinstance(result, Planned):
+        ahead.package(desired, remote.package_id, remote.revisions, None)
+    elif result.status is Status.UNCHANGED:
+        ahead.package(desired, remote.package_id, remote.revisions, result.revision_id)
 
 
 async def write_stage(
@@ -171,4 +214,4 @@ def first_error() -> Iterator[None]:
         raise first from None
 
 
-__all__ = ["ReadResult", "Told", "first_error", "read_stage", "write_stage"]
+__all__ = ["ReadAhead", "ReadResult", "Told", "first_error", "read_stage", "write_stage"]
