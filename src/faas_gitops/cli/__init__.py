@@ -126,6 +126,10 @@ def load_settings(
             read_secret_file(value, flag)  # a bad file is exit 2 before any work
         else:
             logs.register_secret(str(value))
+    if settings.verify.mode != "off":  # unusable trusted keys: exit 2 before any git or API work
+        from faas_gitops.source.verify import verifier_for  # noqa: PLC0415 - git code, only then
+
+        verifier_for(settings.verify)
     return settings
 
 

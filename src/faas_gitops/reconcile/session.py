@@ -24,7 +24,7 @@ from faas_gitops import logs
 from faas_gitops.api import ApiClient, Observer, RetryPolicy
 from faas_gitops.errors import FaasGitopsError
 from faas_gitops.settings import Settings
-from faas_gitops.source.verify import SignatureVerifier
+from faas_gitops.source.verify import SignatureVerifier, verifier_for
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.horizon import prune_state
 from faas_gitops.state.ledger import Ledger
@@ -56,7 +56,7 @@ class Session:
     ) -> AsyncIterator[Session]:
         """Everything one or many syncs need, closed in reverse order on the way out."""
         # The keys first: unusable ones are a ConfigError before any file or request.
-        verifier = settings.verify.verifier()
+        verifier = verifier_for(settings.verify)
         async with AsyncExitStack() as stack:
             dry = settings.dry_run
             cache = StateCache(None if dry else settings.state_dir, settings.api.url)

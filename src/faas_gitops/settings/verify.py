@@ -1,24 +1,22 @@
 """The ``verify`` group: which commits and tags must be signed, and by whose keys.
 
 The policy and the keys come only from the runner (flags, env twins, a mounted directory),
-never from the repository being verified. The keys are loaded and checked when the settings
-are built, so a missing directory, an empty one or a file that is no key is exit 2 at start,
-before any git or API work; the sync builds its own verifier from the same values
-(``verifier``). The verification code is imported only then: ``--help`` pays for none of it.
+never from the repository being verified. The settings only hold the two values:
+``source.verify.verifier_for`` loads and checks the keys (the command line does so right after
+parsing, so a missing directory, an empty one or a file that is no key is exit 2 at start,
+before any git or API work). The settings stay below the git code: ``--help`` pays for none of
+it, and nothing here imports upward.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict
 
 from faas_gitops.options import Opt
 from faas_gitops.settings.base import Group
-
-if TYPE_CHECKING:
-    from faas_gitops.source.verify import SignatureVerifier
 
 #: ``source.verify.VerifyMode``'s values, spelled here so the settings import no git code.
 VerifyModeName = Literal["off", "head", "tag", "tag-and-head"]
@@ -49,20 +47,6 @@ class VerifySettings(Group):
             env="FAAS_GITOPS_TRUSTED_KEYS",
         ),
     ] = None
-
-    @model_validator(mode="after")
-    def _usable_keys(self) -> VerifySettings:
-        """Load the keys once here (``ConfigError``, exit 2, when unusable); nothing is kept."""
-        self.verifier()
-        return self
-
-    def verifier(self) -> SignatureVerifier | None:
-        """The verifier these settings ask for (None when off); loads and checks the keys."""
-        if self.mode == "off":
-            return None
-        from faas_gitops.source.verify import SignatureVerifier, VerifyMode  # noqa: PLC0415
-
-        return SignatureVerifier.configure(VerifyMode(self.mode), self.trusted_keys)
 
 
 __all__ = ["VerifyModeName", "VerifySettings"]

@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from faas_gitops.errors import ConfigError, SourceError
+from faas_gitops.settings import VerifySettings
 from faas_gitops.source.verify_git import (
     Sandbox,
     clean_env,
@@ -352,6 +353,12 @@ def tag_of(repo_dir: Path, ref: str | None) -> str | None:
     return full.removeprefix("refs/tags/")
 
 
+def verifier_for(settings: VerifySettings) -> SignatureVerifier | None:
+    """The verifier ``--verify-signatures``/``--trusted-keys`` ask for (None when off): the keys
+    loaded and checked, a ``ConfigError`` (exit 2) when they are unusable."""
+    return SignatureVerifier.configure(VerifyMode(settings.mode), settings.trusted_keys)
+
+
 __all__ = [
     "MODE_FLAG",
     "Failure",
@@ -361,4 +368,5 @@ __all__ = [
     "Verification",
     "VerifyMode",
     "tag_of",
+    "verifier_for",
 ]
