@@ -63,6 +63,7 @@ __all__ = [
     "open_or_move_aside",
     "open_store",
     "quick_check",
+    "text_or_none",
     "to_utc_text",
     "transaction",
 ]
@@ -312,3 +313,8 @@ def to_utc_text(moment: datetime) -> str:
 
 def from_utc_text(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def text_or_none(value: object) -> str | None:
+    """A nullable TEXT column as read: ``None`` stays ``None`` (never the string ``"None"``)."""
+    return None if value is None else str(value)
