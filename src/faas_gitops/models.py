@@ -138,6 +138,21 @@ class RemoteRevision:
     total: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedRevisions:
+    """A package the revision stage planned, with the revision list the API gave for it: what
+    the release stage's reads ahead start from (``reconcile.stages`` -> ``deploy.ahead``).
+
+    ``revision_id``: the revision the commit wants when it already exists (in sync), ``None``
+    when the write stage is yet to create it.
+    """
+
+    desired: DesiredPackage
+    package_id: str
+    revisions: tuple[RemoteRevision, ...]
+    revision_id: str | None
+
+
 class ChangeKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"

@@ -18,7 +18,7 @@ from faas_gitops.deploy.ahead import ReadingAhead, ReleaseReads
 from faas_gitops.deploy.observe import Remembered
 from faas_gitops.deploy.stage import Release
 from faas_gitops.errors import ApiRetryable
-from faas_gitops.models import DeployStatus, DesiredPackage, RemoteRevision
+from faas_gitops.models import DeployStatus, DesiredPackage, PlannedRevisions, RemoteRevision
 from tests.deploy.fake_faas import FakeFaas
 
 STAGING = ReleaseEnvironment("staging", 412345)
@@ -110,7 +110,8 @@ async def read_ahead(
     ahead.begin()
     for item in wanted or [desired(i) for i in range(len(lists))]:
         package_id = item.package_id or ""
-        ahead.package(item, package_id, lists[package_id], lists[package_id][0].id)
+        revisions = tuple(lists[package_id])
+        ahead.package(PlannedRevisions(item, package_id, revisions, revisions[0].id))
     try:
         return await ahead.settle()
     finally:

@@ -58,7 +58,7 @@ from faas_gitops.daemon.listener import (
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.policy import read_webhook_secret, retry_delay, stuck_after
 from faas_gitops.daemon.server import LoopState, create_app
-from faas_gitops.daemon.status_source import ledger_package, ledger_status
+from faas_gitops.daemon.status_source import PageSources, ledger_package, ledger_status
 from faas_gitops.daemon.statuspage import PackagePage, StatusSnapshot
 from faas_gitops.daemon.tick import Tick
 from faas_gitops.daemon.triggers import RepoWatcher, Wake, Wakeup
@@ -186,24 +186,21 @@ class Daemon:
     def _status(self) -> StatusSnapshot:
         """The status page's rows (called in a worker thread per request)."""
         return ledger_status(
-            self.settings.state_dir,
+            self._page_sources(),
             self.state,
             ref=self.tick.ref_name,
-            names=self.state.package_names,
             seen_commit=self.tick.seen_commit,
             failing_since=self.tick.failing_since,
-            commit_url=self.settings.commit_url,
         )
 
     def _package(self, path: str) -> PackagePage | None:
         """One package's page (called in a worker thread per request)."""
-        return ledger_package(
-            self.settings.state_dir,
-            path,
-            plans=self.tick.plans,
-            names=self.state.package_names,
-            commit_url=self.settings.commit_url,
-        )
+        return ledger_package(self._page_sources(), path, plans=self.tick.plans)
+
+    def _page_sources(self) -> PageSources:
+        """Built per request: each sync replaces the names it read from the manifests."""
+        settings = self.settings
+        return PageSources(settings.state_dir, self.state.package_names, settings.commit_url)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)

@@ -10,7 +10,7 @@ before running from ``state.ticks``. Everything is read-only (``Ledger.open_read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -35,22 +35,31 @@ from faas_gitops.state.ticks import FailedTick, failed_ticks
 UNNAMED_REF = "HEAD"
 
 
+@dataclass(frozen=True, slots=True)
+class PageSources:
+    """What every status page reads and names things by: the state dir whose ledger it reads,
+    the manifest names by package path (the ledger may not have them) and the commit link
+    template (``--commit-url``)."""
+
+    state_dir: Path
+    names: Mapping[str, str] | None = None
+    commit_url: str | None = None
+
+
 def ledger_status(
-    state_dir: Path,
+    sources: PageSources,
     state: LoopState,
     *,
     ref: str | None = None,
-    names: Mapping[str, str] | None = None,
     seen_commit: str | None = None,
     failing_since: datetime | None = None,
-    commit_url: str | None = None,
 ) -> StatusSnapshot:
     """The snapshot from ``<state_dir>/ledger.sqlite3`` plus the loop's own state.
 
-    ``names`` maps package paths to manifest names (the ledger may not have them); ``ref`` is
-    the name shown when the ledger recorded none (``HEAD``): the daemon's ``--ref`` or the
-    branch it found HEAD on.
+    ``ref`` is the name shown when the ledger recorded none (``HEAD``): the daemon's ``--ref``
+    or the branch it found HEAD on.
     """
+    state_dir, names = sources.state_dir, sources.names
     packages: list[PackageStatus] = []
     syncs: list[SyncSummary] = []
     facts = ReleaseFacts()
@@ -91,19 +100,15 @@ def ledger_status(
         facts=facts,
         sync_deployments=counts,
         failed_ticks=ticks,
-        commit_url=commit_url,
+        commit_url=sources.commit_url,
     )
 
 
 def ledger_package(
-    state_dir: Path,
-    path: str,
-    *,
-    plans: PendingPlans | None = None,
-    names: Mapping[str, str] | None = None,
-    commit_url: str | None = None,
+    sources: PageSources, path: str, *, plans: PendingPlans | None = None
 ) -> PackagePage | None:
     """The package page of exactly ``path`` (a path the ledger knows), or ``None`` (a 404)."""
+    state_dir, names = sources.state_dir, sources.names
     if not (state_dir / LEDGER_FILENAME).exists():
         return None
     with Ledger.open_readonly(state_dir) as ledger:
@@ -121,7 +126,7 @@ def ledger_package(
         revisions=revisions,
         deployments=deployments,
         plan=plans.get(path) if plans is not None else None,
-        commit_url=commit_url,
+        commit_url=sources.commit_url,
     )
 
 

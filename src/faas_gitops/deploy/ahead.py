@@ -26,7 +26,7 @@ from faas_gitops.deploy.api import Requester, TaggedPackage
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment
 from faas_gitops.deploy.observe import KnownDeployments, ReadAhead, lists_to_read
 from faas_gitops.errors import ApiError
-from faas_gitops.models import DesiredPackage, RemoteRevision
+from faas_gitops.models import PlannedRevisions, RemoteRevision
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +104,21 @@ class ReadingAhead:
         if self._inventory is None:
             self._inventory = asyncio.create_task(self._read_inventory())
 
-    def package(
-        self,
-        desired: DesiredPackage,
-        package_id: str,
-        revisions: Sequence[RemoteRevision],
-        revision_id: str | None,
-    ) -> None:
+    def package(self, planned: PlannedRevisions) -> None:
         """Start listing the deployments the release stage will read for this package.
 
-        ``revision_id`` is the revision the commit wants (the unchanged latest), ``None`` when
-        the revision stage has yet to create it (new: it has no deployment to list).
+        ``planned.revision_id`` is the revision the commit wants (the unchanged latest),
+        ``None`` when the revision stage has yet to create it (new: no deployment to list).
         """
+        package_id, revision_id = planned.package_id, planned.revision_id
         if self._inventory is None or package_id in self._packages:
             return
-        target = DeployTarget.of(desired, package_id, revision_id, None)
+        target = DeployTarget.of(planned.desired, package_id, revision_id, None)
         mine = environments_of(target, self._environments, self._defined)
         if isinstance(mine, str) or not mine:
             return  # the stage reads nothing for it either
         also = (revision_id,) if revision_id else ()
-        task = asyncio.create_task(self._read_package(package_id, tuple(revisions), also))
+        task = asyncio.create_task(self._read_package(package_id, planned.revisions, also))
         self._packages[package_id] = task
 
     async def settle(self) -> ReleaseReads:

@@ -30,7 +30,7 @@ import structlog
 
 from faas_gitops.errors import ConfigError
 from faas_gitops.state import sent
-from faas_gitops.state.db import Connection, Damaged, move_aside_if_unused, open_store, transaction
+from faas_gitops.state.db import Connection, open_or_move_aside, transaction
 from faas_gitops.state.sent import SENT_FILENAME, SENT_LOG, Failing, Queued
 
 log = structlog.get_logger(__name__)
@@ -288,28 +288,19 @@ class _Step(Protocol[_T_co]):
 
 def _open(directory: Path) -> Connection | None:
     """The log; a damaged one is moved aside (if unused) and made anew, else none (memory)."""
-    for attempt in (1, 2):
-        try:
-            return open_store(
-                directory, SENT_LOG, on_damage=lambda exc: _LogDamaged(f"damaged: {exc}")
-            )
-        except Damaged as exc:
-            aside = move_aside_if_unused(directory, SENT_LOG) if attempt == 1 else None
-            log.warning(
-                "notifications.unusable",
-                path=str(directory / SENT_FILENAME),
-                error=str(exc),
-                moved_to=str(aside) if aside else None,
-                then="a new log is made" if aside else "remembered in memory for this run only",
-            )
-            if aside is None:
-                return None
-        except ConfigError as exc:  # someone else's database, a newer schema: left alone
-            log.warning(
-                "notifications.unusable",
-                path=str(directory / SENT_FILENAME),
-                error=str(exc),
-                then="remembered in memory for this run only; the file is left as it is",
-            )
-            return None
-    return None
+    try:
+        return open_or_move_aside(
+            directory,
+            SENT_LOG,
+            event="notifications.unusable",
+            without="remembered in memory for this run only",
+            on_damage=lambda exc: _LogDamaged(f"damaged: {exc}"),
+        )
+    except ConfigError as exc:  # someone else's database, a newer schema: left alone
+        log.warning(
+            "notifications.unusable",
+            path=str(directory / SENT_FILENAME),
+            error=str(exc),
+            then="remembered in memory for this run only; the file is left as it is",
+        )
+        return None

@@ -26,7 +26,7 @@ from faas_gitops.models import (
     PackageFailure,
     PackagePlan,
     PackageRef,
-    RemoteRevision,
+    PlannedRevisions,
     Status,
 )
 from faas_gitops.reconcile import plan as planning
@@ -57,17 +57,10 @@ class Told:
 class ReadAhead(Protocol):
     """Where a planned package's revision list goes next (``deploy.ahead.ReadingAhead``).
 
-    ``revision_id``: the revision the commit wants when it already exists (in sync), ``None``
-    when the write stage is yet to create it. Must not raise; it only starts reads.
+    Must not raise; it only starts reads.
     """
 
-    def package(
-        self,
-        desired: DesiredPackage,
-        package_id: str,
-        revisions: Sequence[RemoteRevision],
-        revision_id: str | None,
-    ) -> None: ...
+    def package(self, planned: PlannedRevisions) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +162,14 @@ def _hand_ahead(
     one wanted) or to be written (the wanted one is not created yet). Failed or new: nothing."""
     if remote.package_id is None:
         return
+    wanted: str | None
     if isinstance(result, Planned):
-        ahead.package(desired, remote.package_id, remote.revisions, None)
+        wanted = None  # to be written: not created yet
     elif result.status is Status.UNCHANGED:
-        ahead.package(desired, remote.package_id, remote.revisions, result.revision_id)
+        wanted = result.revision_id
+    else:
+        return
+    ahead.package(PlannedRevisions(desired, remote.package_id, remote.revisions, wanted))
 
 
 async def write_stage(

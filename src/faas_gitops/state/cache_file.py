@@ -19,7 +19,7 @@ from faas_gitops.state.db import (
     Connection,
     Damaged,
     StoreSpec,
-    move_aside_if_unused,
+    open_or_move_aside,
     open_store,
     transaction,
 )
@@ -77,23 +77,15 @@ CACHE = StoreSpec(
 
 
 def open_cache(directory: Path) -> Connection | None:
-    """The cache file; a damaged one is moved aside (if unused) and rebuilt, else none."""
-    for attempt in (1, 2):
-        try:
-            return open_store(directory, CACHE)
-        except (Damaged, ConfigError) as exc:
-            if isinstance(exc, ConfigError) and "not a faas-gitops cache" not in str(exc):
-                raise
-            aside = move_aside_if_unused(directory, CACHE) if attempt == 1 else None
-            log.warning(
-                "cache.unusable",
-                path=str(directory / CACHE_FILENAME),
-                error=str(exc),
-                moved_to=str(aside) if aside else None,
-            )
-            if aside is None:
-                return None
-    return None
+    """The cache file; a damaged one (or one that is not a faas-gitops cache) is moved aside
+    (if unused) and rebuilt, else none."""
+    return open_or_move_aside(
+        directory,
+        CACHE,
+        event="cache.unusable",
+        without="this run works without the cache (more requests, the same result)",
+        damaged=lambda exc: "not a faas-gitops cache" in str(exc),
+    )
 
 
 def remembers_syncs(directory: Path) -> bool:

@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
+
 from faas_gitops.errors import ConfigError
 from faas_gitops.state.files import ensure_state_dir, move_aside, shared_lock
 from faas_gitops.state.guard import (
@@ -58,11 +60,15 @@ __all__ = [
     "StoreSpec",
     "from_utc_text",
     "move_aside_if_unused",
+    "open_or_move_aside",
     "open_store",
     "quick_check",
+    "text_or_none",
     "to_utc_text",
     "transaction",
 ]
+
+log = structlog.get_logger(__name__)
 
 #: How long an opener or a writer waits for another process before giving up.
 BUSY_TIMEOUT_S = 15.0
@@ -126,6 +132,42 @@ def move_aside_if_unused(directory: Path, spec: StoreSpec) -> Path | None:
     without the store for this run: a cache is an optimisation).
     """
     return move_aside(directory / spec.filename)
+
+
+def open_or_move_aside(
+    directory: Path,
+    spec: StoreSpec,
+    *,
+    event: str,
+    without: str,
+    on_damage: OnDamage | None = None,
+    damaged: Callable[[ConfigError], bool] = lambda _exc: False,
+) -> Connection | None:
+    """Open a store its caller can do without (the cache, the notification log).
+
+    A damaged file is moved aside (only if no other process has it open) and made anew, once;
+    if it cannot be moved, or the new one is damaged too, ``None``: the caller goes on as
+    ``without`` says for this run. Each failure is one warning, ``event``, naming the file, the
+    error, where it went and what happens next. ``damaged`` picks the ``ConfigError``s to treat
+    as damage too; every other one is raised (a person must fix it).
+    """
+    for attempt in (1, 2):
+        try:
+            return open_store(directory, spec, on_damage=on_damage)
+        except (Damaged, ConfigError) as exc:
+            if isinstance(exc, ConfigError) and not damaged(exc):
+                raise
+            aside = move_aside_if_unused(directory, spec) if attempt == 1 else None
+            log.warning(
+                event,
+                path=str(directory / spec.filename),
+                error=str(exc),
+                moved_to=str(aside) if aside else None,
+                then=f"a new {spec.label} is made" if aside else without,
+            )
+            if aside is None:
+                return None
+    return None
 
 
 @contextmanager
@@ -271,3 +313,8 @@ def to_utc_text(moment: datetime) -> str:
 
 def from_utc_text(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def text_or_none(value: object) -> str | None:
+    """A nullable TEXT column as read: ``None`` stays ``None`` (never the string ``"None"``)."""
+    return None if value is None else str(value)

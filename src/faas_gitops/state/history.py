@@ -20,7 +20,7 @@ from faas_gitops.models import (
     Status,
     SyncSummary,
 )
-from faas_gitops.state.db import from_utc_text
+from faas_gitops.state.db import from_utc_text, text_or_none
 from faas_gitops.state.reads import Reads
 from faas_gitops.state.timeline import HistoryFilter, LedgerEntry, Timeline
 
@@ -119,7 +119,7 @@ class HistoryQueries(Reads):
                     started_at=from_utc_text(str(started)),
                     finished_at=from_utc_text(str(finished)) if completed else None,
                     counts=tally,
-                    fatal_error=None if fatal is None else str(fatal),
+                    fatal_error=text_or_none(fatal),
                 )
             )
         return summaries
@@ -160,15 +160,15 @@ class HistoryQueries(Reads):
             statuses.append(
                 PackageStatus(
                     path=str(path),
-                    name=_text(name) or _text(k_name),
-                    package_id=_text(package_id),
-                    revision_name=_text(rev_name) or _text(k_rev_name),
-                    revision_id=_text(rev_id) or _text(k_rev_id),
+                    name=text_or_none(name) or text_or_none(k_name),
+                    package_id=text_or_none(package_id),
+                    revision_name=text_or_none(rev_name) or text_or_none(k_rev_name),
+                    revision_id=text_or_none(rev_id) or text_or_none(k_rev_id),
                     status=str(status),
                     synced_at=from_utc_text(str(at)),
-                    commit=_text(commit),
-                    correlation_id=_text(corr),
-                    error=_text(error),
+                    commit=text_or_none(commit),
+                    correlation_id=text_or_none(corr),
+                    error=text_or_none(error),
                     deployments=tuple(running.get(str(path), ())),
                 )
             )
@@ -217,20 +217,16 @@ def _deployment(row: tuple[object, ...]) -> DeploymentOutcome:
         environment=str(env),
         keyset_id=int(str(keyset)),
         status=DeployStatus(str(status)),
-        revision_name=_text(rest[0]),
-        revision_id=_text(rest[1]),
-        deployment_id=_text(rest[2]),
-        previous_deployment_id=_text(rest[3]),
-        previous_revision_name=_text(rest[4]),
-        correlation_id=_text(rest[5]),
-        error=_text(rest[6]),
-        note=_text(rest[7]),
+        revision_name=text_or_none(rest[0]),
+        revision_id=text_or_none(rest[1]),
+        deployment_id=text_or_none(rest[2]),
+        previous_deployment_id=text_or_none(rest[3]),
+        previous_revision_name=text_or_none(rest[4]),
+        correlation_id=text_or_none(rest[5]),
+        error=text_or_none(rest[6]),
+        note=text_or_none(rest[7]),
         pinned=bool(rest[8]),
     )
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 __all__ = ["HistoryQueries", "LedgerEntry"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from faas_gitops.state.db import from_utc_text
+from faas_gitops.state.db import from_utc_text, text_or_none
 from faas_gitops.state.history import HistoryQueries
 
 #: Deployment rows read (newest first) to work out "since when" and "deploying".
@@ -184,7 +184,7 @@ def package_revisions(reader: HistoryQueries, path: str, limit: int = 50) -> lis
         found.setdefault(
             str(name),
             RevisionRecord(
-                str(name), None if rev_id is None else str(rev_id), str(commit),
+                str(name), text_or_none(rev_id), str(commit),
                 from_utc_text(str(at)), made,
             ),
         )  # fmt: skip
@@ -225,31 +225,27 @@ def package_deployments(
         [path, *ids],
     ):
         steps[(int(str(sync_id)), str(env))].append(
-            StepRecord(str(step), str(status), _text(corr), from_utc_text(str(at)))
+            StepRecord(str(step), str(status), text_or_none(corr), from_utc_text(str(at)))
         )
     return [
         DeploymentRecord(
             environment=str(env),
             keyset_id=int(str(keyset)),
             status=str(status),
-            from_revision=_text(prev),
-            to_revision=_text(rev),
+            from_revision=text_or_none(prev),
+            to_revision=text_or_none(rev),
             at=from_utc_text(str(at)),
             trigger=str(trigger),
             commit=str(commit),
-            correlation_id=_text(corr),
-            error=_text(error),
-            note=_text(note),
+            correlation_id=text_or_none(corr),
+            error=text_or_none(error),
+            note=text_or_none(note),
             steps=tuple(steps.get((int(str(sync_id)), str(env)), ())),
         )
         for sync_id, env, keyset, status, prev, rev, at, trigger, commit, corr, error, note in (
             results
         )
     ]
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 __all__ = [

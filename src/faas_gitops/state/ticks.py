@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from faas_gitops.state.db import from_utc_text, to_utc_text
+from faas_gitops.state.db import from_utc_text, text_or_none, to_utc_text
 from faas_gitops.state.history import HistoryQueries
 from faas_gitops.state.ledger import Ledger
 
@@ -78,7 +78,7 @@ def failed_ticks(reader: HistoryQueries, limit: int = 50) -> list[FailedTick]:
         FailedTick(
             id=int(str(row[0])),
             at=from_utc_text(str(row[1])),
-            commit=None if row[2] is None else str(row[2]),
+            commit=text_or_none(row[2]),
             ref=str(row[3]),
             trigger=str(row[4]),
             error=str(row[5]),

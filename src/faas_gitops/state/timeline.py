@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from faas_gitops.models import NO_NEW_REVISION, DeployStatus
-from faas_gitops.state.db import from_utc_text, to_utc_text
+from faas_gitops.state.db import from_utc_text, text_or_none, to_utc_text
 from faas_gitops.state.reads import Reads
 
 #: Revision outcomes that made nothing: hidden by default (``--all`` shows them).
@@ -148,7 +148,7 @@ class _Sync:
             ref=str(ref),
             trigger=str(trigger),
             complete=bool(completed),
-            verified_by=_text(verified),
+            verified_by=text_or_none(verified),
             started_at=from_utc_text(str(started)),
         )
 
@@ -326,10 +326,6 @@ def _wanted(wanted: HistoryFilter, entry: LedgerEntry, paths: frozenset[str]) ->
     return entry.status not in quiet
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def _shared(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
     """A row as a revision row: the first nine columns, which both queries select in this
     order, and its sync's fields; a deployment row replaces what is its own."""
@@ -340,12 +336,12 @@ def _shared(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
         commit=sync.commit,
         ref=sync.ref,
         path=str(path),
-        package_id=_text(package_id),
+        package_id=text_or_none(package_id),
         status=str(status),
-        revision_name=_text(rev_name),
-        revision_id=_text(rev_id),
-        correlation_id=_text(corr),
-        error=_text(error),
+        revision_name=text_or_none(rev_name),
+        revision_id=text_or_none(rev_id),
+        correlation_id=text_or_none(corr),
+        error=text_or_none(error),
         trigger=sync.trigger,
         complete=sync.complete,
         verified_by=sync.verified_by,
@@ -355,7 +351,9 @@ def _shared(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
 
 def _outcome_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
     name, lookup = row[9:]
-    return replace(_shared(row, sync), name=_text(name), lookup_correlation_id=_text(lookup))
+    return replace(
+        _shared(row, sync), name=text_or_none(name), lookup_correlation_id=text_or_none(lookup)
+    )
 
 
 def _deployment_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
@@ -363,10 +361,10 @@ def _deployment_entry(row: tuple[object, ...], sync: _Sync) -> LedgerEntry:
     return replace(
         _shared(row, sync),
         recorded_at=sync.recorded_at if step == RESULT_STEP else from_utc_text(str(at)),
-        environment=_text(environment),
+        environment=text_or_none(environment),
         kind="deployment",
         step=str(step),
         keyset_id=None if keyset is None else int(str(keyset)),
-        previous_revision_name=_text(previous),
-        note=_text(note),
+        previous_revision_name=text_or_none(previous),
+        note=text_or_none(note),
     )

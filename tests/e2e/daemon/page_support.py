@@ -18,7 +18,7 @@ import uvicorn
 
 from faas_gitops.daemon.metrics import Metrics
 from faas_gitops.daemon.server import LoopState, create_app
-from faas_gitops.daemon.status_source import ledger_package, ledger_status
+from faas_gitops.daemon.status_source import PageSources, ledger_package, ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
 from faas_gitops.state import Ledger
@@ -97,8 +97,8 @@ def serve_page(
         state,
         Metrics(),
         lambda: True,
-        status=snapshot or (lambda: ledger_status(state_dir, state, ref="main")),
-        package=lambda path: ledger_package(state_dir, path),
+        status=snapshot or (lambda: ledger_status(PageSources(state_dir), state, ref="main")),
+        package=lambda path: ledger_package(PageSources(state_dir), path),
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

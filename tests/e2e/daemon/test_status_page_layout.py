@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from faas_gitops.daemon.server import LoopState
-from faas_gitops.daemon.status_source import ledger_status
+from faas_gitops.daemon.status_source import PageSources, ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
 from faas_gitops.models import SyncSummary
 from tests.e2e.daemon.page_support import (
@@ -163,7 +163,7 @@ def test_hostile_names_stay_text_and_unknown_paths_are_404(browser: Any, page_ur
 def test_a_refresh_in_place_keeps_the_scroll_position(browser: Any, tmp_path: Path) -> None:
     fill_ledger(tmp_path)
     state = LoopState(unready_after=3, stuck_after=60.0, synced_once=True)
-    current: list[StatusSnapshot] = [ledger_status(tmp_path, state, ref="main")]
+    current: list[StatusSnapshot] = [ledger_status(PageSources(tmp_path), state, ref="main")]
     with serve_page(tmp_path, lambda: current[0]) as url:
         page, problems = opened(browser, url + "/", PHONE)
         page.evaluate("window.scrollTo(0, 1500)")

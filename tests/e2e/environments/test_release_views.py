@@ -24,7 +24,7 @@ import pytest
 
 from faas_gitops.cli.status import live_deployment
 from faas_gitops.daemon.server import LoopState
-from faas_gitops.daemon.status_source import ledger_status
+from faas_gitops.daemon.status_source import PageSources, ledger_status
 from faas_gitops.daemon.statuspage import render_main, snapshot_document
 from faas_gitops.deploy.api import Deployment
 from faas_gitops.deploy.observe import PackageView
@@ -104,7 +104,7 @@ def views(env: Env) -> Views:
     }
     for name, run in runs.items():
         assert run.code == 0, (name, run.stderr)
-    snapshot = ledger_status(env.state, LoopState(unready_after=3, stuck_after=60.0))
+    snapshot = ledger_status(PageSources(env.state), LoopState(unready_after=3, stuck_after=60.0))
     return Views(
         text=runs["text"].stdout,
         document=json.loads(runs["json"].stdout),
