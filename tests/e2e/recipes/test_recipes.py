@@ -181,10 +181,20 @@ def markdown_statuses(markdown: str) -> Statuses:
             if found:
                 break
             continue
+        if not line.startswith("|"):
+            break
         cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
         if cells[0] in {"path"} or set(cells[0]) <= {"-", ":"}:
             continue
         found[(cells[0], cells[1])] = cells[3]
+    # What is already in sync is one collapsed line: "<summary>2 deployments in sync</summary>",
+    # then "`path` on `environment`, ...".
+    after = lines[lines.index("**Deployments**") :]
+    for at, line in enumerate(after):
+        if re.fullmatch(r"<summary>\d+ deployments? in sync</summary>", line):
+            listed = next(item for item in after[at + 1 :] if item.strip())
+            for path, environment in re.findall(r"`([^`]+)` on `([^`]+)`", listed):
+                found[(path, environment)] = "in-sync"
     return found
 
 

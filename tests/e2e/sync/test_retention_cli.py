@@ -21,14 +21,15 @@ from tests.harness import RunCli
 
 
 def seed_old_syncs(state: Path, ages: tuple[int, ...]) -> None:
-    """Syncs of the sample packages recorded ``ages`` days ago, each 'unchanged'."""
+    """Syncs of the sample packages recorded ``ages`` days ago, each 'unchanged', of the ref
+    the run syncs (`main`: the newest sync of each ref is kept whatever its age)."""
     now = datetime.now(UTC)
     with Ledger(state) as ledger:
         for age in ages:
             started = now - timedelta(days=age)
             ledger.record(
                 SyncResult(
-                    commit="e" * 40, ref="HEAD", dry_run=False,
+                    commit="e" * 40, ref="main", dry_run=False,
                     outcomes=(Outcome(path="webhooks", status=Status.UNCHANGED),),
                     started_at=started, finished_at=started + timedelta(seconds=1),
                     fatal_error=None,
