@@ -33,9 +33,11 @@ def revision(n: int) -> str:
     return f"{COMMIT[:12]}-20261102T0912Z-{n:02d}"
 
 
+#: Ten packages a team could have (the screenshots in docs/ show them); the hostile name is
+#: added only where a test asks for it (``fill_ledger(..., hostile=True)``).
 PACKAGES = [f"team-{name}/service" for name in (
-    "chat", "geo", "presence", "billing", "search", "audit", "notify", "profile", "media",
-)] + [HOSTILE]  # fmt: skip
+    "chat", "geo", "presence", "billing", "search", "audit", "notify", "profile", "media", "auth",
+)]  # fmt: skip
 #: The truth cases: package -> environment -> (status, what runs, what git wants, note).
 SPECIAL = {
     ("team-chat/service", "production"): (DeployStatus.FROZEN, 1, 2, "frozen in faas-gitops.yaml"),
@@ -45,9 +47,11 @@ SPECIAL = {
 }
 
 
-def fill_ledger(state_dir: Path) -> None:
-    """One real sync: 10 packages created, each deployed on 3 environments (or not: SPECIAL)."""
+def fill_ledger(state_dir: Path, *, hostile: bool = False) -> None:
+    """One real sync: 10 packages created (11 with ``hostile``: one named ``HOSTILE``), each
+    deployed on 3 environments (or not: SPECIAL)."""
     now = datetime.now(UTC)
+    packages = [*PACKAGES, HOSTILE] if hostile else PACKAGES
     with Ledger(state_dir) as ledger:
         outcomes = tuple(
             Outcome(
@@ -55,12 +59,12 @@ def fill_ledger(state_dir: Path) -> None:
                 revision_id=f"rev-{i:02d}", correlation_id=f"corr-create-{i:02d}",
                 name=f"{path.split('/')[0]}-functions",
             )
-            for i, path in enumerate(PACKAGES)
+            for i, path in enumerate(packages)
         )  # fmt: skip
         sync_id = ledger.record(
             SyncResult(COMMIT, "main", False, outcomes, now, now), trigger="webhook"
         )
-        for i, path in enumerate(PACKAGES):
+        for i, path in enumerate(packages):
             for env, keyset in ENVIRONMENTS.items():
                 status, runs, wants, note = SPECIAL.get(
                     (path, env), (DeployStatus.DEPLOYED, 2, 2, None)

@@ -144,7 +144,17 @@ def test_the_package_page_shows_revisions_and_each_deployment_step_and_fits(
     assert problems == []
 
 
-def test_hostile_names_stay_text_and_unknown_paths_are_404(browser: Any, page_url: str) -> None:
+@pytest.fixture
+def hostile_page_url(tmp_path: Path) -> Any:
+    fill_ledger(tmp_path, hostile=True)
+    with serve_page(tmp_path) as url:
+        yield url
+
+
+def test_hostile_names_stay_text_and_unknown_paths_are_404(
+    browser: Any, hostile_page_url: str
+) -> None:
+    page_url = hostile_page_url
     page, problems = opened(browser, page_url + "/", PHONE)
     row = page.locator("#packages tbody tr").filter(has_text=HOSTILE)
     assert row.count() == 1
