@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from faas_gitops.deploy.api import Deployment
-from faas_gitops.deploy.plan import DeployAction, RevisionRef, plan_deployment
+from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.models import DeployStatus
 from faas_gitops.source.environments import Environment
 
@@ -189,6 +189,57 @@ def test_plans_that_write_have_no_settled_outcome() -> None:
     plan = plan_deployment("pkg/a", STAGING, desired=R3, revisions=REVISIONS)
 
     assert plan.settled() is None
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["real", "dry-run"])
+def test_an_in_sync_plan_on_a_pin_is_the_whole_plan_with_pin_dry_run_and_extras(
+    dry_run: bool,
+) -> None:
+    plan = plan_deployment(
+        "pkg/a",
+        STAGING,
+        desired=R3,
+        pin="v1.1.0",
+        revisions=REVISIONS,
+        on_keyset=(running("d2", "r2"), running("d3", "r3")),
+        dry_run=dry_run,
+    )
+
+    assert plan == DeploymentPlan(
+        "pkg/a",
+        "staging",
+        412345,
+        DeployAction.IN_SYNC,
+        revision_id="r2",
+        revision_name="v1.1.0",
+        deployment_id="d2",
+        pinned=True,
+        extra_running=("d3",),
+        dry_run=dry_run,
+    )
+
+
+def test_an_in_sync_plan_by_content_names_the_twin_that_runs() -> None:
+    """A twin revision (same content stamp) runs: in sync on it, named by its own name."""
+    twins = (RevisionRef("r2", "v1.1.0", "same"), RevisionRef("r3", "v1.2.0"))
+
+    plan = plan_deployment(
+        "pkg/a",
+        STAGING,
+        desired=RevisionRef("r3", "v1.2.0", "same"),
+        revisions=twins,
+        on_keyset=(running("d2", "r2"),),
+    )
+
+    assert plan == DeploymentPlan(
+        "pkg/a",
+        "staging",
+        412345,
+        DeployAction.IN_SYNC,
+        revision_id="r2",
+        revision_name="v1.1.0",
+        deployment_id="d2",
+    )
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from faas_gitops.errors import ConfigError
-from faas_gitops.models import Outcome, Status, SyncResult
+from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
 from faas_gitops.state import APPLICATION_ID, LEDGER_FILENAME, Ledger, LedgerEntry
 from faas_gitops.state import ledger as ledger_module
 
@@ -394,3 +394,62 @@ def test_a_read_only_state_dir_is_a_config_error(tmp_path: Path) -> None:
             Ledger(state)
     finally:
         state.chmod(0o700)
+
+
+def _deployment_rows(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT sync_id, path, package_id, environment, keyset_id, step, status,"
+            " revision_name, deployment_id, note, pinned FROM deployments ORDER BY id"
+        ).fetchall()
+
+
+def test_a_stages_results_are_recorded_in_one_transaction_in_order(ledger: Ledger) -> None:
+    sync_id = ledger.record(make_result())
+    statements: list[str] = []
+    ledger._db.conn.set_trace_callback(statements.append)
+    staging = DeploymentOutcome("staging", 3, DeployStatus.IN_SYNC, "v1", "r1", "d1")
+    prod = DeploymentOutcome("prod", 7, DeployStatus.FROZEN, "v1", "r1", note="frozen", pinned=True)
+
+    ledger.record_deployments(
+        sync_id, [("chat", "pkg-chat", "result", staging), ("web", None, "result", prod)]
+    )
+
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    assert _deployment_rows(ledger.path) == [
+        (sync_id, "chat", "pkg-chat", "staging", 3, "result", "in-sync", "v1", "d1", None, 0),
+        (sync_id, "web", None, "prod", 7, "result", "frozen", "v1", None, "frozen", 1),
+    ]
+
+
+def test_a_batch_of_results_that_fails_records_none_of_them(ledger: Ledger) -> None:
+    sync_id = ledger.record(make_result())
+    fine = DeploymentOutcome("staging", 3, DeployStatus.IN_SYNC, "v1", "r1", "d1")
+    broken = DeploymentOutcome("prod", 7, DeployStatus.IN_SYNC, "v1", "r1", note=object())  # type: ignore[arg-type]
+
+    with pytest.raises(sqlite3.Error):
+        ledger.record_deployments(
+            sync_id, [("chat", "pkg", "result", fine), ("web", "pkg", "result", broken)]
+        )
+
+    assert _deployment_rows(ledger.path) == []
+
+
+def test_one_step_is_committed_on_its_own_before_its_write(ledger: Ledger) -> None:
+    """A step journaled before its write (``pending``) is durable when the call returns."""
+    sync_id = ledger.record(make_result())
+    statements: list[str] = []
+    ledger._db.conn.set_trace_callback(statements.append)
+    step = DeploymentOutcome("staging", 3, DeployStatus.DEPLOYED, "v1", "r1")
+
+    ledger.record_deployment(
+        sync_id, path="chat", package_id="pkg", step="create", outcome=step, status="pending"
+    )
+
+    assert statements[-1] == "COMMIT"
+    assert _deployment_rows(ledger.path) == [
+        (sync_id, "chat", "pkg", "staging", 3, "create", "pending", "v1", None, None, 0)
+    ]

@@ -166,19 +166,23 @@ def plan_deployment(  # noqa: PLR0911 - one return per row of the decision table
             )
         return replace(base, error=f"{path}: no revision to deploy to {environment.name}")
     name = desired.name or names.get(desired.id)
-    wanted = replace(base, revision_id=desired.id, revision_name=name)
     digests = {rev.id: rev.digest for rev in revisions if rev.id is not None and rev.digest}
     digest = desired.digest or digests.get(desired.id)
     same = _same_content(running, desired.id, digest, digests, by_content=not base.pinned)
-    if same is not None:
-        return replace(
-            wanted,
-            action=DeployAction.IN_SYNC,
+    if same is not None:  # the common case, once per package and environment: built directly
+        return DeploymentPlan(
+            path,
+            environment.name,
+            environment.keyset_id,
+            DeployAction.IN_SYNC,
             revision_id=same.revision_id,
             revision_name=names.get(same.revision_id) or name,
             deployment_id=same.id,
+            pinned=base.pinned,
             extra_running=tuple(d.id for d in running if d.id != same.id),
+            dry_run=dry_run,
         )
+    wanted = replace(base, revision_id=desired.id, revision_name=name)
     moving = [d for d in here if d.in_transition]
     if moving:
         states = ", ".join(f"{d.id} {d.state}" for d in moving)

@@ -153,19 +153,23 @@ class ReleasePrep:
         in_git: InGit,
         listed: Mapping[str, Sequence[RemoteRevision]] | None = None,
         ahead: ReleaseReads | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> tuple[dict[str, Outcome], str | None]:
         """Deploy; the outcomes with their deployments attached, and a fatal error if any.
 
         ``listed``: the revision lists the revision stage read, by package id, handed to the
         release stage so it reads no list twice (``handed_over``); ``ahead``: what
-        ``reading_ahead`` read while the revision stage ran.
+        ``reading_ahead`` read while the revision stage ran; ``digests``: the content digests
+        the revision stage planned with, by path (a package missing from it is digested here).
         """
         if not self.active:
             return dict(outcomes), None
         from faas_gitops.deploy import ReleaseInputs, Timing, run_release  # noqa: PLC0415
 
         settings = self.settings
-        targets, failed = await self._targets(source, refs, outcomes, desired, in_git)
+        targets, failed = await self._targets(
+            source, refs, outcomes, desired, in_git, digests=digests or {}
+        )
         declared = [desired.get(ref.path) for ref in refs]
         inputs = ReleaseInputs(
             environments=release_environments(self.active, self.started),
@@ -221,8 +225,12 @@ class ReleasePrep:
         outcomes: Mapping[str, Outcome],
         desired: Mapping[str, DesiredPackage],
         in_git: InGit,
+        *,
+        digests: Mapping[str, str],
     ) -> tuple[dict[str, DeployTarget], dict[str, str]]:
-        """One target per package with a known revision; unreadable ones fail here."""
+        """One target per package with a known revision; unreadable ones fail here. A
+        package's digest is the revision stage's when it planned the package (the same
+        functions: ``desired`` is what it read), else computed from what git holds."""
         from faas_gitops.content import content_digest  # noqa: PLC0415
         from faas_gitops.deploy import DeployTarget  # noqa: PLC0415 - see the top
 
@@ -242,12 +250,13 @@ class ReleasePrep:
                 package = item
             if package is None:
                 continue
+            planned = digests.get(path) if desired.get(path) is package else None
             targets[path] = DeployTarget.of(
                 package,
                 outcome.package_id,
                 outcome.revision_id,
                 outcome.revision_name,
-                content_digest(package.functions),
+                planned or content_digest(package.functions),
             )
         return targets, failed
 
@@ -258,11 +267,11 @@ class ReleasePrep:
         journal: DeploymentJournal | None,
     ) -> dict[str, Outcome]:
         attached = dict(outcomes)
+        results: list[tuple[str, DeploymentOutcome]] = []
         for path, deployments in release.deployments.items():
             for deployment in deployments:
                 _log_deployment(path, deployment)
-                if journal is not None:
-                    journal.result(path, deployment)
+                results.append((path, deployment))
             if path in attached:
                 attached[path] = replace(attached[path], deployments=deployments)
         for removed in release.removed:
@@ -270,8 +279,7 @@ class ReleasePrep:
                 journal.know(removed.path, removed.package_id)
             for deployment in removed.deployments:
                 _log_deployment(removed.path, deployment)
-                if journal is not None:
-                    journal.result(removed.path, deployment)
+                results.append((removed.path, deployment))
             # Removed from the commit: reported as removed, with where it still runs.
             attached.setdefault(
                 removed.path,
@@ -283,6 +291,8 @@ class ReleasePrep:
                     deployments=removed.deployments,
                 ),
             )
+        if journal is not None:
+            journal.results(results)  # one transaction: no write waits on a result row
         return attached
 
 

@@ -98,5 +98,14 @@ class DeploymentJournal:
             outcome=outcome,
         )
 
+    def results(self, outcomes: Sequence[tuple[str, DeploymentOutcome]]) -> None:
+        """The final outcomes ``(path, outcome)`` of a whole stage, in one transaction: no
+        write waits on them (each step before its write was journaled on its own), so one
+        commit replaces one per package and environment."""
+        self._ledger.record_deployments(
+            self._sync_id,
+            [(path, self._package_ids.get(path), "result", outcome) for path, outcome in outcomes],
+        )
+
 
 __all__ = ["CacheDeployments", "DeploymentJournal"]

@@ -194,7 +194,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
         ledger, commit, settings, trigger, started, verified_by=trust.verified_by
     )
     fatal: str | None = None
-    read = ReadResult({}, (), 0)
+    read = ReadResult({}, (), 0, {})
     reads = None
     try:
         if ahead is not None:
@@ -227,6 +227,7 @@ async def _reconcile(  # noqa: PLR0917 - one call site, the stages' shared input
             source=source, refs=refs, outcomes=outcomes, desired=read.desired, in_git=in_git,
             listed=lookups.listed,  # the revision stage's lists: no package's is read twice
             ahead=reads,  # what was read while the revision stage ran
+            digests=read.digests,  # the revision stage's: not hashed again
         )  # fmt: skip
         outcomes.update(attached)
     result = SyncResult(

@@ -70,6 +70,9 @@ class ReadResult:
     desired: Mapping[str, DesiredPackage]
     planned: tuple[Planned, ...]
     asked: int  # packages the API was asked about
+    # The content digest of each package planned, by path: the release stage's targets carry
+    # it, and 12 KB of code is not encoded and hashed again after the last answer.
+    digests: Mapping[str, str] = field(default_factory=dict)
 
 
 async def read_stage(  # noqa: PLR0917 - one call site
@@ -93,6 +96,7 @@ async def read_stage(  # noqa: PLR0917 - one call site
     one found.
     """
     desired: dict[str, DesiredPackage] = {}
+    digests: dict[str, str] = {}
     planned: list[Planned] = []
     asked = 0
 
@@ -106,7 +110,9 @@ async def read_stage(  # noqa: PLR0917 - one call site
         desired[item.path] = item
         async with slots:
             asked += 1
-            remote, result = await _read_and_plan(reader, item, then, commit)
+            remote, result, digest = await _read_and_plan(reader, item, then, commit)
+        if digest is not None:
+            digests[item.path] = digest
         if ahead is not None and remote is not None:
             _hand_ahead(ahead, item, remote, result)
         if isinstance(result, Planned):
@@ -116,26 +122,33 @@ async def read_stage(  # noqa: PLR0917 - one call site
 
     with first_error():
         await read_paced(in_git, source, to_read, limits=limits, earlier=earlier, ask=ask)
-    return ReadResult(desired, tuple(sorted(planned, key=lambda p: p.desired.path)), asked)
+    ordered = tuple(sorted(planned, key=lambda p: p.desired.path))
+    return ReadResult(desired, ordered, asked, digests)
 
 
 async def _read_and_plan(
     reader: RemoteReader, desired: DesiredPackage, then: EarlierSync | None, commit: CommitInfo
-) -> tuple[RemoteState | None, Outcome | Planned]:
+) -> tuple[RemoteState | None, Outcome | Planned, str | None]:
     """One package: what the API holds (``None``: the read failed), then the plan (pure); an
-    outcome when nothing is to be written (in sync, or failed)."""
+    outcome when nothing is to be written (in sync, or failed); and the plan's content digest
+    (``None``: not planned)."""
     try:
         remote = await reader.read(desired, then)
     except RUN_STOPPERS:
         raise
     except FaasGitopsError as exc:
-        return None, failure(desired, exc)
-    return remote, _plan(desired, remote, commit)
+        return None, failure(desired, exc), None
+    result, digest = _plan(desired, remote, commit)
+    return remote, result, digest
 
 
-def _plan(desired: DesiredPackage, remote: RemoteState, commit: CommitInfo) -> Outcome | Planned:
+def _plan(
+    desired: DesiredPackage, remote: RemoteState, commit: CommitInfo
+) -> tuple[Outcome | Planned, str]:
+    """The package's plan (``Planned``) or, in sync, its outcome; with the plan's digest."""
     if remote.package_id is None:
-        return Planned(desired, remote, planning.plan_new_package(desired, commit))
+        new = planning.plan_new_package(desired, commit)
+        return Planned(desired, remote, new), new.digest
     plan = planning.plan_package(
         desired,
         remote_package_id=remote.package_id,
@@ -144,8 +157,8 @@ def _plan(desired: DesiredPackage, remote: RemoteState, commit: CommitInfo) -> O
         latest_functions=remote.latest_functions,
     )
     if plan.action is not Action.NOOP:
-        return Planned(desired, remote, plan)
-    return Outcome(
+        return Planned(desired, remote, plan), plan.digest
+    unchanged = Outcome(
         path=desired.path,
         status=Status.UNCHANGED,
         package_id=plan.remote_package_id,
@@ -153,6 +166,7 @@ def _plan(desired: DesiredPackage, remote: RemoteState, commit: CommitInfo) -> O
         revision_id=plan.latest_revision_id,
         name=desired.name,
     )
+    return unchanged, plan.digest
 
 
 def _hand_ahead(

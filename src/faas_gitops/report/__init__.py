@@ -11,7 +11,6 @@ This package sees results, never the API key.
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from faas_gitops.logs import printable
@@ -19,6 +18,7 @@ from faas_gitops.models import SyncResult
 from faas_gitops.report.common import SHORT_COMMIT, canonical_json
 from faas_gitops.report.diffs import diff_function
 from faas_gitops.report.documents import status_document, to_json_document
+from faas_gitops.report.json_text import dumps_indented
 from faas_gitops.report.markdown import render_markdown
 from faas_gitops.report.tables import render_history, render_status
 from faas_gitops.report.text import render_text, summary_line
@@ -38,7 +38,7 @@ def render(
     (``--commit-url``) links the commit in markdown.
     """
     if fmt == "json":
-        return json.dumps(to_json_document(result), indent=2, sort_keys=False) + "\n"
+        return dumps_indented(to_json_document(result)) + "\n"  # json.dumps(indent=2)
     if fmt == "markdown":
         return render_markdown(result, show_diff=show_diff, commit_url=commit_url)
     if fmt == "text":

@@ -233,22 +233,32 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         """One deployment step (create, start, update, stop, result), committed at once.
 
         ``status``: a step's own answer (``pending``, ``ok``, ``busy``...); default the outcome's.
+        A step journaled before its write must be durable before the write is sent, so each is
+        its own transaction; results, written after the last answer, go by
+        ``record_deployments``.
         """
         with self._lock, self._transaction():
             self._db.conn.execute(
-                "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
-                " step, status, revision_name, revision_id, deployment_id,"
-                " previous_deployment_id, previous_revision_name, correlation_id, error,"
-                " recorded_at, note, pinned)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
-                    status or outcome.status.value, outcome.revision_name, outcome.revision_id,
-                    outcome.deployment_id, outcome.previous_deployment_id,
-                    outcome.previous_revision_name, outcome.correlation_id, outcome.error,
-                    to_utc_text(datetime.now(UTC)), outcome.note, int(outcome.pinned),
-                ),
-            )  # fmt: skip
+                _INSERT_DEPLOYMENT,
+                _deployment_row(sync_id, path, package_id, step, outcome, status),
+            )
+
+    def record_deployments(
+        self, sync_id: int, rows: Sequence[tuple[str, str | None, str, DeploymentOutcome]]
+    ) -> None:
+        """Many deployment rows ``(path, package_id, step, outcome)`` in one transaction: all
+        or none. For rows no write waits on (the release stage's results, one per package and
+        environment): one commit instead of one per row, after the run's last answer."""
+        if not rows:
+            return
+        with self._lock, self._transaction():
+            self._db.conn.executemany(
+                _INSERT_DEPLOYMENT,
+                [
+                    _deployment_row(sync_id, path, package_id, step, outcome, None)
+                    for path, package_id, step, outcome in rows
+                ],
+            )
 
     def finish_sync(self, sync_id: int, result: SyncResult) -> None:
         """The sync's counts and end; only a finished sync can be the daemon's restart point."""
@@ -345,6 +355,33 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         finally:
             with self._lock:
                 self._db.close()
+
+
+_INSERT_DEPLOYMENT = (
+    "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
+    " step, status, revision_name, revision_id, deployment_id,"
+    " previous_deployment_id, previous_revision_name, correlation_id, error,"
+    " recorded_at, note, pinned)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _deployment_row(  # noqa: PLR0917 - the columns of one row
+    sync_id: int,
+    path: str,
+    package_id: str | None,
+    step: str,
+    outcome: DeploymentOutcome,
+    status: str | None,
+) -> tuple[object, ...]:
+    """One ``deployments`` row in ``_INSERT_DEPLOYMENT``'s column order, recorded now."""
+    return (
+        sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
+        status or outcome.status.value, outcome.revision_name, outcome.revision_id,
+        outcome.deployment_id, outcome.previous_deployment_id,
+        outcome.previous_revision_name, outcome.correlation_id, outcome.error,
+        to_utc_text(datetime.now(UTC)), outcome.note, int(outcome.pinned),
+    )  # fmt: skip
 
 
 def _answer(outcome: Outcome) -> tuple[object, ...]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from faas_gitops import cli
+from faas_gitops import cli, content
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
 from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
@@ -194,6 +194,34 @@ def test_a_cold_run_in_sync_on_two_environments_costs_two_requests_per_package(
     # One revision list (the revision stage's, handed over), and one deployment list for the
     # one revision running on both keysets.
     assert counts == {**PER_RUN, LIST: PACKAGES, DEPLOYMENTS: PACKAGES}
+
+
+def test_a_cold_run_in_sync_encodes_each_packages_functions_once(  # noqa: PLR0917 - fixtures
+    counting_emulator: RunningEmulator,
+    released_repo: Monorepo,
+    released_monorepo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The release stage's targets carry the digest the revision stage planned with, even when
+    the memo of recent digests holds fewer packages than the run (here: one)."""
+    encoded: list[str] = []
+    canonical = content.canonical_functions
+
+    def counted(functions: Any) -> str:
+        text = canonical(functions)
+        encoded.append(text)
+        return text
+
+    monkeypatch.setattr(content, "canonical_functions", counted)
+    monkeypatch.setattr(content, "_RECENT_LIMIT", 1)
+    monkeypatch.setattr(content, "_RECENT_DIGESTS", {})
+
+    _, deployed = sync(counting_emulator, released_repo, tmp_path / "fresh-runner", capsys)
+
+    assert deployed == in_sync()
+    assert len(encoded) == PACKAGES
 
 
 def test_a_warm_run_in_sync_trusts_what_it_remembers_and_lists_only_the_revisions(
