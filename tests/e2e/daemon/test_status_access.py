@@ -16,6 +16,10 @@ from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_unt
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 TOKEN = "status-token-7f3a9c0e5b1d"
 QUIET = ("--interval", "60", "--resync-interval", "600")
 

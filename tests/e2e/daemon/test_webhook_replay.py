@@ -16,6 +16,10 @@ from faas_gitops.daemon.replay import RecentBodies
 from tests.e2e.daemon.daemon_support import DaemonProcess, StartDaemon, wait_until
 from tests.gitrepo import GitRepo
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 SECRET = "replay-hook-secret"
 QUIET = ("--interval", "60", "--resync-interval", "600")
 WEBHOOK_TRIGGERS = 'faas_gitops_triggers_total{reason="webhook"}'

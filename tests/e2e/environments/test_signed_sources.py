@@ -24,6 +24,10 @@ from tests.gitrepo import GitRepo
 from tests.harness import API_KEY, MODES, PACKAGES_ONLY, SAMPLE_REPO, Run
 from tests.source.git_signing import Keys, Signer, commit, tag, tamper, trust
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 PACKAGES = ("chat-moderation", "presence-tracker", "webhooks")
 
 

@@ -31,6 +31,10 @@ from faas_gitops.emulator.server import RunningEmulator
 from tests.gitrepo import GitRepo
 from tests.harness import API_KEY
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 PACKAGES = 20
 STAGING, PRODUCTION = 412345, 498765
 LIST = "GET /v2/faas/packages/{id}/package-revisions"

@@ -20,6 +20,10 @@ from tests.e2e.hardening.hardening_support import SyncCli
 from tests.gitrepo import GitRepo
 from tests.harness import Run
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 PAGE = 4096
 
 

@@ -23,6 +23,10 @@ from tests.gitrepo import GitRepo
 from tests.notify.notify_receivers import Receiver, always, closed_port_url, sequence, serve
 from tests.notify.notify_support import Counts, created, sync_result
 
+#: Each test here starts daemons or runs whole syncs over HTTP (0.3-10 s): CI runs them,
+#: `scripts/test --fast` does not.
+pytestmark = pytest.mark.slow
+
 GITHUB_TOKEN = "ghp_atLeastOnceTokenNeverStored"
 #: A dead receiver gives up within a second in these tests (the default policy takes 30 s).
 QUICK = DeliveryPolicy(deadline=0.5, attempt_timeout=0.5, base_delay=0.01, max_delay=0.05)
