@@ -191,3 +191,24 @@ def test_a_refresh_in_place_keeps_the_scroll_position(browser: Any, tmp_path: Pa
         )
         assert page.evaluate("window.scrollY") == before
         assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE])
+def test_dark_mode_stays_and_a_screen_reader_gets_headers_for_every_cell(
+    browser: Any, page_url: str, viewport: dict[str, int]
+) -> None:
+    page = browser.new_page(viewport=viewport, color_scheme="dark")
+    answer = page.goto(page_url + "/")
+    assert answer is not None
+    assert answer.status == 200
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    red, green, blue = (int(part) for part in background[4:-1].split(","))
+    assert max(red, green, blue) < 64, background  # dark, not the light theme's near-white
+    assert_fits(page)
+    table = page.locator("#packages")
+    assert table.locator("thead th[scope=col]").count() == 1 + len(ENVIRONMENTS)
+    assert table.locator("tbody th[scope=row]").count() == len(PACKAGES)
+    # Stacked on a phone, every cell still names its environment (the ARIA roles stay).
+    labels = table.locator("tbody td.env").evaluate_all("cells => cells.map(c => c.dataset.label)")
+    assert set(labels) == set(ENVIRONMENTS)
+    assert table.locator("tbody td.env[role=cell]").count() == len(labels)
