@@ -18,14 +18,14 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import structlog
 
 from faas_gitops.closing import Closing
 from faas_gitops.errors import ConfigError
-from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
+from faas_gitops.models import DeploymentOutcome, Outcome, Status, SyncResult
 from faas_gitops.state.cache_file import CACHE_FILENAME, remembers_syncs
 from faas_gitops.state.db import (
     Connection,
@@ -37,6 +37,15 @@ from faas_gitops.state.db import (
 )
 from faas_gitops.state.guard import is_damage
 from faas_gitops.state.history import HistoryQueries
+from faas_gitops.state.ledger_rows import (
+    INSERT_DEPLOYMENT,
+    OUTCOME_COLUMNS,
+    answer,
+    deployment_row,
+    failed_deployments,
+    new_row_id,
+    outcome_row,
+)
 from faas_gitops.state.pending import (
     PENDING,
     UNSETTLED_STEPS,
@@ -57,11 +66,6 @@ APPLICATION_ID = 0x46474C31
 
 #: The schema history (``state/schema.py``); read at each open so tests can extend it.
 _MIGRATIONS: list[str] = list(LEDGER_MIGRATIONS)
-
-_OUTCOME_COLUMNS = (
-    "sync_id, path, package_id, status, revision_name, revision_id, correlation_id, error,"
-    " name, digest, lookup_correlation_id"
-)
 
 
 def _spec() -> StoreSpec:
@@ -182,7 +186,7 @@ class Ledger(HistoryQueries, PendingRows, Closing):
                 " verified_by) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, ?)",
                 (commit, ref, int(dry_run), trigger, moment, moment, verified_by),
             )
-        return _row_id(cursor.lastrowid)
+        return new_row_id(cursor.lastrowid)
 
     def record_pending(
         self,
@@ -198,11 +202,11 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         with self._lock, self._transaction():
             self._flush_buffer()
             cursor = self._db.conn.execute(
-                f"INSERT INTO outcomes ({_OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL,"  # noqa: S608 - constant columns
+                f"INSERT INTO outcomes ({OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL,"  # noqa: S608 - constant columns
                 " NULL, ?, ?, NULL)",
                 (sync_id, path, package_id, PENDING, revision_name, name, digest),
             )
-        return _row_id(cursor.lastrowid)
+        return new_row_id(cursor.lastrowid)
 
     def resolve(self, row_id: int, outcome: Outcome) -> None:
         """Right after the answer: the pending row becomes the package's outcome."""
@@ -212,13 +216,13 @@ class Ledger(HistoryQueries, PendingRows, Closing):
                 "UPDATE outcomes SET package_id = ?, status = ?, revision_name = ?,"
                 " revision_id = ?, correlation_id = ?, error = ?, lookup_correlation_id = ?"
                 " WHERE id = ?",
-                (*_answer(outcome), outcome.lookup_correlation_id, row_id),
+                (*answer(outcome), outcome.lookup_correlation_id, row_id),
             )
 
     def add_outcome(self, sync_id: int, outcome: Outcome) -> None:
         """An outcome that wrote nothing: buffered until the next write or ``finish_sync``."""
         with self._lock:
-            self._buffer.append(_outcome_row(sync_id, outcome))
+            self._buffer.append(outcome_row(sync_id, outcome))
 
     def record_deployment(
         self,
@@ -239,8 +243,8 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         """
         with self._lock, self._transaction():
             self._db.conn.execute(
-                _INSERT_DEPLOYMENT,
-                _deployment_row(sync_id, path, package_id, step, outcome, status),
+                INSERT_DEPLOYMENT,
+                deployment_row(sync_id, path, package_id, step, outcome, status),
             )
 
     def record_deployments(
@@ -253,9 +257,9 @@ class Ledger(HistoryQueries, PendingRows, Closing):
             return
         with self._lock, self._transaction():
             self._db.conn.executemany(
-                _INSERT_DEPLOYMENT,
+                INSERT_DEPLOYMENT,
                 [
-                    _deployment_row(sync_id, path, package_id, step, outcome, None)
+                    deployment_row(sync_id, path, package_id, step, outcome, None)
                     for path, package_id, step, outcome in rows
                 ],
             )
@@ -279,7 +283,7 @@ class Ledger(HistoryQueries, PendingRows, Closing):
                 counts[Status.ADOPTED.value],
                 counts[Status.UNCHANGED.value],
                 counts[Status.WOULD_CREATE.value],
-                counts[Status.FAILED.value] + _failed_deployments(result),
+                counts[Status.FAILED.value] + failed_deployments(result),
                 result.fatal_error,
                 sync_id,
             ),
@@ -301,9 +305,9 @@ class Ledger(HistoryQueries, PendingRows, Closing):
                     to_utc_text(result.started_at),
                 ),
             )
-            sync_id = _row_id(cursor.lastrowid)
+            sync_id = new_row_id(cursor.lastrowid)
             self._insert_outcomes(
-                [_outcome_row(sync_id, o) for o in sorted(result.outcomes, key=lambda o: o.path)]
+                [outcome_row(sync_id, o) for o in sorted(result.outcomes, key=lambda o: o.path)]
             )
             self._finish(sync_id, result)
         return sync_id
@@ -325,7 +329,7 @@ class Ledger(HistoryQueries, PendingRows, Closing):
             for sql, params in statements:
                 cursor = self._db.conn.execute(sql, tuple(params))
                 first = cursor.lastrowid if first is None else first
-        return _row_id(first)
+        return new_row_id(first)
 
     def _transaction(self) -> AbstractContextManager[None]:
         return transaction(self._db.conn)
@@ -338,7 +342,7 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         if rows:
             placeholders = ", ".join("?" * 11)
             self._db.conn.executemany(
-                f"INSERT INTO outcomes ({_OUTCOME_COLUMNS}) VALUES ({placeholders})",  # noqa: S608 - constant columns
+                f"INSERT INTO outcomes ({OUTCOME_COLUMNS}) VALUES ({placeholders})",  # noqa: S608 - constant columns
                 rows,
             )
 
@@ -355,72 +359,6 @@ class Ledger(HistoryQueries, PendingRows, Closing):
         finally:
             with self._lock:
                 self._db.close()
-
-
-_INSERT_DEPLOYMENT = (
-    "INSERT INTO deployments (sync_id, path, package_id, environment, keyset_id,"
-    " step, status, revision_name, revision_id, deployment_id,"
-    " previous_deployment_id, previous_revision_name, correlation_id, error,"
-    " recorded_at, note, pinned)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _deployment_row(  # noqa: PLR0917 - the columns of one row
-    sync_id: int,
-    path: str,
-    package_id: str | None,
-    step: str,
-    outcome: DeploymentOutcome,
-    status: str | None,
-) -> tuple[object, ...]:
-    """One ``deployments`` row in ``_INSERT_DEPLOYMENT``'s column order, recorded now."""
-    return (
-        sync_id, path, package_id, outcome.environment, outcome.keyset_id, step,
-        status or outcome.status.value, outcome.revision_name, outcome.revision_id,
-        outcome.deployment_id, outcome.previous_deployment_id,
-        outcome.previous_revision_name, outcome.correlation_id, outcome.error,
-        to_utc_text(datetime.now(UTC)), outcome.note, int(outcome.pinned),
-    )  # fmt: skip
-
-
-def _answer(outcome: Outcome) -> tuple[object, ...]:
-    """What an outcome says of the API's answer, in the ledger's column order."""
-    return (
-        outcome.package_id,
-        outcome.status.value,
-        outcome.revision_name,
-        outcome.revision_id,
-        outcome.correlation_id,
-        outcome.error,
-    )
-
-
-def _outcome_row(sync_id: int, outcome: Outcome) -> tuple[object, ...]:
-    return (
-        sync_id,
-        outcome.path,
-        *_answer(outcome),
-        outcome.name,
-        None,
-        outcome.lookup_correlation_id,
-    )
-
-
-def _failed_deployments(result: SyncResult) -> int:
-    """Packages whose deployment failed: they count as failed in the sync's row (never quiet)."""
-    return sum(
-        1
-        for outcome in result.outcomes
-        if outcome.status is not Status.FAILED
-        and any(d.status is DeployStatus.FAILED for d in outcome.deployments)
-    )
-
-
-def _row_id(value: int | None) -> int:
-    if value is None:  # pragma: no cover -- sqlite always sets it after an INSERT
-        raise RuntimeError("sqlite returned no id for the new row")
-    return value
 
 
 __all__ = [
