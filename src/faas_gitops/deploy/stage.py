@@ -253,13 +253,14 @@ async def _mark(  # noqa: PLR0917 - one call site
     content runs. Only changed tags are written: the same tags in another order are no change,
     or an API that sorts them would be written every run."""
 
-    async def mark_one(target: DeployTarget, plans: Sequence[Any]) -> None:
+    def new_tags(target: DeployTarget, plans: Sequence[Any]) -> list[str] | None:
+        """The package's tags with the marks, or ``None`` when nothing is to be written."""
         package = inventory.get(target.package_id or "")
         if package is None:
-            return  # created after the inventory was read: marked by the next run
+            return None  # created after the inventory was read: marked by the next run
         outcomes = {d.environment: d for d in applied.get(target.path, ())}
         if not any(d.status in _RUNS for d in outcomes.values()):
-            return  # nothing of ours runs (frozen, failed): a frozen keyset sees no write at all
+            return None  # nothing of ours runs (frozen, failed): a frozen keyset sees no write
         lifted: dict[int, tags.Hold | None] = {
             plan.keyset_id: None
             for plan in plans
@@ -272,17 +273,25 @@ async def _mark(  # noqa: PLR0917 - one call site
             package.tags, owner=inputs.owner, directory=target.path, holds=lifted
         )
         if sorted(wanted) == sorted(package.tags):
-            return  # the same tags: their order is not ours to keep (the API may reorder them)
+            return None  # the same tags: their order is not ours to keep (the API may reorder)
+        return wanted
+
+    async def mark_one(target: DeployTarget, package_id: str, wanted: list[str]) -> None:
         try:
-            await deploy_api.update_package_tags(api, package.id, wanted)
+            await deploy_api.update_package_tags(api, package_id, wanted)
         except ApiAuthError:
             raise
         except ApiError as exc:
             log.warning(
-                "deploy.mark_failed", path=target.path, package_id=package.id, error=str(exc)
+                "deploy.mark_failed", path=target.path, package_id=package_id, error=str(exc)
             )
 
-    await gather_gated(gate, [mark_one(target, plans) for target, plans in planned])
+    changing = []  # decided in place: a task only for a package whose tags change
+    for target, plans in planned:
+        wanted = new_tags(target, plans)
+        if wanted is not None:
+            changing.append(mark_one(target, target.package_id or "", wanted))
+    await gather_gated(gate, changing)
 
 
 async def _orphans(  # noqa: PLR0917 - one call site
