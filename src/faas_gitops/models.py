@@ -144,13 +144,16 @@ class PlannedRevisions:
     the release stage's reads ahead start from (``reconcile.stages`` -> ``deploy.ahead``).
 
     ``revision_id``: the revision the commit wants when it already exists (in sync), ``None``
-    when the write stage is yet to create it.
+    when the write stage is yet to create it. ``digest``: the content digest the revision stage
+    planned with (``None``: not known), so a plan made ahead compares content without hashing
+    the package again.
     """
 
     desired: DesiredPackage
     package_id: str
     revisions: tuple[RemoteRevision, ...]
     revision_id: str | None
+    digest: str | None = None
 
 
 class ChangeKind(StrEnum):

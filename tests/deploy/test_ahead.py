@@ -10,15 +10,25 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import DeployTarget, ReleaseEnvironment, ReleaseInputs, run_release
-from faas_gitops.deploy.ahead import ReadingAhead, ReleaseReads
+from faas_gitops.deploy.ahead import PlanBasis, ReadingAhead, ReleaseReads
+from faas_gitops.deploy.api import Deployment
 from faas_gitops.deploy.observe import Remembered
+from faas_gitops.deploy.plan import DeploymentPlan
 from faas_gitops.deploy.stage import Release
+from faas_gitops.deploy.writer import Timing
 from faas_gitops.errors import ApiRetryable
-from faas_gitops.models import DeployStatus, DesiredPackage, PlannedRevisions, RemoteRevision
+from faas_gitops.models import (
+    DeploymentOutcome,
+    DeployStatus,
+    DesiredPackage,
+    PlannedRevisions,
+    RemoteRevision,
+)
 from tests.deploy.fake_faas import FakeFaas
 
 STAGING = ReleaseEnvironment("staging", 412345)
@@ -124,6 +134,8 @@ async def release(
     lists: dict[str, list[RemoteRevision]],
     reads: ReleaseReads | None,
     known: Memory | None = None,
+    *,
+    timing: Timing | None = None,
 ) -> Release:
     targets = tuple(DeployTarget(f"pkg-{i}", f"p{i}", f"r{i}", "v1") for i in range(packages))
     inputs = ReleaseInputs(
@@ -132,8 +144,9 @@ async def release(
         targets=targets,
         owner="acme/functions",
         mark=False,
+        defined_names=frozenset({"staging", "production"}),  # as ``read_ahead`` has them
     )
-    return await run_release(api, inputs, known=known, listed=lists, ahead=reads)
+    return await run_release(api, inputs, known=known, listed=lists, ahead=reads, timing=timing)
 
 
 def test_the_lists_read_ahead_are_the_stages_own_and_it_reads_none_of_them_again() -> None:
@@ -280,6 +293,129 @@ def test_an_inventory_that_failed_ahead_fails_every_target_with_its_line() -> No
     for outcomes in done.deployments.values():
         assert {o.status for o in outcomes} == {DeployStatus.FAILED}
         assert all("cannot read the package inventory" in (o.error or "") for o in outcomes)
+
+
+def marked(reads: ReleaseReads) -> ReleaseReads:
+    """``reads`` whose plans made ahead each say so (``note``), to tell them from the stage's."""
+    planned = {
+        package_id: replace(
+            found,
+            plans=tuple(
+                DeploymentOutcome(p.environment, p.keyset_id, DeployStatus.IN_SYNC, note="ahead")
+                for p in found.plans
+            ),
+        )
+        for package_id, found in reads.planned.items()
+    }
+    return replace(reads, planned=planned)
+
+
+def notes(done: Release) -> set[str | None]:
+    return {o.note for outcomes in done.deployments.values() for o in outcomes}
+
+
+def test_a_package_in_sync_is_planned_as_its_lists_arrive_and_the_stage_takes_that_plan() -> None:
+    fake = fake_with(3)
+
+    async def main() -> tuple[ReleaseReads, Release, Release]:
+        api = fake.client()
+        lists = await lists_of(api, 3)
+        reads = await read_ahead(api, lists)
+        fake.log.clear()
+        return (
+            reads,
+            await release(api, 3, lists, marked(reads)),
+            await release(api, 3, lists, None),
+        )
+
+    reads, taken, planned_by_the_stage = asyncio.run(main())
+
+    assert sorted(reads.planned) == ["p0", "p1", "p2"]
+    assert notes(taken) == {"ahead"}  # not one of them planned again after the gate
+    ahead = [
+        plan.outcome(DeployStatus.IN_SYNC)
+        for found in reads.planned.values()
+        for plan in found.plans
+        if isinstance(plan, DeploymentPlan)
+    ]
+    stages = [o for outcomes in planned_by_the_stage.deployments.values() for o in outcomes]
+    assert Counter(ahead) == Counter(stages)  # the plans made ahead are the stage's own
+
+
+def test_a_plan_made_ahead_is_used_only_on_the_inputs_it_was_made_from() -> None:
+    fake = fake_with(1)
+
+    async def main() -> tuple[ReleaseReads, list[RemoteRevision]]:
+        api = fake.client()
+        lists = await lists_of(api, 1)
+        return await read_ahead(api, lists), lists["p0"]
+
+    reads, listing = asyncio.run(main())
+    assert isinstance(reads.inventory, tuple)
+    assert reads.basis is not None
+    target = reads.planned["p0"].target
+    basis, inventory = reads.basis, reads.inventory
+
+    assert reads.plan_for(target, listing, basis, inventory) is reads.planned["p0"]
+    other_revision = replace(target, revision_id="r9", revision_name="v9")
+    assert reads.plan_for(other_revision, listing, basis, inventory) is None
+    other_content = replace(target, digest="another")
+    assert reads.plan_for(other_content, listing, basis, inventory) is None
+    stopped = [replace(listing[0], running=1)]  # a counter changed since
+    assert reads.plan_for(target, stopped, basis, inventory) is None
+    assert reads.plan_for(target, None, basis, inventory) is None  # the stage reads every page
+    dry = PlanBasis(basis.environments, basis.configured, basis.defined, dry_run=True)
+    assert reads.plan_for(target, listing, dry, inventory) is None
+    assert reads.plan_for(target, listing, basis, tuple(inventory)[:0]) is None  # read again
+
+
+def test_a_package_with_a_deployment_starting_is_left_to_the_stage_which_waits() -> None:
+    fake = fake_with(2)
+    on_staging = next(
+        d for d in fake.deployments.values() if d.revision_id == "r0" and d.keyset_id == 412345
+    )
+    on_staging.state = "STARTING"  # still starting when the stage's wait runs out
+
+    async def main() -> tuple[ReleaseReads, Release]:
+        api = fake.client()
+        lists = await lists_of(api, 2)
+        reads = await read_ahead(api, lists)
+        return reads, await release(api, 2, lists, marked(reads), timing=Timing(0.0))
+
+    reads, done = asyncio.run(main())
+
+    assert set(reads.deployments) == {"p0", "p1"}  # its lists are read ahead all the same
+    assert sorted(reads.planned) == ["p1"]
+    staging, production = done.deployments["pkg-0"]  # the stage's own plans: it waited
+    assert staging.status is DeployStatus.FAILED
+    assert "still in transition" in (staging.error or "")
+    assert (production.status, production.note) == (DeployStatus.IN_SYNC, None)
+
+
+def test_a_plan_on_remembered_deployments_that_would_write_is_left_to_a_fresh_read() -> None:
+    fake = fake_with(2)
+    known = Memory()
+    # Remembered under today's counters, but wrongly: r0 would run on staging alone.
+    known.keep(
+        "p0",
+        Remembered(
+            (("r0", 2, 2),),
+            frozenset({"r0"}),
+            (Deployment("dep-0", "r0", STAGING.keyset_id, "RUNNING"),),
+        ),
+    )
+
+    async def main() -> tuple[ReleaseReads, Release]:
+        api = fake.client()
+        lists = await lists_of(api, 2)
+        reads = await read_ahead(api, lists, known=known)
+        return reads, await release(api, 2, lists, reads, known)
+
+    reads, done = asyncio.run(main())
+
+    assert "p0" not in reads.planned  # it would start r0 on production: read fresh first
+    assert {o.status for o in done.deployments["pkg-0"]} == {DeployStatus.IN_SYNC}
+    assert fake.deployment_writes() == []
 
 
 class _Failing(Counting):

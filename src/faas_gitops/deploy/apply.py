@@ -8,7 +8,7 @@ path) order, in a dry run too, so the account's limit fails exactly the deployme
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -92,8 +92,35 @@ async def apply_plans(
         if outcomes:
             results[target.path] = tuple(outcomes)
 
-    await gather_gated(gate, [apply_one(target, items) for target, items in planned])
+    to_apply = []
+    for target, items in planned:
+        settled = _all_settled(items, refused)
+        if settled is None:
+            to_apply.append(apply_one(target, items))
+        elif settled:
+            results[target.path] = settled
+    await gather_gated(gate, to_apply)
     return results
+
+
+def _all_settled(
+    items: Sequence[DeploymentPlan | DeploymentOutcome], refused: Mapping[tuple[str, str], str]
+) -> tuple[DeploymentOutcome, ...] | None:
+    """The outcomes of a package whose plans write nothing (in sync, frozen, held, failed...),
+    as ``apply_one`` would return them, without a task each; ``None`` when one has work (a
+    write, a second deployment to stop, a dry run's refused start)."""
+    outcomes: list[DeploymentOutcome] = []
+    for item in items:
+        if isinstance(item, DeploymentOutcome):
+            outcomes.append(item)
+            continue
+        if item.extra_running or (item.environment, item.path) in refused:
+            return None
+        settled = item.settled()
+        if settled is None:
+            return None
+        outcomes.append(settled)
+    return tuple(outcomes)
 
 
 def _running(outcomes: Sequence[DeploymentOutcome]) -> list[Deployment]:

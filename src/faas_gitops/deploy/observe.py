@@ -213,12 +213,10 @@ async def observe_package(
     if listed is None:
         listed, _ = await api.list_revisions(package_id, sort=None)  # every page, any order
     revisions = tuple(listed)
-    refs = tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
-    counters = _counters(revisions)
     recalled = known.recall(package_id) if known is not None else None
     wanted = lists_to_read(revisions, also, recalled, trust=trust)
     if wanted is None and recalled is not None:
-        return PackageView(package_id, refs, recalled.deployments, revisions, remembered=True)
+        return remembered_view(package_id, revisions, recalled)
     wanted = wanted or set()
     if ahead is not None and ahead.error is not None and wanted:
         raise ahead.error
@@ -228,11 +226,48 @@ async def observe_package(
         *(deploy_api.list_revision_deployments(api, rev_id) for rev_id in missing)
     )
     by_revision.update(zip(missing, fetched, strict=True))
-    found = {d.id: d for rev_id in sorted(wanted) for d in by_revision[rev_id]}
-    view = PackageView(package_id, refs, tuple(found.values()), revisions)
-    if known is not None and counters is not None and not view.in_transition_on(keysets):
-        known.keep(package_id, Remembered(counters, frozenset(wanted), view.deployments))
+    view = view_of(package_id, revisions, wanted, by_revision)
+    if known is not None:
+        keep = to_remember(view, wanted, keysets)
+        if keep is not None:
+            known.keep(package_id, keep)
     return view
+
+
+def view_of(
+    package_id: str,
+    revisions: tuple[RemoteRevision, ...],
+    wanted: Collection[str],
+    lists: Mapping[str, Sequence[Deployment]],
+) -> PackageView:
+    """The view a read makes of ``revisions`` and the deployment lists of ``wanted`` (all in
+    ``lists``): pure, so the reads ahead build the very view the stage would (``ahead.py``)."""
+    found = {d.id: d for rev_id in sorted(wanted) for d in lists[rev_id]}
+    return PackageView(package_id, _refs(revisions), tuple(found.values()), revisions)
+
+
+def remembered_view(
+    package_id: str, revisions: tuple[RemoteRevision, ...], recalled: Remembered
+) -> PackageView:
+    """The view of a package whose remembered deployments are trusted (no list read)."""
+    return PackageView(
+        package_id, _refs(revisions), recalled.deployments, revisions, remembered=True
+    )
+
+
+def to_remember(
+    view: PackageView, wanted: Collection[str], keysets: Collection[int]
+) -> Remembered | None:
+    """What a read that made ``view`` leaves in ``KnownDeployments``: ``None`` (nothing) when
+    something is starting or stopping on ``keysets`` or the list lacks a counter."""
+    counters = _counters(view.listing)
+    if counters is None or view.in_transition_on(keysets):
+        return None
+    return Remembered(counters, frozenset(wanted), view.deployments)
+
+
+def _refs(revisions: Sequence[RemoteRevision]) -> tuple[RevisionRef, ...]:
+    return tuple(RevisionRef(rev.id, rev.name, stamp_of(rev.description)) for rev in revisions)
 
 
 def _to_list(revisions: Sequence[RemoteRevision], also: Collection[str]) -> set[str]:

@@ -12,7 +12,8 @@ read from the configuration branch, this repository's owner mark) and:
    as the inventory's ``revisionsTotal``), else read again; deployments remembered from an
    earlier run are trusted while the list's counters agree with them, and read again before
    any write is planned on them (``deploy/observe.py``); deployment lists read ahead are not
-   read again;
+   read again, and a package planned ahead from the same inputs is not planned again
+   (``ReleaseReads.plan_for``);
 3. hands out running-deployment slots in a fixed order (environment, then path), in a dry run
    too, so the limit fails exactly the deployments beyond it and a pull request goes red;
 4. applies the plans (concurrently), stopping any second deployment overlapping runs left;
@@ -34,13 +35,14 @@ import structlog
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
-from faas_gitops.deploy.ahead import ReleaseReads, complete, environments_of
+from faas_gitops.deploy.ahead import PlanBasis, ReleaseReads, complete, environments_of
 from faas_gitops.deploy.api import Requester, TaggedPackage
 from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated, no_journal
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, ReleaseInputs
 from faas_gitops.deploy.observe import KnownDeployments, PackageView, ReadAhead, observe_settled
-from faas_gitops.deploy.orphans import candidates, release_orphan, unnamed_keyset
-from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
+from faas_gitops.deploy.orphans import candidates, release_orphan
+from faas_gitops.deploy.package_plans import PlanOrOutcome, desired_of, plan_environments, writes
+from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef
 from faas_gitops.deploy.writer import Journal, Timing
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
@@ -109,17 +111,34 @@ async def run_release(
         return Release(dict(sorted(results.items())))
     by_id = {package.id: package for package in inventory}
     lists = listed or {}
-
-    async def plan_one(target: DeployTarget) -> tuple[DeployTarget, list[Any]]:
+    basis = PlanBasis(
+        tuple(inputs.environments),
+        frozenset(env.keyset_id for env in inputs.configured),
+        inputs.defined_names,
+        inputs.dry_run,
+    )
+    planned: Planned = []
+    to_plan: list[tuple[DeployTarget, Sequence[RemoteRevision] | None]] = []
+    for target in inputs.targets:
         package_id = target.package_id or ""
         shared = complete(lists.get(package_id), by_id.get(package_id))
-        read = ahead.deployments.get(package_id)
+        early = ahead.plan_for(target, shared, basis, inventory)
+        if early is None:
+            to_plan.append((target, shared))
+            continue
+        if known is not None and early.keep is not None:
+            known.keep(package_id, early.keep)  # what the stage's own read would keep
+        planned.append((target, list(early.plans)))
+
+    async def plan_one(
+        target: DeployTarget, shared: Sequence[RemoteRevision] | None
+    ) -> tuple[DeployTarget, list[Any]]:
+        read = ahead.deployments.get(target.package_id or "")
         plans = await _plan_target(api, target, inputs, by_id, known, timing, shared, read)
         return target, plans
 
-    planned: Planned = sorted(
-        await gather_gated(gate, [plan_one(t) for t in inputs.targets]), key=lambda i: i[0].path
-    )
+    planned += await gather_gated(gate, [plan_one(t, shared) for t, shared in to_plan])
+    planned.sort(key=lambda item: item[0].path)
     applied = await apply_plans(
         api,
         planned,
@@ -173,11 +192,11 @@ async def _plan_target(  # noqa: PLR0917 - one call site
         return [_failed(env, mine) for env in inputs.environments]
     if not mine:
         return []
-    desired = RevisionRef(target.revision_id, target.revision_name, target.digest)
+    desired = desired_of(target)
     package = inventory.get(target.package_id or "")
     marks = tags.parse(package.tags if package else ())
     if target.package_id is None:
-        return _plans(target, mine, PackageView("", (), ()), inputs, marks, desired, timing)
+        return _plans(target, mine, PackageView("", (), ()), inputs, marks, timing)
     keysets = [env.keyset_id for env in mine]
     also = [target.revision_id] if target.revision_id else []
     try:
@@ -185,12 +204,12 @@ async def _plan_target(  # noqa: PLR0917 - one call site
             api, target.package_id, keysets, known, timing,
             also=also, listed=listed, trust=True, ahead=ahead,
         )  # fmt: skip
-        plans = _plans(target, mine, view, inputs, marks, desired, timing)
-        if view.remembered and any(_writes(plan) for plan in plans):
+        plans = _plans(target, mine, view, inputs, marks, timing)
+        if view.remembered and any(writes(plan) for plan in plans):
             view = await observe_settled(
                 api, target.package_id, keysets, known, timing, also=also, listed=view.listing
             )
-            plans = _plans(target, mine, view, inputs, marks, desired, timing)
+            plans = _plans(target, mine, view, inputs, marks, timing)
     except ApiAuthError:
         raise
     except ApiError as exc:
@@ -204,40 +223,21 @@ def _plans(  # noqa: PLR0917 - one call site
     view: PackageView,
     inputs: ReleaseInputs,
     marks: tags.Marks,
-    desired: RevisionRef,
     timing: Timing,
-) -> list[DeploymentPlan | DeploymentOutcome]:
-    plans: list[DeploymentPlan | DeploymentOutcome] = []
-    for env in mine:
-        plan = plan_deployment(
-            target.path,
-            env,
-            desired=desired,
-            pin=target.pin_for(env.name),
-            revisions=view.revisions,
-            on_keyset=view.on(env.keyset_id),
-            dry_run=inputs.dry_run,
-            freeze_note=env.frozen_note,
-            hold=marks.hold_on(env.keyset_id),
-        )
-        if plan.action is DeployAction.WAIT:
-            plan = replace(
+) -> list[PlanOrOutcome]:
+    """``plan_environments``, with a ``wait`` still waiting after the timeout turned into a
+    failure that says what to do."""
+    configured = {env.keyset_id for env in inputs.configured}
+    plans = plan_environments(target, mine, view, configured, marks, dry_run=inputs.dry_run)
+    for index, plan in enumerate(plans):
+        if isinstance(plan, DeploymentPlan) and plan.action is DeployAction.WAIT:
+            plans[index] = replace(
                 plan,
                 action=DeployAction.FAILED,
                 error=f"{target.path}: still {plan.note} after {timing.deploy_timeout:g} s;"
                 " raise --deploy-timeout or look at the deployment in the portal",
             )
-        plans.append(plan)
-    configured = {env.keyset_id for env in inputs.configured}
-    for keyset in view.active_keysets():
-        if keyset not in configured:
-            plans.append(_orphaned_keyset(view, keyset))
     return plans
-
-
-def _writes(plan: DeploymentPlan | DeploymentOutcome) -> bool:
-    """Whether the writer would act on ``plan`` (a start, a rollover, a second one stopped)."""
-    return isinstance(plan, DeploymentPlan) and plan.settled() is None
 
 
 async def _mark(  # noqa: PLR0917 - one call site
@@ -253,13 +253,14 @@ async def _mark(  # noqa: PLR0917 - one call site
     content runs. Only changed tags are written: the same tags in another order are no change,
     or an API that sorts them would be written every run."""
 
-    async def mark_one(target: DeployTarget, plans: Sequence[Any]) -> None:
+    def new_tags(target: DeployTarget, plans: Sequence[Any]) -> list[str] | None:
+        """The package's tags with the marks, or ``None`` when nothing is to be written."""
         package = inventory.get(target.package_id or "")
         if package is None:
-            return  # created after the inventory was read: marked by the next run
+            return None  # created after the inventory was read: marked by the next run
         outcomes = {d.environment: d for d in applied.get(target.path, ())}
         if not any(d.status in _RUNS for d in outcomes.values()):
-            return  # nothing of ours runs (frozen, failed): a frozen keyset sees no write at all
+            return None  # nothing of ours runs (frozen, failed): a frozen keyset sees no write
         lifted: dict[int, tags.Hold | None] = {
             plan.keyset_id: None
             for plan in plans
@@ -272,17 +273,25 @@ async def _mark(  # noqa: PLR0917 - one call site
             package.tags, owner=inputs.owner, directory=target.path, holds=lifted
         )
         if sorted(wanted) == sorted(package.tags):
-            return  # the same tags: their order is not ours to keep (the API may reorder them)
+            return None  # the same tags: their order is not ours to keep (the API may reorder)
+        return wanted
+
+    async def mark_one(target: DeployTarget, package_id: str, wanted: list[str]) -> None:
         try:
-            await deploy_api.update_package_tags(api, package.id, wanted)
+            await deploy_api.update_package_tags(api, package_id, wanted)
         except ApiAuthError:
             raise
         except ApiError as exc:
             log.warning(
-                "deploy.mark_failed", path=target.path, package_id=package.id, error=str(exc)
+                "deploy.mark_failed", path=target.path, package_id=package_id, error=str(exc)
             )
 
-    await gather_gated(gate, [mark_one(target, plans) for target, plans in planned])
+    changing = []  # decided in place: a task only for a package whose tags change
+    for target, plans in planned:
+        wanted = new_tags(target, plans)
+        if wanted is not None:
+            changing.append(mark_one(target, target.package_id or "", wanted))
+    await gather_gated(gate, changing)
 
 
 async def _orphans(  # noqa: PLR0917 - one call site
@@ -301,19 +310,6 @@ async def _orphans(  # noqa: PLR0917 - one call site
 
     removed = await gather_gated(gate, [one(path, package) for path, package in found])
     return tuple(r for r in removed if r.deployments)
-
-
-def _orphaned_keyset(view: PackageView, keyset: int) -> DeploymentOutcome:
-    env = unnamed_keyset(keyset)
-    first = next(d for d in view.on(keyset) if d.running or d.in_transition)
-    return DeploymentOutcome(
-        environment=env.name,
-        keyset_id=keyset,
-        status=DeployStatus.ORPHANED,
-        previous_deployment_id=first.id,
-        previous_revision_name=view.name_of(first.revision_id),
-        note=f"runs on keyset {keyset}, which no environment names any more",
-    )
 
 
 def _failed(

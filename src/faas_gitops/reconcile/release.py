@@ -137,7 +137,13 @@ class ReleasePrep:
             environments=release_environments(self.active, self.started),
             defined=frozenset(self.config.environments),
             slots=slots,
+            configured=self._configured(),
+            dry_run=self.settings.dry_run,
         )
+
+    def _configured(self) -> tuple[ReleaseEnvironment, ...]:
+        """Every environment ``faas-gitops.yaml`` defines, evaluated at the run's start."""
+        return release_environments(tuple(self.config.by_name().values()), self.started)
 
     async def run(
         self,
@@ -173,7 +179,7 @@ class ReleasePrep:
         declared = [desired.get(ref.path) for ref in refs]
         inputs = ReleaseInputs(
             environments=release_environments(self.active, self.started),
-            configured=release_environments(tuple(self.config.by_name().values()), self.started),
+            configured=self._configured(),
             targets=tuple(targets.values()),
             owner=self.owner,
             scope=settings.git.path.strip("/"),

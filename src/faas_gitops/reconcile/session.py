@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 import structlog
@@ -24,10 +25,12 @@ from faas_gitops import logs
 from faas_gitops.api import ApiClient, Observer, RetryPolicy
 from faas_gitops.errors import FaasGitopsError
 from faas_gitops.settings import Settings
-from faas_gitops.source.verify import SignatureVerifier, verifier_for
 from faas_gitops.state.cache import StateCache
 from faas_gitops.state.horizon import prune_state
 from faas_gitops.state.ledger import Ledger
+
+if TYPE_CHECKING:
+    from faas_gitops.source.verify import SignatureVerifier
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +59,7 @@ class Session:
     ) -> AsyncIterator[Session]:
         """Everything one or many syncs need, closed in reverse order on the way out."""
         # The keys first: unusable ones are a ConfigError before any file or request.
-        verifier = verifier_for(settings.verify)
+        verifier = _verifier(settings)
         async with AsyncExitStack() as stack:
             dry = settings.dry_run
             cache = StateCache(None if dry else settings.state_dir, settings.api.url)
@@ -99,3 +102,13 @@ class Session:
                 cached=sum(pruned.cache.values()),
                 notifications=pruned.notifications,
             )
+
+
+def _verifier(settings: Settings) -> SignatureVerifier | None:
+    """``--verify-signatures``' verifier; ``None`` when off (the default) without loading the
+    verification code (gpg, ssh-keygen, git's signature parsing) that a sync then never runs."""
+    if settings.verify.mode == "off":
+        return None
+    from faas_gitops.source.verify import verifier_for  # noqa: PLC0415 - only when asked for
+
+    return verifier_for(settings.verify)

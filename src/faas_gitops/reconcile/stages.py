@@ -114,7 +114,7 @@ async def read_stage(  # noqa: PLR0917 - one call site
         if digest is not None:
             digests[item.path] = digest
         if ahead is not None and remote is not None:
-            _hand_ahead(ahead, item, remote, result)
+            _hand_ahead(ahead, item, remote, result, digest)
         if isinstance(result, Planned):
             planned.append(result)
         else:
@@ -170,10 +170,15 @@ def _plan(
 
 
 def _hand_ahead(
-    ahead: ReadAhead, desired: DesiredPackage, remote: RemoteState, result: Outcome | Planned
+    ahead: ReadAhead,
+    desired: DesiredPackage,
+    remote: RemoteState,
+    result: Outcome | Planned,
+    digest: str | None,
 ) -> None:
     """A planned package's revision list, to the reads ahead: in sync (its revision is the
-    one wanted) or to be written (the wanted one is not created yet). Failed or new: nothing."""
+    one wanted) or to be written (the wanted one is not created yet), with the content digest
+    it was planned with. Failed or new: nothing."""
     if remote.package_id is None:
         return
     wanted: str | None
@@ -183,7 +188,7 @@ def _hand_ahead(
         wanted = result.revision_id
     else:
         return
-    ahead.package(PlannedRevisions(desired, remote.package_id, remote.revisions, wanted))
+    ahead.package(PlannedRevisions(desired, remote.package_id, remote.revisions, wanted, digest))
 
 
 async def write_stage(

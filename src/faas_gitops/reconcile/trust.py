@@ -10,13 +10,16 @@ note. What verified is recorded in the ledger (``verified_by``) for every sync t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
 from faas_gitops.errors import SourceError
 from faas_gitops.models import CommitInfo
 from faas_gitops.source import Repository
-from faas_gitops.source.verify import SignatureVerifier, Verification, tag_of
+
+if TYPE_CHECKING:  # loaded by the session only when --verify-signatures is on
+    from faas_gitops.source.verify import SignatureVerifier, Verification
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,8 @@ def verify_source(
 ) -> Verification:
     """Check ``commit`` (and, in the tag modes, the tag ``ref`` names) in ``source``. Blocking
     git, gpg and ssh-keygen: call it in the git thread."""
+    from faas_gitops.source.verify import tag_of  # noqa: PLC0415 - see the imports
+
     repo_dir = source.top_level()
     tag = tag_of(repo_dir, ref) if verifier.mode.checks_tag else None
     return verifier.verify(repo_dir, commit.sha, tag)

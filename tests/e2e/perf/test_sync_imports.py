@@ -3,7 +3,8 @@
 The reconciler runs as a subprocess against the emulator on loopback and, at exit, writes the
 names of the modules it loaded. A repository without ``faas-gitops.yaml`` and a run without
 notification flags must not load the deployment or notification machinery, the daemon's
-server stack, the emulator, or httpx's own command-line client (click, pygments, rich).
+server stack, the emulator, or httpx's own command-line client (click, pygments, rich); a run
+without ``--verify-signatures`` not the signature verification code.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ NOT_ON_THE_SYNC_PATH = (
     "faas_gitops.daemon",
     "faas_gitops.deploy",
     "faas_gitops.notify",
+    # --verify-signatures is off: no gpg, ssh-keygen or signature parsing code
+    "faas_gitops.source.verify",
+    "faas_gitops.source.verify_git",
+    "faas_gitops.source.verify_keys",
 )
 
 
