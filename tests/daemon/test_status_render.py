@@ -21,11 +21,10 @@ from faas_gitops.models import (
     FunctionChange,
     FunctionSpec,
     Outcome,
-    PackageStatus,
     Status,
     SyncResult,
-    SyncSummary,
 )
+from faas_gitops.records import PackageStatus, SyncSummary
 from faas_gitops.state.release_reads import ReleaseFacts
 from faas_gitops.state.ticks import FailedTick
 

@@ -7,7 +7,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.records import PackageStatus
 from faas_gitops.report import render, render_status, summary_line, to_json_document
 from tests.report.report_builders import COMMIT, GEO, make_result
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.records import PackageStatus
 from faas_gitops.report import render_history, render_status, status_document
 from faas_gitops.state import LedgerEntry
 from tests.report.report_builders import COMMIT, PRODUCTION_IN_SYNC, STAGING_DEPLOYED

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import read_ledger, report
 from faas_gitops.errors import ApiAuthError, FaasGitopsError
-from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus
+from faas_gitops.models import DeploymentOutcome, DeployStatus
 from faas_gitops.options import Opt, Part, command_parser, resolve, validate
+from faas_gitops.records import PackageStatus
 from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
 if TYPE_CHECKING:

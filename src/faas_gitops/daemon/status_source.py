@@ -20,7 +20,7 @@ from faas_gitops.daemon.page.plans import PendingPlans
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.statuspage import SYNCS_SHOWN, StatusSnapshot
 from faas_gitops.logs import redact
-from faas_gitops.models import PackageStatus, SyncSummary
+from faas_gitops.records import PackageStatus, SyncSummary
 from faas_gitops.state import LEDGER_FILENAME, Ledger
 from faas_gitops.state.release_reads import (
     ReleaseFacts,

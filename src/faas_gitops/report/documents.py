@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faas_gitops.models import DeployStatus, Outcome, PackageStatus, SyncResult
+from faas_gitops.models import DeployStatus, Outcome, SyncResult
+from faas_gitops.records import PackageStatus
 from faas_gitops.report.common import NONE, iso, iso_or_none
 from faas_gitops.report.deployments import (
     ARROW,

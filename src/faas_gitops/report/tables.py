@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from faas_gitops.logs import printable
-from faas_gitops.models import PackageStatus
+from faas_gitops.records import PackageStatus
 from faas_gitops.report.common import (
     EMPTY_CELL,
     SHORT_COMMIT,

@@ -16,10 +16,9 @@ from faas_gitops.models import (
     IN_SYNC,
     DeploymentOutcome,
     DeployStatus,
-    PackageStatus,
     Status,
-    SyncSummary,
 )
+from faas_gitops.records import PackageStatus, SyncSummary
 from faas_gitops.state.db import from_utc_text, text_or_none
 from faas_gitops.state.reads import Reads
 from faas_gitops.state.timeline import HistoryFilter, LedgerEntry, Timeline

@@ -18,7 +18,7 @@ import pytest
 from faas_gitops.daemon.server import LoopState
 from faas_gitops.daemon.status_source import PageSources, ledger_status
 from faas_gitops.daemon.statuspage import StatusSnapshot
-from faas_gitops.models import SyncSummary
+from faas_gitops.records import SyncSummary
 from tests.e2e.daemon.page_support import (
     ENVIRONMENTS,
     HOSTILE,

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from faas_gitops.models import DeploymentOutcome, DeployStatus, PackageStatus, SyncSummary
+from faas_gitops.models import DeploymentOutcome, DeployStatus
+from faas_gitops.records import PackageStatus, SyncSummary
 from faas_gitops.state.release_reads import ReleaseFacts
 from faas_gitops.state.ticks import FailedTick
 

@@ -18,7 +18,7 @@ from faas_gitops.daemon.page.model import BAD_STATES, Cell
 from faas_gitops.daemon.page.plans import PendingPlan
 from faas_gitops.daemon.page.render import environment_cell
 from faas_gitops.daemon.page.shell import document
-from faas_gitops.models import PackageStatus
+from faas_gitops.records import PackageStatus
 from faas_gitops.state.release_reads import DeploymentRecord, RevisionRecord
 
 

@@ -33,7 +33,7 @@ from faas_gitops.daemon.page.model import (
     is_bad,
     sync_rows,
 )
-from faas_gitops.models import PackageStatus
+from faas_gitops.records import PackageStatus
 
 #: Package statuses drawn as a failure.
 FAILED = frozenset({"failed"})
