@@ -148,3 +148,30 @@ def test_an_unknown_correlation_id_is_one_line_and_exit_1(
     assert err.count("\n") == 1
     assert "--correlation-id 'nope'" in err
     assert out == ("" if fmt == "text" else '{\n  "entries": []\n}\n')
+
+
+def test_commit_url_links_every_commit_in_markdown_and_json_from_the_flag_or_its_env_twin(
+    history_state: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = "https://github.com/acme/functions/commit/{sha}"
+    code, out, _ = history(history_state, capsys, "--output", "markdown", "--commit-url", template)
+    assert code == 0
+    assert f"[`{'a' * 12}`](https://github.com/acme/functions/commit/{'a' * 40})" in out
+    assert f"[`{'b' * 12}`](https://github.com/acme/functions/commit/{'b' * 40})" in out
+    monkeypatch.setenv("FAAS_GITOPS_COMMIT_URL", template)
+    code, out, _ = history(history_state, capsys, "--output", "json")
+    assert code == 0
+    links = {row["commit"]: row["commitUrl"] for row in json.loads(out)["entries"]}
+    assert links["a" * 40] == f"https://github.com/acme/functions/commit/{'a' * 40}"
+    code, out, _ = history(history_state, capsys, "--output", "text")
+    assert "https://" not in out  # a terminal table stays plain
+
+
+def test_a_commit_url_without_its_placeholder_is_one_line_and_exit_2(
+    history_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = history(history_state, capsys, "--commit-url", "https://example.com/commit/")
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "--commit-url" in err
+    assert "{sha}" in err

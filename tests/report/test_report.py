@@ -482,6 +482,7 @@ def test_history_json_has_camel_case_entries_with_every_field() -> None:
                 "name": None,
                 "lookupCorrelationId": None,
                 "complete": True,
+                "commitUrl": None,
             }
         ]
     }

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, fail, read_ledger, report
 from faas_gitops.models import DeployStatus, Status
 from faas_gitops.options import Opt, Part, command_parser, parse
-from faas_gitops.settings import StateDir
+from faas_gitops.settings import CommitUrl, StateDir
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -52,8 +52,8 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 class HistoryOptions(BaseModel):
-    """Only ``--state-dir`` (the sync's own declaration) has an env twin: it must match the one
-    the sync used."""
+    """Only ``--state-dir`` and ``--commit-url`` (the sync's own declarations) have env twins:
+    they must match the ones the sync used."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", title="history", defer_build=True)
 
@@ -113,6 +113,7 @@ class HistoryOptions(BaseModel):
         Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
     ] = "text"
     state_dir: StateDir
+    commit_url: CommitUrl = None
 
     @field_validator("limit")
     @classmethod
@@ -185,6 +186,10 @@ def _history(args: list[str], missing: list[str]) -> str:
             f"step in {where} carries it (with the other filters given); the ledger holds only "
             "what syncs using this --state-dir did, for --history-days"
         )
-        return render_history(entries, options.output) if options.output == "json" else ""
+        return (
+            render_history(entries, options.output, commit_url=options.commit_url)
+            if options.output == "json"
+            else ""
+        )
     steps = options.steps or options.correlation_id is not None
-    return render_history(entries, options.output, steps=steps)
+    return render_history(entries, options.output, steps=steps, commit_url=options.commit_url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from faas_gitops.links import commit_link
 from faas_gitops.models import DeployStatus, Outcome, SyncResult
 from faas_gitops.records import PackageStatus
 from faas_gitops.report.common import NONE, iso, iso_or_none
@@ -113,11 +114,12 @@ def entry_revisions(entry: LedgerEntry) -> str | None:
     return after
 
 
-def entry_document(entry: LedgerEntry) -> dict[str, Any]:
+def entry_document(entry: LedgerEntry, commit_url: str | None = None) -> dict[str, Any]:
     """One ``history --output json`` row. The fields of every row come first (as before);
     ``kind`` (``revision``/``deployment``), ``step`` (``revision``, ``result`` or the
     deployment step), ``environment``, ``keysetId``, ``from`` and ``to`` (revision names),
-    ``note``, ``name`` and ``lookupCorrelationId`` follow; ``null`` where they do not apply."""
+    ``note``, ``name``, ``lookupCorrelationId`` and ``commitUrl`` (with ``--commit-url``)
+    follow; ``null`` where they do not apply."""
     before, after = entry_from_to(entry)
     return {
         "id": entry.id,
@@ -143,6 +145,7 @@ def entry_document(entry: LedgerEntry) -> dict[str, Any]:
         "name": entry.name,
         "lookupCorrelationId": entry.lookup_correlation_id,
         "complete": entry.complete,
+        "commitUrl": commit_link(commit_url, entry.commit),
     }
 
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
+from faas_gitops.links import commit_link
 from faas_gitops.logs import printable
 from faas_gitops.records import PackageStatus
 from faas_gitops.report.common import (
@@ -32,28 +33,45 @@ def _cell(value: str | None) -> str:
     return printable(value) if value else EMPTY_CELL
 
 
-def _table(header: list[str], rows: list[list[str | None]], fmt: TableFormat) -> str:
-    """Text: aligned, ``-`` for empty cells, error column kept only when used. Markdown: GFM."""
+def _table(
+    header: list[str],
+    rows: list[list[str | None]],
+    fmt: TableFormat,
+    *,
+    commit_links: Sequence[str | None] = (),
+) -> str:
+    """Text: aligned, ``-`` for empty cells, error column kept only when used. Markdown: GFM,
+    the commit (column 1) of row ``i`` a link to ``commit_links[i]`` when there is one."""
     if fmt == "markdown":
         md_rows = [
             [md_cell(cell) for cell in row[:-1]] + [md_cell(one_line(row[-1] or ""))]
             for row in rows
         ]
+        for md_row, link in zip(md_rows, commit_links, strict=False):
+            if link is not None:
+                md_row[1] = f"[{md_row[1]}]({link})"
         return "\n".join(md_table([h.lower() for h in header], md_rows)) + "\n"
     text_rows = [[_cell(cell) for cell in row[:-1]] + [one_line(row[-1] or "")] for row in rows]
     return "\n".join(align([header, *text_rows], keep_first=True)) + "\n"
 
 
-def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat, *, steps: bool = False) -> str:
+def render_history(
+    entries: Sequence[LedgerEntry],
+    fmt: TableFormat,
+    *,
+    steps: bool = False,
+    commit_url: str | None = None,
+) -> str:
     """``faas-gitops history``: a table or ``{"entries": [...]}``, in the given order.
 
     Columns: time, commit, path, environment (once any row has one), step (``steps``),
     status, revision (``from → to`` for a deployment that moved, ``(none) → to`` for a first
     one, the one revision name otherwise), trigger, correlation ID, who signed (once any shown
-    sync was verified), error. JSON: ``entry_document`` per row.
+    sync was verified), error. JSON: ``entry_document`` per row. ``commit_url`` (the
+    ``--commit-url`` template) links each commit in markdown and JSON (``commitUrl``).
     """
     if fmt == "json":
-        document = {"entries": [entry_document(entry) for entry in entries]}
+        document = {"entries": [entry_document(entry, commit_url) for entry in entries]}
         return json.dumps(document, indent=2, sort_keys=False) + "\n"
     if fmt not in ("text", "markdown"):
         raise ValueError(f"unknown output format {fmt!r}")
@@ -83,7 +101,8 @@ def render_history(entries: Sequence[LedgerEntry], fmt: TableFormat, *, steps: b
         ]
         for entry in entries
     ]
-    return _table(header, rows, fmt)
+    links = [commit_link(commit_url, entry.commit) for entry in entries]
+    return _table(header, rows, fmt, commit_links=links)
 
 
 def render_status(packages: Sequence[PackageStatus], fmt: TableFormat) -> str:

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from faas_gitops.links import check_template
 from faas_gitops.options import Opt
 from faas_gitops.settings.base import (
     DEFAULT_API_URL,
     DEFAULT_API_VERSION,
+    CommitUrl,
     EnvironmentName,
     Group,
     HttpUrl,
@@ -102,17 +102,7 @@ class Settings(Group):
             "DAYS",
         ),
     ] = 90.0
-    commit_url: Annotated[
-        str | None,
-        AfterValidator(lambda value: None if value is None else check_template(value)),
-        Opt(
-            "--commit-url",
-            "link commits on the status page, in notifications and in markdown; {sha} is "
-            "replaced by the commit id",
-            "TEMPLATE",
-            doc_default="no links",
-        ),
-    ] = None
+    commit_url: CommitUrl = None
     limits: LimitSettings = Field(default_factory=LimitSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
@@ -171,6 +161,7 @@ __all__ = [
     "SYNC_GROUPS",
     "ApiOptions",
     "ApiSettings",
+    "CommitUrl",
     "DeploySettings",
     "EnvironmentName",
     "GitSettings",

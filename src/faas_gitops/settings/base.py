@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from faas_gitops.links import check_template
 from faas_gitops.names import ENVIRONMENT_NAME_RULE, is_environment_name
 from faas_gitops.options import Opt
 
@@ -84,6 +85,20 @@ StateDir = Annotated[
         "directory for the ledger and caches (default: the XDG state dir)",
         "DIR",
         doc_default="`$XDG_STATE_HOME/faas-gitops`",
+    ),
+]
+
+
+#: ``--commit-url``, declared once: the sync, the daemon and ``history`` link commits alike.
+CommitUrl = Annotated[
+    str | None,
+    AfterValidator(lambda value: None if value is None else check_template(value)),
+    Opt(
+        "--commit-url",
+        "link commits on the status page, in notifications and in markdown; {sha} is "
+        "replaced by the commit id",
+        "TEMPLATE",
+        doc_default="no links",
     ),
 ]
 
