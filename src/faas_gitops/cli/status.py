@@ -117,11 +117,6 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
             try:
                 async with slots:
                     revisions, correlation = await client.list_revisions(package.package_id)
-            except ApiAuthError:
-                raise
-            except FaasGitopsError as exc:
-                return dataclasses.replace(package, status=LIVE_FAILED, error=str(exc))
-            try:
                 async with slots:
                     deployments = await live_deployments(
                         client, package.package_id, package.deployments
@@ -132,21 +127,14 @@ async def live_statuses(api: ApiSettings, packages: Sequence[PackageStatus]) -> 
                 return dataclasses.replace(package, status=LIVE_FAILED, error=str(exc))
             latest = latest_revision(revisions)
             if latest is None:
-                return dataclasses.replace(
-                    package,
-                    status=LIVE_NO_REVISION,
-                    revision_name=None,
-                    revision_id=None,
-                    correlation_id=correlation,
-                    error=None,
-                    deployments=deployments,
-                )
-            same = latest.id == package.revision_id
+                status = LIVE_NO_REVISION
+            else:
+                status = LIVE_LATEST if latest.id == package.revision_id else LIVE_CHANGED
             return dataclasses.replace(
                 package,
-                status=LIVE_LATEST if same else LIVE_CHANGED,
-                revision_name=latest.name,
-                revision_id=latest.id,
+                status=status,
+                revision_name=None if latest is None else latest.name,
+                revision_id=None if latest is None else latest.id,
                 correlation_id=correlation,
                 error=None,
                 deployments=deployments,

@@ -36,18 +36,15 @@ _BY_STATUS = {
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    """One package on one environment, as a person should read it."""
+    """One package on one environment, as a person should read it: the word and what is
+    pending, beside the ledger's last attempt there (``last``: its note, pin, keyset, last
+    write's correlation ID and error are shown as recorded)."""
 
-    environment: str
+    last: DeploymentOutcome
     state: str  # one of STATES
     running: str | None  # the revision that runs there, as last read from the API
     target: str | None  # a pending change's "to" (None: nothing pending)
     since: datetime | None  # when this state began (as far as the ledger reaches back)
-    note: str | None
-    pinned: bool
-    correlation_id: str | None
-    error: str | None
-    keyset_id: int
 
 
 def cell_of(d: DeploymentOutcome, *, deploying: bool, since: datetime | None) -> Cell:
@@ -63,18 +60,7 @@ def cell_of(d: DeploymentOutcome, *, deploying: bool, since: datetime | None) ->
         state = "pinned" if d.pinned else "in sync"
     pending = state in ("deploying", "failed", "frozen", "held", "out of sync")
     target = d.revision_name if pending and d.revision_name != running else None
-    return Cell(
-        environment=d.environment,
-        state=state,
-        running=running,
-        target=target,
-        since=since,
-        note=d.note,
-        pinned=d.pinned,
-        correlation_id=d.correlation_id,
-        error=d.error,
-        keyset_id=d.keyset_id,
-    )
+    return Cell(last=d, state=state, running=running, target=target, since=since)
 
 
 def cells_of(package: PackageStatus, facts: ReleaseFacts) -> dict[str, Cell]:

@@ -63,7 +63,7 @@ def _running(page: PackagePage, now: datetime) -> str:
     rows = "".join(
         f'<tr role="row" data-environment="{e(env)}"{_failing(c)}>'
         f'<th scope="row" role="rowheader">{e(env)} <span class="sub">keyset '
-        f"<code>{e(c.keyset_id)}</code></span></th>"
+        f"<code>{e(c.last.keyset_id)}</code></span></th>"
         f'<td role="cell" data-label="What runs">{environment_cell(c, now)}</td></tr>'
         for env, c in sorted(page.cells.items())
     )

@@ -131,14 +131,14 @@ def environment_cell(cell: Cell | None, now: datetime) -> str:
     line += pill(cell.state, bad=cell.state in BAD_STATES)
     if cell.target:
         line += f" → {code(cell.target)}"
-    if cell.pinned and cell.state != "pinned":
+    if cell.last.pinned and cell.state != "pinned":
         line += f" {pill('pinned')}"
-    if cell.note:
-        line += f' <span class="note">{e(cell.note)}</span>'
+    if cell.last.note:
+        line += f' <span class="note">{e(cell.last.note)}</span>'
     sub = [f"since {ago(cell.since, now, never='before the oldest record')}"]
-    if cell.correlation_id:
-        sub.append(f"last write {code(cell.correlation_id)}")
-    error = f'<div class="error">{e(cell.error)}</div>' if cell.error else ""
+    if cell.last.correlation_id:
+        sub.append(f"last write {code(cell.last.correlation_id)}")
+    error = f'<div class="error">{e(cell.last.error)}</div>' if cell.last.error else ""
     return f'<div class="line">{line}</div>{error}<div class="sub">{" · ".join(sub)}</div>'
 
 
