@@ -12,12 +12,12 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from faas_gitops.deploy.api import RUNNING, Deployment, Requester
+from faas_gitops.deploy.api import RUNNING, Deployment
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment
 from faas_gitops.deploy.observe import KnownDeployments, Remembered
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan
 from faas_gitops.deploy.prune import stop_deployment
-from faas_gitops.deploy.writer import Headroom, Journal, Timing, apply_plan
+from faas_gitops.deploy.writer import Headroom, Writes, apply_plan
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
@@ -25,19 +25,12 @@ _T = TypeVar("_T")
 Outcomes = dict[str, tuple[DeploymentOutcome, ...]]
 
 
-def no_journal(*_: object) -> None:
-    """The journal of a caller with nothing to record: every step is dropped."""
-    return
-
-
 async def apply_plans(
-    api: Requester,
+    writes: Writes,
     planned: Sequence[tuple[DeployTarget, Sequence[DeploymentPlan | DeploymentOutcome]]],
     environments: Sequence[ReleaseEnvironment] | Sequence[Any],
     *,
     gate: asyncio.Semaphore,
-    timing: Timing,
-    journal: Journal | None,
     known: KnownDeployments | None,
     dry_run: bool = False,
 ) -> Outcomes:
@@ -47,7 +40,7 @@ async def apply_plans(
     with the limit's line, so the plan of a pull request shows what the merge would fail.
     """
     order = {env.name: index for index, env in enumerate(environments)}
-    headroom = Headroom(api)
+    headroom = Headroom(writes.api)
     starts = sorted(
         (
             item
@@ -77,14 +70,13 @@ async def apply_plans(
             if refusal is not None and dry_run:
                 outcomes.append(item.outcome(DeployStatus.FAILED, error=refusal))
                 continue
-            writes = item.settled() is None
-            outcome = await apply_plan(api, item, timing=timing, headroom=headroom, journal=journal)
+            wrote = wrote or item.settled() is None
+            outcome = await apply_plan(writes, item, headroom)
             if item.extra_running and outcome.status in (
                 DeployStatus.DEPLOYED,
                 DeployStatus.IN_SYNC,
             ):
-                outcome = await _stop_extras(api, item, outcome, timing, journal or no_journal)
-            wrote = wrote or writes
+                outcome = await _stop_extras(writes, item, outcome)
             outcomes.append(outcome)
         if wrote and known is not None and target.package_id is not None:
             # What was read before the writes is past; what they left running is a hint.
@@ -142,19 +134,13 @@ def _starts(plan: DeploymentPlan) -> bool:
 
 
 async def _stop_extras(
-    api: Requester,
-    plan: DeploymentPlan,
-    outcome: DeploymentOutcome,
-    timing: Timing,
-    journal: Journal,
+    writes: Writes, plan: DeploymentPlan, outcome: DeploymentOutcome
 ) -> DeploymentOutcome:
     """Stop the second deployments overlapping runs left beside the one that now runs."""
     for deployment_id in plan.extra_running:
         if deployment_id == outcome.deployment_id:
             continue
-        _, error = await stop_deployment(
-            api, deployment_id, timing=timing, journal=journal, where=(plan.path, plan.environment)
-        )
+        _, error = await stop_deployment(writes, deployment_id, (plan.path, plan.environment))
         if error is not None:
             return replace(outcome, status=DeployStatus.FAILED, error=error)
     return outcome
@@ -189,4 +175,4 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-__all__ = ["Outcomes", "apply_plans", "gather_gated", "no_journal"]
+__all__ = ["Outcomes", "apply_plans", "gather_gated"]

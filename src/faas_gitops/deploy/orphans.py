@@ -20,11 +20,11 @@ from dataclasses import replace
 
 from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
-from faas_gitops.deploy.api import Requester, TaggedPackage
+from faas_gitops.deploy.api import TaggedPackage
 from faas_gitops.deploy.environment import ReleaseEnvironment, ReleaseInputs
 from faas_gitops.deploy.observe import EVERY_DEPLOYED, observe_package
 from faas_gitops.deploy.prune import stop_deployment
-from faas_gitops.deploy.writer import Journal, Timing
+from faas_gitops.deploy.writer import Writes
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
@@ -56,18 +56,12 @@ def unnamed_keyset(keyset_id: int) -> ReleaseEnvironment:
 
 
 async def release_orphan(
-    api: Requester,
-    path: str,
-    package: TaggedPackage,
-    inputs: ReleaseInputs,
-    *,
-    timing: Timing,
-    journal: Journal,
+    writes: Writes, path: str, package: TaggedPackage, inputs: ReleaseInputs
 ) -> tuple[DeploymentOutcome, ...]:
     """One outcome per keyset where the removed package still runs (none: it runs nowhere)."""
     keysets = [env.keyset_id for env in inputs.configured]
     try:
-        view = await observe_package(api, package.id, keysets, also=(EVERY_DEPLOYED,))
+        view = await observe_package(writes.api, package.id, keysets, also=(EVERY_DEPLOYED,))
     except ApiAuthError:
         raise
     except ApiError as exc:
@@ -94,23 +88,18 @@ async def release_orphan(
         elif inputs.dry_run:
             outcomes.append(replace(row, status=DeployStatus.WOULD_PRUNE))
         else:
-            outcomes.append(await _prune(api, path, env, here, row, timing, journal))
+            outcomes.append(await _prune(writes, path, env, here, row))
     return tuple(outcomes)
 
 
-async def _prune(  # noqa: PLR0917 - one call site
-    api: Requester,
+async def _prune(
+    writes: Writes,
     path: str,
     env: ReleaseEnvironment,
     here: Sequence[deploy_api.Deployment],
     row: DeploymentOutcome,
-    timing: Timing,
-    journal: Journal,
 ) -> DeploymentOutcome:
-    answers = [
-        await stop_deployment(api, d.id, timing=timing, journal=journal, where=(path, env.name))
-        for d in here
-    ]
+    answers = [await stop_deployment(writes, d.id, (path, env.name)) for d in here]
     error = next((e for _, e in answers if e is not None), None)
     status = DeployStatus.FAILED if error else DeployStatus.PRUNED
     return replace(row, status=status, correlation_id=answers[-1][0], error=error)

@@ -16,7 +16,7 @@ from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.environment import DeployTarget, EnvironmentLike, PackageToPromote
 from faas_gitops.deploy.observe import KnownDeployments, observe_settled
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
-from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing
+from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing, Writes, no_journal
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
 
@@ -86,9 +86,8 @@ async def promote(
 
     plans = await gather_gated(gate, [plan_one(package) for package in packages])
     planned = sorted(plans, key=lambda item: item[0].path)
-    results = await apply_plans(
-        api, planned, [target_env], gate=gate, timing=timing, journal=journal, known=known
-    )
+    writes = Writes(api, timing, journal or no_journal)
+    results = await apply_plans(writes, planned, [target_env], gate=gate, known=known)
     return dict(sorted(results.items()))
 
 

@@ -14,19 +14,14 @@ from collections.abc import Awaitable, Callable
 
 from faas_gitops.backoff import Pacer
 from faas_gitops.deploy import api as deploy_api
-from faas_gitops.deploy.api import DeploymentBusy, Requester
+from faas_gitops.deploy.api import DeploymentBusy
 from faas_gitops.deploy.landed import stop_landed
-from faas_gitops.deploy.writer import UNKNOWN, Journal, Timing, ambiguous
+from faas_gitops.deploy.writer import UNKNOWN, Journal, Timing, Writes, ambiguous
 from faas_gitops.errors import ApiError
 
 
 async def stop_deployment(
-    api: Requester,
-    deployment_id: str,
-    *,
-    timing: Timing,
-    journal: Journal,
-    where: tuple[str, str],
+    writes: Writes, deployment_id: str, where: tuple[str, str]
 ) -> tuple[str | None, str | None]:
     """Stop one deployment by its id (5.21): ``(correlation id, error or None)``.
 
@@ -35,11 +30,11 @@ async def stop_deployment(
     """
     path, environment = where
     return await _stop(
-        timing,
-        journal,
+        writes.timing,
+        writes.journal,
         (path, environment, deployment_id),
-        functools.partial(deploy_api.stop_deployment, api, deployment_id),
-        functools.partial(stop_landed, api, deployment_id),
+        functools.partial(deploy_api.stop_deployment, writes.api, deployment_id),
+        functools.partial(stop_landed, writes.api, deployment_id),
     )
 
 

@@ -25,7 +25,7 @@ from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.api import Deployment, Requester
 from faas_gitops.deploy.environment import ReleaseEnvironment
 from faas_gitops.deploy.plan import DeployAction, RevisionRef, plan_deployment
-from faas_gitops.deploy.writer import Journal, Timing, apply_plan
+from faas_gitops.deploy.writer import Journal, Timing, Writes, apply_plan, no_journal
 from faas_gitops.errors import ApiError, ConfigError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
 
@@ -82,7 +82,7 @@ async def rollback(
     )
     if plan.action is DeployAction.WAIT:
         raise ConfigError(f"{target.path}: {plan.note} on {environment.name}; try again shortly")
-    outcome = await apply_plan(api, plan, timing=timing, journal=journal)
+    outcome = await apply_plan(Writes(api, timing, journal or no_journal), plan)
     if outcome.status not in (
         DeployStatus.DEPLOYED,
         DeployStatus.IN_SYNC,

@@ -37,13 +37,13 @@ from faas_gitops.deploy import api as deploy_api
 from faas_gitops.deploy import marks as tags
 from faas_gitops.deploy.ahead import PlanBasis, ReleaseReads, complete, environments_of
 from faas_gitops.deploy.api import Requester, TaggedPackage
-from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated, no_journal
+from faas_gitops.deploy.apply import Outcomes, apply_plans, gather_gated
 from faas_gitops.deploy.environment import DeployTarget, ReleaseEnvironment, ReleaseInputs
 from faas_gitops.deploy.observe import KnownDeployments, PackageView, ReadAhead, observe_settled
 from faas_gitops.deploy.orphans import candidates, release_orphan
 from faas_gitops.deploy.package_plans import PlanOrOutcome, desired_of, plan_environments, writes
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef
-from faas_gitops.deploy.writer import Journal, Timing
+from faas_gitops.deploy.writer import Journal, Timing, Writes, no_journal
 from faas_gitops.errors import ApiAuthError, ApiError
 from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
 
@@ -92,8 +92,7 @@ async def run_release(
     """
     if not inputs.environments:
         return Release({})
-    timing = timing or Timing()
-    journal = journal or no_journal
+    writes = Writes(api, timing or Timing(), journal or no_journal)
     gate = asyncio.Semaphore(max(1, inputs.concurrency))
     results: Outcomes = {
         path: tuple(_failed(env, error) for env in inputs.environments)
@@ -134,25 +133,18 @@ async def run_release(
         target: DeployTarget, shared: Sequence[RemoteRevision] | None
     ) -> tuple[DeployTarget, list[Any]]:
         read = ahead.deployments.get(target.package_id or "")
-        plans = await _plan_target(api, target, inputs, by_id, known, timing, shared, read)
+        plans = await _plan_target(api, target, inputs, by_id, known, writes.timing, shared, read)
         return target, plans
 
     planned += await gather_gated(gate, [plan_one(t, shared) for t, shared in to_plan])
     planned.sort(key=lambda item: item[0].path)
     applied = await apply_plans(
-        api,
-        planned,
-        inputs.environments,
-        gate=gate,
-        timing=timing,
-        journal=journal,
-        known=known,
-        dry_run=inputs.dry_run,
+        writes, planned, inputs.environments, gate=gate, known=known, dry_run=inputs.dry_run
     )
     results.update(applied)
     if inputs.mark and not inputs.dry_run:
         await _mark(api, planned, applied, inputs, by_id, gate)
-    removed = await _orphans(api, inventory, inputs, gate, timing, journal)
+    removed = await _orphans(writes, inventory, inputs, gate)
     return Release(dict(sorted(results.items())), removed)
 
 
@@ -294,18 +286,16 @@ async def _mark(  # noqa: PLR0917 - one call site
     await gather_gated(gate, changing)
 
 
-async def _orphans(  # noqa: PLR0917 - one call site
-    api: Requester,
+async def _orphans(
+    writes: Writes,
     inventory: Sequence[TaggedPackage],
     inputs: ReleaseInputs,
     gate: asyncio.Semaphore,
-    timing: Timing,
-    journal: Journal,
 ) -> tuple[RemovedPackage, ...]:
     found = candidates(inventory, inputs)
 
     async def one(path: str, package: TaggedPackage) -> RemovedPackage:
-        outcomes = await release_orphan(api, path, package, inputs, timing=timing, journal=journal)
+        outcomes = await release_orphan(writes, path, package, inputs)
         return RemovedPackage(path, package.id, package.name, outcomes)
 
     removed = await gather_gated(gate, [one(path, package) for path, package in found])

@@ -61,8 +61,9 @@ written by ``deploy.recover`` for a killed run's write that never landed.
 """
 
 
-def _no_journal(*_: object) -> None:
-    return None
+def no_journal(*_: object) -> None:
+    """The journal of a caller with nothing to record: every step is dropped."""
+    return
 
 
 def ambiguous(error: ApiError) -> bool:
@@ -89,6 +90,20 @@ class Timing:
         waits and prune's stops."""
         deadline = self.clock() + self.deploy_timeout
         return Pacer(self.poll, deadline=deadline, clock=self.clock, sleep=self.sleep)
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """What every deployment write of a run shares: the API, the deadline and pacing of its
+    tries and polls, and the journal each step is recorded in.
+
+    Handed down as one value (release stage, promote, rollback, prune) because the three always
+    travel together to each call that may write.
+    """
+
+    api: Requester
+    timing: Timing = field(default_factory=Timing)
+    journal: Journal = no_journal
 
 
 class Headroom:
@@ -330,12 +345,7 @@ class _Run:
 
 
 async def apply_plan(
-    api: Requester,
-    plan: DeploymentPlan,
-    *,
-    timing: Timing | None = None,
-    headroom: Headroom | None = None,
-    journal: Journal | None = None,
+    writes: Writes, plan: DeploymentPlan, headroom: Headroom | None = None
 ) -> DeploymentOutcome:
     """Apply ``plan`` and return its ``DeploymentOutcome``; never raises an ``ApiError``.
 
@@ -345,7 +355,8 @@ async def apply_plan(
     settled = plan.settled()
     if settled is not None:
         return settled
-    run = _Run(api, plan, timing or Timing(), journal or _no_journal)
+    api = writes.api
+    run = _Run(api, plan, writes.timing, writes.journal)
     deployment_id: str | None = plan.deployment_id
     try:
         if plan.action is DeployAction.START:
