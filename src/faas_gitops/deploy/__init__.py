@@ -17,7 +17,7 @@ from faas_gitops.deploy.environment import (
 from faas_gitops.deploy.observe import KnownDeployments
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef, plan_deployment
 from faas_gitops.deploy.promote import promote
-from faas_gitops.deploy.stage import Release, RemovedPackage, run_release
+from faas_gitops.deploy.stage import Release, run_release
 from faas_gitops.deploy.writer import DEFAULT_DEPLOY_TIMEOUT, Journal, Timing, apply_plan
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "Release",
     "ReleaseEnvironment",
     "ReleaseInputs",
-    "RemovedPackage",
     "RevisionRef",
     "Timing",
     "apply_plan",

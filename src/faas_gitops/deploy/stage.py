@@ -45,7 +45,7 @@ from faas_gitops.deploy.package_plans import PlanOrOutcome, desired_of, plan_env
 from faas_gitops.deploy.plan import DeployAction, DeploymentPlan, RevisionRef
 from faas_gitops.deploy.writer import Journal, Timing, Writes, no_journal
 from faas_gitops.errors import ApiAuthError, ApiError
-from faas_gitops.models import DeploymentOutcome, DeployStatus, RemoteRevision
+from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, RemoteRevision, Status
 
 log = structlog.get_logger(__name__)
 
@@ -54,21 +54,13 @@ Planned = list[tuple[DeployTarget, list[DeploymentPlan | DeploymentOutcome]]]
 
 
 @dataclass(frozen=True, slots=True)
-class RemovedPackage:
-    """A package the repository manages that the commit no longer declares, and where it ran."""
-
-    path: str
-    package_id: str
-    name: str
-    deployments: tuple[DeploymentOutcome, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Release:
-    """The stage's results: per declared path, and the removed packages that still ran."""
+    """The stage's results: per declared path; and the packages the repository manages that
+    the commit no longer declares but that still ran, each already the package's ``removed``
+    outcome with where it ran (what the report and the ledger show for it)."""
 
     deployments: Mapping[str, tuple[DeploymentOutcome, ...]]
-    removed: tuple[RemovedPackage, ...] = ()
+    removed: tuple[Outcome, ...] = ()
 
 
 async def run_release(
@@ -291,12 +283,12 @@ async def _orphans(
     inventory: Sequence[TaggedPackage],
     inputs: ReleaseInputs,
     gate: asyncio.Semaphore,
-) -> tuple[RemovedPackage, ...]:
+) -> tuple[Outcome, ...]:
     found = candidates(inventory, inputs)
 
-    async def one(path: str, package: TaggedPackage) -> RemovedPackage:
+    async def one(path: str, package: TaggedPackage) -> Outcome:
         outcomes = await release_orphan(writes, path, package, inputs)
-        return RemovedPackage(path, package.id, package.name, outcomes)
+        return Outcome(path, Status.REMOVED, package.id, name=package.name, deployments=outcomes)
 
     removed = await gather_gated(gate, [one(path, package) for path, package in found])
     return tuple(r for r in removed if r.deployments)
@@ -315,4 +307,4 @@ def _failed(
     )
 
 
-__all__ = ["Release", "RemovedPackage", "run_release"]
+__all__ = ["Release", "run_release"]

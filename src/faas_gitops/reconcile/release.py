@@ -281,22 +281,12 @@ class ReleasePrep:
             if path in attached:
                 attached[path] = replace(attached[path], deployments=deployments)
         for removed in release.removed:
-            if journal is not None:
+            if journal is not None and removed.package_id is not None:  # always, for a removed one
                 journal.know(removed.path, removed.package_id)
             for deployment in removed.deployments:
                 _log_deployment(removed.path, deployment)
                 results.append((removed.path, deployment))
-            # Removed from the commit: reported as removed, with where it still runs.
-            attached.setdefault(
-                removed.path,
-                Outcome(
-                    path=removed.path,
-                    status=Status.REMOVED,
-                    package_id=removed.package_id,
-                    name=removed.name,
-                    deployments=removed.deployments,
-                ),
-            )
+            attached.setdefault(removed.path, removed)  # reported removed, with where it ran
         if journal is not None:
             journal.results(results)  # one transaction: no write waits on a result row
         return attached
