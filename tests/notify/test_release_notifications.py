@@ -111,7 +111,7 @@ def test_a_prune_is_a_pruned_event_naming_what_was_stopped() -> None:
 
     [event] = events_of(sync_result(unchanged("gone", pruned)))
 
-    assert (event.kind, event.previous_revision_name, event.correlation_id) == (
+    assert (event.kind, event.ran_before, event.correlation_id) == (
         EventKind.PRUNED,
         "v0.9.0",
         "c",

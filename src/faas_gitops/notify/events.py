@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from faas_gitops.models import DeployStatus, Outcome, Status, SyncResult
+from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
 from faas_gitops.state.sent import Failing
 
 
@@ -65,7 +65,10 @@ DEPLOYMENT_EVENTS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One notification; ``path`` is ``None`` only for ``sync-failed`` (no package)."""
+    """One notification; ``path`` is ``None`` only for the run's own events (``sync-failed``,
+    ``recovered``). What only some kinds know is carried whole, not flattened: ``deployment``
+    (deployment events: the environment, keyset, what ran there and why) and ``failing``
+    (``sync-failed``: the failing spell it belongs to; ``recovered``: the spell it ended)."""
 
     kind: EventKind
     commit: str
@@ -78,15 +81,19 @@ class Event:
     revision_id: str | None = None
     correlation_id: str | None = None
     error: str | None = None
-    environment: str | None = None  # deployment events only, as the three below
-    keyset_id: int | None = None
-    previous_revision_name: str | None = None  # what ran there (frozen: what still runs)
-    note: str | None = None  # why (frozen: the freeze's note)
+    deployment: DeploymentOutcome | None = None
+    failing: Failing | None = None
     commit_url: str | None = None  # --commit-url's link to ``commit``
     page_url: str | None = None  # --public-url: the status page
-    failing_since: datetime | None = None  # recovered only, as the two below
-    failed_syncs: int | None = None
-    last_error: str | None = None
+
+    @property
+    def environment(self) -> str | None:
+        return None if self.deployment is None else self.deployment.environment
+
+    @property
+    def ran_before(self) -> str | None:
+        """What ran on the environment (frozen: what still runs), for deployment events."""
+        return None if self.deployment is None else self.deployment.previous_revision_name
 
     @property
     def key(self) -> str:
@@ -97,14 +104,12 @@ class Event:
         when the sent log knows it: a commit failing again after a recovery is news again.
         """
         if self.kind is EventKind.FROZEN:
-            waiting = (
-                self.revision_id or self.revision_name or f"stop {self.previous_revision_name}"
-            )
+            waiting = self.revision_id or self.revision_name or f"stop {self.ran_before}"
             parts: tuple[str, ...] = (
                 self.kind.value, waiting, self.path or "", self.environment or "",
             )  # fmt: skip
-        elif self.failing_since is not None:  # sync-failed and recovered: once per spell
-            spell = _utc_text(self.failing_since)
+        elif self.failing is not None:  # sync-failed and recovered: once per spell
+            spell = _utc_text(self.failing.since_at)
             parts = (self.kind.value, self.commit, "", "", spell)
         else:
             parts = (self.kind.value, self.commit, self.path or "", self.environment or "")
@@ -141,17 +146,18 @@ class Event:
             "pageUrl": self.page_url,
         }
         if self.kind in DEPLOYMENT_EVENTS:
+            d = self.deployment
             doc["environment"] = self.environment
-            doc["keysetId"] = self.keyset_id
-            doc["fromRevision"] = self.previous_revision_name
+            doc["keysetId"] = None if d is None else d.keyset_id
+            doc["fromRevision"] = self.ran_before
             doc["toRevision"] = self.revision_name
-            doc["previousRevisionName"] = self.previous_revision_name  # as before fromRevision
-            doc["note"] = self.note
+            doc["previousRevisionName"] = self.ran_before  # as before fromRevision
+            doc["note"] = None if d is None else d.note
         if self.kind is EventKind.RECOVERED:
-            since = self.failing_since
-            doc["failingSince"] = None if since is None else _utc_text(since)
-            doc["failedSyncs"] = self.failed_syncs
-            doc["lastError"] = self.last_error
+            spell = self.failing
+            doc["failingSince"] = None if spell is None else _utc_text(spell.since_at)
+            doc["failedSyncs"] = None if spell is None else spell.syncs
+            doc["lastError"] = None if spell is None else spell.error
         return doc
 
 
@@ -180,12 +186,7 @@ def sync_failed_event(commit: str, ref: str, error: str, at: datetime) -> Event:
 
 def recovered_event(result: SyncResult, failing: Failing) -> Event:
     """``recovered``: ``result`` ended well after the runs ``failing`` records did not."""
-    return replace(
-        _event_of(result, EventKind.RECOVERED),
-        failing_since=failing.since_at,
-        failed_syncs=failing.syncs,
-        last_error=failing.error,
-    )
+    return replace(_event_of(result, EventKind.RECOVERED), failing=failing)
 
 
 def _event_of(result: SyncResult, kind: EventKind) -> Event:
@@ -228,10 +229,7 @@ def _outcome_events(result: SyncResult, outcome: Outcome, drift_paths: Set[str])
                 revision_id=deployment.revision_id,
                 correlation_id=deployment.correlation_id,
                 error=(deployment.error or "failed") if news is EventKind.DEPLOY_FAILED else None,
-                environment=deployment.environment,
-                keyset_id=deployment.keyset_id,
-                previous_revision_name=deployment.previous_revision_name,
-                note=deployment.note,
+                deployment=deployment,
             )
         )
     return events

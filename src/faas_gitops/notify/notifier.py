@@ -303,9 +303,7 @@ class Notifier:
             if failed:
                 spell = self._sent_log.note_failure(error)
                 events = tuple(
-                    replace(e, failing_since=spell.since_at)
-                    if e.kind is EventKind.SYNC_FAILED
-                    else e
+                    replace(e, failing=spell) if e.kind is EventKind.SYNC_FAILED else e
                     for e in sync.events
                 )
                 return replace(sync, events=events)

@@ -120,7 +120,7 @@ def _line(event: Event) -> str:
         parts.append(f"(`{escape(event.path)}`)")
     if event.environment:
         parts.append(f"on *{escape(event.environment)}*")
-    before, after = event.previous_revision_name, event.revision_name
+    before, after = event.ran_before, event.revision_name
     if before and after and before != after:
         parts.append(f"`{escape(before)}` → `{escape(after)}`")
     elif after or before:
@@ -128,10 +128,11 @@ def _line(event: Event) -> str:
     if event.correlation_id:
         parts.append(f"correlation `{escape(event.correlation_id)}`")
     if event.kind is EventKind.RECOVERED:
-        parts.append(f"after {event.failed_syncs or 1} failed run(s)")
+        parts.append(f"after {event.failing.syncs if event.failing else 1} failed run(s)")
+    spell = event.failing if event.kind is EventKind.RECOVERED else None
     quoted = (
-        event.note,
-        event.last_error and "last error: " + _clipped(event.last_error),
+        event.deployment and event.deployment.note,
+        spell and "last error: " + _clipped(spell.error),
         event.error and _clipped(event.error),
     )
     return " ".join(parts) + "".join(f"\n> {escape(text)}" for text in quoted if text)
