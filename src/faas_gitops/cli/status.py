@@ -23,7 +23,7 @@ from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import read_ledger, report
 from faas_gitops.errors import ApiAuthError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
-from faas_gitops.options import Opt, Part, command_parser, resolve, validate
+from faas_gitops.options import Opt, Part, command_parser, parse
 from faas_gitops.records import PackageStatus
 from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
@@ -84,8 +84,7 @@ def main(args: list[str]) -> int:
 def _status(args: list[str]) -> str:
     from faas_gitops.report import render_status  # noqa: PLC0415
 
-    data, sources = resolve(StatusOptions, build_parser().parse_args(args), os.environ)
-    options = validate(StatusOptions, data, sources)
+    options = parse(build_parser(), StatusOptions, args, os.environ)
     api = _api_settings(options.api) if options.live else None
     with read_ledger(options.state_dir) as ledger:
         packages = ledger.package_statuses()
