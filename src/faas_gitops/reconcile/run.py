@@ -34,7 +34,7 @@ from faas_gitops.reconcile.checks import refuse_shared_targets
 from faas_gitops.reconcile.classify import classify
 from faas_gitops.reconcile.gitread import GitThread, earlier_trees, open_source, read_chunks
 from faas_gitops.reconcile.journal import SyncJournal
-from faas_gitops.reconcile.outcomes import log_outcome, tag_notes, would_create
+from faas_gitops.reconcile.outcomes import debug_logged, log_outcome, tag_notes, would_create
 from faas_gitops.reconcile.recover import recover_pending
 from faas_gitops.reconcile.release import ReleasePrep
 from faas_gitops.reconcile.remote import RemoteLookups, RemoteReader
@@ -267,8 +267,9 @@ async def _record(
 ) -> None:
     """Log every outcome, journal what wrote nothing, finish the ledger's sync and remember
     what is in sync (unless a dry run)."""
+    debug = debug_logged()
     for outcome in result.outcomes:
-        log_outcome(outcome)
+        log_outcome(outcome, debug=debug)
         if outcome.status in _WROTE_NOTHING:
             journal.add(outcome)
     journal.finish(result)

@@ -50,6 +50,8 @@ NOT_ON_THE_SYNC_PATH = (
     "faas_gitops.source.verify",
     "faas_gitops.source.verify_git",
     "faas_gitops.source.verify_keys",
+    # pydantic's plugin loader stood in for (faas_gitops/no_plugins.py): no entry-point machinery
+    "importlib.metadata",
 )
 
 
