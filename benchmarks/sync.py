@@ -43,6 +43,7 @@ last answered, as the emulator saw them) over it.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -566,6 +567,17 @@ def environment_scenarios(opts: Options, emit: Callable[[dict[str, Any]], None])
         emit(scenario("env-one-change-staging", "s-env"))
 
 
+def compile_sources(opts: Options) -> None:
+    """Byte-compile faas-gitops (this tree's, and ``--before-src``'s) and the benchmarks, as
+    an installed package is: every reconciler and bare client then starts from bytecode."""
+    here = Path(__file__).resolve().parent
+    trees = [here.parent / "src", here]
+    if opts.before_src is not None:
+        trees.append(opts.before_src)
+    for tree in trees:
+        compileall.compile_dir(str(tree), quiet=1)
+
+
 def replayed_scenarios(
     opts: Options, emulator: RunningEmulator, root: Path
 ) -> list[dict[str, Any]]:
@@ -573,7 +585,15 @@ def replayed_scenarios(
     (the emulator's answers, recorded once, replayed at a dict lookup's cost): the emulator's
     own cost per request is out of both, so their ratio is the reconciler's. Two of each,
     interleaved, after one recording run; with ``--before-src``, each pair is preceded by the
-    reconciler of that source tree (``before``), against the same recording."""
+    reconciler of that source tree (``before``), against the same recording.
+
+    Every source tree taking part is byte-compiled first (``compile_sources``), as an installed
+    faas-gitops is (pip compiles on install; the container image holds the bytecode): without
+    it, a checkout run with ``PYTHONDONTWRITEBYTECODE`` set (as here) compiles ~100 modules from
+    source in every run, which the bare client's installed libraries never do. Each pair also
+    runs the bare client a second time first (``bare-client-noise``): how far two runs of the
+    very same requests land apart on this machine, the noise any single ratio carries."""
+    compile_sources(opts)
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.replay_api", emulator.url, str(opts.latency_ms)],
         stdout=subprocess.PIPE,
@@ -600,7 +620,19 @@ def replayed_scenarios(
                 repo=root, api_url=url, src=opts.before_src,
             )  # fmt: skip
         floor_of = opts.latency_ms / 1000 / opts.concurrency
+
+        def bare() -> tuple[float, dict[str, Any], dict[str, Any]]:
+            stats("reset")
+            argv = [
+                sys.executable, "-m", "benchmarks.bare_client",
+                url, API_KEY, str(opts.packages), str(opts.concurrency), "environments",
+            ]  # fmt: skip
+            started = time.monotonic()
+            done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
+            return time.monotonic() - started, json.loads(done.stdout), stats("stats")
+
         for attempt in (1, 2):
+            noise_wall, _, noise_seen = bare()
             if opts.before_src is not None:
                 stats("reset")
                 run = run_sync_once(
@@ -633,16 +665,7 @@ def replayed_scenarios(
                 "exit_code": run.exit_code, "load_1min": os.getloadavg()[0],
             })  # fmt: skip
             after = documents[-1]["wall_s"]
-            stats("reset")
-            argv = [
-                sys.executable, "-m", "benchmarks.bare_client",
-                url, API_KEY, str(opts.packages), str(opts.concurrency), "environments",
-            ]  # fmt: skip
-            started = time.monotonic()
-            done = subprocess.run(argv, capture_output=True, text=True, check=True, env=_env())
-            wall = time.monotonic() - started
-            own = json.loads(done.stdout)
-            seen = stats("stats")
+            wall, own, seen = bare()
             floor = seen["requests"] * floor_of
             documents.append({
                 "scenario": "bare-client-environments-replayed", "packages": opts.packages,
@@ -652,6 +675,11 @@ def replayed_scenarios(
                 "ratio": round(wall / floor, 2), "cpu_s": round(own["cpu_s"], 3),
                 "reconciler_over_bare": round(after / wall, 3),
                 "load_1min": os.getloadavg()[0],
+            })  # fmt: skip
+            documents.append({
+                "scenario": "bare-client-noise", "packages": opts.packages,
+                "wall_s": round(noise_wall, 3), "api_phase_s": round(noise_seen["api_phase_s"], 3),
+                "bare_over_bare": round(noise_wall / wall, 3),
             })  # fmt: skip
     finally:
         server.terminate()
