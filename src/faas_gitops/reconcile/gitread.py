@@ -1,11 +1,12 @@
 """The git side of a sync: one thread for git, and package reads paced by the questions.
 
 GitPython's object database is not thread-safe, so every git read of a sync runs in its one
-``GitThread``. Packages are read in chunks (two pipelined ``cat-file`` round trips each) while
-earlier chunks are already being asked about, never more than ``_CHUNKS_AHEAD`` chunks ahead of
-the questions. With each chunk, git also reads what the state dir says the replaced revisions
-hold (``EarlierSync``): everything the read stage needs from git arrives with the package, as a
-frozen value, so nothing later calls back into git.
+``GitThread``, except a large read's packages: a child process reads those (``read_process``)
+once it has started. Packages are read in chunks (two pipelined ``cat-file`` round trips each)
+while earlier chunks are already being asked about, never more than ``_CHUNKS_AHEAD`` chunks
+ahead of the questions. With each chunk, git also reads what the state dir says the replaced
+revisions hold (``EarlierSync``): everything the read stage needs from git arrives with the
+package, as a frozen value, so nothing later calls back into git.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 from faas_gitops.errors import FaasGitopsError
 from faas_gitops.models import DesiredPackage, PackageFailure, PackageRef
+from faas_gitops.reconcile.read_process import ReadProcess, read_process
 from faas_gitops.reconcile.remote import EarlierSync, RevisionCache
 from faas_gitops.settings import Settings
 from faas_gitops.source import Repository
@@ -143,18 +145,20 @@ async def read_paced(
     """
     ahead = asyncio.Semaphore(_CHUNKS_AHEAD)
 
-    async def read_chunk(chunk: Sequence[PackageRef]) -> None:
+    async def read_chunk(chunk: Sequence[PackageRef], helper: ReadProcess | None) -> None:
         async with ahead:
-            items = await in_git(source.read_packages, chunk, limits)
+            items = await helper.read(chunk, limits) if helper is not None else None
+            if items is None:
+                items = await in_git(source.read_packages, chunk, limits)
             wanted = [earlier[ref.path] for ref in chunk if ref.path in earlier]
             then = await in_git(read_earlier, source, wanted, limits) if wanted else {}
             async with asyncio.TaskGroup() as group:
                 for item in items:
                     group.create_task(ask(item, then.get(item.path)))
 
-    async with asyncio.TaskGroup() as group:
+    async with read_process(source, len(to_read)) as helper, asyncio.TaskGroup() as group:
         for chunk in read_chunks(to_read):
-            group.create_task(read_chunk(chunk))
+            group.create_task(read_chunk(chunk, helper))
 
 
 __all__ = [

@@ -83,6 +83,12 @@ class Repository(Closing):
         self.objects = ObjectReader(self._repo)
 
     @property
+    def location(self) -> Path:
+        """The directory opened (a git-sync link resolved): another reader of the same objects
+        opens this one, not a link that may have moved since."""
+        return self._target
+
+    @property
     def blobs_read(self) -> int:
         return self.objects.blobs_read
 

@@ -7,6 +7,7 @@ failed. Chunks are one package here (the sample has fewer packages than a real f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.reconcile import gitread, stages
+from faas_gitops.reconcile import gitread, read_process, stages
 from faas_gitops.reconcile import run as pipeline
 from tests.gitrepo import GitRepo
 from tests.harness import CHAT_ID, RunCli
@@ -139,3 +140,62 @@ def test_git_reads_no_further_ahead_of_the_api_than_the_pacing_allows(
 
     assert result.code == 0, result.stderr
     assert events == ["read", "asked"] * 3
+
+
+@pytest.fixture
+def child_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every read is large enough for the read worker; records the packages each read of the
+    child answered (a read it declined, ``None``, is not recorded)."""
+    answered: list[int] = []
+    monkeypatch.setattr(read_process, "PROCESS_AT", 1)
+    monkeypatch.setattr(gitread, "_FIRST_CHUNK", 1)
+    monkeypatch.setattr(gitread, "_CHUNK", 1)
+    original = read_process.ReadProcess.read
+
+    async def recorded(self: read_process.ReadProcess, *args: Any) -> Any:
+        await asyncio.shield(self._handshake)  # the child's start, deterministically first
+        items = await original(self, *args)
+        if items is not None:
+            answered.append(len(items))
+        return items
+
+    monkeypatch.setattr(read_process.ReadProcess, "read", recorded)
+    return answered
+
+
+def test_a_large_read_in_the_child_process_syncs_as_the_git_thread_does(
+    run_cli: RunCli, child_reads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_child = run_cli("--output", "json", "--dry-run")
+
+    assert in_child.code == 0, in_child.stderr
+    assert sum(child_reads) == len(json.loads(in_child.stdout)["packages"]) > 1
+    monkeypatch.setattr(read_process, "PROCESS_AT", 10**9)
+    in_thread = run_cli("--output", "json", "--dry-run")
+    assert sum(child_reads) == len(json.loads(in_child.stdout)["packages"])  # no more
+    assert json.loads(in_thread.stdout)["packages"] == json.loads(in_child.stdout)["packages"]
+
+
+def test_a_read_worker_that_dies_mid_sync_costs_a_warning_not_a_package(
+    run_cli: RunCli, child_reads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reading = read_process.ReadProcess.read
+
+    async def dies_after_one(self: read_process.ReadProcess, *args: Any) -> Any:
+        if child_reads and self._process.returncode is None:  # one chunk read, then it is gone
+            self._process.kill()
+            await self._process.wait()
+        return await reading(self, *args)
+
+    monkeypatch.setattr(read_process.ReadProcess, "read", dies_after_one)
+    monkeypatch.setattr(gitread, "_CHUNKS_AHEAD", 1)  # one chunk at a time: 1 child, 2 thread
+
+    result = run_cli("--output", "json")
+
+    assert result.code == 0, result.stderr
+    assert child_reads == [1]
+    statuses = {p["status"] for p in json.loads(result.stdout)["packages"]}
+    assert statuses == {"created"}
+    stopped = [line for line in result.stderr.splitlines() if "read_worker.stopped" in line]
+    assert len(stopped) == 1
+    assert "Traceback" not in result.stderr
