@@ -23,7 +23,7 @@ import pickle
 import struct
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from faas_gitops import process
 from faas_gitops.models import PackageRef
@@ -36,13 +36,13 @@ HEADER = struct.Struct("!Q")
 READY = "ready"
 
 
-def write_frame(stream: BinaryIO, value: object) -> None:
+def write_frame(stream: IO[bytes], value: object) -> None:
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> object | None:
+def read_frame(stream: IO[bytes]) -> object | None:
     """The next frame's value, or ``None`` at the end of the stream (also mid-frame)."""
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
@@ -55,7 +55,7 @@ def read_frame(stream: BinaryIO) -> object | None:
     return value
 
 
-def serve(location: Path, requests: BinaryIO, answers: BinaryIO) -> None:
+def serve(location: Path, requests: IO[bytes], answers: IO[bytes]) -> None:
     """Answer ``requests`` until they end, reading from the repository at ``location``."""
     with Repository(location) as source:
         write_frame(answers, READY)
