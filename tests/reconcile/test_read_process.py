@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,39 @@ def test_small_reads_start_no_child(git_repo: GitRepo) -> None:
 
     assert asyncio.run(helper_for(read_process.PROCESS_AT - 1)) is False
     assert asyncio.run(helper_for(read_process.PROCESS_AT)) is True
+
+
+def test_a_child_that_writes_much_to_stderr_is_not_blocked_by_its_pipe() -> None:
+    """Its stderr is read all along: a pipe left full would stop it before its first frame."""
+    chatty = (
+        "import sys\n"
+        "from faas_gitops.source.read_worker import READY, write_frame\n"
+        "sys.stderr.write('x' * 1_000_000 + '\\nthe last line\\n'); sys.stderr.flush()\n"
+        "write_frame(sys.stdout.buffer, READY)\n"
+        "sys.stdin.read()\n"
+    )
+
+    async def run() -> tuple[bool, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", chatty,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        helper = ReadProcess(process)
+        try:
+            await asyncio.wait_for(asyncio.shield(helper._handshake), 30)
+            ready = helper.ready
+            await helper._let_go("the test let it go")
+            return ready, bytes(helper._said).decode()
+        finally:
+            await helper.close()
+
+    with capture_logs() as logs:
+        ready, said = asyncio.run(run())
+
+    assert ready
+    assert len(said) <= 4096
+    assert said.endswith("the last line\n")
+    (warning,) = [entry for entry in logs if entry["event"] == "read_worker.stopped"]
+    assert warning["said"] == "the last line"

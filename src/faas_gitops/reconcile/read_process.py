@@ -59,6 +59,10 @@ class ReadProcess:
         self._ready = False
         self._gone = False
         self._handshake = asyncio.ensure_future(self._await_ready())
+        # Read all along, never only at the end: a child whose stderr pipe filled up would
+        # block mid-answer, and the sync with it.
+        self._said = bytearray()
+        self._listening = asyncio.ensure_future(self._listen(process.stderr))
 
     @classmethod
     async def start(cls, location: Path) -> ReadProcess | None:
@@ -108,9 +112,10 @@ class ReadProcess:
 
     async def close(self) -> None:
         """End the child: its stdin closed, then killed if it has not gone within seconds."""
-        self._handshake.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._handshake
+        for task in (self._handshake, self._listening):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         self._stdin.close()
         try:
             await asyncio.wait_for(self._process.wait(), _STOP_S)
@@ -130,6 +135,14 @@ class ReadProcess:
             self._ready = True
         else:
             await self._let_go("it did not start")
+
+    async def _listen(self, stderr: asyncio.StreamReader | None) -> None:
+        """Keep the last ``_LAST_WORDS`` bytes the child writes to stderr."""
+        if stderr is None:  # pragma: no cover - PIPE asked
+            return
+        while chunk := await stderr.read(_LAST_WORDS):
+            self._said += chunk
+            del self._said[:-_LAST_WORDS]
 
     def _send(self, value: object) -> None:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -151,10 +164,10 @@ class ReadProcess:
         with contextlib.suppress(ProcessLookupError):  # it may have gone by itself
             self._process.kill()
         await self._process.wait()
-        said = b""
-        if self._process.stderr is not None:
-            said = (await self._process.stderr.read())[-_LAST_WORDS:]
-        last = next(reversed(said.decode("utf-8", "replace").strip().splitlines()), "")
+        with contextlib.suppress(TimeoutError):  # the pipe ends with the child
+            await asyncio.wait_for(asyncio.shield(self._listening), _STOP_S)
+        said = bytes(self._said).decode("utf-8", "replace").strip()
+        last = next(reversed(said.splitlines()), "")
         log.warning(
             "read_worker.stopped",
             reason=why,
