@@ -20,9 +20,9 @@ import types
 import typing
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticUndefined
 
 from faas_gitops.errors import ConfigError
@@ -42,11 +42,24 @@ class Opt:
     help: str
     metavar: str | None = None
     env: str | None = None  # default: FAAS_GITOPS_<FLAG>
-    twin: bool = True  # False: no environment variable (the small subcommands)
+    twin: bool | None = None  # None: the model's ``env_twins`` (see ``CommandOptions``)
     group: str | None = None  # default: the title of the model that holds the field
     doc_default: str | None = None  # the flag reference's default, when the value says too little
     secret: bool = False  # never echo the value in an error (webhook URLs carry tokens)
     secret_file: bool = False  # names a file holding a secret: read once, registered for redaction
+
+
+class CommandOptions(BaseModel):
+    """The options a subcommand declares for itself: flags only, no environment variable.
+
+    A CI runner's environment is set up for the sync; a ``FAAS_GITOPS_PACKAGE`` meant for one
+    job must not quietly filter what ``history`` shows in the next. The settings groups a command
+    shares with the sync (``--state-dir``, ``--commit-url``, the API flags) keep their twins, so
+    every command finds the same ledger and the same API. An ``Opt(twin=...)`` overrides.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    env_twins: ClassVar[bool] = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,7 @@ class Option:
     choices: tuple[str, ...] | None
     default: Any
     group: str
+    twin: bool  # has an environment variable: ``Opt.twin``, else its model's ``env_twins``
 
     @property
     def flag(self) -> str:
@@ -71,7 +85,7 @@ class Option:
 
     @property
     def env_name(self) -> str | None:
-        if not self.spec.twin:
+        if not self.twin:
             return None
         return self.spec.env or "FAAS_GITOPS_" + self.dest.upper()
 
@@ -136,9 +150,11 @@ def _walk(model: type[BaseModel], prefix: tuple[str, ...], group: str) -> Iterat
         spec = next((meta for meta in info.metadata if isinstance(meta, Opt)), None)
         if spec is None:
             continue  # not settable from the command line (the API key)
+        twin = bool(getattr(model, "env_twins", True)) if spec.twin is None else spec.twin
         kind, scalar, choices = _shape(annotation)
         default = None if info.default is PydanticUndefined else info.default
-        yield Option((*prefix, name), spec, kind, scalar, choices, default, spec.group or group)
+        group_name = spec.group or group
+        yield Option((*prefix, name), spec, kind, scalar, choices, default, group_name, twin)
 
 
 def _title(model: type[BaseModel]) -> str:

@@ -12,7 +12,7 @@ from faas_gitops import cli, logs
 from faas_gitops.cli import history, promote, rollback, status
 from faas_gitops.cli.subcommands import SUBCOMMANDS
 from faas_gitops.errors import ConfigError
-from faas_gitops.options import Part, resolve, validate
+from faas_gitops.options import Part, options, resolve, validate
 from faas_gitops.secret_files import read_secret_file
 from faas_gitops.settings import PROMOTE_GROUPS, ROLLBACK_GROUPS, Settings
 
@@ -300,6 +300,25 @@ def test_the_state_dir_and_the_api_flags_are_declared_once(flag: str) -> None:
         everywhere.append(history.PARTS)
     main = shared_option(cli.PARTS, flag)
     assert all(shared_option(parts, flag) is main for parts in everywhere)
+
+
+def test_a_subcommands_own_flags_have_no_variable_and_the_shared_ones_keep_theirs() -> None:
+    """A ``FAAS_GITOPS_PACKAGE`` set for a CI job's sync must not filter ``history``; the
+    declarations a subcommand shares with the sync read the sync's variables."""
+    from faas_gitops.cli.completion import command_parts  # noqa: PLC0415
+
+    shared = {id(option.spec): option.env_name for option in options(Settings)}
+    checked = 0
+    for name, parts in command_parts().items():
+        for option in (option for part in parts for option in part.options()):
+            assert option.env_name == shared.get(id(option.spec)), (name, option.flag)
+            checked += option.env_name is None
+    assert checked >= 25  # the subcommands' own flags (history alone has nine)
+    namespace = history.build_parser().parse_args([])
+    env = {"FAAS_GITOPS_PACKAGE": "chat", "FAAS_GITOPS_STATE_DIR": "/srv/state"}
+    chosen = validate(history.HistoryOptions, *resolve(history.HistoryOptions, namespace, env))
+    assert chosen.package is None
+    assert str(chosen.state_dir) == "/srv/state"
 
 
 def test_status_takes_the_sync_api_flags_and_their_variables(tmp_path: Path) -> None:

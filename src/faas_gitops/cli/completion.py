@@ -51,7 +51,10 @@ def shared_flags_table() -> str:
     """The flag reference's table of which flags of the main table each subcommand takes.
 
     A flag counts when the subcommand takes the very declaration of ``Settings`` (a group, or
-    ``--state-dir`` and the API flags that ``status`` and ``history`` compose in).
+    ``--state-dir`` and the API flags that ``status`` and ``history`` compose in). Identity,
+    not equality, and mind ``typing``'s cache: ``Annotated[T, Opt(...)]`` written twice with
+    equal arguments is one object, so a subcommand's own flag must differ from the main one's
+    in something (its help says what it does there).
     """
     from faas_gitops.settings import Settings  # noqa: PLC0415
 

@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from faas_gitops import logs
 from faas_gitops.cli.promote import PromoteOptions, promote_once
 from faas_gitops.emulator import EmulatorConfig, serve_in_thread
-from faas_gitops.options import Opt, Part, add_options, parse
+from faas_gitops.options import CommandOptions, Opt, Part, add_options, parse
 from faas_gitops.reconcile.run import sync_once
 from faas_gitops.report import render, render_history
 from faas_gitops.settings import (
@@ -43,15 +43,15 @@ _SOURCE_SAMPLE = Path(__file__).resolve().parents[3] / "sample-repo"  # src/faas
 EDITED_FILE = "chat-moderation/profanity-filter.js"
 
 
-class DemoOptions(BaseModel):
+class DemoOptions(CommandOptions):
     """The demo's flags (no environment twins: a demo ignores a CI runner's variables)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="demo")
+    model_config = ConfigDict(title="demo")
 
-    sample_repo: Annotated[
-        str | None, Opt("--sample-repo", "packages to start from", "DIR", twin=False)
-    ] = None
-    log_level: Annotated[LogLevel, Opt("--log-level", "log level", twin=False)] = "warning"
+    sample_repo: Annotated[str | None, Opt("--sample-repo", "packages to start from", "DIR")] = None
+    log_level: Annotated[
+        LogLevel, Opt("--log-level", "log level of the demo's own logs (stderr)")
+    ] = "warning"
 
 
 #: Every option of ``demo``, for completion.

@@ -15,11 +15,11 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 
 from faas_gitops.cli.common import EXIT_FAILED, EXIT_OK, fail, read_ledger, report
 from faas_gitops.models import DeployStatus, Status
-from faas_gitops.options import Opt, Part, command_parser, parse
+from faas_gitops.options import CommandOptions, Opt, Part, command_parser, parse
 from faas_gitops.settings import CommitUrl, StateDir
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -51,17 +51,18 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class HistoryOptions(BaseModel):
+class HistoryOptions(CommandOptions):
     """Only ``--state-dir`` and ``--commit-url`` (the sync's own declarations) have env twins:
     they must match the ones the sync used."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="history", defer_build=True)
+    model_config = ConfigDict(title="history")
 
     package: Annotated[
         str | None,
-        Opt("--package", "only this package: its path, package id or manifest name", "PATH|ID|NAME",
-            twin=False),
-    ] = None  # fmt: skip
+        Opt(
+            "--package", "only this package: its path, package id or manifest name", "PATH|ID|NAME"
+        ),
+    ] = None
     status: Annotated[
         tuple[str, ...],
         Opt(
@@ -69,24 +70,23 @@ class HistoryOptions(BaseModel):
             "only rows with these statuses, shown even if they changed nothing, comma-separated "
             "(created,failed)",
             "STATUS[,STATUS]",
-            twin=False,
         ),
     ] = ()
     since: Annotated[
         str | None,
-        Opt("--since", "only syncs since a date, a time or an age (2026-11-01, 2h, 30m, 7d)",
-            "WHEN", twin=False),
-    ] = None  # fmt: skip
+        Opt(
+            "--since", "only syncs since a date, a time or an age (2026-11-01, 2h, 30m, 7d)", "WHEN"
+        ),
+    ] = None
     environment: Annotated[
         str | None,
-        Opt("--environment", "only that environment's deployment rows", "NAME", twin=False),
+        Opt("--environment", "only that environment's deployment rows", "NAME"),
     ] = None
     all: Annotated[
         bool,
         Opt(
             "--all",
             "also the rows that changed nothing (unchanged, in-sync, frozen, held, ...)",
-            twin=False,
         ),
     ] = False
     steps: Annotated[
@@ -95,7 +95,6 @@ class HistoryOptions(BaseModel):
             "--steps",
             "also every recorded deployment step (create, start, running, ...) with its "
             "correlation ID",
-            twin=False,
         ),
     ] = False
     correlation_id: Annotated[
@@ -105,13 +104,12 @@ class HistoryOptions(BaseModel):
             "only the revision or deployment step whose API answer carried this ID "
             "(any environment); exit 1 when none did",
             "ID",
-            twin=False,
         ),
     ] = None
-    limit: Annotated[int, Opt("--limit", "rows", "N", twin=False)] = 50
-    output: Annotated[
-        Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
-    ] = "text"
+    limit: Annotated[int, Opt("--limit", "rows", "N")] = 50
+    output: Annotated[Literal["text", "json", "markdown"], Opt("--output", "result format")] = (
+        "text"
+    )
     state_dir: StateDir
     commit_url: CommitUrl = None
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import RUN_STOPPERS, ConfigError
-from faas_gitops.options import Opt, Part, command_parser
+from faas_gitops.options import CommandOptions, Opt, Part, command_parser
 from faas_gitops.settings import PROMOTE_GROUPS
 
 if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
@@ -29,18 +29,18 @@ if TYPE_CHECKING:  # imported where used: 'promote --help' loads none of them
     from faas_gitops.state.cache import StateCache, SyncedPackage
 
 
-class PromoteOptions(BaseModel):
+class PromoteOptions(CommandOptions):
     """Promote's own options; the settings groups of ``PROMOTE_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="promote", defer_build=True)
+    model_config = ConfigDict(title="promote")
 
     source: Annotated[
-        str, Opt("--from", "environment whose running revisions are promoted", "NAME", twin=False)
+        str, Opt("--from", "environment whose running revisions are promoted", "NAME")
     ]
-    target: Annotated[str, Opt("--to", "environment to deploy them onto", "NAME", twin=False)]
+    target: Annotated[str, Opt("--to", "environment to deploy them onto", "NAME")]
     packages: Annotated[
         tuple[str, ...],
-        Opt("--package", "only this package directory (repeatable)", "PATH", twin=False),
+        Opt("--package", "only this package directory (repeatable)", "PATH"),
     ] = ()
 
 

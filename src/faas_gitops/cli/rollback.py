@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from faas_gitops.cli import release_command, settings_part
 from faas_gitops.errors import ConfigError
-from faas_gitops.options import Opt, Part, command_parser
+from faas_gitops.options import CommandOptions, Opt, Part, command_parser
 from faas_gitops.settings import ROLLBACK_GROUPS
 
 if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
@@ -29,10 +29,10 @@ if TYPE_CHECKING:  # imported where used: 'rollback --help' loads none of them
     from faas_gitops.source.environments import Environment
 
 
-class RollbackOptions(BaseModel):
+class RollbackOptions(CommandOptions):
     """Rollback's own options; the settings groups of ``ROLLBACK_GROUPS`` apply too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="rollback", defer_build=True)
+    model_config = ConfigDict(title="rollback")
 
     to: Annotated[
         str | None,
@@ -40,12 +40,11 @@ class RollbackOptions(BaseModel):
             "--to",
             "revision name or id to put back (default: the one that ran there before)",
             "REVISION",
-            twin=False,
         ),
     ] = None
     release: Annotated[
         bool,
-        Opt("--release", "lift the hold instead: the next sync deploys what git wants", twin=False),
+        Opt("--release", "lift the hold instead: the next sync deploys what git wants"),
     ] = False
 
 

@@ -17,13 +17,13 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from faas_gitops.cli import load_api_key
 from faas_gitops.cli.common import read_ledger, report
 from faas_gitops.errors import ApiAuthError, FaasGitopsError
 from faas_gitops.models import DeploymentOutcome, DeployStatus
-from faas_gitops.options import Opt, Part, command_parser, parse
+from faas_gitops.options import CommandOptions, Opt, Part, command_parser, parse
 from faas_gitops.records import PackageStatus
 from faas_gitops.settings import ApiOptions, ApiSettings, StateDir
 
@@ -41,11 +41,11 @@ LIVE_FAILED = "failed"
 _PLAIN_SUCCESS = frozenset({DeployStatus.DEPLOYED, DeployStatus.IN_SYNC})
 
 
-class StatusOptions(BaseModel):
+class StatusOptions(CommandOptions):
     """Status's own options, with the sync's ``--state-dir`` and API flags (the same
     declarations and env twins: both find the same ledger and the same API)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="status", defer_build=True)
+    model_config = ConfigDict(title="status")
 
     live: Annotated[
         bool,
@@ -53,12 +53,11 @@ class StatusOptions(BaseModel):
             "--live",
             "ask the API for each package's latest revision and what runs in each environment"
             " (needs the key)",
-            twin=False,
         ),
     ] = False
-    output: Annotated[
-        Literal["text", "json", "markdown"], Opt("--output", "result format", twin=False)
-    ] = "text"
+    output: Annotated[Literal["text", "json", "markdown"], Opt("--output", "result format")] = (
+        "text"
+    )
     state_dir: StateDir
     api: Annotated[ApiOptions, Field(default_factory=ApiOptions)]
 

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from faas_gitops.emulator.config import DEFAULT_API_KEY, PUBNUB_VERSION
 from faas_gitops.emulator.forced import DEPLOYMENT_WRITES, WRITE_FAULT_MODES, DeploymentWrite
 from faas_gitops.emulator.list_faults import RevisionListFault
 from faas_gitops.errors import ConfigError
-from faas_gitops.options import Opt, Part, add_options, parse
+from faas_gitops.options import CommandOptions, Opt, Part, add_options, parse
 
 API_KEY_ENV = "FAAS_API_KEY"
 
@@ -27,14 +27,15 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 def _opt(flag: str, help_text: str, group: str, metavar: str | None = None) -> Opt:
-    """The emulator's flags have no environment twins (only the key comes from the env)."""
-    return Opt(flag, help_text, metavar, twin=False, group=group)
+    """An emulator flag in its help section (no environment twin: a ``CommandOptions`` field;
+    only the key comes from the environment)."""
+    return Opt(flag, help_text, metavar, group=group)
 
 
-class EmulatorOptions(BaseModel):
+class EmulatorOptions(CommandOptions):
     """Every flag of ``faas-gitops emulator``, declared like the main command's settings."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="emulator")
+    model_config = ConfigDict(title="emulator")
 
     host: Annotated[str, _opt("--host", "interface to listen on", _NET)] = "127.0.0.1"
     port: Annotated[

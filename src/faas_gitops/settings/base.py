@@ -85,6 +85,7 @@ StateDir = Annotated[
         "directory for the ledger and caches (default: the XDG state dir)",
         "DIR",
         doc_default="`$XDG_STATE_HOME/faas-gitops`",
+        twin=True,  # shared: every command that declares it reads the same variable
     ),
 ]
 
@@ -99,6 +100,7 @@ CommitUrl = Annotated[
         "replaced by the commit id",
         "TEMPLATE",
         doc_default="no links",
+        twin=True,  # shared: every command that declares it reads the same variable
     ),
 ]
 
