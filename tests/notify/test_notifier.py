@@ -217,4 +217,4 @@ def test_the_signing_key_is_the_secret_files_content_without_its_trailing_newlin
         Finished(SHA, "main", events_of(sync_result(created("a"))), result=None),
         MemorySentLog().claim,
     )
-    assert request.headers[SIGNATURE_HEADER] == sign(b"whsec-abc", request.body)
+    assert request.headers[SIGNATURE_HEADER] == sign(b"whsec-abc", request.letter.body)

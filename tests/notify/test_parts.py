@@ -22,6 +22,8 @@ from faas_gitops.notify import (
     mask_url,
 )
 from faas_gitops.notify.events import recovered_event
+from faas_gitops.notify.outgoing import Target
+from faas_gitops.notify.webhook import SIGNATURE_HEADER, WebhookTarget, sign
 from faas_gitops.state.sent import Failing
 from tests.notify.notify_support import SHA, created, failed, sync_result, unchanged
 
@@ -141,7 +143,7 @@ def render_github(
     log = MemorySentLog()
     started = target.started(commit, "main", ["prod", "dev"], log.claim)
     finished = target.finished(sync, log.claim)
-    return [json.loads(out.body) for out in [*started, *finished]]
+    return [json.loads(out.letter.body) for out in [*started, *finished]]
 
 
 def test_a_sync_that_died_resolves_every_pending_environment_as_failed() -> None:
@@ -190,7 +192,7 @@ def test_a_huge_sync_stays_within_slacks_block_limit() -> None:
     [out] = target.finished(
         Finished(SHA, "main", events_of(sync), result=sync), MemorySentLog().claim
     )
-    blocks = json.loads(out.body)["blocks"]
+    blocks = json.loads(out.letter.body)["blocks"]
     assert len(blocks) <= 50
     assert "80 more" in blocks[-1]["text"]["text"]
 
@@ -208,7 +210,7 @@ def test_slack_links_the_commit_the_page_and_each_package_and_tells_recovered_ap
         finished, MemorySentLog().claim
     )
 
-    texts = [block["text"]["text"] for block in json.loads(out.body)["blocks"]]
+    texts = [block["text"]["text"] for block in json.loads(out.letter.body)["blocks"]]
     assert texts[0].startswith(":white_check_mark: *recovered, 1 changed* on `main` @ ")
     assert f"<https://github.com/acme/fx/commit/{SHA}|{SHA[:12]}>" in texts[0]
     assert texts[0].endswith("<https://faas.example|status page>")
@@ -219,3 +221,35 @@ def test_slack_links_the_commit_the_page_and_each_package_and_tells_recovered_ap
     assert texts[2].startswith(
         ":white_check_mark: created *<https://faas.example/packages/chat|name-chat>* (`chat`)"
     )
+
+
+def test_what_the_outbox_keeps_holds_no_url_and_no_credential_and_sends_again_whole() -> None:
+    """The letter is what is stored; the URL, the token and the signature are added per run
+    (``Outgoing.credentials``), so a rotated secret signs a queued event again."""
+    url = "https://hooks.example/h?token=hook-url-secret"
+    sync = Finished(SHA, "main", events_of(sync_result(created("a"))))
+    targets: list[Target] = [
+        WebhookTarget(url, b"webhook-secret"),
+        SlackTarget("https://hooks.slack.com/services/T0/B0/slack-url-secret"),
+        GitHubStatusTarget("acme/fx", "ghp-token-secret", "https://api.example"),
+    ]
+    for target in targets:
+        made = target.finished(sync, lambda _: True)
+        assert made, target.kind
+        for out in made:
+            kept = out.queued(1.0)
+            stored = repr(kept)
+            for secret in ("hook-url-secret", "slack-url-secret", "ghp-token-secret", "sha256="):
+                assert secret not in stored, (target.kind, secret)
+            assert (kept.kind, kept.target, kept.queued_at) == (target.kind, target.ident, 1.0)
+            again = target.redeliver(kept)
+            assert (again.url, again.letter.body, again.headers) == (
+                out.url,
+                out.letter.body,
+                out.headers,
+            )
+    rotated = WebhookTarget(url, b"rotated")
+    (out,) = targets[0].finished(sync, lambda _: True)
+    resent = rotated.redeliver(out.queued(2.0))
+    assert resent.headers[SIGNATURE_HEADER] == sign(b"rotated", out.letter.body)
+    assert out.headers[SIGNATURE_HEADER] == sign(b"webhook-secret", out.letter.body)

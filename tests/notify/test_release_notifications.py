@@ -51,7 +51,7 @@ def github_finals(sync: SyncResult, started: tuple[str, ...] = ()) -> dict[str, 
     log = MemorySentLog()
     target.started(sync.commit, "main", started, log.claim)
     out = target.finished(Finished(sync.commit, "main", events_of(sync), result=sync), log.claim)
-    return {doc["context"]: doc for doc in (json.loads(o.body) for o in out)}
+    return {doc["context"]: doc for doc in (json.loads(o.letter.body) for o in out)}
 
 
 # ---------------------------------------------------------------------------- events
@@ -187,7 +187,7 @@ def test_slack_counts_a_frozen_release_apart_and_says_from_to_and_why() -> None:
         Finished(SHA, "main", events_of(sync), result=sync), MemorySentLog().claim
     )
 
-    doc = json.loads(out.body)
+    doc = json.loads(out.letter.body)
     assert "1 changed, 1 frozen" in doc["text"]
     lines = [b["text"]["text"] for b in doc["blocks"]]
     line = next(text for text in lines if text.startswith(":snowflake: frozen"))

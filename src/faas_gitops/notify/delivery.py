@@ -54,7 +54,7 @@ async def deliver(
     """POST ``outgoing`` until it is accepted, refused, superseded or out of time."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.deadline
-    fields = {"target": kind, "url": outgoing.shown_url, "notification": outgoing.what}
+    fields = {"target": kind, "url": outgoing.shown_url, "notification": outgoing.letter.what}
     attempt = 0
     while True:
         attempt += 1
@@ -93,7 +93,7 @@ async def _attempt(
     try:
         async with asyncio.timeout(max(remaining, 0.001)):
             response = await client.post(
-                outgoing.url, content=outgoing.body, headers=dict(outgoing.headers)
+                outgoing.url, content=outgoing.letter.body, headers=dict(outgoing.headers)
             )
     except httpx.UnsupportedProtocol as exc:
         return "refused", type(exc).__name__, None

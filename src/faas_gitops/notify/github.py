@@ -152,18 +152,12 @@ class GitHubStatusTarget:
         return self.redeliver(queued)
 
     def redeliver(self, queued: Queued) -> Outgoing:
-        """The status POST with this run's token (never stored) around the queued body."""
+        """The status POST with this run's token (never stored) around the queued letter."""
         return Outgoing(
+            queued,
             url=self._api_url + queued.suffix,
-            body=queued.body,
             shown_url=mask_url(self._api_url) + queued.suffix,
-            what=queued.what,
-            headers={**queued.headers, "Authorization": f"Bearer {self._token}"},
-            order=queued.order,
-            delivery_id=queued.delivery_id,
-            target=self.ident,
-            suffix=queued.suffix,
-            private_headers=frozenset({"Authorization"}),
+            credentials={"Authorization": f"Bearer {self._token}"},
         )
 
 

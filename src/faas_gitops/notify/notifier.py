@@ -277,7 +277,7 @@ class Notifier:
                     except Exception:  # one broken target must not silence the others
                         log.exception("notifications could not be prepared", target=target.kind)
                 self._sent_log.queue(
-                    [out.queued(kind, now) for kind, out in planned if out.delivery_id],
+                    [out.queued(now) for _, out in planned if out.letter.delivery_id],
                     self._lease_s,
                 )
         except Exception as exc:  # noqa: BLE001 - sent now at least, just not kept for later
@@ -322,11 +322,12 @@ class Notifier:
             self._count(kind, "failed")
             return
         delivery = _Delivery(kind, outgoing, queued_at)
-        prior = self._latest.get(outgoing.order) if outgoing.order else None
+        order = outgoing.letter.order
+        prior = self._latest.get(order) if order else None
         if prior is not None:
             prior.superseded.set()
-        if outgoing.order:
-            self._latest[outgoing.order] = delivery
+        if order:
+            self._latest[order] = delivery
         delivery.task = self._track(self._send(delivery, prior))
 
     async def _send(self, delivery: _Delivery, prior: _Delivery | None) -> None:
@@ -343,11 +344,11 @@ class Notifier:
                 rng=self._rng,
             )
         finally:
-            order = delivery.outgoing.order
+            order = delivery.outgoing.letter.order
             if order and self._latest.get(order) is delivery:
                 del self._latest[order]
             if outcome == "superseded":  # a newer status of the same context replaced it
-                log.debug("notification superseded", notification=delivery.outgoing.what)
+                log.debug("notification superseded", notification=delivery.outgoing.letter.what)
             else:
                 self._count(delivery.kind, "failed" if outcome == "refused" else outcome)
             self._after(delivery, outcome)  # synchronous: it also runs when cancelled
@@ -356,29 +357,30 @@ class Notifier:
         """Settle the outbox row: gone once delivered, refused or replaced; else kept for a
         later run, unless it has waited longer than ``retry_for`` (then dropped)."""
         outgoing = delivery.outgoing
-        if not outgoing.delivery_id:
+        letter = outgoing.letter
+        if not letter.delivery_id:
             return
         try:
             if outcome != "failed":
-                self._sent_log.settle(outgoing.delivery_id)
+                self._sent_log.settle(letter.delivery_id)
             elif time.time() - delivery.queued_at >= self._retry_for:
-                self._sent_log.settle(outgoing.delivery_id)
+                self._sent_log.settle(letter.delivery_id)
                 self._count(delivery.kind, "dropped")
                 log.warning(
                     "notifications dropped",
                     count=1,
-                    notifications=[outgoing.what],
+                    notifications=[letter.what],
                     target=delivery.kind,
                     url=outgoing.shown_url,
                     reason=f"not delivered within --notify-retry-for ({self._retry_for:g} s)",
                 )
             else:
-                self._sent_log.release(outgoing.delivery_id)
+                self._sent_log.release(letter.delivery_id)
                 log.info(
                     "notification kept for a later sync",
                     target=delivery.kind,
                     url=outgoing.shown_url,
-                    notification=outgoing.what,
+                    notification=letter.what,
                 )
         except Exception as exc:  # noqa: BLE001 - the outbox must never break a sync
             log.warning("notification log unusable", reason=type(exc).__name__)

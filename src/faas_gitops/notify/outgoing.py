@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import quote
 
@@ -30,44 +30,33 @@ DELIVERY_HEADER = "X-Faas-Gitops-Delivery"
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One HTTP request to make.
+    """One HTTP request to make: ``letter``, what may be kept, and what only this run adds.
 
-    ``shown_url`` is what logs print (the real ``url`` may hold a token); ``order`` names a
-    sequence where only the newest matters (a GitHub status context of one commit): a newer
+    ``letter`` is the request as the outbox keeps it for a later run (body, headers, ids; see
+    ``Queued``). Around it this run adds the ``url`` (it may hold a token: logs print
+    ``shown_url``) and ``credentials``, headers that prove who sends (a bearer token, a
+    webhook's signature). Being separate fields, they cannot reach the state directory: the
+    outbox is handed the letter alone, never a copy filtered by header names.
+
+    ``letter.delivery_id`` is the same for every attempt, in this run and in later ones (the
+    ``X-Faas-Gitops-Delivery`` header), so a receiver can drop a repeat; ``letter.order`` names
+    a sequence where only the newest matters (a GitHub status context of one commit): a newer
     request with the same ``order`` stops the older one from retrying and is sent after it.
-
-    ``delivery_id`` is the same for every attempt, in this run and in later ones (the
-    ``X-Faas-Gitops-Delivery`` header), so a receiver can drop a repeat. ``target`` (the
-    target's ident) and ``suffix`` (what the request adds to the target's URL) let a later run
-    rebuild the request from its ``queued`` form; ``private_headers`` name the headers that carry
-    a credential, which the queued form never holds.
     """
 
+    letter: Queued
     url: str
-    body: bytes
     shown_url: str
-    what: str  # for logs: "revision-created", "status success faas-gitops"...
-    headers: Mapping[str, str] = field(default_factory=dict)
-    order: str | None = None
-    delivery_id: str = ""
-    target: str = ""
-    suffix: str = ""
-    private_headers: frozenset[str] = frozenset()
+    credentials: Mapping[str, str] = field(default_factory=dict)
 
-    def queued(self, kind: str, now: float) -> Queued:
-        """What the outbox keeps of this request: no URL, no credential."""
-        private = {name.lower() for name in self.private_headers}
-        return Queued(
-            delivery_id=self.delivery_id,
-            target=self.target,
-            kind=kind,
-            what=self.what,
-            body=self.body,
-            headers={k: v for k, v in self.headers.items() if k.lower() not in private},
-            suffix=self.suffix,
-            order=self.order,
-            queued_at=now,
-        )
+    @property
+    def headers(self) -> dict[str, str]:
+        """Every header sent: the letter's, then the credentials."""
+        return {**self.letter.headers, **self.credentials}
+
+    def queued(self, now: float) -> Queued:
+        """What the outbox keeps of this request: the letter, stamped with when."""
+        return replace(self.letter, queued_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,24 +149,16 @@ class PostsJson:
         what: str,
         headers: Mapping[str, str],
         *,
-        private: frozenset[str] = frozenset(),
+        credentials: Mapping[str, str] | None = None,
     ) -> Outgoing:
         """The POST of ``body`` (JSON) to this target's URL, with ``headers`` (which carry the
-        ``DELIVERY_HEADER``) after the usual; ``private`` names those holding a credential."""
+        ``DELIVERY_HEADER``) after the usual, and ``credentials`` sent but never kept."""
         merged = {**_JSON_HEADERS, **headers}
-        return Outgoing(
-            url=self._url,
-            body=body,
-            shown_url=self.shown_url,
-            what=what,
-            headers=merged,
-            delivery_id=merged[DELIVERY_HEADER],
-            target=self.ident,
-            private_headers=private,
-        )
+        letter = Queued(merged[DELIVERY_HEADER], self.ident, self.kind, what, body, merged)
+        return Outgoing(letter, self._url, self.shown_url, credentials or {})
 
     def redeliver(self, queued: Queued) -> Outgoing:
-        return self._post(queued.body, queued.what, queued.headers)
+        return Outgoing(queued, self._url, self.shown_url)
 
 
 def delivery_id(*keys: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
 
 from faas_gitops.notify import outgoing
 from faas_gitops.notify.events import Event
@@ -60,15 +59,15 @@ class WebhookTarget(outgoing.PostsJson):
         for key, event in self._fresh(sync, claim):
             delivery = outgoing.delivery_id(key)
             headers = {EVENT_HEADER: event.kind.value, outgoing.DELIVERY_HEADER: delivery}
-            sent.append(self._request(encode_event(event, delivery), headers, event.kind.value))
+            body = encode_event(event, delivery)
+            signed = self._signature(body)
+            sent.append(self._post(body, event.kind.value, headers, credentials=signed))
         return sent
 
     def redeliver(self, queued: Queued) -> outgoing.Outgoing:
-        return self._request(queued.body, queued.headers, queued.what)
+        return outgoing.Outgoing(queued, self._url, self.shown_url, self._signature(queued.body))
 
-    def _request(self, body: bytes, headers: Mapping[str, str], what: str) -> outgoing.Outgoing:
-        """The POST of ``body``, signed now (so a rotated secret signs a queued event too)."""
-        signed = dict(headers)
-        if self._secret is not None:
-            signed[SIGNATURE_HEADER] = sign(self._secret, body)
-        return self._post(body, what, signed, private=frozenset({SIGNATURE_HEADER}))
+    def _signature(self, body: bytes) -> dict[str, str]:
+        """The signature header of ``body``, made at send time from this run's secret (so a
+        rotated secret signs a queued event too), and never kept with it."""
+        return {} if self._secret is None else {SIGNATURE_HEADER: sign(self._secret, body)}
