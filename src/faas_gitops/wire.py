@@ -13,13 +13,26 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
 from faas_gitops.errors import ApiBadResponse
 
 FAAS_ROOT = "/v2/faas"
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+class WireModel(BaseModel):
+    """An item as the API spells it: fields are declared in Python's spelling and read from
+    the API's camelCase (``sort_order`` from ``sortOrder``), so the spelling is one rule here
+    rather than a name to get right, and silence a linter for, in every field.
+
+    Unknown fields are ignored: the API may add fields in a newer ``PubNub-Version``.
+    Validators are built on first use (``defer_build``): a sync that never touches
+    deployments or limits never pays for their models at start-up."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True, alias_generator=to_camel)
 
 
 @dataclass(frozen=True, slots=True)

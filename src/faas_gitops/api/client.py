@@ -99,7 +99,7 @@ class ApiClient(ApiSession):
             f"GET {PACKAGES}",
             f"{answer}; check the URL (default {DEFAULT_API_URL})",
             status=status,
-            correlation_id=envelope.meta.correlationId if envelope else None,
+            correlation_id=envelope.meta.correlation_id if envelope else None,
         )
 
     # ---- packages -------------------------------------------------------------------------

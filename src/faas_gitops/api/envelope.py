@@ -1,7 +1,8 @@
 """The API's wire format: the ``data/meta/errors`` envelope, the items we read, their parsing.
 
-Models are lenient (unknown fields ignored: a newer ``PubNub-Version`` may add some) and only
-this module knows the API's camelCase spelling; everything past it sees ``models`` types.
+Items are ``wire.WireModel``s: lenient (unknown fields ignored: a newer ``PubNub-Version`` may
+add some) and read from the API's camelCase by one alias rule; everything past this module sees
+``models`` types.
 """
 
 from __future__ import annotations
@@ -13,45 +14,37 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field, ValidationError
 
 from faas_gitops.models import DEFAULT_LANGUAGE, FunctionSpec, RemotePackage, RemoteRevision
+from faas_gitops.wire import WireModel
 
 CORRELATION_HEADER = "X-Correlation-Id"
 _CORRELATION_IN_TEXT = re.compile(r'"correlationId"\s*:\s*"([^"\\]{1,200})"')
 
 
-class _Lenient(BaseModel):
-    """Unknown fields are ignored: the API may add fields in a newer ``PubNub-Version``.
-
-    Validators are built on first use (``defer_build``): a sync that never touches
-    deployments or limits never pays for their models at start-up."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class Paging(WireModel):
+    total_elements: int = 0
+    total_pages: int = 0
+    page_size: int = 0
+    page_number: int = 0
 
 
-class Paging(_Lenient):
-    totalElements: int = 0  # noqa: N815 - the API's spelling
-    totalPages: int = 0  # noqa: N815
-    pageSize: int = 0  # noqa: N815
-    pageNumber: int = 0  # noqa: N815
-
-
-class Meta(_Lenient):
-    correlationId: str | None = None  # noqa: N815
+class Meta(WireModel):
+    correlation_id: str | None = None
     timestamp: str | None = None
     paging: Paging | None = None
 
 
-class ErrorItem(_Lenient):
+class ErrorItem(WireModel):
     code: str = ""
     message: str = ""
 
 
-class Envelope(_Lenient):
+class Envelope(WireModel):
     data: Any = None
     meta: Meta = Meta()
-    errors: list[ErrorItem] = []
+    errors: list[ErrorItem] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +80,11 @@ def correlation_of(response: httpx.Response) -> str | None:
     return match.group(1) if match else None
 
 
-class FunctionItem(_Lenient):
+class FunctionItem(WireModel):
     name: str
     type: str
     language: str = DEFAULT_LANGUAGE
-    sortOrder: int = 0  # noqa: N815
+    sort_order: int = 0
     code: str | None = None
     config: dict[str, Any] | None = None
 
@@ -104,36 +97,36 @@ class FunctionItem(_Lenient):
             type=self.type,
             code=self.code,
             language=self.language,
-            sort_order=self.sortOrder,
+            sort_order=self.sort_order,
             config=self.config or {},
         )
 
 
-class RevisionItem(_Lenient):
+class RevisionItem(WireModel):
     id: str
-    packageId: str  # noqa: N815
+    package_id: str
     name: str
     description: str | None = None
-    createdDttm: datetime  # noqa: N815
+    created_dttm: datetime
     # Raw: list items may carry placeholders (``[{}]`` in the docs) or omit code.
     functions: list[dict[str, Any]] | None = None
-    packageDeploymentsRunning: int | None = None  # noqa: N815
-    packageDeploymentsTotal: int | None = None  # noqa: N815
+    package_deployments_running: int | None = None
+    package_deployments_total: int | None = None
 
     def to_remote(self) -> RemoteRevision:
         return RemoteRevision(
             id=self.id,
-            package_id=self.packageId,
+            package_id=self.package_id,
             name=self.name,
-            created=self.createdDttm,
+            created=self.created_dttm,
             description=self.description,
             functions=embedded_functions(self.functions),
-            running=self.packageDeploymentsRunning,
-            total=self.packageDeploymentsTotal,
+            running=self.package_deployments_running,
+            total=self.package_deployments_total,
         )
 
 
-class PackageItem(_Lenient):
+class PackageItem(WireModel):
     id: str
     name: str
     description: str | None = None

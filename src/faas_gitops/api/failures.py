@@ -105,7 +105,7 @@ def status_error(
     first = envelope.errors[0] if envelope and envelope.errors else None
     code = first.code if first and first.code else None
     message = one_line(first.message) if first and first.message else response.reason_phrase
-    correlation = envelope.meta.correlationId if envelope else None
+    correlation = envelope.meta.correlation_id if envelope else None
     correlation = correlation or correlation_of(response)
     kind = error_class(status, code)
     if kind is ApiRetryable and method in WRITE_METHODS and status >= 500:

@@ -110,20 +110,20 @@ async def read_pages(
             )
         seen[ids] = page
         paging = response.paging
-        short = len(data) < (paging.pageSize if paging and paging.pageSize > 0 else size)
-        if paging is None or paging.totalPages <= 0:
+        short = len(data) < (paging.page_size if paging and paging.page_size > 0 else size)
+        if paging is None or paging.total_pages <= 0:
             if short:
                 break
             continue
         if page == 0:
             # The server's page size, not ours: it may cap what we asked for.
-            served = paging.pageSize if paging.pageSize > 0 else size
-            expected = max(paging.totalPages, math.ceil(paging.totalElements / served))
+            served = paging.page_size if paging.page_size > 0 else size
+            expected = max(paging.total_pages, math.ceil(paging.total_elements / served))
             budget = min(strategy.max_pages, expected + 2)
         if short or (
             strategy.trust_paging
-            and page + 1 >= paging.totalPages
-            and total >= paging.totalElements
+            and page + 1 >= paging.total_pages
+            and total >= paging.total_elements
         ):
             break
     return listing

@@ -238,7 +238,7 @@ def success(call: str, method: str, response: httpx.Response) -> ApiResponse:
             status=response.status_code,
             correlation_id=correlation_of(response),
         )
-    correlation = envelope.meta.correlationId or correlation_of(response)
+    correlation = envelope.meta.correlation_id or correlation_of(response)
     return ApiResponse(response.status_code, envelope.data, correlation, envelope.meta.paging)
 
 

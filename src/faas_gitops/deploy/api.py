@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from faas_gitops.errors import (
     ApiConflict,
@@ -28,7 +28,7 @@ from faas_gitops.errors import (
     ApiTransitional,
 )
 from faas_gitops.models import RemoteRevision
-from faas_gitops.wire import Call, faas_path, parse
+from faas_gitops.wire import Call, WireModel, faas_path, parse
 
 EXISTS_CODE = "FAAS-1015"
 BUSY_CODES = frozenset({"FAAS-1008", "FAAS-1009"})
@@ -135,16 +135,12 @@ class RunningLimit:
         return max(0, self.maximum - self.current)
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
-
-
-class _DeploymentItem(_Lenient):
+class _DeploymentItem(WireModel):
     id: str = Field(min_length=1)
-    packageRevisionId: str = Field(min_length=1)  # noqa: N815 - the API's spelling
-    keysetId: int  # noqa: N815
+    package_revision_id: str = Field(min_length=1)
+    keyset_id: int
     state: str = STOPPED
-    updatedDttm: str | None = None  # noqa: N815
+    updated_dttm: str | None = None
 
     @field_validator("state")
     @classmethod
@@ -153,20 +149,20 @@ class _DeploymentItem(_Lenient):
 
     def to_value(self) -> Deployment:
         return Deployment(
-            self.id, self.packageRevisionId, self.keysetId, self.state, self.updatedDttm or ""
+            self.id, self.package_revision_id, self.keyset_id, self.state, self.updated_dttm or ""
         )
 
 
-class _PackageItem(_Lenient):
+class _PackageItem(WireModel):
     id: str = Field(min_length=1)
     name: str
     tags: list[str] | None = None
-    revisionsTotal: int | None = None  # noqa: N815 - the API's spelling
+    revisions_total: int | None = None
 
 
-class _LimitItem(_Lenient):
-    currentValue: int = 0  # noqa: N815 - pydantic turns the docs' "3" into 3
-    maxValue: int  # noqa: N815
+class _LimitItem(WireModel):
+    current_value: int = 0  # pydantic turns the docs' "3" into 3
+    max_value: int
 
 
 def _mapped(error: ApiError) -> ApiError:
@@ -227,7 +223,7 @@ async def list_packages(api: Requester) -> list[TaggedPackage]:
     endpoint = "/v2/faas/packages"
     items = await _list(api, endpoint, endpoint, "package list")
     parsed = [parse(_PackageItem, item, f"GET {endpoint}", cid) for item, cid in items]
-    return [TaggedPackage(i.id, i.name, tuple(i.tags or ()), i.revisionsTotal) for i in parsed]
+    return [TaggedPackage(i.id, i.name, tuple(i.tags or ()), i.revisions_total) for i in parsed]
 
 
 async def list_revision_deployments(api: Requester, revision_id: str) -> list[Deployment]:
@@ -252,7 +248,7 @@ async def running_limit(api: Requester) -> tuple[RunningLimit, str | None]:
     endpoint = "/v2/faas/limits/package-deployments-running"
     answer = await _call(api, "GET", endpoint, endpoint)
     item = parse(_LimitItem, answer.data, f"GET {endpoint}", answer.correlation_id)
-    return RunningLimit(item.currentValue, item.maxValue), answer.correlation_id
+    return RunningLimit(item.current_value, item.max_value), answer.correlation_id
 
 
 # --------------------------------------------------------------------------- writes
