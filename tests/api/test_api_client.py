@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -29,27 +28,7 @@ from faas_gitops.errors import (
 )
 from faas_gitops.models import FunctionSpec
 from faas_gitops.settings import ApiSettings
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def envelope(
-    data: Any = None,
-    *,
-    errors: list[dict[str, str]] | None = None,
-    paging: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    meta: dict[str, Any] = {"timestamp": "2026-01-01T00:00:00.000Z", "correlationId": "corr-1"}
-    if paging is not None:
-        meta["paging"] = paging
-    body: dict[str, Any] = {"meta": meta, "errors": errors or []}
-    if errors is None:
-        body["data"] = data
-    return body
-
-
-def error(status: int, code: str, message: str = "nope") -> httpx.Response:
-    return httpx.Response(status, json=envelope(errors=[{"code": code, "message": message}]))
+from tests.api.api_support import Handler, envelope, error
 
 
 class Recorder:
@@ -107,10 +86,10 @@ def test_every_answer_maps_to_the_exception_that_says_what_to_do(
 
 
 def test_an_error_keeps_the_correlation_id_for_support() -> None:
-    api = client(lambda _request: error(403, "FAAS-403"))
+    api = client(lambda _request: error(403, "FAAS-403", correlation_id="corr-support"))
     with pytest.raises(ApiForbidden) as caught:
         run(api.get_package("p1"))
-    assert caught.value.correlation_id == "corr-1"
+    assert caught.value.correlation_id == "corr-support"
 
 
 @pytest.mark.parametrize("status", [200, 201])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,6 @@ from faas_gitops.models import (
     FunctionSpec,
     Outcome,
     Status,
-    SyncResult,
 )
 from faas_gitops.report import (
     diff_function,
@@ -23,9 +22,7 @@ from faas_gitops.report import (
     to_json_document,
 )
 from faas_gitops.state import LedgerEntry
-
-COMMIT = "abc123def4567890abc123def4567890abc12345"
-T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+from tests.report.report_builders import COMMIT, make_result
 
 OLD_FILTER = FunctionSpec(
     name="filter",
@@ -44,20 +41,6 @@ GREETER = FunctionSpec(name="greeter", type="ON_REQUEST", code="hello\nworld\n",
 MODIFIED = FunctionChange("filter", ChangeKind.MODIFIED, before=OLD_FILTER, after=NEW_FILTER)
 ADDED = FunctionChange("greeter", ChangeKind.ADDED, after=GREETER)
 REMOVED = FunctionChange("greeter", ChangeKind.REMOVED, before=GREETER)
-
-
-def make_result(
-    *outcomes: Outcome, dry_run: bool = False, fatal_error: str | None = None
-) -> SyncResult:
-    return SyncResult(
-        commit=COMMIT,
-        ref="main",
-        dry_run=dry_run,
-        outcomes=outcomes,
-        started_at=T0,
-        finished_at=T0 + timedelta(seconds=0.42),
-        fatal_error=fatal_error,
-    )
 
 
 CHAT = Outcome(

@@ -9,16 +9,14 @@ it was answered with, and its store holds the revisions that exist. The ledger i
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from faas_gitops.emulator.server import RunningEmulator
-from tests.e2e.reliability.reliability_support import DEADLINE_S, package_id, run_cli
+from tests.e2e.reliability.reliability_support import kill_when, package_id, run_cli
 
 
 def answered_posts(emulator: RunningEmulator) -> dict[str, str]:
@@ -36,18 +34,7 @@ def kill_after_creates(
     process: subprocess.Popen[bytes], emulator: RunningEmulator, creates: int
 ) -> int:
     """SIGKILL ``process`` once ``creates`` POSTs were answered; return how many had been."""
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while len(answered_posts(emulator)) < creates:
-            assert process.poll() is None, "the sync finished before it could be killed"
-            assert time.monotonic() < deadline, "not enough creates landed in time"
-            time.sleep(0.002)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(10) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    kill_when(process, lambda: len(answered_posts(emulator)) >= creates, "not enough creates")
     return len(answered_posts(emulator))
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +121,23 @@ def run_cli(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = DEAD
         completed.stdout.decode(errors="replace"),
         completed.stderr.decode(errors="replace"),
     )
+
+
+def kill_when(process: subprocess.Popen[bytes], reached: Callable[[], bool], waiting: str) -> None:
+    """SIGKILL ``process`` the moment ``reached()`` holds; it must still be running by then
+    (a sync that finished first proves nothing), and it never outlives the test."""
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while not reached():
+            assert process.poll() is None, "the sync finished before it could be killed"
+            assert time.monotonic() < deadline, f"{waiting} in time"
+            time.sleep(0.002)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(10) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
 
 
 def revision_counts(emulator: RunningEmulator) -> dict[str, int]:

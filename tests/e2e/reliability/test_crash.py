@@ -8,20 +8,18 @@ resolve the rows left pending, create the rest, and record one complete sync.
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from faas_gitops.emulator.server import RunningEmulator
 from tests.e2e.reliability.reliability_support import (
-    DEADLINE_S,
     clean_env,
     cli_argv,
     emulator_for,
+    kill_when,
     many_packages,
     package_id,
     package_names,
@@ -42,18 +40,7 @@ def kill_after_posts(
     """Run ``argv`` and SIGKILL it once ``posts`` creates have landed; return how many had."""
     with (cwd / "killed.err").open("ab") as stderr:
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env, cwd=cwd)
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while landed_posts(emulator) < posts:
-            assert process.poll() is None, "the sync finished before it could be killed"
-            assert time.monotonic() < deadline, "no creates landed in time"
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(10) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    kill_when(process, lambda: landed_posts(emulator) >= posts, "no creates landed")
     return landed_posts(emulator)
 
 
