@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
@@ -12,7 +10,6 @@ import pytest
 from faas_gitops.api import ApiClient
 from faas_gitops.deploy import (
     DeployTarget,
-    PackageToPromote,
     ReleaseEnvironment,
     ReleaseInputs,
     Timing,
@@ -22,28 +19,14 @@ from faas_gitops.deploy import (
 from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.deploy.observe import Remembered
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.models import DeployStatus, FunctionSpec
-from tests.harness import API_KEY
+from faas_gitops.models import DeployStatus
+from tests.deploy.stage_support import Package, make_package, with_client
 
 _T = TypeVar("_T")
 STAGING = ReleaseEnvironment("staging", 412345)
 PROD = ReleaseEnvironment("production", 498765)
 OWNER = "acme/functions"
 LIMIT_CALL = "/v2/faas/limits/package-deployments-running"
-
-
-@dataclass
-class Package:
-    path: str
-    id: str
-    revisions: dict[str, str]  # name -> id
-
-    def target(self, name: str, **extra: Any) -> DeployTarget:
-        return DeployTarget(self.path, self.id, self.revisions[name], name, **extra)
-
-    @property
-    def ref(self) -> PackageToPromote:
-        return PackageToPromote(self.path, self.id)
 
 
 class Faas:
@@ -53,29 +36,11 @@ class Faas:
         self.emulator = emulator
 
     def call(self, action: Callable[[ApiClient], Awaitable[_T]]) -> _T:
-        async def go() -> _T:
-            http = ApiClient.build_http_client(base_url=self.emulator.url, api_key=API_KEY)
-            async with http:
-                return await action(ApiClient(http))
-
-        return asyncio.run(go())
+        return with_client(self.emulator, action)
 
     def package(self, name: str, *revision_names: str) -> Package:
         """A package with one revision per name (different code each), created over HTTP."""
-
-        async def create(api: ApiClient) -> Package:
-            first, *rest = revision_names
-            remote, _ = await api.create_package(
-                name=name, description=None, revision_name=first, functions=_code(first)
-            )
-            for revision in rest:
-                await api.create_revision(
-                    package_id=remote.id, name=revision, description="", functions=_code(revision)
-                )
-            revisions, _ = await api.list_revisions(remote.id, complete=True)
-            return Package(f"packages/{name}", remote.id, {r.name: r.id for r in revisions})
-
-        return self.call(create)
+        return make_package(self.emulator, name, *revision_names)
 
     def deploy(
         self,
@@ -126,14 +91,6 @@ class Faas:
 
     def clear(self) -> None:
         self.emulator.clear_requests()
-
-
-def _code(revision: str) -> list[FunctionSpec]:
-    return [
-        FunctionSpec(
-            name="f", type="BEFORE_PUBLISH", code=f"export default (r) => r.ok(); // {revision}"
-        )
-    ]
 
 
 def _statuses(outcomes: Outcomes) -> dict[tuple[str, str], DeployStatus]:

@@ -7,37 +7,23 @@ was sent; the journal shows ``unknown`` until the read tells how the write ended
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
 
-from faas_gitops.api import ApiClient
 from faas_gitops.deploy import DeployTarget, Timing
 from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.emulator.requestlog import RequestRecord
 from faas_gitops.emulator.server import RunningEmulator
-from faas_gitops.models import DeploymentOutcome, DeployStatus, FunctionSpec
+from faas_gitops.models import DeploymentOutcome, DeployStatus
 from faas_gitops.source.environments import Environment
-from tests.deploy.stage_support import release
-from tests.harness import API_KEY
+from tests.deploy.stage_support import Package, make_package, release, with_client
 
 STAGING = Environment("staging", 412345, branches=("main",))
 PROD = Environment("production", 498765, tags=("v*",))
 STARTS = "/function-deployments"
 _T = TypeVar("_T")
-
-
-@dataclass
-class Package:
-    path: str
-    id: str
-    revisions: dict[str, str]
-
-    def target(self, name: str) -> DeployTarget:
-        return DeployTarget(self.path, self.id, self.revisions[name], name)
 
 
 @dataclass
@@ -54,19 +40,7 @@ class Faas:
     journal: list[Row] = field(default_factory=list)
 
     def package(self, name: str, *revision_names: str) -> Package:
-        async def create(api: ApiClient) -> Package:
-            first, *rest = revision_names
-            remote, _ = await api.create_package(
-                name=name, description=None, revision_name=first, functions=_code(first)
-            )
-            for revision in rest:
-                await api.create_revision(
-                    package_id=remote.id, name=revision, description="", functions=_code(revision)
-                )
-            revisions, _ = await api.list_revisions(remote.id, complete=True)
-            return Package(f"packages/{name}", remote.id, {r.name: r.id for r in revisions})
-
-        return _with_client(self.emulator, create)
+        return make_package(self.emulator, name, *revision_names)
 
     def deploy(
         self, targets: list[DeployTarget], *, deploy_timeout: float = 20.0, **kwargs: Any
@@ -84,7 +58,7 @@ class Faas:
         ) -> None:
             self.journal.append(Row(step, deployment_id, correlation_id, status))
 
-        return _with_client(
+        return with_client(
             self.emulator,
             lambda api: release(
                 api, targets, environments=environments, journal=note, timing=timing, **kwargs
@@ -109,23 +83,6 @@ class Faas:
     def clear(self) -> None:
         self.emulator.clear_requests()
         self.journal.clear()
-
-
-def _with_client(emulator: RunningEmulator, action: Callable[[ApiClient], Awaitable[_T]]) -> _T:
-    async def go() -> _T:
-        http = ApiClient.build_http_client(base_url=emulator.url, api_key=API_KEY)
-        async with http:
-            return await action(ApiClient(http))
-
-    return asyncio.run(go())
-
-
-def _code(revision: str) -> list[FunctionSpec]:
-    return [
-        FunctionSpec(
-            name="f", type="BEFORE_PUBLISH", code=f"export default (r) => r.ok(); // {revision}"
-        )
-    ]
 
 
 def _only(outcomes: Outcomes, path: str) -> DeploymentOutcome:
