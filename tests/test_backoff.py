@@ -14,6 +14,7 @@ from faas_gitops.backoff import Backoff, Pacer
 from faas_gitops.daemon.policy import retry_delay
 from faas_gitops.deploy.writer import Timing
 from faas_gitops.notify.delivery import DeliveryPolicy
+from tests.fake_clock import FakeClock
 
 
 @pytest.mark.parametrize(
@@ -120,21 +121,6 @@ def test_a_jittered_schedule_without_a_random_source_is_refused() -> None:
 def test_a_schedule_that_makes_no_sense_is_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Backoff(**kwargs)
-
-
-class FakeClock:
-    """Time that moves only when slept."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_a_pacer_sleeps_the_schedule_and_cuts_the_last_pause_to_the_deadline() -> None:

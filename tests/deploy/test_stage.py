@@ -23,26 +23,11 @@ from faas_gitops.deploy.apply import Outcomes
 from faas_gitops.errors import ApiAuthError
 from faas_gitops.models import DeployStatus
 from tests.deploy.fake_faas import FakeFaas
+from tests.fake_clock import FakeClock
 
 STAGING = ReleaseEnvironment("staging", 412345)
 PROD = ReleaseEnvironment("production", 498765)
 OWNER = "acme/functions"
-
-
-class FakeClock:
-    """Time that moves only when slept: deadlines are tested without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @pytest.fixture

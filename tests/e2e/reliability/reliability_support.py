@@ -140,6 +140,26 @@ def kill_when(process: subprocess.Popen[bytes], reached: Callable[[], bool], wai
             process.wait(10)
 
 
+@contextmanager
+def reaped() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """A list to start processes into; on the way out any still running is killed, so a test
+    that fails half-way leaves no sync behind."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
+def exit_codes(processes: Sequence[subprocess.Popen[bytes]]) -> list[int]:
+    """Every process's exit code, all of them within one ``DEADLINE_S``."""
+    deadline = time.monotonic() + DEADLINE_S
+    return [process.wait(max(0.1, deadline - time.monotonic())) for process in processes]
+
+
 def revision_counts(emulator: RunningEmulator) -> dict[str, int]:
     """Revisions per remote package, by package name."""
     return {p["name"]: len(emulator.store.revisions(p["id"])) for p in emulator.store.packages()}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,14 @@ import pytest
 
 from faas_gitops.emulator.server import RunningEmulator
 from tests.e2e.reliability.reliability_support import (
-    DEADLINE_S,
     clean_env,
     cli_argv,
     emulator_for,
+    exit_codes,
     many_packages,
     package_id,
     package_names,
+    reaped,
 )
 from tests.gitrepo import GitRepo
 
@@ -38,10 +38,9 @@ def run_replicas(
 ) -> list[dict[str, Any]]:
     """Start every replica together, wait (bounded) for all; return their json documents."""
     env = clean_env(tmp / "home")
-    processes: list[subprocess.Popen[bytes]] = []
     errs: list[Path] = []
     outs: list[Path] = []
-    try:
+    with reaped() as processes:
         for number in range(REPLICAS):
             out, err = tmp / f"{round_}-{number}.out", tmp / f"{round_}-{number}.err"
             outs.append(out)
@@ -59,13 +58,7 @@ def run_replicas(
                 processes.append(
                     subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=tmp)
                 )
-        deadline = time.monotonic() + DEADLINE_S
-        codes = [p.wait(max(0.1, deadline - time.monotonic())) for p in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
+        codes = exit_codes(processes)
     for number, code in enumerate(codes):
         log = errs[number].read_text(errors="replace")
         assert code == 0, f"replica {number} exited {code}:\n{log}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,12 +17,13 @@ import pytest
 
 from tests.e2e.reliability.journal_support import history, server_revisions
 from tests.e2e.reliability.reliability_support import (
-    DEADLINE_S,
     clean_env,
     cli_argv,
     emulator_for,
+    exit_codes,
     many_packages,
     package_names,
+    reaped,
 )
 from tests.gitrepo import GitRepo
 
@@ -40,7 +40,6 @@ def test_eight_processes_share_one_fresh_state_dir_without_lock_warnings_or_dupl
     env = clean_env(tmp_path / "home")
     repo = GitRepo(tmp_path / "repo")
     repo.bulk_commit(many_packages(PACKAGES), "first")
-    processes: list[subprocess.Popen[bytes]] = []
     cwd = tmp_path
     with emulator_for(names, seed=31, latency_ms=5, latency_jitter_ms=5) as emulator:
         argv = cli_argv(
@@ -48,7 +47,7 @@ def test_eight_processes_share_one_fresh_state_dir_without_lock_warnings_or_dupl
             "--state-dir", str(state), "--concurrency", "4", "--log-format", "json",
             "--output", "json",
         )  # fmt: skip
-        try:
+        with reaped() as processes:
             for number in range(PROCESSES):
                 with (
                     (tmp_path / f"{number}.out").open("wb") as out,
@@ -58,13 +57,7 @@ def test_eight_processes_share_one_fresh_state_dir_without_lock_warnings_or_dupl
                         argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd
                     )
                 processes.append(process)
-            deadline = time.monotonic() + DEADLINE_S
-            codes = [p.wait(max(0.1, deadline - time.monotonic())) for p in processes]
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(10)
+            codes = exit_codes(processes)
         revisions = server_revisions(emulator, names)
 
     for number, code in enumerate(codes):
