@@ -22,6 +22,16 @@ SAMPLE_REPO = ROOT / "sample-repo"
 # faas-gitops.yaml, so their syncs make no deployment call (tests/e2e/environments keep it).
 PACKAGES_ONLY = shutil.ignore_patterns("faas-gitops.yaml")
 CHAT_ID = "550e8400-e29b-41d4-a716-446655440000"
+#: A function as the API holds one (the sample's chat filter, shortened): for revisions a test
+#: adds to the emulator by hand, as someone in the portal would.
+CHAT_FUNCTION: dict[str, Any] = {
+    "name": "Profanity Filter",
+    "type": "BEFORE_PUBLISH",
+    "language": "JAVASCRIPT",
+    "sortOrder": 0,
+    "code": "export default (request) => request.ok();",
+    "config": {},
+}
 WEBHOOKS_ID = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
 
 # Both values of every switch the docs leave open, spread over two configurations. A test runs

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import yaml
 
 from faas_gitops.cli import build_parser
 from tests.harness import ROOT
+from tests.shipped.kustomize import KUSTOMIZATIONS, render
 
 YAML_FILES = sorted(
     path
@@ -31,9 +30,6 @@ YAML_FILES = sorted(
 )
 GITHUB_RECIPES = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
 GITLAB_RECIPES = [ROOT / "examples" / "gitlab-ci" / ".gitlab-ci.yml"]
-KUSTOMIZATIONS = sorted(
-    p.parent for p in (ROOT / "deploy" / "kubernetes").rglob("kustomization.yaml")
-)
 # Environment variables the CLI reads that are not FAAS_GITOPS_<FLAG> twins.
 EXTRA_ENV = {"FAAS_API_KEY", "FAAS_API_KEY_FILE", "FAAS_API_URL"}
 SUBCOMMANDS = {"history", "emulator", "demo"}
@@ -209,20 +205,7 @@ def _config_maps(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[dict[str, Any]]]:
-    kubectl = shutil.which("kubectl") or shutil.which(str(ROOT / ".venv" / "bin" / "kubectl"))
-    if kubectl is None:
-        pytest.skip("kubectl is not installed (scripts/k8s-validate installs it)")
-    out = {}
-    for directory in KUSTOMIZATIONS:
-        result = subprocess.run(
-            [kubectl, "kustomize", str(directory)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        out[_rel(directory)] = [d for d in yaml.safe_load_all(result.stdout) if d]
-    return out
+    return {_rel(directory): render(directory) for directory in KUSTOMIZATIONS}
 
 
 def test_kustomizations_found() -> None:

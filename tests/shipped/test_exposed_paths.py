@@ -5,31 +5,14 @@ behind its token, mounted where its variable points."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-KUBERNETES = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
-KUSTOMIZATIONS = sorted(p.parent for p in KUBERNETES.rglob("kustomization.yaml"))
+from tests.shipped.kustomize import KUBERNETES, KUSTOMIZATIONS, render
+
 EXAMPLE = KUBERNETES / "overlays" / "example"
-
-
-def render(directory: Path) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed (scripts/k8s-validate installs it)")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
 def kinds(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -19,18 +19,9 @@ from faas_gitops.emulator.server import RunningEmulator
 from faas_gitops.reconcile import run as pipeline
 from faas_gitops.source import Repository
 from tests.gitrepo import GitRepo
-from tests.harness import API_KEY, CHAT_ID, WEBHOOKS_ID, RunCli
+from tests.harness import API_KEY, CHAT_FUNCTION, CHAT_ID, WEBHOOKS_ID, RunCli
 
 pytestmark = [pytest.mark.both_modes, pytest.mark.slow]
-
-FUNCTION = {
-    "name": "Profanity Filter",
-    "type": "BEFORE_PUBLISH",
-    "language": "JAVASCRIPT",
-    "sortOrder": 0,
-    "code": "export default (request) => request.ok();",
-    "config": {},
-}
 
 
 def posts(emulator: RunningEmulator) -> list[str]:
@@ -169,8 +160,8 @@ def test_a_name_already_taken_with_other_content_gets_a_numeric_suffix(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
     repo.tag("v2.0.0")
-    emulator.store.add_revision(CHAT_ID, name="v2.0.0", functions=[FUNCTION])
-    emulator.store.add_revision(CHAT_ID, name="v2.0.0-2", functions=[FUNCTION])
+    emulator.store.add_revision(CHAT_ID, name="v2.0.0", functions=[CHAT_FUNCTION])
+    emulator.store.add_revision(CHAT_ID, name="v2.0.0-2", functions=[CHAT_FUNCTION])
 
     result = run_cli("--output", "json")
 
@@ -209,7 +200,7 @@ def test_a_first_page_really_sorted_newest_first_is_trusted_and_the_rest_skipped
     # 230 older revisions with other code, then the newest one equal to the commit.
     for index in range(230):
         emulator.store.add_revision(
-            WEBHOOKS_ID, name=f"old-{index}", functions=[{**FUNCTION, "code": f"// {index}"}]
+            WEBHOOKS_ID, name=f"old-{index}", functions=[{**CHAT_FUNCTION, "code": f"// {index}"}]
         )
     assert run_cli().code == 0
     emulator.clear_requests()
@@ -228,7 +219,7 @@ def test_a_name_taken_beyond_the_first_page_is_found_after_the_409_not_looped_on
 ) -> None:
     for index in range(230):
         emulator.store.add_revision(
-            WEBHOOKS_ID, name=f"v-{index}", functions=[{**FUNCTION, "code": f"// {index}"}]
+            WEBHOOKS_ID, name=f"v-{index}", functions=[{**CHAT_FUNCTION, "code": f"// {index}"}]
         )
     repo.tag("v-3")  # taken by an old revision on the last page of the newest-first list
 
@@ -247,7 +238,7 @@ def test_a_hand_made_newer_revision_is_drift_and_gets_corrected(
     run_cli: RunCli, emulator: RunningEmulator, repo: GitRepo
 ) -> None:
     assert run_cli().code == 0
-    emulator.store.add_revision(CHAT_ID, name="hotfix", functions=[FUNCTION])
+    emulator.store.add_revision(CHAT_ID, name="hotfix", functions=[CHAT_FUNCTION])
 
     warm = run_cli("--output", "json")
     result = run_cli("--output", "json", "--full-sync")

@@ -8,16 +8,7 @@ from pathlib import Path
 import pytest
 
 from faas_gitops.emulator.server import RunningEmulator
-from tests.harness import CHAT_ID, RunCli
-
-FUNCTION = {
-    "name": "Profanity Filter",
-    "type": "BEFORE_PUBLISH",
-    "language": "JAVASCRIPT",
-    "sortOrder": 0,
-    "code": "export default (request) => request.ok();",
-    "config": {},
-}
+from tests.harness import CHAT_FUNCTION, CHAT_ID, RunCli
 
 
 def test_status_without_a_ledger_is_one_line_and_exit_2(cli_run: RunCli, tmp_path: Path) -> None:
@@ -63,7 +54,9 @@ def test_status_live_asks_the_api_once_per_package_and_shows_a_revision_made_by_
     run_cli: RunCli, cli_run: RunCli, emulator: RunningEmulator, state: Path
 ) -> None:
     assert run_cli().code == 0
-    hand_made = emulator.store.add_revision(CHAT_ID, name="made-in-portal", functions=[FUNCTION])
+    hand_made = emulator.store.add_revision(
+        CHAT_ID, name="made-in-portal", functions=[CHAT_FUNCTION]
+    )
     emulator.clear_requests()
 
     run = cli_run(
